@@ -1,0 +1,19 @@
+//! Sonde's wire protocol, shared by the browser (collector, web app) and the
+//! server. This crate is the one definition of what travels over HTTP: the
+//! events and batches the collector sends, the consent state they carry, the
+//! queries the dashboard asks, the errors the server answers, and the limits
+//! both sides enforce. It compiles for wasm32 and natively, and holds no I/O.
+
+pub mod consent;
+pub mod error;
+pub mod event;
+pub mod limits;
+pub mod scrub;
+pub mod site;
+pub mod usage;
+
+pub use consent::{Category, ConsentDecision, Grants};
+pub use error::ApiError;
+pub use event::{Batch, Event, EventData, IngestReceipt, Rejection};
+pub use site::SiteSummary;
+pub use usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};

@@ -1,0 +1,10 @@
+//! What the dashboard learns about the sites it can show.
+
+use serde::{Deserialize, Serialize};
+
+/// A site the dashboard can show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSummary {
+    /// The site's public key.
+    pub key: String,
+}

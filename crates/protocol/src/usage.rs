@@ -1,0 +1,60 @@
+//! The usage query: page views and unique visitors over time, and top pages.
+
+use serde::{Deserialize, Serialize};
+
+/// The width of one bucket of a time series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    Hour,
+    #[default]
+    Day,
+}
+
+impl Granularity {
+    /// The bucket width in ms.
+    pub fn millis(self) -> i64 {
+        match self {
+            Granularity::Hour => 60 * 60 * 1000,
+            Granularity::Day => 24 * 60 * 60 * 1000,
+        }
+    }
+}
+
+/// A usage question: one site, the half-open range `[from, to)` in ms since
+/// the Unix epoch (UTC), bucketed by `granularity`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageQuery {
+    pub site: String,
+    pub from: i64,
+    pub to: i64,
+    #[serde(default)]
+    pub granularity: Granularity,
+}
+
+/// The answer to a [`UsageQuery`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// One point per bucket in the range, empty buckets included, oldest first.
+    pub series: Vec<UsagePoint>,
+    /// The most viewed pages in the range, most viewed first.
+    pub top_pages: Vec<PageStat>,
+    pub total_pageviews: u64,
+    pub total_visitors: u64,
+}
+
+/// Page views and unique visitors in the bucket starting at `start` (ms, UTC).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsagePoint {
+    pub start: i64,
+    pub pageviews: u64,
+    pub visitors: u64,
+}
+
+/// One page's page views and unique visitors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageStat {
+    pub path: String,
+    pub pageviews: u64,
+    pub visitors: u64,
+}

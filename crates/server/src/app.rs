@@ -1,0 +1,141 @@
+//! The application state and the router: which path goes where.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, Method, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use sonde_protocol::SiteSummary;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::site::{Site, Sites};
+use crate::store::Store;
+use crate::visitor::DailySalt;
+use crate::{StartError, ingest, usage};
+
+/// Key of the demo site, served on the server's own origin.
+pub const DEMO_SITE: &str = "demo";
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<Store>,
+    salts: DailySalt,
+    sites: Sites,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// Opens the store and salt in the data directory. `addr` is where the
+    /// server listens, so the demo site can allow the server's own origin.
+    pub fn open(config: &Config, addr: SocketAddr) -> Result<Self, StartError> {
+        let store = Store::open(&config.data_dir.join("sonde.duckdb"))?;
+        let salts = DailySalt::open(config.data_dir.join("salt")).map_err(StartError::Salt)?;
+        let mut sites = config.sites.clone();
+        if config.demo && !sites.iter().any(|s| s.key == DEMO_SITE) {
+            sites.push(Site {
+                key: DEMO_SITE.into(),
+                origins: own_origins(addr),
+            });
+        }
+        Ok(AppState(Arc::new(Inner {
+            store: Arc::new(store),
+            salts,
+            sites: Sites::new(sites),
+            metrics: Metrics::default(),
+        })))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// A handle for blocking tasks.
+    pub fn store_handle(&self) -> Arc<Store> {
+        Arc::clone(&self.0.store)
+    }
+
+    pub fn salts(&self) -> &DailySalt {
+        &self.0.salts
+    }
+
+    pub fn sites(&self) -> &Sites {
+        &self.0.sites
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+}
+
+/// The origins a browser uses for this server: its address, and `localhost`
+/// for a loopback address.
+fn own_origins(addr: SocketAddr) -> Vec<String> {
+    let mut origins = vec![format!("http://{addr}")];
+    if addr.ip().is_loopback() {
+        origins.push(format!("http://localhost:{}", addr.port()));
+    }
+    origins
+}
+
+/// All routes: the API under `/api`, operations endpoints, and the web app
+/// (with `index.html` for any other path, so client-side routes load).
+pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
+    let ingest_cors = {
+        let state = state.clone();
+        CorsLayer::new()
+            .allow_methods([Method::POST])
+            .allow_headers([header::CONTENT_TYPE])
+            .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+                origin
+                    .to_str()
+                    .is_ok_and(|o| state.sites().any_allows_origin(o))
+            }))
+    };
+    let api = Router::new()
+        .route("/ingest", post(ingest::ingest).layer(ingest_cors))
+        .route("/usage", get(usage::usage))
+        .route("/sites", get(list_sites))
+        .fallback(|| async { AppError::NoRoute });
+    let mut router = Router::new()
+        .nest("/api", api)
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }));
+    if let Some(dir) = web_dir {
+        router = router
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
+    }
+    router.layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+/// `GET /api/sites`: the sites the dashboard can show.
+async fn list_sites(
+    axum::extract::State(app): axum::extract::State<AppState>,
+) -> axum::Json<Vec<SiteSummary>> {
+    axum::Json(
+        app.sites()
+            .keys()
+            .into_iter()
+            .map(|key| SiteSummary { key })
+            .collect(),
+    )
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(axum::extract::State(app): axum::extract::State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics().render(),
+    )
+}

@@ -1,0 +1,112 @@
+//! The one place errors become HTTP responses.
+//!
+//! Policy: every error a client can cause gets a 4xx with an
+//! [`ApiError`] body naming the problem (and the field, when there is one), so
+//! the caller can fix the request. Internal failures get a 500 with a generic
+//! message; their details go to the log, never to the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sonde_protocol::limits::MAX_BODY_BYTES;
+use sonde_protocol::{ApiError, Rejection};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
+    BodyTooLarge,
+    #[error("cannot read the request body")]
+    BodyUnreadable,
+    #[error("content type {0:?} is not accepted; send application/json")]
+    UnsupportedContentType(String),
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("unknown site {0:?}")]
+    UnknownSite(String),
+    #[error("origin {origin} may not send events for site {site:?}")]
+    OriginNotAllowed { origin: String, site: String },
+    #[error("{message}")]
+    BadQuery {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("no such API route")]
+    NoRoute,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot rotate the daily salt: {0}")]
+    Salt(std::io::Error),
+    #[error("background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BodyUnreadable | AppError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::InvalidField { .. } | AppError::BadQuery { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::Rejected(Rejection::TooManyEvents { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::UnknownSite(_) | AppError::NoRoute => StatusCode::NOT_FOUND,
+            AppError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
+            AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The stable code clients and metrics see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BodyTooLarge => "body_too_large",
+            AppError::BodyUnreadable => "body_unreadable",
+            AppError::UnsupportedContentType(_) => "unsupported_content_type",
+            AppError::MalformedJson(_) => "malformed_json",
+            AppError::InvalidField { .. } => "invalid_field",
+            AppError::Rejected(r) => r.code(),
+            AppError::UnknownSite(_) => "unknown_site",
+            AppError::OriginNotAllowed { .. } => "origin_not_allowed",
+            AppError::BadQuery { .. } => "invalid_query",
+            AppError::NoRoute => "not_found",
+            AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => "internal",
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            AppError::InvalidField { field, .. } => Some(field.clone()),
+            AppError::Rejected(r) => Some(r.field().to_owned()),
+            AppError::UnknownSite(_) | AppError::OriginNotAllowed { .. } => Some("site".into()),
+            AppError::BadQuery { field, .. } => field.clone(),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+            "internal error; the operator's log has the details".to_owned()
+        } else {
+            self.to_string()
+        };
+        let body = ApiError {
+            code: self.code().to_owned(),
+            message,
+            field: self.field(),
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,128 @@
+//! Sonde's server: receives consented telemetry from the collector, anonymizes
+//! it, stores it in an embedded DuckDB file, answers the dashboard's queries
+//! and serves the built web app, all from one origin.
+//!
+//! The layout follows the request: [`config`] says what to run, [`app`] wires
+//! the routes, [`ingest`] takes batches in, [`visitor`] turns a request into an
+//! anonymous visitor id, [`store`] keeps events, [`usage`] answers usage
+//! queries, and [`error`] is the one place errors become HTTP responses.
+
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod ingest;
+pub mod metrics;
+pub mod site;
+pub mod store;
+pub mod usage;
+pub mod visitor;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("cannot open the salt file: {0}")]
+    Salt(std::io::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot seed demo data: {0}")]
+    Demo(store::StoreError),
+}
+
+/// A running server. Dropping it does not stop it; call [`Server::shutdown`].
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The address the server listens on (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL of the dashboard and API.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Waits until the server stops on its own (it does not, short of an I/O error).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let _keep_open = self.shutdown;
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Opens the data directory, seeds demo data if asked and the store is new,
+/// binds the listener and starts serving in the background.
+pub async fn start(config: Config) -> Result<Server, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let state = app::AppState::open(&config, addr)?;
+    if config.demo && config.seed_demo {
+        let seeded =
+            demo::seed_if_empty(state.store(), chrono::Utc::now()).map_err(StartError::Demo)?;
+        if seeded > 0 {
+            tracing::info!(events = seeded, "seeded demo data for site \"demo\"");
+        }
+    }
+    let router = app::router(state, config.web_dir.as_deref());
+    let (shutdown, on_shutdown) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = on_shutdown.await;
+        })
+        .await
+    });
+    Ok(Server {
+        addr,
+        shutdown,
+        task,
+    })
+}

@@ -1,0 +1,56 @@
+//! The `sonde` command: runs the server.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sonde_server::Config;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "sonde", version, about = "Consent-first product telemetry")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the ingest API, the dashboard and the demo site.
+    Serve(Config),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SONDE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let Cli { command } = Cli::parse();
+    match command {
+        Command::Serve(config) => serve(config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    let demo = config.demo;
+    let server = sonde_server::start(config)
+        .await
+        .context("cannot start Sonde")?;
+    let url = server.url();
+    println!(
+        "Sonde is running at {url}/ (data in {})",
+        data_dir.display()
+    );
+    if demo {
+        println!("  dashboard: {url}/   demo shop: {url}/demo");
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    tracing::info!("shutting down");
+    server
+        .shutdown()
+        .await
+        .context("server failed while shutting down")
+}

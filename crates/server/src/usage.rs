@@ -1,0 +1,49 @@
+//! The usage query endpoint of the dashboard.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use sonde_protocol::{UsageQuery, UsageReport};
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// Most buckets one series may have (a year of days, or ~41 days of hours).
+pub const MAX_BUCKETS: i64 = 1000;
+
+/// `GET /api/usage?site=…&from=…&to=…&granularity=day|hour`
+pub async fn usage(
+    State(app): State<AppState>,
+    query: Result<Query<UsageQuery>, QueryRejection>,
+) -> Result<Json<UsageReport>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::BadQuery {
+        field: None,
+        message: e.body_text(),
+    })?;
+    check(&query)?;
+    if app.sites().get(&query.site).is_none() {
+        return Err(AppError::UnknownSite(query.site));
+    }
+    let store = app.store_handle();
+    let report = tokio::task::spawn_blocking(move || store.usage(&query)).await??;
+    Ok(Json(report))
+}
+
+fn check(q: &UsageQuery) -> Result<(), AppError> {
+    if q.to <= q.from {
+        return Err(AppError::BadQuery {
+            field: Some("to".into()),
+            message: format!("`to` ({}) must be after `from` ({})", q.to, q.from),
+        });
+    }
+    let buckets = (q.to - q.from) / q.granularity.millis();
+    if buckets > MAX_BUCKETS {
+        return Err(AppError::BadQuery {
+            field: Some("granularity".into()),
+            message: format!(
+                "the range holds {buckets} buckets at this granularity, the limit is {MAX_BUCKETS}; choose a coarser granularity or a shorter range"
+            ),
+        });
+    }
+    Ok(())
+}

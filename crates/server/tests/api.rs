@@ -1,0 +1,345 @@
+//! The HTTP API over a real socket, on a temporary DuckDB file.
+
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sonde_protocol::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
+use sonde_protocol::{ApiError, IngestReceipt, UsageReport};
+use sonde_server::site::Site;
+use sonde_server::store::Store;
+use sonde_server::{Config, Server};
+
+const ORIGIN: &str = "https://shop.example";
+const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) SondeTest/1.0";
+
+struct TestApp {
+    server: Server,
+    http: reqwest::Client,
+    data_dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl TestApp {
+    async fn start() -> TestApp {
+        let tmp = tempfile::tempdir().unwrap();
+        let data_dir = tmp.path().join("data");
+        let mut config = Config::ephemeral(&data_dir);
+        config.sites = vec![Site::parse(&format!("shop={ORIGIN}")).unwrap()];
+        let server = sonde_server::start(config).await.unwrap();
+        let http = reqwest::Client::builder().user_agent(UA).build().unwrap();
+        TestApp {
+            server,
+            http,
+            data_dir,
+            _tmp: tmp,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url())
+    }
+
+    async fn post_raw(
+        &self,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/ingest"))
+            .header("content-type", content_type)
+            .header("origin", ORIGIN)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn ingest(&self, batch: &Value) -> reqwest::Response {
+        self.post_raw("application/json", batch.to_string()).await
+    }
+
+    async fn usage(&self, granularity: &str) -> UsageReport {
+        let now = now_ms();
+        let res = self
+            .http
+            .get(self.url("/api/usage"))
+            .query(&[
+                ("site", "shop".to_string()),
+                ("from", (now - 2 * 86_400_000).to_string()),
+                ("to", (now + 3_600_000).to_string()),
+                ("granularity", granularity.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn page_view(id: &str, url: &str) -> Value {
+    json!({"id": id, "ts": now_ms(), "session": "tab-1", "kind": "page_view", "url": url, "title": "Shop"})
+}
+
+fn batch(events: Vec<Value>) -> Value {
+    json!({"site": "shop", "consent": {"usage": true}, "events": events})
+}
+
+async fn expect_error(res: reqwest::Response, status: StatusCode, code: &str) -> ApiError {
+    assert_eq!(res.status(), status);
+    let body: ApiError = res.json().await.expect("error body is an ApiError");
+    assert_eq!(body.code, code, "{body:?}");
+    assert!(!body.message.is_empty());
+    body
+}
+
+#[tokio::test]
+async fn an_ingested_batch_shows_up_in_the_usage_report() {
+    let app = TestApp::start().await;
+    let res = app
+        .ingest(&batch(vec![
+            page_view("e1", "/"),
+            page_view("e2", "/products?email=me@example.com&utm_source=news"),
+            page_view("e3", "/products"),
+        ]))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: IngestReceipt = res.json().await.unwrap();
+    assert_eq!(receipt.accepted, 3);
+
+    for granularity in ["day", "hour"] {
+        let report = app.usage(granularity).await;
+        assert_eq!(report.total_pageviews, 3, "{granularity}");
+        assert_eq!(report.total_visitors, 1, "{granularity}");
+        assert_eq!(report.series.iter().map(|p| p.pageviews).sum::<u64>(), 3);
+    }
+    let report = app.usage("day").await;
+    assert_eq!(report.series.len(), 3, "two days back plus today");
+    let pages: Vec<(&str, u64)> = report
+        .top_pages
+        .iter()
+        .map(|p| (p.path.as_str(), p.pageviews))
+        .collect();
+    assert_eq!(
+        pages,
+        vec![("/", 1), ("/products", 1), ("/products?utm_source=news", 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_retried_batch_counts_once() {
+    let app = TestApp::start().await;
+    let b = batch(vec![page_view("r1", "/"), page_view("r2", "/cart")]);
+    let first: IngestReceipt = app.ingest(&b).await.json().await.unwrap();
+    let again: IngestReceipt = app.ingest(&b).await.json().await.unwrap();
+    assert_eq!((first.accepted, first.duplicates), (2, 0));
+    assert_eq!((again.accepted, again.duplicates), (0, 2));
+    assert_eq!(app.usage("day").await.total_pageviews, 2);
+}
+
+#[tokio::test]
+async fn events_of_an_ungranted_category_are_dropped() {
+    let app = TestApp::start().await;
+    let mut b = batch(vec![page_view("c1", "/")]);
+    b["consent"] = json!({"usage": false, "errors": true});
+    let receipt: IngestReceipt = app.ingest(&b).await.json().await.unwrap();
+    assert_eq!(receipt.accepted, 0);
+    assert_eq!(receipt.dropped_by_consent, 1);
+    assert_eq!(app.usage("day").await.total_pageviews, 0);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_the_server_stays_up() {
+    let app = TestApp::start().await;
+
+    expect_error(
+        app.post_raw("application/json", "{\"site\": \"shop\", ")
+            .await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    )
+    .await;
+
+    let missing = expect_error(
+        app.ingest(&json!({"site": "shop", "events": [page_view("m1", "/")]}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    )
+    .await;
+    assert!(missing.message.contains("consent"), "{missing:?}");
+
+    let mut unknown = batch(vec![page_view("u1", "/")]);
+    unknown["site"] = json!("nope");
+    let err = expect_error(
+        app.ingest(&unknown).await,
+        StatusCode::NOT_FOUND,
+        "unknown_site",
+    )
+    .await;
+    assert_eq!(err.field.as_deref(), Some("site"));
+
+    let many = (0..=MAX_EVENTS_PER_BATCH)
+        .map(|i| page_view(&format!("t{i}"), "/"))
+        .collect();
+    let err = expect_error(
+        app.ingest(&batch(many)).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_many_events",
+    )
+    .await;
+    assert!(err.message.contains(&MAX_EVENTS_PER_BATCH.to_string()));
+
+    let huge = format!(
+        "{{\"site\":\"shop\",\"pad\":\"{}\"}}",
+        "x".repeat(MAX_BODY_BYTES)
+    );
+    expect_error(
+        app.post_raw("application/json", huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+    )
+    .await;
+
+    expect_error(
+        app.post_raw("application/x-www-form-urlencoded", "site=shop")
+            .await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_content_type",
+    )
+    .await;
+
+    let res = app
+        .http
+        .post(app.url("/api/ingest"))
+        .header("content-type", "application/json")
+        .header("origin", "https://evil.example")
+        .body(batch(vec![page_view("o1", "/")]).to_string())
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, StatusCode::FORBIDDEN, "origin_not_allowed").await;
+
+    // Still serving, and nothing refused was stored.
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(app.usage("day").await.total_pageviews, 0);
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sonde_ingest_requests_total 7"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sonde_ingest_rejected_total{reason=\"too_many_events\"} 1"));
+}
+
+#[tokio::test]
+async fn a_beacon_sent_as_text_plain_is_accepted() {
+    let app = TestApp::start().await;
+    let res = app
+        .post_raw(
+            "text/plain;charset=UTF-8",
+            batch(vec![page_view("b1", "/")]).to_string(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_only_configured_origins() {
+    let app = TestApp::start().await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/api/ingest"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight(ORIGIN).await.unwrap();
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        ORIGIN
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_bad_usage_query_says_what_is_wrong() {
+    let app = TestApp::start().await;
+    let res = app
+        .http
+        .get(app.url("/api/usage?site=shop&from=10&to=5"))
+        .send()
+        .await
+        .unwrap();
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+    assert_eq!(err.field.as_deref(), Some("to"));
+    let res = app
+        .http
+        .get(app.url("/api/usage?site=shop"))
+        .send()
+        .await
+        .unwrap();
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+    assert!(err.message.contains("from"), "{err:?}");
+    let res = app
+        .http
+        .get(app.url("/api/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn neither_the_ip_address_nor_the_user_agent_is_stored() {
+    let app = TestApp::start().await;
+    let res = app.ingest(&batch(vec![page_view("p1", "/")])).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.server.shutdown().await.unwrap();
+
+    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let stored = store.dump_as_text().unwrap();
+    assert!(
+        stored.contains("p1"),
+        "the event itself is stored: {stored}"
+    );
+    for secret in ["127.0.0.1", UA, "SondeTest"] {
+        assert!(!stored.contains(secret), "{secret} is stored: {stored}");
+    }
+    for entry in std::fs::read_dir(&app.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("127.0.0.1"),
+            "{} holds the IP",
+            path.display()
+        );
+    }
+}

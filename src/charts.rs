@@ -1,0 +1,194 @@
+//! Charts, drawn by plotters to SVG strings: data in, markup out, no browser
+//! needed, so every chart is unit-tested natively.
+
+use plotters::prelude::*;
+use sonde_protocol::{Granularity, UsagePoint};
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the chart: {0}")]
+pub struct ChartError(String);
+
+fn chart_error(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
+}
+
+const PAGEVIEWS: RGBColor = RGBColor(0x25, 0x63, 0xeb);
+const VISITORS: RGBColor = RGBColor(0xd9, 0x77, 0x06);
+
+/// Page views (area) and unique visitors (line) per bucket.
+pub fn usage_chart(
+    points: &[UsagePoint],
+    granularity: Granularity,
+    (width, height): (u32, u32),
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let last = points.len().saturating_sub(1).max(1);
+        let top = points
+            .iter()
+            .map(|p| p.pageviews.max(p.visitors))
+            .max()
+            .unwrap_or(0);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0..last, 0..nice_ceiling(top))
+            .map_err(chart_error)?;
+        let label = |i: &usize| {
+            points
+                .get(*i)
+                .map(|p| bucket_label(p.start, granularity))
+                .unwrap_or_default()
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .x_labels(7)
+            .x_label_formatter(&label)
+            .y_labels(6)
+            .y_label_formatter(&|v: &u64| v.to_string())
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(
+                AreaSeries::new(
+                    points.iter().enumerate().map(|(i, p)| (i, p.pageviews)),
+                    0,
+                    PAGEVIEWS.mix(0.15),
+                )
+                .border_style(PAGEVIEWS.stroke_width(2)),
+            )
+            .map_err(chart_error)?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().enumerate().map(|(i, p)| (i, p.visitors)),
+                VISITORS.stroke_width(2),
+            ))
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+/// A round axis maximum at or above `value`, so the top label is readable.
+fn nice_ceiling(value: u64) -> u64 {
+    if value < 5 {
+        return 5;
+    }
+    let magnitude = 10u64.pow(value.ilog10());
+    [1, 2, 5, 10]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|&c| c >= value)
+        .unwrap_or(10 * magnitude)
+}
+
+/// "Nov 24" for a day, "14:00" for an hour (UTC).
+pub fn bucket_label(start_ms: i64, granularity: Granularity) -> String {
+    let days = start_ms.div_euclid(86_400_000);
+    match granularity {
+        Granularity::Day => {
+            let (_, month, day) = civil_from_days(days);
+            const MONTHS: [&str; 12] = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ];
+            format!("{} {day}", MONTHS[(month - 1) as usize])
+        }
+        Granularity::Hour => {
+            let hour = start_ms.rem_euclid(86_400_000) / 3_600_000;
+            format!("{hour:02}:00")
+        }
+    }
+}
+
+/// (year, month 1-12, day 1-31) of a day count since 1970-01-01, after
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+    /// 2026-11-24T00:00:00Z
+    const NOV_24: i64 = 1_763_942_400_000;
+
+    fn series(views: &[u64]) -> Vec<UsagePoint> {
+        views
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| UsagePoint {
+                start: NOV_24 + i as i64 * DAY,
+                pageviews: v,
+                visitors: v.div_ceil(2),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn draws_an_svg_with_both_series_and_date_labels() {
+        let svg = usage_chart(&series(&[3, 0, 7]), Granularity::Day, (640, 240)).unwrap();
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.contains("Nov 24") && svg.contains("Nov 26"), "{svg}");
+        assert!(
+            svg.contains("#2563EB") || svg.contains("#2563eb"),
+            "page views drawn"
+        );
+        assert!(
+            svg.contains("#D97706") || svg.contains("#d97706"),
+            "visitors drawn"
+        );
+        assert!(svg.contains("<polyline"), "{svg}");
+    }
+
+    #[test]
+    fn the_y_axis_reaches_the_largest_count() {
+        let svg = usage_chart(&series(&[1, 38]), Granularity::Day, (640, 240)).unwrap();
+        assert!(svg.contains(">40<") || svg.contains(">40 <"), "{svg}");
+    }
+
+    #[test]
+    fn an_empty_series_still_draws_axes() {
+        let svg = usage_chart(&[], Granularity::Hour, (320, 200)).unwrap();
+        assert!(svg.contains("<svg"));
+    }
+
+    #[test]
+    fn labels_days_and_hours_in_utc() {
+        assert_eq!(bucket_label(NOV_24, Granularity::Day), "Nov 24");
+        assert_eq!(bucket_label(NOV_24 + 37 * DAY, Granularity::Day), "Dec 31");
+        assert_eq!(bucket_label(NOV_24 + 38 * DAY, Granularity::Day), "Jan 1");
+        assert_eq!(
+            bucket_label(NOV_24 + 14 * 3_600_000, Granularity::Hour),
+            "14:00"
+        );
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn axis_maxima_are_round() {
+        assert_eq!(nice_ceiling(0), 5);
+        assert_eq!(nice_ceiling(3), 5);
+        assert_eq!(nice_ceiling(38), 50);
+        assert_eq!(nice_ceiling(101), 200);
+        assert_eq!(nice_ceiling(1000), 1000);
+    }
+}

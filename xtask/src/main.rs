@@ -1,0 +1,277 @@
+//! `cargo xtask`: Sonde's set-up, build, run and test steps, so that a fresh
+//! machine needs exactly two commands (see the README).
+//!
+//! Every step installs what it needs when it is missing, and nothing is
+//! downloaded at build time: Trunk runs offline with the tools installed here.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+const TRUNK_VERSION: &str = "0.21.14";
+/// Debian's wasm-opt (108) breaks the module; the npm package's works.
+const BINARYEN_VERSION: &str = "132";
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  setup       install what building and testing need (idempotent)
+  build-web   build the web app into dist/ with Trunk
+  run [ARGS]  build everything and start Sonde with demo data
+              (ARGS go to `sonde serve`, e.g. --bind 127.0.0.1:9000)
+  test        formatting, lints (native and wasm), and every test";
+
+fn main() -> Result<()> {
+    let mut args = env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let root = workspace_root();
+    env::set_current_dir(&root)?;
+    match command.as_str() {
+        "setup" => setup(&root, Needs::Everything),
+        "build-web" => {
+            setup(&root, Needs::Build)?;
+            build_web(&root)
+        }
+        "run" => run(&root, &rest),
+        "test" => test(&root),
+        "help" | "--help" | "-h" | "" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Needs {
+    Build,
+    Everything,
+}
+
+/// Where npm-installed tools go: outside the clone, shared between clones.
+fn tools_dir() -> PathBuf {
+    env::var_os("SONDE_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cache/sonde/tools"))
+}
+
+fn home() -> PathBuf {
+    env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+/// PATH with the npm-installed tools first, for Trunk to find wasm-opt.
+fn tool_path() -> Result<std::ffi::OsString> {
+    let mut paths = vec![
+        tools_dir().join("node_modules/.bin"),
+        home().join(".cargo/bin"),
+    ];
+    paths.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
+    Ok(env::join_paths(paths)?)
+}
+
+fn setup(root: &Path, needs: Needs) -> Result<()> {
+    let started = Instant::now();
+    let installed_targets =
+        output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !installed_targets
+        .lines()
+        .any(|t| t.trim() == "wasm32-unknown-unknown")
+    {
+        step("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
+    }
+    if !version_matches("trunk", &["--version"], TRUNK_VERSION) {
+        step(
+            "cargo",
+            &["install", "trunk", "--version", TRUNK_VERSION, "--locked"],
+        )?;
+    }
+    let bindgen = wasm_bindgen_version(root)?;
+    if !version_matches("wasm-bindgen", &["--version"], &bindgen) {
+        // Not --locked: one of its locked dependencies is gone from the registry.
+        step(
+            "cargo",
+            &["install", "wasm-bindgen-cli", "--version", &bindgen],
+        )?;
+    }
+    let wasm_opt = tools_dir().join("node_modules/.bin/wasm-opt");
+    if !version_matches(
+        wasm_opt.to_str().unwrap_or_default(),
+        &["--version"],
+        &format!("version {BINARYEN_VERSION}"),
+    ) {
+        std::fs::create_dir_all(tools_dir())?;
+        let prefix = tools_dir();
+        step(
+            "npm",
+            &[
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                prefix.to_str().unwrap_or("."),
+                &format!("binaryen@{BINARYEN_VERSION}"),
+            ],
+        )?;
+    }
+    if needs == Needs::Everything
+        && (output("chromium", &["--version"]).is_err()
+            || output("chromedriver", &["--version"]).is_err())
+    {
+        let sudo = if output("id", &["-u"]).unwrap_or_default().trim() == "0" {
+            vec![]
+        } else {
+            vec!["sudo"]
+        };
+        let apt = |args: &[&str]| -> Result<()> {
+            let mut cmd: Vec<&str> = sudo.clone();
+            cmd.push("apt-get");
+            cmd.extend_from_slice(args);
+            step(cmd[0], &cmd[1..])
+        };
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "chromium", "chromium-driver"])?;
+    }
+    eprintln!("xtask: set-up checked in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+fn build_web(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    let status = Command::new("trunk")
+        .args(["build", "--release", "--offline"])
+        .current_dir(root)
+        .env("PATH", tool_path()?)
+        // Trunk's own colour codes clutter CI logs.
+        .env("NO_COLOR", "1")
+        .status()
+        .context("cannot run trunk (try `cargo xtask setup`)")?;
+    if !status.success() {
+        bail!("trunk build failed");
+    }
+    eprintln!(
+        "xtask: web app built into dist/ in {:.1?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+fn run(root: &Path, args: &[String]) -> Result<()> {
+    setup(root, Needs::Build)?;
+    build_web(root)?;
+    let mut cmd_args: Vec<&str> = vec![
+        "run",
+        "--package",
+        "sonde-server",
+        "--bin",
+        "sonde",
+        "--",
+        "serve",
+        "--web-dir",
+        "dist",
+    ];
+    cmd_args.extend(args.iter().map(String::as_str));
+    step("cargo", &cmd_args)
+}
+
+fn test(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    setup(root, Needs::Everything)?;
+    step("cargo", &["fmt", "--all", "--", "--check"])?;
+    step(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(
+        "cargo",
+        &[
+            "clippy",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--package",
+            "sonde-web",
+            "--package",
+            "sonde-protocol",
+            "--package",
+            "sonde-collector",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    build_web(root)?;
+    step("cargo", &["test", "--workspace"])?;
+    eprintln!(
+        "xtask: all checks and tests passed in {:.1?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
+fn wasm_bindgen_version(root: &Path) -> Result<String> {
+    let lock =
+        std::fs::read_to_string(root.join("Cargo.lock")).context("cannot read Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines
+                .next()
+                .and_then(|v| v.trim().strip_prefix("version = \""))
+            {
+                return Ok(version.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen")
+}
+
+fn version_matches(program: &str, args: &[&str], version: &str) -> bool {
+    output(program, args).is_ok_and(|out| out.contains(version))
+}
+
+fn output(program: &str, args: &[&str]) -> Result<String> {
+    let out = Command::new(program)
+        .args(args)
+        .env("PATH", tool_path()?)
+        .output()?;
+    if !out.status.success() {
+        bail!("{program} failed");
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn step(program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("xtask: {program} {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .env("PATH", tool_path()?)
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    eprintln!("xtask: done in {:.1?}", started.elapsed());
+    Ok(())
+}
