@@ -154,8 +154,6 @@ fn build_web(root: &Path) -> Result<()> {
         .args(["build", "--release", "--offline"])
         .current_dir(root)
         .env("PATH", tool_path()?)
-        // Trunk's own colour codes clutter CI logs.
-        .env("NO_COLOR", "1")
         .status()
         .context("cannot run trunk (try `cargo xtask setup`)")?;
     if !status.success() {
@@ -171,19 +169,32 @@ fn build_web(root: &Path) -> Result<()> {
 fn run(root: &Path, args: &[String]) -> Result<()> {
     setup(root, Needs::Build)?;
     build_web(root)?;
-    let mut cmd_args: Vec<&str> = vec![
-        "run",
-        "--package",
-        "sonde-server",
-        "--bin",
-        "sonde",
-        "--",
-        "serve",
-        "--web-dir",
-        "dist",
-    ];
-    cmd_args.extend(args.iter().map(String::as_str));
-    step("cargo", &cmd_args)
+    // `--workspace` keeps feature resolution identical to `xtask test`, so
+    // DuckDB's C++ build is shared instead of done twice (see WORKSPACE).
+    step("cargo", &["build", WORKSPACE, "--bin", "sonde"])?;
+    let sonde = target_dir()?.join("debug/sonde");
+    let mut serve = vec!["serve".to_owned(), "--web-dir".into(), "dist".into()];
+    serve.extend(args.iter().cloned());
+    let serve: Vec<&str> = serve.iter().map(String::as_str).collect();
+    step(sonde.to_str().context("target dir is not UTF-8")?, &serve)
+}
+
+/// Every native cargo command selects the whole workspace. Cargo unifies
+/// features over the selected packages; selecting fewer (`-p sonde-server`)
+/// changes the features of libduckdb-sys's build dependencies, which
+/// rebuilds DuckDB's C++ from scratch (15+ minutes on two cores).
+const WORKSPACE: &str = "--workspace";
+
+fn target_dir() -> Result<PathBuf> {
+    let out = Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let dir = metadata["target_directory"]
+        .as_str()
+        .context("cargo metadata has no target_directory")?;
+    Ok(PathBuf::from(dir))
 }
 
 fn test(root: &Path) -> Result<()> {
@@ -220,7 +231,7 @@ fn test(root: &Path) -> Result<()> {
         ],
     )?;
     build_web(root)?;
-    step("cargo", &["test", "--workspace"])?;
+    step("cargo", &["test", WORKSPACE])?;
     eprintln!(
         "xtask: all checks and tests passed in {:.1?}",
         started.elapsed()
@@ -234,13 +245,12 @@ fn wasm_bindgen_version(root: &Path) -> Result<String> {
         std::fs::read_to_string(root.join("Cargo.lock")).context("cannot read Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(version) = lines
                 .next()
                 .and_then(|v| v.trim().strip_prefix("version = \""))
-            {
-                return Ok(version.trim_end_matches('"').to_owned());
-            }
+        {
+            return Ok(version.trim_end_matches('"').to_owned());
         }
     }
     bail!("Cargo.lock has no wasm-bindgen")

@@ -161,7 +161,7 @@ impl Event {
             check_id(&format!("{at}.session"), session)?;
         }
         let offset_ms = self.ts - now_ms;
-        if offset_ms > MAX_EVENT_SKEW_MS || offset_ms < -MAX_EVENT_AGE_MS {
+        if !(-MAX_EVENT_AGE_MS..=MAX_EVENT_SKEW_MS).contains(&offset_ms) {
             return Err(Rejection::TimestampOutOfRange {
                 field: format!("{at}.ts"),
                 offset_ms,

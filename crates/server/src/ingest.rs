@@ -192,9 +192,7 @@ mod tests {
             parse_batch(b"{\"site\":").unwrap_err().code(),
             "malformed_json"
         );
-        assert_eq!(
-            parse_batch(b"{} trailing").unwrap_err().code(),
-            "malformed_json"
-        );
+        let trailing = br#"{"site":"demo","consent":{},"events":[]} trailing"#;
+        assert_eq!(parse_batch(trailing).unwrap_err().code(), "malformed_json");
     }
 }

@@ -53,6 +53,15 @@ CREATE TABLE IF NOT EXISTS events (
 );
 ";
 
+/// Where a write lands first: the appender fills it quickly, then one
+/// statement moves its rows into `events`, skipping ids already there.
+const STAGING: &str = "
+CREATE TEMP TABLE IF NOT EXISTS staging (
+    id VARCHAR, site VARCHAR, kind VARCHAR, ts_ms BIGINT, visitor_id BIGINT,
+    session_id VARCHAR, path VARCHAR, referrer_host VARCHAR, title VARCHAR
+);
+";
+
 /// Most top pages a usage report lists.
 const TOP_PAGES: usize = 10;
 
@@ -74,6 +83,7 @@ impl Store {
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(STAGING)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -85,19 +95,14 @@ impl Store {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes events in one transaction, skipping ids already stored. Returns
-    /// once the transaction is committed.
+    /// Writes events, skipping ids already stored (and repeats within
+    /// `events`). Returns once they are committed.
     pub fn write(&self, events: &[StoredEvent]) -> Result<WriteOutcome, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let mut outcome = WriteOutcome::default();
+        let conn = self.conn();
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events VALUES (?, ?, ?, epoch_ms(?::BIGINT), ?, ?, ?, ?, ?)
-                 ON CONFLICT DO NOTHING",
-            )?;
+            let mut appender = conn.appender("staging")?;
             for e in events {
-                let changed = insert.execute(params![
+                appender.append_row(params![
                     e.id,
                     e.site,
                     e.kind,
@@ -108,15 +113,25 @@ impl Store {
                     e.referrer_host,
                     e.title,
                 ])?;
-                if changed == 1 {
-                    outcome.inserted += 1;
-                } else {
-                    outcome.duplicates += 1;
-                }
             }
+            appender.flush()?;
         }
-        tx.commit()?;
-        Ok(outcome)
+        let moved = conn.execute(
+            "INSERT INTO events
+             SELECT DISTINCT ON (id) id, site, kind, epoch_ms(ts_ms), visitor_id,
+                    session_id, path, referrer_host, title
+             FROM staging
+             ON CONFLICT DO NOTHING",
+            [],
+        );
+        // Empty the staging table whatever happened, so a failed write does
+        // not leak its rows into the next one.
+        conn.execute("DELETE FROM staging", [])?;
+        let inserted = moved?;
+        Ok(WriteOutcome {
+            inserted,
+            duplicates: events.len() - inserted,
+        })
     }
 
     /// Number of events stored for `site`.
@@ -254,14 +269,24 @@ mod tests {
     #[test]
     fn a_retried_batch_is_stored_once() {
         let store = Store::in_memory().unwrap();
-        let batch = [view("a", MIDNIGHT, 1, "/"), view("b", MIDNIGHT, 1, "/cart")];
-        assert_eq!(store.write(&batch).unwrap().inserted, 2);
+        let batch = [
+            view("a", MIDNIGHT, 1, "/"),
+            view("b", MIDNIGHT, 1, "/cart"),
+            view("b", MIDNIGHT, 1, "/cart"),
+        ];
+        assert_eq!(
+            store.write(&batch).unwrap(),
+            WriteOutcome {
+                inserted: 2,
+                duplicates: 1
+            }
+        );
         let again = store.write(&batch).unwrap();
         assert_eq!(
             again,
             WriteOutcome {
                 inserted: 0,
-                duplicates: 2
+                duplicates: 3
             }
         );
         assert_eq!(store.event_count("shop").unwrap(), 2);
