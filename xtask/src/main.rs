@@ -27,7 +27,8 @@ commands:
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
     let command = args.next().unwrap_or_default();
-    let rest: Vec<String> = args.collect();
+    // `cargo xtask run -- --bind …`: the separator is for us, not for sonde.
+    let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
     let root = workspace_root();
     env::set_current_dir(&root)?;
     match command.as_str() {
