@@ -151,10 +151,9 @@ fn setup(root: &Path, needs: Needs) -> Result<()> {
 
 fn build_web(root: &Path) -> Result<()> {
     let started = Instant::now();
-    let status = Command::new("trunk")
+    let status = command("trunk")?
         .args(["build", "--release", "--offline"])
         .current_dir(root)
-        .env("PATH", tool_path()?)
         .status()
         .context("cannot run trunk (try `cargo xtask setup`)")?;
     if !status.success() {
@@ -187,7 +186,7 @@ fn run(root: &Path, args: &[String]) -> Result<()> {
 const WORKSPACE: &str = "--workspace";
 
 fn target_dir() -> Result<PathBuf> {
-    let out = Command::new("cargo")
+    let out = command("cargo")?
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()
         .context("cannot run cargo metadata")?;
@@ -257,15 +256,37 @@ fn wasm_bindgen_version(root: &Path) -> Result<String> {
     bail!("Cargo.lock has no wasm-bindgen")
 }
 
+/// A command for a child process, without the variables `cargo run` set for
+/// xtask itself. They describe xtask's package, not the build, and leaking
+/// `CARGO_MANIFEST_DIR` into child cargo runs reruns build scripts that watch
+/// it (ring's), which rebuilds DuckDB's C++ on every new clone path.
+fn command(program: &str) -> Result<Command> {
+    let mut cmd = Command::new(program);
+    for (name, _) in env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                name.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    cmd.env("PATH", tool_path()?);
+    Ok(cmd)
+}
+
 fn version_matches(program: &str, args: &[&str], version: &str) -> bool {
     output(program, args).is_ok_and(|out| out.contains(version))
 }
 
 fn output(program: &str, args: &[&str]) -> Result<String> {
-    let out = Command::new(program)
-        .args(args)
-        .env("PATH", tool_path()?)
-        .output()?;
+    let out = command(program)?.args(args).output()?;
     if !out.status.success() {
         bail!("{program} failed");
     }
@@ -275,9 +296,8 @@ fn output(program: &str, args: &[&str]) -> Result<String> {
 fn step(program: &str, args: &[&str]) -> Result<()> {
     eprintln!("xtask: {program} {}", args.join(" "));
     let started = Instant::now();
-    let status = Command::new(program)
+    let status = command(program)?
         .args(args)
-        .env("PATH", tool_path()?)
         .status()
         .with_context(|| format!("cannot run {program}"))?;
     if !status.success() {
