@@ -42,6 +42,7 @@ impl Default for DeliveryOptions {
 }
 
 pub struct Queue {
+    options: DeliveryOptions,
     storage_key: String,
     events: Vec<Event>,
     timer: Option<i32>,
@@ -58,6 +59,7 @@ impl Queue {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
         Queue {
+            options: options.delivery.clone(),
             storage_key,
             events,
             timer: None,
@@ -94,11 +96,12 @@ impl Queue {
         if self.events.is_empty() || self.in_flight || self.timer.is_some() {
             return;
         }
-        let delay = self.backoff_ms.max(0);
-        let delay = if delay == 0 && self.events.len() < batch_size_of(&collector) {
-            flush_after_of(&collector)
+        let delay = if self.backoff_ms > 0 {
+            self.backoff_ms
+        } else if self.events.len() >= self.options.batch_size {
+            0
         } else {
-            delay
+            self.options.flush_after_ms
         };
         self.timer = browser::set_timeout(delay, move || {
             if let Some(c) = Collector::from_weak(&collector) {
@@ -107,19 +110,6 @@ impl Queue {
             }
         });
     }
-}
-
-fn batch_size_of(collector: &Weak<RefCell<State>>) -> usize {
-    collector.upgrade().map_or(1, |s| {
-        s.try_borrow().map_or(1, |s| s.options.delivery.batch_size)
-    })
-}
-
-fn flush_after_of(collector: &Weak<RefCell<State>>) -> i32 {
-    collector.upgrade().map_or(0, |s| {
-        s.try_borrow()
-            .map_or(0, |s| s.options.delivery.flush_after_ms)
-    })
 }
 
 /// Sends the oldest queued events as one batch, unless a send is in flight.
