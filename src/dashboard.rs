@@ -28,7 +28,7 @@ pub fn Dashboard() -> impl IntoView {
             <header class="dashboard-header">
                 <h1>"Sonde"</h1>
                 <RangePicker range />
-                <a href="/demo" rel="external">"Open the demo shop"</a>
+                <a href="/demo/" rel="external">"Open the demo shop"</a>
             </header>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || {

@@ -1,12 +1,11 @@
-//! Sonde's web app: the dashboard, and the demo shop that carries the
-//! consent banner. Built for the browser by Trunk.
+//! Sonde's web app: the dashboard. Built for the browser by Trunk. (The
+//! consent banner is a module of its own, `crates/banner`, and the demo
+//! shop is plain pages under `public/demo/`, instrumented by the script tag.)
 
 mod api;
 mod app;
 mod charts;
-mod consent;
 mod dashboard;
-mod demo;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -19,7 +19,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   setup       install what building and testing need (idempotent)
-  build-web   build the web app into dist/ with Trunk
+  build-web   build the dashboard (Trunk) and the embeddable collector,
+              banner and sonde.js loader into dist/
   run [ARGS]  build everything and start Sonde with demo data
               (ARGS go to `sonde serve`, e.g. --bind 127.0.0.1:9000)
   test        formatting, lints (native and wasm), and every test";
@@ -163,7 +164,79 @@ fn build_web(root: &Path) -> Result<()> {
         "xtask: web app built into dist/ in {:.1?}",
         started.elapsed()
     );
+    build_embed(root)
+}
+
+/// The embeddable build a customer's site loads: `dist/sonde.js` (the
+/// loader) and, in `dist/sonde/`, the collector and the banner as separate
+/// wasm modules, each with wasm-bindgen's ES-module glue and shrunk by
+/// wasm-opt. Run after Trunk, which empties `dist/`.
+fn build_embed(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    step(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--package",
+            "sonde-collector",
+            "--package",
+            "sonde-banner",
+            "--lib",
+        ],
+    )?;
+    let built = target_dir()?.join("wasm32-unknown-unknown/release");
+    let out = root.join("dist/sonde");
+    std::fs::create_dir_all(&out)?;
+    for (crate_name, module) in [("sonde_collector", "collector"), ("sonde_banner", "banner")] {
+        let wasm = built.join(format!("{crate_name}.wasm"));
+        step(
+            "wasm-bindgen",
+            &[
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-dir",
+                path_str(&out)?,
+                "--out-name",
+                module,
+                path_str(&wasm)?,
+            ],
+        )?;
+        let bg = out.join(format!("{module}_bg.wasm"));
+        step(
+            "wasm-opt",
+            &[
+                "-Oz",
+                "--strip-debug",
+                "--strip-producers",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                path_str(&bg)?,
+                "-o",
+                path_str(&bg)?,
+            ],
+        )?;
+    }
+    std::fs::copy(
+        root.join("crates/collector/js/sonde.js"),
+        root.join("dist/sonde.js"),
+    )
+    .context("cannot copy the loader")?;
+    eprintln!(
+        "xtask: embeddable collector and banner built into dist/sonde/ in {:.1?}",
+        started.elapsed()
+    );
     Ok(())
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str().context("path is not UTF-8")
 }
 
 fn run(root: &Path, args: &[String]) -> Result<()> {
@@ -224,6 +297,8 @@ fn test(root: &Path) -> Result<()> {
             "sonde-protocol",
             "--package",
             "sonde-collector",
+            "--package",
+            "sonde-banner",
             "--all-targets",
             "--",
             "-D",

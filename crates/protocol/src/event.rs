@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::consent::{Category, Grants};
 use crate::limits::*;
+use crate::scrub;
 
 /// What the collector sends to the ingest endpoint: events of one site, with
 /// the consent state they were collected under.
@@ -28,6 +29,8 @@ pub struct Event {
     /// The tab session's random id, present only when `usage` is granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The page it happened on: a path, see [`crate::scrub::page_url`].
+    pub url: String,
     #[serde(flatten)]
     pub data: EventData,
 }
@@ -38,21 +41,170 @@ pub struct Event {
 pub enum EventData {
     /// A page was shown, on load or by navigation inside a single-page app.
     PageView {
-        /// Path plus the kept (utm_*) query parameters; see [`crate::scrub`].
-        url: String,
         /// The referring site's host, sent only on a visit's first page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         referrer: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         title: Option<String>,
+        /// The `utm_*` parameters of the landing URL; only with `marketing`.
+        #[serde(default, skip_serializing_if = "Campaign::is_empty")]
+        campaign: Campaign,
     },
+    /// A click on an element the site marked with `data-sonde-event="name"`.
+    Click { name: String },
+    /// A click on a link to another site: its host and path.
+    Outbound { href: String },
+    /// A click on a link to a file: its path (or host and path).
+    Download { href: String },
+    /// A form was submitted: its name only, never a field value.
+    FormSubmit { form: String },
+    /// An event the site tracks itself (`sonde.track(name, props, value)`).
+    Custom {
+        name: String,
+        #[serde(default, skip_serializing_if = "Props::is_empty")]
+        props: Props,
+        /// A numeric value, such as the revenue of a conversion.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+    },
+    /// An uncaught exception or unhandled promise rejection.
+    Error(ErrorReport),
+    /// A web vital's final value for the page.
+    Vital { metric: Vital, value: f64 },
+}
+
+/// The `utm_*` parameters a visit arrived with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+impl Campaign {
+    /// The campaign named by a URL's `utm_*` parameters, scrubbed.
+    pub fn from_url(url: &str) -> Campaign {
+        let mut campaign = Campaign::default();
+        for (name, value) in scrub::utm_parameters(url) {
+            let slot = match name.as_str() {
+                "source" => &mut campaign.source,
+                "medium" => &mut campaign.medium,
+                "campaign" => &mut campaign.campaign,
+                "term" => &mut campaign.term,
+                "content" => &mut campaign.content,
+                _ => continue,
+            };
+            *slot = Some(scrub::truncate(&value, MAX_PROP_VALUE_LEN));
+        }
+        campaign
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Campaign::default()
+    }
+
+    fn fields_mut(&mut self) -> [(&'static str, &mut Option<String>); 5] {
+        [
+            ("source", &mut self.source),
+            ("medium", &mut self.medium),
+            ("campaign", &mut self.campaign),
+            ("term", &mut self.term),
+            ("content", &mut self.content),
+        ]
+    }
+}
+
+/// A custom event's properties: short names to strings, numbers or booleans.
+pub type Props = std::collections::BTreeMap<String, PropValue>;
+
+/// A property value; nested objects and arrays are not accepted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PropValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+/// What an error event says about the exception.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    pub message: String,
+    /// The script the error came from, host and path only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+    /// True for an unhandled promise rejection, false for a thrown error.
+    #[serde(default)]
+    pub rejection: bool,
+}
+
+/// The web vitals Sonde reports, each once per page with its final value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vital {
+    /// Largest contentful paint, ms.
+    Lcp,
+    /// Interaction to next paint, ms.
+    Inp,
+    /// Cumulative layout shift, unitless.
+    Cls,
+    /// First contentful paint, ms.
+    Fcp,
+    /// Time to first byte, ms.
+    Ttfb,
+}
+
+impl Vital {
+    pub const ALL: [Vital; 5] = [Vital::Lcp, Vital::Inp, Vital::Cls, Vital::Fcp, Vital::Ttfb];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vital::Lcp => "lcp",
+            Vital::Inp => "inp",
+            Vital::Cls => "cls",
+            Vital::Fcp => "fcp",
+            Vital::Ttfb => "ttfb",
+        }
+    }
 }
 
 impl EventData {
     /// The consent category this event needs.
     pub fn category(&self) -> Category {
         match self {
-            EventData::PageView { .. } => Category::Usage,
+            EventData::PageView { .. }
+            | EventData::Click { .. }
+            | EventData::Outbound { .. }
+            | EventData::Download { .. }
+            | EventData::FormSubmit { .. }
+            | EventData::Custom { .. } => Category::Usage,
+            EventData::Error(_) => Category::Errors,
+            EventData::Vital { .. } => Category::Performance,
+        }
+    }
+
+    /// The category of events of `kind` (see [`EventData::kind`]).
+    pub fn category_of_kind(kind: &str) -> Option<Category> {
+        match kind {
+            "page_view" | "click" | "outbound" | "download" | "form_submit" | "custom" => {
+                Some(Category::Usage)
+            }
+            "error" => Some(Category::Errors),
+            "vital" => Some(Category::Performance),
+            _ => None,
         }
     }
 
@@ -60,6 +212,75 @@ impl EventData {
     pub fn kind(&self) -> &'static str {
         match self {
             EventData::PageView { .. } => "page_view",
+            EventData::Click { .. } => "click",
+            EventData::Outbound { .. } => "outbound",
+            EventData::Download { .. } => "download",
+            EventData::FormSubmit { .. } => "form_submit",
+            EventData::Custom { .. } => "custom",
+            EventData::Error(_) => "error",
+            EventData::Vital { .. } => "vital",
+        }
+    }
+}
+
+impl Event {
+    /// Removes what `grants` do not cover inside an event its category
+    /// allows: campaign attribution needs `marketing` on top of `usage`.
+    pub fn strip_ungranted(&mut self, grants: Grants) {
+        if let EventData::PageView { campaign, .. } = &mut self.data
+            && !grants.marketing
+        {
+            *campaign = Campaign::default();
+        }
+    }
+
+    /// Redacts personal data from every free-text field and cuts each to its
+    /// limit, so a scrubbed event always passes the length checks. The
+    /// collector calls this before queueing, the server again at ingest.
+    pub fn scrub(&mut self) {
+        self.url = scrub::truncate(&scrub::page_url(&self.url), MAX_URL_LEN);
+        let text = |s: &mut String, max: usize| *s = scrub::truncate(&scrub::text(s), max);
+        match &mut self.data {
+            EventData::PageView {
+                referrer,
+                title,
+                campaign,
+            } => {
+                if let Some(r) = referrer {
+                    *referrer = scrub::referrer_host(r);
+                }
+                if let Some(t) = title {
+                    text(t, MAX_TITLE_LEN);
+                }
+                for (_, value) in campaign.fields_mut() {
+                    if let Some(v) = value {
+                        text(v, MAX_PROP_VALUE_LEN);
+                    }
+                }
+            }
+            EventData::Click { name } => text(name, MAX_NAME_LEN),
+            EventData::Outbound { href } | EventData::Download { href } => {
+                *href = scrub::truncate(&scrub::link(href), MAX_URL_LEN);
+            }
+            EventData::FormSubmit { form } => text(form, MAX_NAME_LEN),
+            EventData::Custom { name, props, .. } => {
+                text(name, MAX_NAME_LEN);
+                for value in props.values_mut() {
+                    if let PropValue::Text(s) = value {
+                        text(s, MAX_PROP_VALUE_LEN);
+                    }
+                }
+            }
+            EventData::Error(report) => {
+                text(&mut report.message, MAX_MESSAGE_LEN);
+                if let Some(source) = &mut report.source {
+                    *source = scrub::truncate(&scrub::link(source), MAX_URL_LEN);
+                }
+                if let Some(stack) = &mut report.stack {
+                    text(stack, MAX_STACK_LEN);
+                }
+            }
+            EventData::Vital { .. } => {}
         }
     }
 }
@@ -103,6 +324,16 @@ pub enum Rejection {
     },
     #[error("{field} must be a path starting with '/'")]
     NotAPath { field: String },
+    #[error("{field} has {count} properties, the limit is {max}")]
+    TooManyProps {
+        field: String,
+        count: usize,
+        max: usize,
+    },
+    #[error("{field} must be a finite number")]
+    NotFinite { field: String },
+    #[error("{field} must not be negative")]
+    Negative { field: String },
 }
 
 impl Rejection {
@@ -116,6 +347,8 @@ impl Rejection {
             Rejection::BadId { .. } => "invalid_id",
             Rejection::TimestampOutOfRange { .. } => "timestamp_out_of_range",
             Rejection::NotAPath { .. } => "invalid_url",
+            Rejection::TooManyProps { .. } => "too_many_props",
+            Rejection::NotFinite { .. } | Rejection::Negative { .. } => "invalid_number",
         }
     }
 
@@ -127,7 +360,10 @@ impl Rejection {
             | Rejection::Empty { field }
             | Rejection::BadId { field }
             | Rejection::TimestampOutOfRange { field, .. }
-            | Rejection::NotAPath { field } => field,
+            | Rejection::NotAPath { field }
+            | Rejection::TooManyProps { field, .. }
+            | Rejection::NotFinite { field }
+            | Rejection::Negative { field } => field,
         }
     }
 }
@@ -137,7 +373,7 @@ impl Batch {
     /// the checker's clock (ms since the Unix epoch). The first broken rule is
     /// returned; a batch is accepted or refused whole.
     pub fn validate(&self, now_ms: i64) -> Result<(), Rejection> {
-        check_text("site", &self.site, MAX_SITE_KEY_LEN)?;
+        check_site(&self.site)?;
         if self.events.is_empty() {
             return Err(Rejection::EmptyBatch);
         }
@@ -160,31 +396,62 @@ impl Event {
         if let Some(session) = &self.session {
             check_id(&format!("{at}.session"), session)?;
         }
-        let offset_ms = self.ts - now_ms;
-        if !(-MAX_EVENT_AGE_MS..=MAX_EVENT_SKEW_MS).contains(&offset_ms) {
-            return Err(Rejection::TimestampOutOfRange {
-                field: format!("{at}.ts"),
-                offset_ms,
-                max_age_ms: MAX_EVENT_AGE_MS,
-                max_skew_ms: MAX_EVENT_SKEW_MS,
-            });
+        check_ts(&format!("{at}.ts"), self.ts, now_ms)?;
+        let field = format!("{at}.url");
+        check_text(&field, &self.url, MAX_URL_LEN)?;
+        if !self.url.starts_with('/') {
+            return Err(Rejection::NotAPath { field });
         }
+        let field = |name: &str| format!("{at}.{name}");
         match &self.data {
             EventData::PageView {
-                url,
                 referrer,
                 title,
+                campaign,
             } => {
-                let field = format!("{at}.url");
-                check_text(&field, url, MAX_URL_LEN)?;
-                if !url.starts_with('/') {
-                    return Err(Rejection::NotAPath { field });
-                }
                 if let Some(referrer) = referrer {
-                    check_len(&format!("{at}.referrer"), referrer, MAX_URL_LEN)?;
+                    check_len(&field("referrer"), referrer, MAX_URL_LEN)?;
                 }
                 if let Some(title) = title {
-                    check_len(&format!("{at}.title"), title, MAX_TITLE_LEN)?;
+                    check_len(&field("title"), title, MAX_TITLE_LEN)?;
+                }
+                for (name, value) in campaign.clone().fields_mut() {
+                    if let Some(value) = value {
+                        check_len(
+                            &field(&format!("campaign.{name}")),
+                            value,
+                            MAX_PROP_VALUE_LEN,
+                        )?;
+                    }
+                }
+            }
+            EventData::Click { name } => check_name(&field("name"), name)?,
+            EventData::Outbound { href } | EventData::Download { href } => {
+                check_text(&field("href"), href, MAX_URL_LEN)?
+            }
+            EventData::FormSubmit { form } => check_name(&field("form"), form)?,
+            EventData::Custom { name, props, value } => {
+                check_name(&field("name"), name)?;
+                check_props(&field("props"), props)?;
+                if let Some(value) = value {
+                    check_finite(&field("value"), *value)?;
+                }
+            }
+            EventData::Error(report) => {
+                check_text(&field("message"), &report.message, MAX_MESSAGE_LEN)?;
+                if let Some(source) = &report.source {
+                    check_len(&field("source"), source, MAX_URL_LEN)?;
+                }
+                if let Some(stack) = &report.stack {
+                    check_len(&field("stack"), stack, MAX_STACK_LEN)?;
+                }
+            }
+            EventData::Vital { value, .. } => {
+                check_finite(&field("value"), *value)?;
+                if *value < 0.0 {
+                    return Err(Rejection::Negative {
+                        field: field("value"),
+                    });
                 }
             }
         }
@@ -204,6 +471,41 @@ fn check_len(field: &str, value: &str, max: usize) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// A custom event or property name, or a form name.
+fn check_name(field: &str, value: &str) -> Result<(), Rejection> {
+    check_text(field, value, MAX_NAME_LEN)
+}
+
+/// The limits a custom event's properties must keep; see [`Props`].
+pub fn check_props(field: &str, props: &Props) -> Result<(), Rejection> {
+    if props.len() > MAX_PROPS {
+        return Err(Rejection::TooManyProps {
+            field: field.to_owned(),
+            count: props.len(),
+            max: MAX_PROPS,
+        });
+    }
+    for (name, value) in props {
+        check_name(&format!("{field}.{name}"), name)?;
+        match value {
+            PropValue::Text(s) => check_len(&format!("{field}.{name}"), s, MAX_PROP_VALUE_LEN)?,
+            PropValue::Number(n) => check_finite(&format!("{field}.{name}"), *n)?,
+            PropValue::Bool(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_finite(field: &str, value: f64) -> Result<(), Rejection> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Rejection::NotFinite {
+            field: field.to_owned(),
+        })
+    }
+}
+
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), Rejection> {
     if value.is_empty() {
         return Err(Rejection::Empty {
@@ -213,7 +515,26 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), Rejection> {
     check_len(field, value, max)
 }
 
-fn check_id(field: &str, value: &str) -> Result<(), Rejection> {
+pub(crate) fn check_site(site: &str) -> Result<(), Rejection> {
+    check_text("site", site, MAX_SITE_KEY_LEN)
+}
+
+/// A device timestamp must be neither too old nor too far ahead.
+pub(crate) fn check_ts(field: &str, ts: i64, now_ms: i64) -> Result<(), Rejection> {
+    let offset_ms = ts - now_ms;
+    if (-MAX_EVENT_AGE_MS..=MAX_EVENT_SKEW_MS).contains(&offset_ms) {
+        Ok(())
+    } else {
+        Err(Rejection::TimestampOutOfRange {
+            field: field.to_owned(),
+            offset_ms,
+            max_age_ms: MAX_EVENT_AGE_MS,
+            max_skew_ms: MAX_EVENT_SKEW_MS,
+        })
+    }
+}
+
+pub(crate) fn check_id(field: &str, value: &str) -> Result<(), Rejection> {
     check_text(field, value, MAX_ID_LEN)?;
     if !value
         .bytes()
@@ -237,10 +558,11 @@ mod tests {
             id: id.into(),
             ts: NOW,
             session: Some("s-1".into()),
+            url: url.into(),
             data: EventData::PageView {
-                url: url.into(),
                 referrer: None,
                 title: Some("Home".into()),
+                campaign: Campaign::default(),
             },
         }
     }
@@ -336,6 +658,180 @@ mod tests {
     #[test]
     fn an_unknown_event_kind_does_not_parse() {
         let json = r#"{"id":"e1","ts":1,"kind":"keylogger","url":"/"}"#;
+        assert!(serde_json::from_str::<Event>(json).is_err());
+    }
+
+    #[test]
+    fn every_kind_round_trips_flat_with_its_tag() {
+        let kinds = [
+            EventData::Click {
+                name: "add_to_cart".into(),
+            },
+            EventData::Outbound {
+                href: "tea.example.org/guide".into(),
+            },
+            EventData::Download {
+                href: "/files/catalogue.pdf".into(),
+            },
+            EventData::FormSubmit {
+                form: "checkout".into(),
+            },
+            EventData::Custom {
+                name: "purchase".into(),
+                props: Props::from([("items".into(), PropValue::Number(2.0))]),
+                value: Some(79.5),
+            },
+            EventData::Error(ErrorReport {
+                message: "boom".into(),
+                source: Some("/app.js".into()),
+                line: Some(3),
+                column: Some(7),
+                stack: None,
+                rejection: false,
+            }),
+            EventData::Vital {
+                metric: Vital::Lcp,
+                value: 1234.5,
+            },
+        ];
+        for data in kinds {
+            let event = Event {
+                data: data.clone(),
+                ..page_view("e1", "/")
+            };
+            let json = serde_json::to_value(&event).unwrap();
+            assert_eq!(json["kind"], data.kind());
+            assert_eq!(
+                EventData::category_of_kind(data.kind()),
+                Some(data.category())
+            );
+            let back: Event = serde_json::from_value(json).unwrap();
+            assert_eq!(back, event);
+            assert_eq!(batch(vec![event]).validate(NOW), Ok(()));
+        }
+    }
+
+    #[test]
+    fn categories_follow_the_consent_model() {
+        let error = EventData::Error(ErrorReport {
+            message: "x".into(),
+            source: None,
+            line: None,
+            column: None,
+            stack: None,
+            rejection: true,
+        });
+        assert_eq!(error.category(), Category::Errors);
+        let vital = EventData::Vital {
+            metric: Vital::Cls,
+            value: 0.1,
+        };
+        assert_eq!(vital.category(), Category::Performance);
+        assert_eq!(
+            EventData::FormSubmit { form: "f".into() }.category(),
+            Category::Usage
+        );
+    }
+
+    #[test]
+    fn campaign_attribution_is_stripped_without_marketing() {
+        let mut event = page_view("e1", "/");
+        event.data = EventData::PageView {
+            referrer: Some("news.example".into()),
+            title: None,
+            campaign: Campaign::from_url("https://shop.example/?utm_source=news&utm_medium=mail"),
+        };
+        let mut usage_only = event.clone();
+        usage_only.strip_ungranted(Grants {
+            usage: true,
+            ..Grants::NONE
+        });
+        match usage_only.data {
+            EventData::PageView {
+                campaign, referrer, ..
+            } => {
+                assert!(campaign.is_empty());
+                assert_eq!(
+                    referrer.as_deref(),
+                    Some("news.example"),
+                    "the bare host is usage"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        event.strip_ungranted(Grants::ALL);
+        match event.data {
+            EventData::PageView { campaign, .. } => {
+                assert_eq!(campaign.source.as_deref(), Some("news"));
+                assert_eq!(campaign.medium.as_deref(), Some("mail"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn scrubbing_redacts_and_truncates_every_text_field() {
+        let mut event = page_view("e1", "https://shop.example/u/jane@example.com?token=x");
+        event.data = EventData::Error(ErrorReport {
+            message: format!(
+                "failed for jane@example.com {}",
+                "x".repeat(MAX_MESSAGE_LEN)
+            ),
+            source: Some("https://shop.example/app.js?v=123456789".into()),
+            line: Some(1),
+            column: Some(2),
+            stack: Some("Error at /orders/12345678".into()),
+            rejection: false,
+        });
+        event.scrub();
+        assert_eq!(event.url, "/u/[email]");
+        let EventData::Error(report) = &event.data else {
+            unreachable!()
+        };
+        assert!(report.message.starts_with("failed for [email] "));
+        assert_eq!(report.message.chars().count(), MAX_MESSAGE_LEN);
+        assert_eq!(report.source.as_deref(), Some("shop.example/app.js"));
+        assert_eq!(report.stack.as_deref(), Some("Error at /orders/[number]"));
+        assert_eq!(batch(vec![event]).validate(NOW), Ok(()));
+    }
+
+    #[test]
+    fn custom_event_limits_name_the_offending_property() {
+        let mut event = page_view("e1", "/");
+        let props: Props = (0..=MAX_PROPS)
+            .map(|i| (format!("p{i}"), PropValue::Bool(true)))
+            .collect();
+        event.data = EventData::Custom {
+            name: "signup".into(),
+            props,
+            value: None,
+        };
+        let err = batch(vec![event.clone()]).validate(NOW).unwrap_err();
+        assert_eq!(err.code(), "too_many_props");
+        assert_eq!(err.field(), "events[0].props");
+
+        let long = "v".repeat(MAX_PROP_VALUE_LEN + 1);
+        event.data = EventData::Custom {
+            name: "signup".into(),
+            props: Props::from([("plan".into(), PropValue::Text(long))]),
+            value: None,
+        };
+        let err = batch(vec![event.clone()]).validate(NOW).unwrap_err();
+        assert_eq!(err.field(), "events[0].props.plan");
+
+        event.data = EventData::Custom {
+            name: "x".repeat(MAX_NAME_LEN + 1),
+            props: Props::new(),
+            value: None,
+        };
+        let err = batch(vec![event]).validate(NOW).unwrap_err();
+        assert_eq!(err.field(), "events[0].name");
+    }
+
+    #[test]
+    fn a_nested_property_does_not_parse() {
+        let json =
+            r#"{"id":"e1","ts":1,"url":"/","kind":"custom","name":"x","props":{"a":{"b":1}}}"#;
         assert!(serde_json::from_str::<Event>(json).is_err());
     }
 }

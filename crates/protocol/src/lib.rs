@@ -5,15 +5,23 @@
 //! both sides enforce. It compiles for wasm32 and natively, and holds no I/O.
 
 pub mod consent;
+pub mod erase;
 pub mod error;
 pub mod event;
+pub mod json;
 pub mod limits;
 pub mod scrub;
 pub mod site;
 pub mod usage;
 
-pub use consent::{Category, ConsentDecision, Grants};
+pub use consent::{
+    Category, ConsentDecision, ConsentReceipt, ConsentRecord, DecisionSource, Grants,
+};
+pub use erase::{EraseReceipt, EraseRequest};
 pub use error::ApiError;
-pub use event::{Batch, Event, EventData, IngestReceipt, Rejection};
+pub use event::{
+    Batch, Campaign, ErrorReport, Event, EventData, IngestReceipt, PropValue, Props, Rejection,
+    Vital,
+};
 pub use site::SiteSummary;
 pub use usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};

@@ -19,3 +19,13 @@ pub const MAX_EVENT_AGE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// How far an event's timestamp may lie in the future (10 minutes, in ms), to
 /// tolerate clock skew on the visitor's device.
 pub const MAX_EVENT_SKEW_MS: i64 = 10 * 60 * 1000;
+/// Longest custom event name, property name or form name.
+pub const MAX_NAME_LEN: usize = 64;
+/// Most properties on one custom event.
+pub const MAX_PROPS: usize = 20;
+/// Longest text property value or campaign parameter.
+pub const MAX_PROP_VALUE_LEN: usize = 256;
+/// Longest error message.
+pub const MAX_MESSAGE_LEN: usize = 1024;
+/// Longest error stack trace.
+pub const MAX_STACK_LEN: usize = 4096;

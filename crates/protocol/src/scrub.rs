@@ -1,32 +1,69 @@
 //! Removing personal data from what the browser sees before it is sent, and
 //! again at ingest: one implementation, so both sides apply the same rules.
 //!
-//! A URL keeps its path and its `utm_*` parameters; every other query
-//! parameter and the fragment are dropped, since they routinely carry e-mail
-//! addresses, search terms, tokens and ids.
+//! - A page URL keeps its path only; the query and the fragment are dropped,
+//!   since they routinely carry e-mail addresses, search terms, tokens and
+//!   ids. Campaign (`utm_*`) parameters are read out separately, as a
+//!   [`crate::Campaign`], because they need the `marketing` grant.
+//! - Free text (paths, titles, error messages, property values) has e-mail
+//!   addresses, long digit runs and token-like strings replaced by
+//!   placeholders, so a message that names a customer or a card number is
+//!   kept without them.
+//!
+//! No regular expressions: this runs in the collector, where every kilobyte
+//! counts, and the rules are simple enough to scan for by hand.
 
-/// Reduces a URL (absolute, or a path) to its path and its `utm_*` parameters.
+/// Replaces an e-mail address.
+pub const EMAIL: &str = "[email]";
+/// Replaces a run of [`MIN_DIGITS`] or more digits (spaces and dashes between
+/// digits included, as in card and phone numbers).
+pub const NUMBER: &str = "[number]";
+/// Replaces a token-like string: [`MIN_TOKEN_LEN`] or more letters, digits,
+/// `-` or `_`, mixing letters and digits (session tokens, API keys, UUIDs).
+pub const TOKEN: &str = "[token]";
+
+/// Shortest digit run treated as personal (order numbers, phone numbers,
+/// card numbers); shorter numbers such as quantities and years stay.
+pub const MIN_DIGITS: usize = 6;
+/// Shortest token-like word redacted.
+pub const MIN_TOKEN_LEN: usize = 20;
+
+/// Reduces a URL (absolute, or a path) to its path, with personal data in
+/// its segments redacted.
 pub fn page_url(url: &str) -> String {
-    let without_origin = match url.find("://") {
-        Some(scheme_end) => {
-            let rest = &url[scheme_end + 3..];
-            rest.find('/').map_or("/", |slash| &rest[slash..])
-        }
-        None => url,
+    let path = percent_decode(path_of(url), false);
+    let path = if path.is_empty() { "/" } else { &path };
+    text(path)
+}
+
+/// The campaign (`utm_*`) parameters of a URL, as `(name without the utm_
+/// prefix, decoded value)` pairs.
+pub fn utm_parameters(url: &str) -> Vec<(String, String)> {
+    let before_fragment = url.split('#').next().unwrap_or_default();
+    let Some((_, query)) = before_fragment.split_once('?') else {
+        return Vec::new();
     };
-    let without_fragment = without_origin.split('#').next().unwrap_or_default();
-    let (path, query) = without_fragment
-        .split_once('?')
-        .unwrap_or((without_fragment, ""));
-    let path = if path.is_empty() { "/" } else { path };
-    let kept: Vec<&str> = query
+    query
         .split('&')
-        .filter(|pair| pair.starts_with("utm_"))
-        .collect();
-    if kept.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", kept.join("&"))
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            let name = name.strip_prefix("utm_")?;
+            let value = percent_decode(value, true);
+            (!value.is_empty()).then(|| (name.to_owned(), text(&value)))
+        })
+        .collect()
+}
+
+/// A link target reduced to host and path, for outbound links and
+/// downloads: no credentials, port, query or fragment.
+pub fn link(url: &str) -> String {
+    match url.split_once("://") {
+        Some((_, rest)) => {
+            let host = referrer_host(url).unwrap_or_default();
+            let path = rest.find('/').map_or("", |slash| path_of(&rest[slash..]));
+            text(&(host + path))
+        }
+        None => page_url(url),
     }
 }
 
@@ -47,22 +84,166 @@ pub fn referrer_host(referrer: &str) -> Option<String> {
     plausible.then(|| host.to_ascii_lowercase())
 }
 
+/// Free text with e-mail addresses, long digit runs and token-like strings
+/// replaced by [`EMAIL`], [`NUMBER`] and [`TOKEN`].
+pub fn text(input: &str) -> String {
+    let chars: Vec<char> = input.chars().collect();
+    let mut out = String::with_capacity(input.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if is_word(chars[i]) && (i == 0 || !is_word(chars[i - 1])) {
+            let end = word_end(&chars, i);
+            if let Some(email_end) = email_end(&chars, i, end) {
+                out.push_str(EMAIL);
+                i = email_end;
+                continue;
+            }
+            if let Some(digits_end) = digit_run_end(&chars, i) {
+                out.push_str(NUMBER);
+                i = digits_end;
+                continue;
+            }
+            if is_token(&chars[i..end]) {
+                out.push_str(TOKEN);
+                i = end;
+                continue;
+            }
+            out.extend(&chars[i..end]);
+            i = end;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// At most `max` characters of `s`, cut at a character boundary.
+pub fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => s[..cut].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+fn path_of(url: &str) -> &str {
+    let without_origin = match url.find("://") {
+        Some(scheme_end) => {
+            let rest = &url[scheme_end + 3..];
+            rest.find('/').map_or("/", |slash| &rest[slash..])
+        }
+        None => url,
+    };
+    without_origin.split(['?', '#']).next().unwrap_or_default()
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '%')
+}
+
+fn word_end(chars: &[char], start: usize) -> usize {
+    let mut end = start;
+    while end < chars.len() && is_word(chars[end]) {
+        end += 1;
+    }
+    end
+}
+
+/// `local@domain.tld` starting at `start`, where the local part is the word
+/// `start..end`; returns where the address ends.
+fn email_end(chars: &[char], start: usize, end: usize) -> Option<usize> {
+    if chars.get(end) != Some(&'@') || end == start {
+        return None;
+    }
+    let domain_end = word_end(chars, end + 1);
+    let domain: String = chars[end + 1..domain_end].iter().collect();
+    let domain = domain.trim_end_matches('.');
+    let (name, tld) = domain.rsplit_once('.')?;
+    (!name.is_empty() && tld.len() >= 2 && tld.chars().all(char::is_alphabetic))
+        .then(|| end + 1 + domain.chars().count())
+}
+
+/// A run of at least [`MIN_DIGITS`] digits starting at `start`, allowing
+/// single spaces or dashes between digits; returns where it ends.
+fn digit_run_end(chars: &[char], start: usize) -> Option<usize> {
+    let (mut i, mut digits, mut end) = (start, 0, start);
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            digits += 1;
+            i += 1;
+            end = i;
+        } else if matches!(chars[i], ' ' | '-')
+            && digits > 0
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+        {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    // A digit run glued to letters ("abc1234567x") is a token, not a number.
+    let whole = end == chars.len() || !chars[end].is_alphanumeric();
+    (digits >= MIN_DIGITS && whole).then_some(end)
+}
+
+fn is_token(word: &[char]) -> bool {
+    let core: Vec<char> = word
+        .iter()
+        .copied()
+        .filter(|c| !matches!(c, '.' | '+' | '%'))
+        .collect();
+    core.len() >= MIN_TOKEN_LEN
+        && core.iter().any(char::is_ascii_digit)
+        && core.iter().any(|c| c.is_alphabetic())
+        && core
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
+/// Decodes `%XX` escapes (and `+` as a space in query values), so that an
+/// encoded e-mail address (`jane%40example.com`) is recognised.
+fn percent_decode(value: &str, plus_is_space: bool) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| Some((hex(*bytes.get(i + 1)?)? << 4) | hex(*bytes.get(i + 2)?)?))
+            .flatten();
+        match (bytes[i], escaped) {
+            (_, Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', None) if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, None) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn keeps_the_path_and_utm_parameters_only() {
+    fn a_page_url_keeps_only_its_path() {
         assert_eq!(
             page_url(
                 "https://shop.example/cart?email=a@b.c&utm_source=news&id=42&utm_medium=mail#top"
             ),
-            "/cart?utm_source=news&utm_medium=mail"
+            "/cart"
         );
-    }
-
-    #[test]
-    fn drops_the_fragment_and_other_parameters_from_paths() {
         assert_eq!(page_url("/search?q=my+name#results"), "/search");
         assert_eq!(page_url("/"), "/");
     }
@@ -72,6 +253,47 @@ mod tests {
         assert_eq!(page_url("https://shop.example"), "/");
         assert_eq!(page_url("https://shop.example?token=abc"), "/");
         assert_eq!(page_url(""), "/");
+    }
+
+    #[test]
+    fn personal_data_in_path_segments_is_redacted() {
+        assert_eq!(
+            page_url("https://shop.example/users/jane.doe@example.com/orders/12345678"),
+            "/users/[email]/orders/[number]"
+        );
+        assert_eq!(
+            page_url("/reset/9f8e7d6c5b4a39281706f5e4d3c2b1a0/confirm"),
+            "/reset/[token]/confirm"
+        );
+        assert_eq!(page_url("/products/kettle-2024"), "/products/kettle-2024");
+        assert_eq!(page_url("/u/jane%40example.com/a+b"), "/u/[email]/a+b");
+    }
+
+    #[test]
+    fn utm_parameters_are_read_out_decoded_and_scrubbed() {
+        let params = utm_parameters(
+            "https://shop.example/?utm_source=news%20letter&x=1&utm_campaign=spring+sale&utm_term=jane@x.org#a",
+        );
+        assert_eq!(
+            params,
+            vec![
+                ("source".to_owned(), "news letter".to_owned()),
+                ("campaign".to_owned(), "spring sale".to_owned()),
+                ("term".to_owned(), EMAIL.to_owned()),
+            ]
+        );
+        assert!(utm_parameters("/plain").is_empty());
+        assert!(utm_parameters("/?utm_source=").is_empty());
+    }
+
+    #[test]
+    fn a_link_keeps_host_and_path() {
+        assert_eq!(
+            link("https://user:pw@Tea.Example.org:8443/guide?ref=me#x"),
+            "tea.example.org/guide"
+        );
+        assert_eq!(link("https://tea.example.org"), "tea.example.org");
+        assert_eq!(link("/files/catalogue.pdf?t=1"), "/files/catalogue.pdf");
     }
 
     #[test]
@@ -86,5 +308,43 @@ mod tests {
             Some("news.example")
         );
         assert_eq!(referrer_host("not a host"), None);
+    }
+
+    #[test]
+    fn emails_digit_runs_and_tokens_are_redacted_from_text() {
+        assert_eq!(
+            text(
+                "Payment failed for jane.doe@example.com with card 4111 1111 1111 1111, session token abcdef0123456789abcdef0123456789"
+            ),
+            "Payment failed for [email] with card [number], session token [token]"
+        );
+        assert_eq!(
+            text("Call +44 20-7946-0958 about order 12345678."),
+            "Call +44 [number] about order [number]."
+        );
+        assert_eq!(
+            text("id 550e8400-e29b-41d4-a716-446655440000"),
+            "id [token]"
+        );
+    }
+
+    #[test]
+    fn ordinary_text_is_left_alone() {
+        for s in [
+            "TypeError: cannot read properties of undefined (reading 'x')",
+            "Added 3 items in 2024",
+            "at https://shop.example/app.js:12:34",
+            "Ünïcödé café, 12345 left",
+            "a@b",
+            "",
+        ] {
+            assert_eq!(text(s), s);
+        }
+    }
+
+    #[test]
+    fn truncation_respects_character_boundaries() {
+        assert_eq!(truncate("héllo", 2), "hé");
+        assert_eq!(truncate("hi", 10), "hi");
     }
 }

@@ -5,10 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use sonde_protocol::SiteSummary;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -18,8 +19,8 @@ use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::site::{Site, Sites};
 use crate::store::Store;
-use crate::visitor::DailySalt;
-use crate::{StartError, ingest, usage};
+use crate::visitor::{DailySalt, visitor_id};
+use crate::{StartError, consent, embed, erase, ingest, usage};
 
 /// Key of the demo site, served on the server's own origin.
 pub const DEMO_SITE: &str = "demo";
@@ -77,6 +78,27 @@ impl AppState {
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
     }
+
+    /// Today's anonymous id of the browser making a request to `site`: a
+    /// keyed hash of the day's salt, the site, the peer address and the user
+    /// agent. The address is used here and nowhere else.
+    pub fn visitor_id(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        site: &str,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+    ) -> Result<i64, AppError> {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|ua| ua.to_str().ok())
+            .unwrap_or_default();
+        let salt = self
+            .salts()
+            .salt_for(now.date_naive())
+            .map_err(AppError::Salt)?;
+        Ok(visitor_id(&salt, site, peer.ip(), user_agent))
+    }
 }
 
 /// The origins a browser uses for this server: its address, and `localhost`
@@ -92,7 +114,9 @@ fn own_origins(addr: SocketAddr) -> Vec<String> {
 /// All routes: the API under `/api`, operations endpoints, and the web app
 /// (with `index.html` for any other path, so client-side routes load).
 pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
-    let ingest_cors = {
+    // The collector posts from customers' origins, as CORS "simple"
+    // requests (text/plain); only configured origins may read the answers.
+    let browser_cors = {
         let state = state.clone();
         CorsLayer::new()
             .allow_methods([Method::POST])
@@ -104,7 +128,10 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
             }))
     };
     let api = Router::new()
-        .route("/ingest", post(ingest::ingest).layer(ingest_cors))
+        .route("/ingest", post(ingest::ingest))
+        .route("/consent", post(consent::record))
+        .route("/erase", post(erase::erase))
+        .route_layer(browser_cors)
         .route("/usage", get(usage::usage))
         .route("/sites", get(list_sites))
         .fallback(|| async { AppError::NoRoute });
@@ -113,10 +140,18 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }));
     if let Some(dir) = web_dir {
+        let banner_dir = dir.to_owned();
         router = router
+            .route(
+                &format!("/{}", embed::BANNER_SCRIPT),
+                get(move |state, query| embed::banner_script(state, query, banner_dir)),
+            )
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
-    router.layer(TraceLayer::new_for_http()).with_state(state)
+    router
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// `GET /api/sites`: the sites the dashboard can show.

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use sonde_protocol::EventData;
+
 use crate::app::DEMO_SITE;
 use crate::store::{Store, StoreError, StoredEvent};
 
@@ -13,12 +15,12 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The demo shop's pages, and how likely a visitor goes on to the next.
 const JOURNEY: [(&str, f64); 6] = [
-    ("/demo", 1.0),
-    ("/demo/products", 0.75),
-    ("/demo/products/compass", 0.6),
-    ("/demo/cart", 0.35),
-    ("/demo/checkout", 0.6),
-    ("/demo/thanks", 0.7),
+    ("/demo/", 1.0),
+    ("/demo/products.html", 0.75),
+    ("/demo/products/kettle.html", 0.6),
+    ("/demo/cart.html", 0.35),
+    ("/demo/checkout.html", 0.6),
+    ("/demo/thanks.html", 0.7),
 ];
 const REFERRERS: [Option<&str>; 4] = [
     None,
@@ -69,17 +71,19 @@ fn generate(now_ms: i64) -> Vec<StoredEvent> {
                 events.push(StoredEvent {
                     id: format!("demo-{day}-{v}-{step}"),
                     site: DEMO_SITE.into(),
-                    kind: "page_view",
                     ts,
                     visitor_id,
                     session_id: Some(session.clone()),
                     path: (*path).into(),
-                    referrer_host: if step == 0 {
-                        referrer.map(Into::into)
-                    } else {
-                        None
+                    data: EventData::PageView {
+                        referrer: if step == 0 {
+                            referrer.map(Into::into)
+                        } else {
+                            None
+                        },
+                        title: None,
+                        campaign: Default::default(),
                     },
-                    title: None,
                 });
                 ts += rng.random_range(5_000..120_000);
             }

@@ -8,8 +8,12 @@
 //! queries, and [`error`] is the one place errors become HTTP responses.
 
 pub mod app;
+mod browser_body;
 pub mod config;
+pub mod consent;
 pub mod demo;
+pub mod embed;
+pub mod erase;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
@@ -19,6 +23,7 @@ pub mod usage;
 pub mod visitor;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -51,6 +56,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    store: Arc<store::Store>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -64,6 +70,12 @@ impl Server {
     /// The base URL of the dashboard and API.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The store the server writes to, for a process that embeds the server
+    /// (the browser tests look at what arrived through it).
+    pub fn store(&self) -> Arc<store::Store> {
+        Arc::clone(&self.store)
     }
 
     /// Stops accepting connections, lets in-flight requests finish, and waits.
@@ -108,6 +120,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             tracing::info!(events = seeded, "seeded demo data for site \"demo\"");
         }
     }
+    let store = state.store_handle();
     let router = app::router(state, config.web_dir.as_deref());
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -122,6 +135,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     });
     Ok(Server {
         addr,
+        store,
         shutdown,
         task,
     })

@@ -8,8 +8,10 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use duckdb::{Connection, params};
+use chrono::NaiveDate;
+use duckdb::{Appender, Connection, params};
 use sonde_protocol::usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};
+use sonde_protocol::{ConsentRecord, EraseReceipt, EventData};
 
 /// A failure of the store. Its details are for the operator's log, not for
 /// API clients.
@@ -17,19 +19,19 @@ use sonde_protocol::usage::{Granularity, PageStat, UsagePoint, UsageQuery, Usage
 #[error("store: {0}")]
 pub struct StoreError(#[from] duckdb::Error);
 
-/// An event as stored: anonymized and scrubbed.
+/// An event as stored: anonymized and scrubbed. What it says is the
+/// protocol's [`EventData`], so the schema has one definition.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredEvent {
     pub id: String,
     pub site: String,
-    pub kind: &'static str,
     /// ms since the Unix epoch, UTC.
     pub ts: i64,
     pub visitor_id: i64,
     pub session_id: Option<String>,
+    /// The page it happened on.
     pub path: String,
-    pub referrer_host: Option<String>,
-    pub title: Option<String>,
+    pub data: EventData,
 }
 
 /// What a write did.
@@ -39,6 +41,8 @@ pub struct WriteOutcome {
     pub duplicates: usize,
 }
 
+/// One column per field any event kind has; a kind leaves the others NULL.
+/// `ALTER … IF NOT EXISTS` brings a file written by an older Sonde along.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
     id            VARCHAR PRIMARY KEY,
@@ -51,14 +55,64 @@ CREATE TABLE IF NOT EXISTS events (
     referrer_host VARCHAR,
     title         VARCHAR
 );
+ALTER TABLE events ADD COLUMN IF NOT EXISTS category VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_source VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_medium VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_campaign VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_term VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_content VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS name VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS href VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS value DOUBLE;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS props VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS error_message VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS error_source VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS error_line INTEGER;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS error_column INTEGER;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS error_stack VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS error_rejection BOOLEAN;
+
+-- One row per decision; a retried send of the same record is stored once.
+CREATE TABLE IF NOT EXISTS consents (
+    site           VARCHAR NOT NULL,
+    consent_id     VARCHAR NOT NULL,
+    decided_at     TIMESTAMP NOT NULL,
+    received_at    TIMESTAMP NOT NULL,
+    policy_version INTEGER NOT NULL,
+    source         VARCHAR NOT NULL,
+    gpc            BOOLEAN NOT NULL,
+    usage          BOOLEAN NOT NULL,
+    errors         BOOLEAN NOT NULL,
+    performance    BOOLEAN NOT NULL,
+    marketing      BOOLEAN NOT NULL,
+    PRIMARY KEY (consent_id, decided_at)
+);
+
+-- Banner downloads per site and day: the consent report's denominator,
+-- counted in aggregate with nothing about the visitor.
+CREATE TABLE IF NOT EXISTS banner_impressions (
+    day   DATE NOT NULL,
+    site  VARCHAR NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (day, site)
+);
 ";
+
+/// The event columns, in the order of [`append`].
+const COLUMNS: &str = "id, site, kind, category, ts, visitor_id, session_id, path, referrer_host, title, \
+    utm_source, utm_medium, utm_campaign, utm_term, utm_content, name, href, value, props, \
+    error_message, error_source, error_line, error_column, error_stack, error_rejection";
 
 /// Where a write lands first: the appender fills it quickly, then one
 /// statement moves its rows into `events`, skipping ids already there.
 const STAGING: &str = "
 CREATE TEMP TABLE IF NOT EXISTS staging (
-    id VARCHAR, site VARCHAR, kind VARCHAR, ts_ms BIGINT, visitor_id BIGINT,
-    session_id VARCHAR, path VARCHAR, referrer_host VARCHAR, title VARCHAR
+    id VARCHAR, site VARCHAR, kind VARCHAR, category VARCHAR, ts_ms BIGINT, visitor_id BIGINT,
+    session_id VARCHAR, path VARCHAR, referrer_host VARCHAR, title VARCHAR,
+    utm_source VARCHAR, utm_medium VARCHAR, utm_campaign VARCHAR, utm_term VARCHAR, utm_content VARCHAR,
+    name VARCHAR, href VARCHAR, value DOUBLE, props VARCHAR,
+    error_message VARCHAR, error_source VARCHAR, error_line INTEGER, error_column INTEGER,
+    error_stack VARCHAR, error_rejection BOOLEAN
 );
 ";
 
@@ -102,26 +156,17 @@ impl Store {
         {
             let mut appender = conn.appender("staging")?;
             for e in events {
-                appender.append_row(params![
-                    e.id,
-                    e.site,
-                    e.kind,
-                    e.ts,
-                    e.visitor_id,
-                    e.session_id,
-                    e.path,
-                    e.referrer_host,
-                    e.title,
-                ])?;
+                append(&mut appender, e)?;
             }
             appender.flush()?;
         }
+        let select = COLUMNS.replace(" ts,", " epoch_ms(ts_ms),");
         let moved = conn.execute(
-            "INSERT INTO events
-             SELECT DISTINCT ON (id) id, site, kind, epoch_ms(ts_ms), visitor_id,
-                    session_id, path, referrer_host, title
-             FROM staging
-             ON CONFLICT DO NOTHING",
+            &format!(
+                "INSERT INTO events ({COLUMNS})
+                 SELECT DISTINCT ON (id) {select} FROM staging
+                 ON CONFLICT DO NOTHING"
+            ),
             [],
         );
         // Empty the staging table whatever happened, so a failed write does
@@ -131,6 +176,100 @@ impl Store {
         Ok(WriteOutcome {
             inserted,
             duplicates: events.len() - inserted,
+        })
+    }
+
+    /// Stores a consent record; `false` when it was stored before.
+    pub fn record_consent(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
+        let g = record.grants;
+        let inserted = self.conn().execute(
+            "INSERT INTO consents VALUES (?, ?, epoch_ms(?::BIGINT), now(), ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+            params![
+                record.site,
+                record.consent_id,
+                record.decided_at,
+                record.policy_version,
+                record.source.as_str(),
+                record.gpc,
+                g.usage,
+                g.errors,
+                g.performance,
+                g.marketing,
+            ],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    /// Number of consent records stored for `site`.
+    pub fn consent_count(&self, site: &str) -> Result<u64, StoreError> {
+        let count: i64 = self.conn().query_row(
+            "SELECT count(*) FROM consents WHERE site = ?",
+            [site],
+            |r| r.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
+    /// Counts one download of the banner for `site` on `day`.
+    pub fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO banner_impressions VALUES (?::DATE, ?, 1)
+             ON CONFLICT DO UPDATE SET count = banner_impressions.count + 1",
+            params![day.to_string(), site],
+        )?;
+        Ok(())
+    }
+
+    /// Banner downloads counted for `site`, all days.
+    pub fn banner_impressions(&self, site: &str) -> Result<u64, StoreError> {
+        let count: Option<i64> = self.conn().query_row(
+            "SELECT sum(count)::BIGINT FROM banner_impressions WHERE site = ?",
+            [site],
+            |r| r.get(0),
+        )?;
+        Ok(count.unwrap_or(0) as u64)
+    }
+
+    /// Deletes what can still be linked to one visitor of `site`: events of
+    /// `visitor_id` at or after `since_ms` (the start of the salt's day),
+    /// events of the given sessions, and the consent records of `consent_id`.
+    pub fn erase(
+        &self,
+        site: &str,
+        visitor_id: i64,
+        since_ms: i64,
+        sessions: &[String],
+        consent_id: Option<&str>,
+    ) -> Result<EraseReceipt, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let placeholders = vec!["?"; sessions.len()].join(", ");
+        let by_session = if sessions.is_empty() {
+            String::new()
+        } else {
+            format!(" OR session_id IN ({placeholders})")
+        };
+        let mut values: Vec<&dyn duckdb::ToSql> = vec![&site, &visitor_id, &since_ms];
+        values.extend(sessions.iter().map(|s| s as &dyn duckdb::ToSql));
+        let events_deleted = tx.execute(
+            &format!(
+                "DELETE FROM events WHERE site = ?
+                 AND ((visitor_id = ? AND ts >= epoch_ms(?::BIGINT)){by_session})"
+            ),
+            values.as_slice(),
+        )?;
+        let consent_records_deleted = match consent_id {
+            Some(id) => tx.execute(
+                "DELETE FROM consents WHERE site = ? AND consent_id = ?",
+                params![site, id],
+            )?,
+            None => 0,
+        };
+        tx.commit()?;
+        Ok(EraseReceipt {
+            events_deleted: events_deleted as u64,
+            consent_records_deleted: consent_records_deleted as u64,
         })
     }
 
@@ -144,11 +283,27 @@ impl Store {
         Ok(count as u64)
     }
 
-    /// Every value of every stored row rendered as text, for privacy tests
-    /// that must prove something is stored nowhere.
-    pub fn dump_as_text(&self) -> Result<String, StoreError> {
+    /// Events stored for `site`, counted by kind.
+    pub fn count_by_kind(
+        &self,
+        site: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM events")?;
+        let mut stmt =
+            conn.prepare("SELECT kind, count(*) FROM events WHERE site = ? GROUP BY kind")?;
+        let counts = stmt
+            .query_map([site], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(counts)
+    }
+
+    /// Every value of every stored row of `table` rendered as text, for
+    /// privacy tests that must prove something is stored nowhere.
+    pub fn dump_as_text(&self, table: &str) -> Result<String, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM {table}"))?;
         let mut rows = stmt.query([])?;
         let mut out = String::new();
         while let Some(row) = rows.next()? {
@@ -214,6 +369,75 @@ impl Store {
     }
 }
 
+/// Appends one event as a staging row, its kind's fields in their columns.
+fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError> {
+    let (mut referrer, mut title, mut name, mut href) = (None, None, None, None);
+    let (mut value, mut props, mut error) = (None, None, None);
+    let mut campaign = Default::default();
+    match &e.data {
+        EventData::PageView {
+            referrer: r,
+            title: t,
+            campaign: c,
+        } => {
+            (referrer, title, campaign) = (r.as_deref(), t.as_deref(), c.clone());
+        }
+        EventData::Click { name: n } | EventData::FormSubmit { form: n } => name = Some(n.as_str()),
+        EventData::Outbound { href: h } | EventData::Download { href: h } => {
+            href = Some(h.as_str())
+        }
+        EventData::Custom {
+            name: n,
+            props: p,
+            value: v,
+        } => {
+            name = Some(n.as_str());
+            value = *v;
+            props = (!p.is_empty()).then(|| serde_json::to_string(p).unwrap_or_default());
+        }
+        EventData::Error(report) => error = Some(report),
+        EventData::Vital { metric, value: v } => {
+            name = Some(metric.as_str());
+            value = Some(*v);
+        }
+    }
+    let sonde_protocol::Campaign {
+        source,
+        medium,
+        campaign,
+        term,
+        content,
+    } = campaign;
+    appender.append_row(params![
+        e.id,
+        e.site,
+        e.data.kind(),
+        e.data.category().as_str(),
+        e.ts,
+        e.visitor_id,
+        e.session_id,
+        e.path,
+        referrer,
+        title,
+        source,
+        medium,
+        campaign,
+        term,
+        content,
+        name,
+        href,
+        value,
+        props,
+        error.map(|r| r.message.as_str()),
+        error.and_then(|r| r.source.as_deref()),
+        error.and_then(|r| r.line),
+        error.and_then(|r| r.column),
+        error.and_then(|r| r.stack.as_deref()),
+        error.map(|r| r.rejection),
+    ])?;
+    Ok(())
+}
+
 /// Every bucket of the range, with the counted ones filled in, so a chart
 /// shows a quiet day as zero rather than skipping it.
 fn fill_buckets(q: &UsageQuery, counted: Vec<UsagePoint>) -> Vec<UsagePoint> {
@@ -247,13 +471,15 @@ mod tests {
         StoredEvent {
             id: id.into(),
             site: "shop".into(),
-            kind: "page_view",
             ts,
             visitor_id: visitor,
             session_id: None,
             path: path.into(),
-            referrer_host: None,
-            title: None,
+            data: EventData::PageView {
+                referrer: None,
+                title: None,
+                campaign: Default::default(),
+            },
         }
     }
 

@@ -59,6 +59,18 @@ impl TestApp {
         self.post_raw("application/json", batch.to_string()).await
     }
 
+    /// Posts JSON to another browser endpoint (`/api/consent`, `/api/erase`).
+    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .header("origin", ORIGIN)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn usage(&self, granularity: &str) -> UsageReport {
         let now = now_ms();
         let res = self
@@ -128,10 +140,8 @@ async fn an_ingested_batch_shows_up_in_the_usage_report() {
         .iter()
         .map(|p| (p.path.as_str(), p.pageviews))
         .collect();
-    assert_eq!(
-        pages,
-        vec![("/", 1), ("/products", 1), ("/products?utm_source=news", 1)]
-    );
+    // The query (an e-mail address, a campaign) is not part of the page.
+    assert_eq!(pages, vec![("/products", 2), ("/", 1)]);
 }
 
 #[tokio::test]
@@ -324,7 +334,7 @@ async fn neither_the_ip_address_nor_the_user_agent_is_stored() {
     app.server.shutdown().await.unwrap();
 
     let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
-    let stored = store.dump_as_text().unwrap();
+    let stored = store.dump_as_text("events").unwrap();
     assert!(
         stored.contains("p1"),
         "the event itself is stored: {stored}"
@@ -342,4 +352,163 @@ async fn neither_the_ip_address_nor_the_user_agent_is_stored() {
             path.display()
         );
     }
+}
+
+fn consent_record(consent_id: &str, decided_at: i64) -> Value {
+    json!({
+        "site": "shop", "consent_id": consent_id,
+        "grants": {"usage": true, "errors": false, "performance": true, "marketing": false},
+        "policy_version": 2, "gpc": true, "source": "banner", "decided_at": decided_at
+    })
+}
+
+#[tokio::test]
+async fn a_consent_record_is_stored_once_without_any_visitor_data() {
+    let app = TestApp::start().await;
+    let record = consent_record("c0ffee01", now_ms());
+    let res = app.post("/api/consent", &record).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: sonde_protocol::ConsentReceipt = res.json().await.unwrap();
+    assert!(receipt.stored);
+    // A retried send of the same decision is not a second decision.
+    let again: sonde_protocol::ConsentReceipt = app
+        .post("/api/consent", &record)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!again.stored);
+
+    let mut bad = record.clone();
+    bad["source"] = json!("popup");
+    let err = expect_error(
+        app.post("/api/consent", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(err.field.as_deref(), Some("source"));
+    let mut unknown = record.clone();
+    unknown["site"] = json!("nope");
+    expect_error(
+        app.post("/api/consent", &unknown).await,
+        StatusCode::NOT_FOUND,
+        "unknown_site",
+    )
+    .await;
+
+    app.server.shutdown().await.unwrap();
+    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    assert_eq!(store.consent_count("shop").unwrap(), 1);
+    let stored = store.dump_as_text("consents").unwrap();
+    assert!(
+        stored.contains("c0ffee01") && stored.contains("banner"),
+        "{stored}"
+    );
+    for secret in ["127.0.0.1", UA, "SondeTest"] {
+        assert!(!stored.contains(secret), "{secret} is stored: {stored}");
+    }
+}
+
+#[tokio::test]
+async fn every_event_kind_is_stored_scrubbed_and_marketing_needs_its_grant() {
+    let app = TestApp::start().await;
+    let ts = now_ms();
+    let events = vec![
+        json!({"id": "k1", "ts": ts, "url": "/cart", "kind": "page_view",
+               "referrer": "https://news.example/a?b", "campaign": {"source": "news"}}),
+        json!({"id": "k2", "ts": ts, "url": "/cart", "kind": "click", "name": "add_to_cart"}),
+        json!({"id": "k3", "ts": ts, "url": "/orders/12345678", "kind": "error",
+               "message": "failed for jane@example.com", "line": 3, "column": 9, "rejection": false}),
+        json!({"id": "k4", "ts": ts, "url": "/", "kind": "vital", "metric": "lcp", "value": 1234.0}),
+        json!({"id": "k5", "ts": ts, "url": "/thanks", "kind": "custom", "name": "purchase",
+               "props": {"items": 2, "coupon": "SPRING"}, "value": 67.5}),
+    ];
+    let body = json!({"site": "shop",
+        "consent": {"usage": true, "errors": true, "performance": false, "marketing": false},
+        "events": events});
+    let res = app.ingest(&body).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: IngestReceipt = res.json().await.unwrap();
+    assert_eq!(receipt.accepted, 4);
+    assert_eq!(receipt.dropped_by_consent, 1, "the vital needs performance");
+
+    app.server.shutdown().await.unwrap();
+    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let stored = store.dump_as_text("events").unwrap();
+    assert!(
+        stored.contains("news.example"),
+        "the referrer host is usage: {stored}"
+    );
+    assert!(
+        !stored.contains("\tnews\t"),
+        "the campaign needs marketing: {stored}"
+    );
+    assert!(stored.contains("failed for [email]"), "{stored}");
+    assert!(stored.contains("/orders/[number]"), "{stored}");
+    assert!(!stored.contains("jane@example.com") && !stored.contains("12345678"));
+    assert!(
+        stored.contains("{\"coupon\":\"SPRING\",\"items\":2.0}"),
+        "{stored}"
+    );
+    assert!(stored.contains("67.5"), "{stored}");
+}
+
+#[tokio::test]
+async fn erase_deletes_todays_events_of_this_browser_its_sessions_and_consent_records() {
+    let app = TestApp::start().await;
+    let ts = now_ms();
+    let event = |id: &str, session: &str| json!({"id": id, "ts": ts, "session": session, "url": "/", "kind": "page_view"});
+    // Two events from this browser today, one from an older tab session of
+    // it, and one from another browser (another user agent).
+    app.ingest(&batch(vec![
+        event("mine-1", "tab-a"),
+        event("mine-2", "tab-a"),
+    ]))
+    .await;
+    let other = reqwest::Client::builder()
+        .user_agent("SomeoneElse/2.0")
+        .build()
+        .unwrap();
+    let res = other
+        .post(app.url("/api/ingest"))
+        .header("content-type", "application/json")
+        .body(batch(vec![event("theirs", "tab-z"), event("old-tab", "tab-b")]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    app.post("/api/consent", &consent_record("c0ffee02", ts))
+        .await;
+    app.post("/api/consent", &consent_record("c0ffee02", ts + 1))
+        .await;
+
+    let res = app
+        .post(
+            "/api/erase",
+            &json!({"site": "shop", "sessions": ["tab-b"], "consent_id": "c0ffee02"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: sonde_protocol::EraseReceipt = res.json().await.unwrap();
+    assert_eq!(receipt.events_deleted, 3, "mine-1, mine-2 and old-tab");
+    assert_eq!(receipt.consent_records_deleted, 2);
+
+    let bad = app
+        .post(
+            "/api/erase",
+            &json!({"site": "shop", "sessions": ["no spaces"]}),
+        )
+        .await;
+    let err = expect_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_id").await;
+    assert_eq!(err.field.as_deref(), Some("sessions[0]"));
+
+    app.server.shutdown().await.unwrap();
+    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let stored = store.dump_as_text("events").unwrap();
+    assert!(stored.contains("theirs"), "{stored}");
+    for gone in ["mine-1", "mine-2", "old-tab"] {
+        assert!(!stored.contains(gone), "{gone} survived: {stored}");
+    }
+    assert_eq!(store.consent_count("shop").unwrap(), 0);
 }

@@ -1,13 +1,8 @@
-//! The consent banner and privacy settings a visitor of an instrumented
-//! site sees.
-
-mod banner;
-
-pub use banner::ConsentBanner;
+//! What each consent category means, in the visitor's words.
 
 use sonde_protocol::Category;
 
-/// A category's name and what it means for the visitor, in plain language.
+/// A category's name and what it collects and why, in one plain line.
 pub fn describe(category: Category) -> (&'static str, &'static str) {
     match category {
         Category::Necessary => (
@@ -16,7 +11,7 @@ pub fn describe(category: Category) -> (&'static str, &'static str) {
         ),
         Category::Usage => (
             "Usage",
-            "Which pages are visited and how, so the site can be improved.",
+            "Which pages are visited and what is clicked, so the site can be improved.",
         ),
         Category::Errors => (
             "Errors",
@@ -24,8 +19,11 @@ pub fn describe(category: Category) -> (&'static str, &'static str) {
         ),
         Category::Performance => (
             "Performance",
-            "How fast pages load and respond on your device.",
+            "How fast pages load and respond on your device, so they can be made faster.",
         ),
-        Category::Marketing => ("Marketing", "Which campaign or website brought you here."),
+        Category::Marketing => (
+            "Marketing",
+            "Which campaign or website brought you here, so advertising can be judged.",
+        ),
     }
 }

@@ -1,0 +1,28 @@
+//! The consent endpoint: one anonymous record per decision, under
+//! `necessary`, on an endpoint of its own so it is never mixed with events.
+//! No visitor id is computed here: the record is about a decision, not a
+//! person.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use sonde_protocol::{ConsentReceipt, ConsentRecord};
+
+use crate::app::AppState;
+use crate::browser_body;
+use crate::error::AppError;
+
+/// `POST /api/consent`
+pub async fn record(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ConsentReceipt>, AppError> {
+    let record: ConsentRecord = browser_body::read(&headers, body).await?;
+    record.validate(chrono::Utc::now().timestamp_millis())?;
+    browser_body::site_for(&app, &record.site, &headers)?;
+    let store = app.store_handle();
+    let stored = tokio::task::spawn_blocking(move || store.record_consent(&record)).await??;
+    Ok(Json(ConsentReceipt { stored }))
+}

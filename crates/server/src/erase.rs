@@ -1,0 +1,54 @@
+//! "Erase my data": deletes everything that can still be linked to the
+//! visitor who asks. See [`sonde_protocol::erase`] for why that is all.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use sonde_protocol::{EraseReceipt, EraseRequest};
+
+use crate::app::AppState;
+use crate::browser_body;
+use crate::error::AppError;
+
+/// `POST /api/erase`
+pub async fn erase(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<EraseReceipt>, AppError> {
+    let request: EraseRequest = browser_body::read(&headers, body).await?;
+    request.validate()?;
+    let site = browser_body::site_for(&app, &request.site, &headers)?;
+    // Today's id for this browser, computed as at ingest: the same request
+    // properties and today's salt give the same id.
+    let now = chrono::Utc::now();
+    let visitor = app.visitor_id(now, &site.key, peer, &headers)?;
+    let since_ms = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp_millis();
+    let store = app.store_handle();
+    let receipt = tokio::task::spawn_blocking(move || {
+        store.erase(
+            &site.key,
+            visitor,
+            since_ms,
+            &request.sessions,
+            request.consent_id.as_deref(),
+        )
+    })
+    .await??;
+    tracing::info!(
+        site = %request.site,
+        events = receipt.events_deleted,
+        consent_records = receipt.consent_records_deleted,
+        "erased a visitor's data on request"
+    );
+    Ok(Json(receipt))
+}
