@@ -9,391 +9,13 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+mod support;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use std::time::Duration;
+
+use fantoccini::Locator;
 use serde_json::json;
-use sonde_protocol::{UsageQuery, UsageReport};
-use sonde_server::{Config, Server};
-use tokio::process::{Child, Command};
-
-/// One Chromium at a time: two cores do not run several reliably.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-const WAIT: Duration = Duration::from_secs(15);
-/// Longer than the collector's flush delay (1 s), so anything queued has
-/// been sent by the end of it.
-const QUIET_PERIOD: Duration = Duration::from_secs(3);
-
-struct Harness {
-    server: Server,
-    browser: Client,
-    driver_port: u16,
-    _driver: Child,
-    _tmp: tempfile::TempDir,
-    http: reqwest::Client,
-}
-
-impl Harness {
-    async fn start() -> Harness {
-        let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
-        assert!(
-            dist.join("index.html").is_file(),
-            "the web app is not built: run `cargo xtask build-web` first (`cargo xtask test` does)"
-        );
-        let tmp = tempfile::tempdir().unwrap();
-        let mut config = Config::ephemeral(tmp.path().join("data"));
-        config.web_dir = Some(dist);
-        config.demo = true;
-        let server = sonde_server::start(config).await.unwrap();
-
-        let port = free_port();
-        let driver_bin =
-            std::env::var("SONDE_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-        let driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {driver_bin}: {e} (`cargo xtask setup` installs it)")
-            });
-        let chromium =
-            std::env::var("SONDE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let profile = tmp.path().join("profile");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                    "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-            }),
-        );
-        let browser = connect_when_ready(port, caps).await;
-        Harness {
-            server,
-            browser,
-            driver_port: port,
-            _driver: driver,
-            _tmp: tmp,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.url())
-    }
-
-    async fn open(&self, path: &str) {
-        self.browser.goto(&self.url(path)).await.unwrap();
-    }
-
-    async fn click(&self, css: &str) {
-        self.browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .click()
-            .await
-            .unwrap();
-    }
-
-    /// Waits until the page's collector is running (`window.sonde` is the
-    /// collector, not the queue the page may have put there).
-    async fn wait_for_sonde(&self) {
-        self.wait_until("the collector to start", || async {
-            self.js("return typeof (window.sonde || {}).track === 'function'")
-                .await
-                .as_bool()
-                .unwrap_or(false)
-        })
-        .await;
-    }
-
-    /// Opens a demo page and waits for its collector.
-    async fn visit(&self, path: &str) {
-        self.open(path).await;
-        self.wait_for_sonde().await;
-    }
-
-    async fn js(&self, script: &str) -> serde_json::Value {
-        self.browser
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("{script}: {e}"))
-    }
-
-    async fn wait_until<F, Fut>(&self, what: &str, mut condition: F)
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let deadline = Instant::now() + WAIT;
-        while !condition().await {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn banner_shown(&self) -> bool {
-        !self
-            .browser
-            .find_all(Locator::Css("#sonde-consent section.sonde-banner"))
-            .await
-            .unwrap()
-            .is_empty()
-    }
-
-    async fn wait_for_banner(&self) {
-        self.browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#sonde-consent section.sonde-banner"))
-            .await
-            .expect("the banner was not shown");
-    }
-
-    /// Ticks exactly the given categories in the open details and saves.
-    async fn choose(&self, categories: &[&str]) {
-        self.click("button[data-action=choose]").await;
-        self.browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#sonde-category-usage"))
-            .await
-            .unwrap();
-        self.choose_in_open_details(categories).await;
-    }
-
-    /// Sets the open details to exactly the given categories and saves.
-    async fn choose_in_open_details(&self, categories: &[&str]) {
-        for category in ["usage", "errors", "performance", "marketing"] {
-            let checkbox = self
-                .browser
-                .find(Locator::Css(&format!("#sonde-category-{category}")))
-                .await
-                .unwrap();
-            let checked = checkbox.prop("checked").await.unwrap().as_deref() == Some("true");
-            if checked != categories.contains(&category) {
-                checkbox.click().await.unwrap();
-            }
-        }
-        self.click("button[data-action=save]").await;
-    }
-
-    /// Events that reached the store, by kind.
-    fn stored(&self) -> BTreeMap<String, u64> {
-        self.server.store().count_by_kind("demo").unwrap()
-    }
-
-    fn stored_kind(&self, kind: &str) -> u64 {
-        self.stored().get(kind).copied().unwrap_or(0)
-    }
-
-    /// Every stored event value as text, to look for (or not) a value.
-    fn stored_text(&self) -> String {
-        self.server.store().dump_as_text("events").unwrap()
-    }
-
-    async fn wait_for_stored(&self, kind: &str, at_least: u64) {
-        let deadline = Instant::now() + WAIT;
-        while self.stored_kind(kind) < at_least {
-            assert!(
-                Instant::now() < deadline,
-                "expected {at_least} {kind} events, the store has {:?}",
-                self.stored()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// A Chrome DevTools command, through chromedriver.
-    async fn cdp(&self, cmd: &str, params: serde_json::Value) {
-        let session = self.browser.session_id().await.unwrap().unwrap();
-        let res = self
-            .http
-            .post(format!(
-                "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
-                self.driver_port
-            ))
-            .json(&json!({ "cmd": cmd, "params": params }))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            res.status().is_success(),
-            "{cmd}: {}",
-            res.text().await.unwrap()
-        );
-    }
-
-    async fn set_offline(&self, offline: bool) {
-        self.cdp("Network.enable", json!({})).await;
-        self.cdp(
-            "Network.emulateNetworkConditions",
-            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
-        )
-        .await;
-    }
-
-    /// Emulates a screen `width` CSS pixels wide; `scale` 2 with half the
-    /// width is what 200% zoom does to a page.
-    async fn set_screen(&self, width: u32, height: u32, scale: f64) {
-        self.cdp(
-            "Emulation.setDeviceMetricsOverride",
-            json!({"width": width, "height": height, "deviceScaleFactor": scale, "mobile": width < 500}),
-        )
-        .await;
-    }
-
-    async fn press(&self, key: &str) {
-        self.browser
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(key)
-            .await
-            .unwrap();
-    }
-
-    async fn focused(&self) -> String {
-        self.js("const e = document.activeElement; return (e.dataset.action || e.id || e.className || e.tagName)")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    async fn usage(&self) -> UsageReport {
-        let now = now_ms();
-        let query = UsageQuery {
-            site: "demo".into(),
-            from: now - 86_400_000,
-            to: now + 3_600_000,
-            granularity: sonde_protocol::Granularity::Hour,
-        };
-        self.http
-            .get(self.url("/api/usage"))
-            .query(&[
-                ("site", query.site),
-                ("from", query.from.to_string()),
-                ("to", query.to.to_string()),
-                ("granularity", "hour".into()),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn wait_for_pageviews(&self, expected: u64) -> UsageReport {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let report = self.usage().await;
-            if report.total_pageviews >= expected || Instant::now() > deadline {
-                return report;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    /// Requests the ingest endpoint received, as the server counts them.
-    async fn ingest_requests(&self) -> u64 {
-        let metrics = self
-            .http
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("sonde_ingest_requests_total "))
-            .expect("the metric is exported")
-            .parse()
-            .unwrap()
-    }
-
-    /// Requests to the ingest endpoint as the browser itself saw them.
-    async fn ingest_requests_seen_by_browser(&self) -> usize {
-        let count = self
-            .browser
-            .execute(
-                "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/ingest')).length",
-                vec![],
-            )
-            .await
-            .unwrap();
-        count.as_u64().unwrap() as usize
-    }
-
-    /// Saves what the browser shows, for a person to look at, under the
-    /// test output directory (`target/tmp/screenshots`).
-    async fn screenshot(&self, name: &str) {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        let png = self.browser.screenshot().await.unwrap();
-        let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
-        eprintln!("screenshot: {}", path.display());
-    }
-
-    async fn finish(self) {
-        let _ = self.browser.close().await;
-        self.server.shutdown().await.unwrap();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-async fn connect_when_ready(port: u16, caps: serde_json::Map<String, serde_json::Value>) -> Client {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(client) => return client,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("cannot start a Chromium session through chromedriver: {e}"),
-        }
-    }
-}
+use support::{Harness, ONE_BROWSER, QUIET_PERIOD, WAIT};
 
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
@@ -403,6 +25,12 @@ const ESCAPE: &str = "\u{E00C}";
 async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_dashboard() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
+    // The demo's script tag asks for Google Consent Mode; stand in for gtag.
+    h.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({"source": "window.gtag = function () { (window.gtagCalls = window.gtagCalls || []).push(Array.from(arguments)) }"}),
+    )
+    .await;
     h.visit("/demo/").await;
     h.wait_for_banner().await;
     h.screenshot("banner-desktop").await;
@@ -415,6 +43,14 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
 
     h.click("button[data-action=accept]").await;
     assert!(!h.banner_shown().await, "the decision closes the banner");
+    assert_eq!(
+        h.js("return window.gtagCalls").await,
+        json!([["consent", "update", {
+            "analytics_storage": "granted", "ad_storage": "granted",
+            "ad_user_data": "granted", "ad_personalization": "granted"
+        }]]),
+        "the decision is forwarded to Google Consent Mode v2"
+    );
     h.click("header a[href='/demo/products.html']").await;
     h.wait_for_sonde().await;
     h.click("a[href='/demo/products/kettle.html']").await;
@@ -440,6 +76,12 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
         ]
     );
     assert_eq!(h.server.store().consent_count("demo").unwrap(), 1);
+    // Leaving a page reports its web vitals, once, with their final values.
+    h.wait_until("the vitals of the pages left", || async {
+        let text = h.stored_text();
+        text.contains("\tttfb\t") && text.contains("\tfcp\t")
+    })
+    .await;
 
     // The dashboard draws them.
     h.open("/").await;
@@ -507,6 +149,11 @@ async fn reject_all_sends_nothing_to_the_ingest_endpoint() {
         1,
         "the refusal itself is recorded, anonymously"
     );
+    assert_eq!(
+        h.server.store().banner_impressions("demo").unwrap(),
+        1,
+        "the banner's download counts one impression"
+    );
     h.finish().await;
 }
 
@@ -551,13 +198,17 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
     // Leaving the page hides it: that is when vitals would be reported.
     h.open("/demo/").await;
     h.wait_for_sonde().await;
-    h.wait_for_stored("page_view", 7).await;
+    // Navigation inside a single-page app: a new path is a page view, a
+    // changed query string on the same path is not.
+    h.js("history.pushState({}, '', '/demo/?tab=tea'); history.pushState({}, '', '/demo/spa-view')")
+        .await;
+    h.wait_for_stored("page_view", 8).await;
     h.wait_for_stored("custom", 1).await;
     tokio::time::sleep(QUIET_PERIOD).await;
 
     let stored = h.stored();
-    // Home, products, cart, checkout, thanks, error, home.
-    assert_eq!(stored.get("page_view"), Some(&7), "{stored:?}");
+    // Home, products, cart, checkout, thanks, error, home, the SPA view.
+    assert_eq!(stored.get("page_view"), Some(&8), "{stored:?}");
     assert_eq!(
         stored.get("click"),
         Some(&3),
@@ -585,6 +236,7 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
         "checkout",
         "purchase",
         "/demo/thanks.html",
+        "/demo/spa-view",
     ] {
         assert!(text.contains(expected), "{expected} is missing: {text}");
     }

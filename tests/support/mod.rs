@@ -1,0 +1,394 @@
+//! The browser harness shared by the browser tests and the budgets
+//! benchmark: the real server on a temporary DuckDB file serving `dist/`,
+//! and headless Chromium driven through chromedriver, with a fresh profile.
+
+#![allow(dead_code)] // each user takes what it needs
+
+
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use sonde_protocol::{UsageQuery, UsageReport};
+use sonde_server::{Config, Server};
+use tokio::process::{Child, Command};
+
+/// One Chromium at a time: two cores do not run several reliably.
+pub static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub const WAIT: Duration = Duration::from_secs(15);
+/// Longer than the collector's flush delay (1 s), so anything queued has
+/// been sent by the end of it.
+pub const QUIET_PERIOD: Duration = Duration::from_secs(3);
+
+pub struct Harness {
+    pub server: Server,
+    pub browser: Client,
+    driver_port: u16,
+    _driver: Child,
+    _tmp: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
+        assert!(
+            dist.join("index.html").is_file(),
+            "the web app is not built: run `cargo xtask build-web` first (`cargo xtask test` does)"
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = Config::ephemeral(tmp.path().join("data"));
+        config.web_dir = Some(dist);
+        config.demo = true;
+        let server = sonde_server::start(config).await.unwrap();
+
+        let port = free_port();
+        let driver_bin =
+            std::env::var("SONDE_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {driver_bin}: {e} (`cargo xtask setup` installs it)")
+            });
+        let chromium =
+            std::env::var("SONDE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let profile = tmp.path().join("profile");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        let browser = connect_when_ready(port, caps).await;
+        Harness {
+            server,
+            browser,
+            driver_port: port,
+            _driver: driver,
+            _tmp: tmp,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url())
+    }
+
+    pub async fn open(&self, path: &str) {
+        self.browser.goto(&self.url(path)).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the page's collector is running (`window.sonde` is the
+    /// collector, not the queue the page may have put there).
+    pub async fn wait_for_sonde(&self) {
+        self.wait_until("the collector to start", || async {
+            self.js("return typeof (window.sonde || {}).track === 'function'")
+                .await
+                .as_bool()
+                .unwrap_or(false)
+        })
+        .await;
+    }
+
+    /// Opens a demo page and waits for its collector.
+    pub async fn visit(&self, path: &str) {
+        self.open(path).await;
+        self.wait_for_sonde().await;
+    }
+
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.browser
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    pub async fn wait_until<F, Fut>(&self, what: &str, mut condition: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + WAIT;
+        while !condition().await {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn banner_shown(&self) -> bool {
+        !self
+            .browser
+            .find_all(Locator::Css("#sonde-consent section.sonde-banner"))
+            .await
+            .unwrap()
+            .is_empty()
+    }
+
+    pub async fn wait_for_banner(&self) {
+        self.browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#sonde-consent section.sonde-banner"))
+            .await
+            .expect("the banner was not shown");
+    }
+
+    /// Ticks exactly the given categories in the open details and saves.
+    pub async fn choose(&self, categories: &[&str]) {
+        self.click("button[data-action=choose]").await;
+        self.browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#sonde-category-usage"))
+            .await
+            .unwrap();
+        self.choose_in_open_details(categories).await;
+    }
+
+    /// Sets the open details to exactly the given categories and saves.
+    pub async fn choose_in_open_details(&self, categories: &[&str]) {
+        for category in ["usage", "errors", "performance", "marketing"] {
+            let checkbox = self
+                .browser
+                .find(Locator::Css(&format!("#sonde-category-{category}")))
+                .await
+                .unwrap();
+            let checked = checkbox.prop("checked").await.unwrap().as_deref() == Some("true");
+            if checked != categories.contains(&category) {
+                checkbox.click().await.unwrap();
+            }
+        }
+        self.click("button[data-action=save]").await;
+    }
+
+    /// Events that reached the store, by kind.
+    pub fn stored(&self) -> BTreeMap<String, u64> {
+        self.server.store().count_by_kind("demo").unwrap()
+    }
+
+    pub fn stored_kind(&self, kind: &str) -> u64 {
+        self.stored().get(kind).copied().unwrap_or(0)
+    }
+
+    /// Every stored event value as text, to look for (or not) a value.
+    pub fn stored_text(&self) -> String {
+        self.server.store().dump_as_text("events").unwrap()
+    }
+
+    pub async fn wait_for_stored(&self, kind: &str, at_least: u64) {
+        let deadline = Instant::now() + WAIT;
+        while self.stored_kind(kind) < at_least {
+            assert!(
+                Instant::now() < deadline,
+                "expected {at_least} {kind} events, the store has {:?}",
+                self.stored()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A Chrome DevTools command, through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) {
+        let session = self.browser.session_id().await.unwrap().unwrap();
+        let res = self
+            .http
+            .post(format!(
+                "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+                self.driver_port
+            ))
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "{cmd}: {}",
+            res.text().await.unwrap()
+        );
+    }
+
+    pub async fn set_offline(&self, offline: bool) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await;
+    }
+
+    /// Emulates a screen `width` CSS pixels wide; `scale` 2 with half the
+    /// width is what 200% zoom does to a page.
+    pub async fn set_screen(&self, width: u32, height: u32, scale: f64) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": scale, "mobile": width < 500}),
+        )
+        .await;
+    }
+
+    pub async fn press(&self, key: &str) {
+        self.browser
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(key)
+            .await
+            .unwrap();
+    }
+
+    pub async fn focused(&self) -> String {
+        self.js("const e = document.activeElement; return (e.dataset.action || e.id || e.className || e.tagName)")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn usage(&self) -> UsageReport {
+        let now = now_ms();
+        let query = UsageQuery {
+            site: "demo".into(),
+            from: now - 86_400_000,
+            to: now + 3_600_000,
+            granularity: sonde_protocol::Granularity::Hour,
+        };
+        self.http
+            .get(self.url("/api/usage"))
+            .query(&[
+                ("site", query.site),
+                ("from", query.from.to_string()),
+                ("to", query.to.to_string()),
+                ("granularity", "hour".into()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn wait_for_pageviews(&self, expected: u64) -> UsageReport {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let report = self.usage().await;
+            if report.total_pageviews >= expected || Instant::now() > deadline {
+                return report;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Requests the ingest endpoint received, as the server counts them.
+    pub async fn ingest_requests(&self) -> u64 {
+        let metrics = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("sonde_ingest_requests_total "))
+            .expect("the metric is exported")
+            .parse()
+            .unwrap()
+    }
+
+    /// Requests to the ingest endpoint as the browser itself saw them.
+    pub async fn ingest_requests_seen_by_browser(&self) -> usize {
+        let count = self
+            .browser
+            .execute(
+                "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/ingest')).length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        count.as_u64().unwrap() as usize
+    }
+
+    /// Saves what the browser shows, for a person to look at, under the
+    /// test output directory (`target/tmp/screenshots`).
+    pub async fn screenshot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.browser.screenshot().await.unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+    }
+
+    pub async fn finish(self) {
+        let _ = self.browser.close().await;
+        self.server.shutdown().await.unwrap();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+async fn connect_when_ready(port: u16, caps: serde_json::Map<String, serde_json::Value>) -> Client {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return client,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start a Chromium session through chromedriver: {e}"),
+        }
+    }
+}
+
