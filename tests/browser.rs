@@ -200,8 +200,10 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
     h.wait_for_sonde().await;
     // Navigation inside a single-page app: a new path is a page view, a
     // changed query string on the same path is not.
-    h.js("history.pushState({}, '', '/demo/?tab=tea'); history.pushState({}, '', '/demo/spa-view')")
-        .await;
+    h.js(
+        "history.pushState({}, '', '/demo/?tab=tea'); history.pushState({}, '', '/demo/spa-view')",
+    )
+    .await;
     h.wait_for_stored("page_view", 8).await;
     h.wait_for_stored("custom", 1).await;
     tokio::time::sleep(QUIET_PERIOD).await;

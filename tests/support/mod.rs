@@ -4,8 +4,6 @@
 
 #![allow(dead_code)] // each user takes what it needs
 
-
-
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -344,7 +342,11 @@ impl Harness {
     /// Saves what the browser shows, for a person to look at, under the
     /// test output directory (`target/tmp/screenshots`).
     pub async fn screenshot(&self, name: &str) {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        // Only test targets get CARGO_TARGET_TMPDIR; the benchmark shares this code.
+        let dir = option_env!("CARGO_TARGET_TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join("screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let png = self.browser.screenshot().await.unwrap();
         let path = dir.join(format!("{name}.png"));
@@ -391,4 +393,3 @@ async fn connect_when_ready(port: u16, caps: serde_json::Map<String, serde_json:
         }
     }
 }
-

@@ -23,7 +23,8 @@ commands:
               banner and sonde.js loader into dist/
   run [ARGS]  build everything and start Sonde with demo data
               (ARGS go to `sonde serve`, e.g. --bind 127.0.0.1:9000)
-  test        formatting, lints (native and wasm), and every test";
+  test        formatting, lints (native and wasm), and every test
+  bench       measure the browser budgets in Chromium into BENCHMARKS.md";
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -40,6 +41,7 @@ fn main() -> Result<()> {
         }
         "run" => run(&root, &rest),
         "test" => test(&root),
+        "bench" => bench(&root),
         "help" | "--help" | "-h" | "" => {
             println!("{USAGE}");
             Ok(())
@@ -312,6 +314,15 @@ fn test(root: &Path) -> Result<()> {
         started.elapsed()
     );
     Ok(())
+}
+
+/// The budgets benchmark (`benches/budgets.rs`), on a fresh build.
+fn bench(root: &Path) -> Result<()> {
+    setup(root, Needs::Everything)?;
+    build_web(root)?;
+    step("cargo", &["build", WORKSPACE, "--examples"])?;
+    let budgets = target_dir()?.join("debug/examples/budgets");
+    step(path_str(&budgets)?, &[])
 }
 
 /// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.

@@ -9,9 +9,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use sonde_protocol::SiteSummary;
+use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -141,10 +143,29 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/healthz", get(|| async { "ok" }));
     if let Some(dir) = web_dir {
         let banner_dir = dir.to_owned();
+        // The loader and the collector load on every page of a customer's
+        // site: let browsers keep them for an hour (a new release reaches
+        // everyone within it). The banner is never cached (see `embed`).
+        let cached = SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
         router = router
             .route(
                 &format!("/{}", embed::BANNER_SCRIPT),
                 get(move |state, query| embed::banner_script(state, query, banner_dir)),
+            )
+            .route_service(
+                "/sonde.js",
+                ServiceBuilder::new()
+                    .layer(cached.clone())
+                    .service(ServeFile::new(dir.join("sonde.js"))),
+            )
+            .nest_service(
+                "/sonde",
+                ServiceBuilder::new()
+                    .layer(cached)
+                    .service(ServeDir::new(dir.join("sonde"))),
             )
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
