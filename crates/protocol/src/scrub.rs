@@ -138,7 +138,18 @@ fn path_of(url: &str) -> &str {
 }
 
 fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '%')
+    is_alphanumeric(c) || matches!(c, '-' | '_' | '.' | '+' | '%')
+}
+
+/// A letter or digit. Anything beyond ASCII counts as a letter: exact for
+/// the e-mail, digit-run and token rules (which are ASCII), and it keeps
+/// Unicode's tables, several kilobytes, out of the collector.
+fn is_alphanumeric(c: char) -> bool {
+    c.is_ascii_alphanumeric() || !c.is_ascii()
+}
+
+fn is_letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || !c.is_ascii()
 }
 
 fn word_end(chars: &[char], start: usize) -> usize {
@@ -159,7 +170,7 @@ fn email_end(chars: &[char], start: usize, end: usize) -> Option<usize> {
     let domain: String = chars[end + 1..domain_end].iter().collect();
     let domain = domain.trim_end_matches('.');
     let (name, tld) = domain.rsplit_once('.')?;
-    (!name.is_empty() && tld.len() >= 2 && tld.chars().all(char::is_alphabetic))
+    (!name.is_empty() && tld.len() >= 2 && tld.chars().all(is_letter))
         .then(|| end + 1 + domain.chars().count())
 }
 
@@ -182,7 +193,7 @@ fn digit_run_end(chars: &[char], start: usize) -> Option<usize> {
         }
     }
     // A digit run glued to letters ("abc1234567x") is a token, not a number.
-    let whole = end == chars.len() || !chars[end].is_alphanumeric();
+    let whole = end == chars.len() || !is_alphanumeric(chars[end]);
     (digits >= MIN_DIGITS && whole).then_some(end)
 }
 
@@ -194,7 +205,7 @@ fn is_token(word: &[char]) -> bool {
         .collect();
     core.len() >= MIN_TOKEN_LEN
         && core.iter().any(char::is_ascii_digit)
-        && core.iter().any(|c| c.is_alphabetic())
+        && core.iter().any(|c| is_letter(*c))
         && core
             .iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
