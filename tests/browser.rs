@@ -51,10 +51,16 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
         }]]),
         "the decision is forwarded to Google Consent Mode v2"
     );
-    h.click("header a[href='/demo/products.html']").await;
-    h.wait_for_sonde().await;
-    h.click("a[href='/demo/products/kettle.html']").await;
-    h.wait_for_sonde().await;
+    h.click_to(
+        "header a[href='/demo/products.html']",
+        "/demo/products.html",
+    )
+    .await;
+    h.click_to(
+        "a[href='/demo/products/kettle.html']",
+        "/demo/products/kettle.html",
+    )
+    .await;
 
     let report = h.wait_for_pageviews(3).await;
     tokio::time::sleep(QUIET_PERIOD).await;
@@ -123,11 +129,17 @@ async fn reject_all_sends_nothing_to_the_ingest_endpoint() {
     h.visit("/demo/").await;
     h.wait_for_banner().await;
     h.click("button[data-action=reject]").await;
-    h.click("header a[href='/demo/products.html']").await;
-    h.wait_for_sonde().await;
+    h.click_to(
+        "header a[href='/demo/products.html']",
+        "/demo/products.html",
+    )
+    .await;
     h.click("button[data-add-to-cart=kettle]").await;
-    h.click("a[href='/demo/products/teapot.html']").await;
-    h.wait_for_sonde().await;
+    h.click_to(
+        "a[href='/demo/products/teapot.html']",
+        "/demo/products/teapot.html",
+    )
+    .await;
     h.js("sonde.track('signup', {plan: 'pro'})").await;
     h.open("/demo/error.html").await;
     h.wait_for_sonde().await;
@@ -169,13 +181,13 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
     h.js("document.querySelectorAll('a[download], a[href^=\"https://\"]').forEach(a => a.addEventListener('click', e => e.preventDefault()))").await;
     h.click("a[download]").await;
     h.click("a[href^='https://tea.example.org']").await;
-    h.click("a[data-sonde-event=browse_products]").await;
-    h.wait_for_sonde().await;
+    h.click_to("a[data-sonde-event=browse_products]", "/demo/products.html")
+        .await;
     h.click("button[data-add-to-cart=mug]").await;
-    h.click("header a[href='/demo/cart.html']").await;
-    h.wait_for_sonde().await;
-    h.click("a[href='/demo/checkout.html']").await;
-    h.wait_for_sonde().await;
+    h.click_to("header a[href='/demo/cart.html']", "/demo/cart.html")
+        .await;
+    h.click_to("a[href='/demo/checkout.html']", "/demo/checkout.html")
+        .await;
     for (field, value) in [
         ("name", "Jane Doe"),
         ("email", "jane.doe@example.com"),
@@ -190,8 +202,7 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
             .await
             .unwrap();
     }
-    h.click("#place-order").await;
-    h.wait_for_sonde().await;
+    h.click_to("#place-order", "/demo/thanks.html").await;
     h.open("/demo/error.html").await;
     h.wait_for_sonde().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -381,8 +392,11 @@ async fn withdrawing_stops_collection_and_drops_queued_events() {
     );
     h.set_offline(false).await;
     h.js("sonde.track('after_withdrawal')").await;
-    h.click("header a[href='/demo/products.html']").await;
-    h.wait_for_sonde().await;
+    h.click_to(
+        "header a[href='/demo/products.html']",
+        "/demo/products.html",
+    )
+    .await;
     tokio::time::sleep(QUIET_PERIOD).await;
 
     let stored = h.stored();
@@ -403,8 +417,11 @@ async fn erase_deletes_the_visitors_events_and_says_how_many() {
     h.visit("/demo/").await;
     h.wait_for_banner().await;
     h.click("button[data-action=accept]").await;
-    h.click("header a[href='/demo/products.html']").await;
-    h.wait_for_sonde().await;
+    h.click_to(
+        "header a[href='/demo/products.html']",
+        "/demo/products.html",
+    )
+    .await;
     h.click("button[data-add-to-cart=teapot]").await;
     h.wait_for_stored("click", 1).await;
     tokio::time::sleep(QUIET_PERIOD).await;

@@ -118,6 +118,19 @@ impl Harness {
         .await;
     }
 
+    /// Clicks a link (or submit button) and waits for the page it leads to,
+    /// and for that page's collector.
+    pub async fn click_to(&self, css: &str, path: &str) {
+        self.click(css).await;
+        self.wait_until(&format!("{path} to load"), || async {
+            self.js("return location.pathname + ' ' + typeof (window.sonde || {}).track")
+                .await
+                .as_str()
+                .is_some_and(|s| s == format!("{path} function"))
+        })
+        .await;
+    }
+
     /// Opens a demo page and waits for its collector.
     pub async fn visit(&self, path: &str) {
         self.open(path).await;
@@ -208,8 +221,9 @@ impl Harness {
         while self.stored_kind(kind) < at_least {
             assert!(
                 Instant::now() < deadline,
-                "expected {at_least} {kind} events, the store has {:?}",
-                self.stored()
+                "expected {at_least} {kind} events, the store has {:?}:\n{}",
+                self.stored(),
+                self.stored_text()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -16,7 +16,9 @@
   var base = new URL(".", script.src).href;
   var data = script.dataset;
   var site = data.site;
-  var queued = Array.isArray(window.sonde) ? window.sonde : [];
+  // Calls made before the collector runs wait here; the page may queue them
+  // before or after this script runs, so this array is the one it sees.
+  var queued = window.sonde = Array.isArray(window.sonde) ? window.sonde : [];
   // Errors thrown before the collector runs are kept, and reported if the
   // visitor allows errors.
   var early = [];

@@ -63,19 +63,18 @@ pub fn resend_pending(endpoint: String, site: &str) {
     let Some(body) = browser::local_storage().and_then(|s| s.get_item(&key).ok().flatten()) else {
         return;
     };
-    wasm_bindgen_futures::spawn_local(async move {
-        match transport::post(&endpoint, &body).await {
-            transport::Outcome::Accepted(_) | transport::Outcome::Refused(_) => {
-                // Only remove what was sent: a newer decision may have
-                // replaced the record meanwhile.
-                if let Some(storage) = browser::local_storage()
-                    && storage.get_item(&key).ok().flatten().as_deref() == Some(&body)
-                {
-                    let _ = storage.remove_item(&key);
-                }
+    let sent = body.clone();
+    transport::post(&endpoint, &body, move |outcome| match outcome {
+        transport::Outcome::Accepted(_) | transport::Outcome::Refused(_) => {
+            // Only remove what was sent: a newer decision may have
+            // replaced the record meanwhile.
+            if let Some(storage) = browser::local_storage()
+                && storage.get_item(&key).ok().flatten().as_deref() == Some(&sent)
+            {
+                let _ = storage.remove_item(&key);
             }
-            transport::Outcome::Failed => {}
         }
+        transport::Outcome::Failed => {}
     });
 }
 

@@ -214,8 +214,7 @@ pub fn flush(collector: Weak<RefCell<State>>) {
         state.queue.in_flight = true;
         (state.endpoints.ingest.clone(), body, ids)
     };
-    wasm_bindgen_futures::spawn_local(async move {
-        let outcome = transport::post(&endpoint, &body).await;
+    transport::post(&endpoint, &body, move |outcome| {
         let Some(c) = Collector::from_weak(&collector) else {
             return;
         };

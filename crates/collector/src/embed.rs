@@ -121,20 +121,26 @@ impl Sonde {
     /// "Erase my data": resolves to `{ eventsDeleted, consentRecordsDeleted }`.
     pub fn erase(&self) -> js_sys::Promise {
         let collector = self.collector.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let receipt = collector.erase().await.map_err(JsValue::from)?;
-            let result = Object::new();
-            Reflect::set(
-                &result,
-                &"eventsDeleted".into(),
-                &(receipt.events_deleted as f64).into(),
-            )?;
-            Reflect::set(
-                &result,
-                &"consentRecordsDeleted".into(),
-                &(receipt.consent_records_deleted as f64).into(),
-            )?;
-            Ok(result.into())
+        js_sys::Promise::new(&mut move |resolve, reject| {
+            collector.erase(move |outcome| match outcome {
+                Ok(receipt) => {
+                    let result = Object::new();
+                    let _ = Reflect::set(
+                        &result,
+                        &"eventsDeleted".into(),
+                        &(receipt.events_deleted as f64).into(),
+                    );
+                    let _ = Reflect::set(
+                        &result,
+                        &"consentRecordsDeleted".into(),
+                        &(receipt.consent_records_deleted as f64).into(),
+                    );
+                    let _ = resolve.call1(&JsValue::NULL, &result);
+                }
+                Err(message) => {
+                    let _ = reject.call1(&JsValue::NULL, &message.into());
+                }
+            });
         })
     }
 

@@ -262,8 +262,8 @@ impl Collector {
 
     /// Asks the server to erase everything that can still be linked to this
     /// visitor, then forgets this tab's session and the queued events, so
-    /// nothing sent afterwards links back.
-    pub async fn erase(&self) -> Result<EraseReceipt, String> {
+    /// nothing sent afterwards links back. `done` gets the server's counts.
+    pub fn erase(&self, done: impl FnOnce(Result<EraseReceipt, String>) + 'static) {
         let (endpoint, request) = {
             let state = self.0.borrow();
             let request = EraseRequest {
@@ -277,22 +277,33 @@ impl Collector {
             };
             (state.endpoints.erase.clone(), request)
         };
-        let receipt = match transport::post(&endpoint, &request.to_json()).await {
-            transport::Outcome::Accepted(text) => {
-                let value = js_sys::JSON::parse(&text)
-                    .map_err(|_| "the server's answer was not understood".to_owned())?;
-                EraseReceipt {
-                    events_deleted: consent::number(&value, "events_deleted"),
-                    consent_records_deleted: consent::number(&value, "consent_records_deleted"),
+        let weak = self.weak();
+        transport::post(&endpoint, &request.to_json(), move |outcome| {
+            let receipt = match outcome {
+                transport::Outcome::Accepted(text) => match js_sys::JSON::parse(&text) {
+                    Ok(value) => EraseReceipt {
+                        events_deleted: consent::number(&value, "events_deleted"),
+                        consent_records_deleted: consent::number(&value, "consent_records_deleted"),
+                    },
+                    Err(_) => return done(Err("the server's answer was not understood".into())),
+                },
+                transport::Outcome::Refused(_) => {
+                    return done(Err("the server refused the request".into()));
                 }
+                transport::Outcome::Failed => {
+                    return done(Err(
+                        "the server could not be reached; try again later".into()
+                    ));
+                }
+            };
+            if let Some(c) = Collector::from_weak(&weak) {
+                c.forget_after_erase();
             }
-            transport::Outcome::Refused(_) => {
-                return Err("the server refused the request".into());
-            }
-            transport::Outcome::Failed => {
-                return Err("the server could not be reached; try again later".into());
-            }
-        };
+            done(Ok(receipt));
+        });
+    }
+
+    fn forget_after_erase(&self) {
         browser::end_session();
         let mut state = self.0.borrow_mut();
         consent::drop_pending(&state.options.site);
@@ -308,7 +319,6 @@ impl Collector {
             decision.consent_id = browser::random_id();
             consent::store(&options.site, decision);
         }
-        Ok(receipt)
     }
 
     /// Sends everything queued now rather than at the next timer.

@@ -3,10 +3,11 @@
 //!
 //! Bodies go as `text/plain`, which keeps every request a CORS "simple
 //! request": no preflight round trip, and `sendBeacon` can send it
-//! cross-origin.
+//! cross-origin. Completion is a callback on the fetch promise rather than
+//! an `async fn`: an executor costs kilobytes the collector cannot spare.
 
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::prelude::*;
 use web_sys::{RequestInit, Response};
 
 const CONTENT_TYPE: &str = "text/plain;charset=UTF-8";
@@ -21,9 +22,10 @@ pub enum Outcome {
     Failed,
 }
 
-pub async fn post(endpoint: &str, body: &str) -> Outcome {
+/// Posts `body` and calls `done` with the outcome, exactly once.
+pub fn post(endpoint: &str, body: &str, done: impl FnOnce(Outcome) + 'static) {
     let Some(window) = web_sys::window() else {
-        return Outcome::Failed;
+        return done(Outcome::Failed);
     };
     let init = RequestInit::new();
     init.set_method("POST");
@@ -35,23 +37,35 @@ pub async fn post(endpoint: &str, body: &str) -> Outcome {
         let _ = headers.set("content-type", CONTENT_TYPE);
         init.set_headers(&headers);
     }
-    let Ok(response) = JsFuture::from(window.fetch_with_str_and_init(endpoint, &init)).await else {
-        return Outcome::Failed;
-    };
-    let Ok(response) = response.dyn_into::<Response>() else {
-        return Outcome::Failed;
-    };
-    match response.status() {
-        200..=299 => {
-            let text = match response.text() {
-                Ok(promise) => JsFuture::from(promise).await.ok(),
-                Err(_) => None,
-            };
-            Outcome::Accepted(text.and_then(|t| t.as_string()).unwrap_or_default())
+    let request = window.fetch_with_str_and_init(endpoint, &init);
+    settle(&request, move |response| {
+        // A rejection (offline, blocked) is not a Response.
+        let Ok(response) = response.dyn_into::<Response>() else {
+            return done(Outcome::Failed);
+        };
+        match response.status() {
+            200..=299 => match response.text() {
+                Ok(text) => settle(&text, move |text| {
+                    done(Outcome::Accepted(text.as_string().unwrap_or_default()))
+                }),
+                Err(_) => done(Outcome::Accepted(String::new())),
+            },
+            429 | 503 => done(Outcome::Failed),
+            status @ 400..=499 => done(Outcome::Refused(status)),
+            _ => done(Outcome::Failed),
         }
-        429 | 503 => Outcome::Failed,
-        status @ 400..=499 => Outcome::Refused(status),
-        _ => Outcome::Failed,
+    });
+}
+
+/// Calls `f` once with what `promise` resolves or rejects to. One callback
+/// for both, so it is always called and its memory always released.
+fn settle(promise: &js_sys::Promise, f: impl FnOnce(JsValue) + 'static) {
+    let callback = Closure::once_into_js(f);
+    let then = js_sys::Reflect::get(promise, &"then".into())
+        .ok()
+        .and_then(|then| then.dyn_into::<js_sys::Function>().ok());
+    if let Some(then) = then {
+        let _ = then.call2(promise, &callback, &callback);
     }
 }
 
