@@ -17,6 +17,21 @@ use fantoccini::Locator;
 use serde_json::json;
 use support::{Harness, ONE_BROWSER, QUIET_PERIOD, WAIT};
 
+/// The lowest contrast ratio (WCAG 2) between the text colour and the
+/// background of any element with text in the banner.
+const CONTRAST: &str = "
+    const lum = c => { const [r, g, b] = c.match(/[\\d.]+/g).map(Number).map(v => v / 255)
+        .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const background = e => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
+        if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; };
+    let worst = 21;
+    for (const e of document.querySelectorAll('#sonde-consent *')) {
+        if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+        const [a, b] = [lum(getComputedStyle(e).color), lum(background(e))];
+        worst = Math.min(worst, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05));
+    }
+    return worst;";
+
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
@@ -215,8 +230,31 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
         "history.pushState({}, '', '/demo/?tab=tea'); history.pushState({}, '', '/demo/spa-view')",
     )
     .await;
+    // Limits on custom events are enforced with a console warning.
+    let warnings = h
+        .js(
+            "const seen = []; const warn = console.warn; console.warn = m => seen.push(String(m));
+             sonde.track('x'.repeat(65)); sonde.track('nested', { ok: 1, bad: { deep: true } });
+             console.warn = warn; return seen",
+        )
+        .await;
+    let warnings: Vec<&str> = warnings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("longer than 64 characters"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains("\"bad\" must be a string, number or boolean"),
+        "{warnings:?}"
+    );
     h.wait_for_stored("page_view", 8).await;
-    h.wait_for_stored("custom", 1).await;
+    h.wait_for_stored("custom", 2).await;
     tokio::time::sleep(QUIET_PERIOD).await;
 
     let stored = h.stored();
@@ -230,7 +268,11 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
     assert_eq!(stored.get("outbound"), Some(&1), "{stored:?}");
     assert_eq!(stored.get("download"), Some(&1), "{stored:?}");
     assert_eq!(stored.get("form_submit"), Some(&1), "{stored:?}");
-    assert_eq!(stored.get("custom"), Some(&1), "the purchase: {stored:?}");
+    assert_eq!(
+        stored.get("custom"),
+        Some(&2),
+        "the purchase, and `nested` without `bad`: {stored:?}"
+    );
     assert_eq!(
         stored.get("error"),
         None,
@@ -250,6 +292,7 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
         "purchase",
         "/demo/thanks.html",
         "/demo/spa-view",
+        "{\"ok\":1.0}",
     ] {
         assert!(text.contains(expected), "{expected} is missing: {text}");
     }
@@ -512,6 +555,12 @@ async fn a_policy_version_bump_asks_again() {
     h.wait_for_sonde().await;
     h.wait_for_stored("page_view", 2).await;
     assert!(!h.banner_shown().await, "the decision is remembered");
+    assert_eq!(
+        h.js("return performance.getEntriesByType('resource').filter(e => e.name.includes('/sonde/banner')).length")
+            .await,
+        0,
+        "a returning visitor does not download the banner"
+    );
     // The demo shop is at policy version 1; a decision stored under an
     // earlier version no longer counts.
     h.js("const d = JSON.parse(localStorage.getItem('sonde:consent:demo')); d.policy_version = 0; localStorage.setItem('sonde:consent:demo', JSON.stringify(d))").await;
@@ -613,6 +662,12 @@ async fn the_banner_and_settings_fit_a_360_px_screen_and_200_percent_zoom() {
             fits, true,
             "every button is on screen and large enough at {name}"
         );
+        let worst = h.js(CONTRAST).await.as_f64().unwrap();
+        eprintln!("lowest text contrast in the banner at {name}: {worst:.2}:1");
+        assert!(
+            worst >= 4.5,
+            "the lowest text contrast is {worst:.2}:1 at {name}"
+        );
         h.screenshot(&format!("banner-{name}")).await;
         h.click("button[data-action=accept]").await;
         h.click("[data-sonde-settings]").await;
@@ -624,6 +679,12 @@ async fn the_banner_and_settings_fit_a_360_px_screen_and_200_percent_zoom() {
         assert_eq!(
             scrolls, true,
             "the settings stay within the screen (and scroll) at {name}"
+        );
+        let worst = h.js(CONTRAST).await.as_f64().unwrap();
+        eprintln!("lowest text contrast in the settings at {name}: {worst:.2}:1");
+        assert!(
+            worst >= 4.5,
+            "the lowest text contrast is {worst:.2}:1 at {name}"
         );
         h.screenshot(&format!("settings-{name}")).await;
     }

@@ -1,8 +1,9 @@
 //! The banner's stylesheet, injected with it. Every rule is scoped under
 //! `#sonde-consent`, so the host page's styles and ours leave each other
 //! alone. Sizes are in rem and the dialog scrolls within the viewport, so it
-//! stays usable at 200% zoom and on a 360 px screen; text and buttons keep a
-//! contrast ratio above 7:1.
+//! stays usable at 200% zoom and on a 360 px screen. Text and buttons
+//! (#1d1d2b on white, and the reverse) have a contrast ratio of about 16:1,
+//! links (#1d4ed8 on white) 6.7:1: WCAG AA asks for 4.5:1.
 
 pub const CSS: &str = r#"
 #sonde-consent .sonde-banner {
