@@ -19,8 +19,13 @@ pub async fn record(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ConsentReceipt>, AppError> {
-    let record: ConsentRecord = browser_body::read(&headers, body).await?;
+    let mut record: ConsentRecord = browser_body::read(&headers, body).await?;
     record.validate(chrono::Utc::now().timestamp_millis())?;
+    // A browser may send Global Privacy Control as a header without
+    // exposing it to scripts; the record says it was on either way.
+    record.gpc |= headers
+        .get("sec-gpc")
+        .is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
     browser_body::site_for(&app, &record.site, &headers)?;
     let store = app.store_handle();
     let stored = tokio::task::spawn_blocking(move || store.record_consent(&record)).await??;

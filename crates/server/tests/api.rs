@@ -397,9 +397,30 @@ async fn a_consent_record_is_stored_once_without_any_visitor_data() {
     )
     .await;
 
+    // GPC sent as a header only is recorded too.
+    let mut header_only = consent_record("c0ffee03", now_ms());
+    header_only["gpc"] = json!(false);
+    let res = app
+        .http
+        .post(app.url("/api/consent"))
+        .header("content-type", "text/plain")
+        .header("sec-gpc", "1")
+        .body(header_only.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
     app.server.shutdown().await.unwrap();
     let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
-    assert_eq!(store.consent_count("shop").unwrap(), 1);
+    assert_eq!(store.consent_count("shop").unwrap(), 2);
+    let gpc_rows = store
+        .dump_as_text("consents")
+        .unwrap()
+        .lines()
+        .filter(|row| row.contains("c0ffee03") && row.contains("\tbanner\ttrue\t"))
+        .count();
+    assert_eq!(gpc_rows, 1, "the header counts as GPC");
     let stored = store.dump_as_text("consents").unwrap();
     assert!(
         stored.contains("c0ffee01") && stored.contains("banner"),
