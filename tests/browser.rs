@@ -46,8 +46,7 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
         json!({"source": "window.gtag = function () { (window.gtagCalls = window.gtagCalls || []).push(Array.from(arguments)) }"}),
     )
     .await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.screenshot("banner-desktop").await;
     tokio::time::sleep(QUIET_PERIOD).await;
     assert_eq!(
@@ -141,8 +140,7 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
 async fn reject_all_sends_nothing_to_the_ingest_endpoint() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.click("button[data-action=reject]").await;
     h.click_to(
         "header a[href='/demo/products.html']",
@@ -188,8 +186,7 @@ async fn reject_all_sends_nothing_to_the_ingest_endpoint() {
 async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.choose(&["usage"]).await;
     // Outbound links and downloads are recorded on click; keep the browser
     // here rather than follow them.
@@ -312,8 +309,7 @@ async fn usage_only_collects_page_views_and_interactions_but_no_errors_or_vitals
 async fn errors_only_reports_the_error_page_exception_scrubbed_and_no_page_views() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.choose(&["errors"]).await;
     h.visit("/demo/error.html").await;
     h.click("#reject-promise").await;
@@ -416,8 +412,7 @@ async fn global_privacy_control_starts_everything_off_and_marketing_needs_its_ow
 async fn withdrawing_stops_collection_and_drops_queued_events() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.click("button[data-action=accept]").await;
     h.wait_for_stored("page_view", 1).await;
     // Open the settings (their module loads), then queue an event while the
@@ -457,8 +452,7 @@ async fn withdrawing_stops_collection_and_drops_queued_events() {
 async fn erase_deletes_the_visitors_events_and_says_how_many() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.click("button[data-action=accept]").await;
     h.click_to(
         "header a[href='/demo/products.html']",
@@ -500,8 +494,7 @@ async fn erase_deletes_the_visitors_events_and_says_how_many() {
 async fn offline_events_are_delivered_once_when_the_browser_is_back_online() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.click("button[data-action=accept]").await;
     h.wait_for_stored("page_view", 1).await;
     h.set_offline(true).await;
@@ -530,8 +523,7 @@ async fn offline_events_are_delivered_once_when_the_browser_is_back_online() {
 async fn a_reload_between_batching_and_sending_loses_nothing() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.click("button[data-action=accept]").await;
     h.wait_for_stored("page_view", 1).await;
     // Five events wait for the batch timer (1 s); the reload comes first.
@@ -548,8 +540,7 @@ async fn a_reload_between_batching_and_sending_loses_nothing() {
 async fn a_policy_version_bump_asks_again() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.click("button[data-action=accept]").await;
     h.browser.refresh().await.unwrap();
     h.wait_for_sonde().await;
@@ -581,8 +572,7 @@ async fn a_policy_version_bump_asks_again() {
 async fn the_banner_works_with_the_keyboard_alone() {
     let _one = ONE_BROWSER.lock().await;
     let h = Harness::start().await;
-    h.visit("/demo/").await;
-    h.wait_for_banner().await;
+    h.first_visit().await;
     h.wait_until("the dialog to take the focus", || async {
         h.focused().await.contains("sonde-banner")
     })

@@ -24,6 +24,9 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// been sent by the end of it.
 pub const QUIET_PERIOD: Duration = Duration::from_secs(3);
 
+/// The user agent of the desktop Chromium these tests drive.
+pub const BROWSER_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+
 pub struct Harness {
     pub server: Server,
     pub browser: Client,
@@ -71,6 +74,10 @@ impl Harness {
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
                     "--window-size=1280,900",
+                    // Headless Chromium says "HeadlessChrome", which the
+                    // server rightly counts as a bot; these tests play a
+                    // person's browser.
+                    format!("--user-agent={BROWSER_USER_AGENT}"),
                     format!("--user-data-dir={}", profile.display()),
                 ],
             }),
@@ -129,6 +136,12 @@ impl Harness {
                 .is_some_and(|s| s == format!("{path} function"))
         })
         .await;
+    }
+
+    /// A first visit to the demo shop: the home page, with the banner.
+    pub async fn first_visit(&self) {
+        self.visit("/demo/").await;
+        self.wait_for_banner().await;
     }
 
     /// Opens a demo page and waits for its collector.

@@ -27,7 +27,10 @@ commands:
   run [ARGS]  build everything and start Sonde with demo data
               (ARGS go to `sonde serve`, e.g. --bind 127.0.0.1:9000)
   test        formatting, lints (native and wasm), and every test
-  bench       measure the browser budgets in Chromium into BENCHMARKS.md";
+  bench       measure the browser budgets in Chromium into BENCHMARKS.md
+  bench-ingest
+              measure ingest over HTTP (events/s, latency, empty and at
+              10 million events) and the raw DuckDB appender into BENCHMARKS.md";
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -45,6 +48,7 @@ fn main() -> Result<()> {
         "run" => run(&root, &rest),
         "test" => test(&root),
         "bench" => bench(&root),
+        "bench-ingest" => bench_ingest(),
         "help" | "--help" | "-h" | "" => {
             println!("{USAGE}");
             Ok(())
@@ -355,6 +359,21 @@ fn bench(root: &Path) -> Result<()> {
     step("cargo", &["build", WORKSPACE, "--examples"])?;
     let budgets = target_dir()?.join("debug/examples/budgets");
     step(path_str(&budgets)?, &[])
+}
+
+/// The ingest benchmark (`crates/server/benches/ingest.rs`): the server on
+/// core 0, the load generator on core 1, when `taskset` can pin them.
+fn bench_ingest() -> Result<()> {
+    step(
+        "cargo",
+        &["build", WORKSPACE, "--examples", "--bin", "sonde"],
+    )?;
+    let ingest = target_dir()?.join("debug/examples/ingest");
+    if Path::new("/usr/bin/taskset").exists() {
+        step("taskset", &["-c", "1", path_str(&ingest)?])
+    } else {
+        step(path_str(&ingest)?, &[])
+    }
 }
 
 /// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.

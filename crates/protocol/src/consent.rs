@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a piece of telemetry is about, and so which grant it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// The consent decision itself; always on, carries no identifier.
@@ -44,6 +45,7 @@ impl Category {
 
 /// Which optional categories the visitor granted. The default grants nothing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grants {
     #[serde(default)]
     pub usage: bool,
@@ -100,6 +102,7 @@ impl Grants {
 
 /// A visitor's decision as stored on their device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentDecision {
     /// The policy version the decision was made under.
     pub policy_version: u32,
@@ -125,6 +128,7 @@ impl ConsentDecision {
 
 /// Where a decision was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionSource {
     /// The banner shown because no current decision was stored.
@@ -145,6 +149,7 @@ impl DecisionSource {
 /// The anonymous record of one decision, sent once to the consent endpoint
 /// under `necessary`. It carries no visitor id and no event refers to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentRecord {
     pub site: String,
     /// The device's random consent id (see [`ConsentDecision::consent_id`]).
@@ -168,6 +173,7 @@ impl ConsentRecord {
 
 /// The server's answer to a consent record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentReceipt {
     /// False when this record had been stored before (a retried send).
     pub stored: bool,

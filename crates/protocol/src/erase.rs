@@ -16,6 +16,7 @@ use crate::event::{check_id, check_site};
 pub const MAX_ERASE_SESSIONS: usize = 16;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EraseRequest {
     pub site: String,
     /// The session ids this browser still holds.
@@ -47,6 +48,7 @@ impl EraseRequest {
 
 /// What was deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EraseReceipt {
     pub events_deleted: u64,
     pub consent_records_deleted: u64,

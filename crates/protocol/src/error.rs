@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// An API error: a stable machine-readable `code`, a human `message`, and the
 /// offending `field` (a JSON path such as `events[3].url`) when there is one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub code: String,
     pub message: String,

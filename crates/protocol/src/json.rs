@@ -125,8 +125,9 @@ pub fn number(out: &mut String, value: f64) {
         out.push_str("null");
         return;
     }
-    if value.abs() >= 1e15 {
-        // Beyond what six decimals can say; `as` saturates at i64's range.
+    if value.abs() >= 1e13 {
+        // Beyond what six decimals can say in a u64 of millionths; `as`
+        // saturates at i64's range.
         int(out, value as i64);
         return;
     }
@@ -468,6 +469,8 @@ mod tests {
             (0.000_000_4, "0"),
             (1_234_567.891_234_9, "1234567.891235"),
             (1e17, "100000000000000000"),
+            // Millionths of this overflow a u64; it was written as 18446744073709.551615.
+            (123_456_789_012_345.0, "123456789012345"),
             (f64::NAN, "null"),
         ];
         for (value, expected) in cases {

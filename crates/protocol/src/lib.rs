@@ -20,8 +20,8 @@ pub use consent::{
 pub use erase::{EraseReceipt, EraseRequest};
 pub use error::ApiError;
 pub use event::{
-    Batch, Campaign, ErrorReport, Event, EventData, IngestReceipt, PropValue, Props, Rejection,
-    Vital,
+    Batch, Campaign, ErrorReport, Event, EventData, IngestReceipt, PropValue, Props, RejectedEvent,
+    Rejection, Vital,
 };
 pub use site::SiteSummary;
 pub use usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};

@@ -33,7 +33,9 @@ pub const MIN_TOKEN_LEN: usize = 20;
 pub fn page_url(url: &str) -> String {
     let path = percent_decode(path_of(url), false);
     let path = if path.is_empty() { "/" } else { &path };
-    text(path)
+    // A decoded `?` or `#` belongs to the path: keep it encoded, so the
+    // path never reads as carrying a query or a fragment.
+    text(path).replace('?', "%3F").replace('#', "%23")
 }
 
 /// The campaign (`utm_*`) parameters of a URL, as `(name without the utm_
@@ -90,17 +92,24 @@ pub fn text(input: &str) -> String {
     let chars: Vec<char> = input.chars().collect();
     let mut out = String::with_capacity(input.len());
     let mut i = 0;
+    // What follows a placeholder starts a word of its own, so scrubbing the
+    // output again finds nothing more ("[number]_token…" stays as it is).
+    let mut after_placeholder = false;
     while i < chars.len() {
-        if is_word(chars[i]) && (i == 0 || !is_word(chars[i - 1])) {
+        let word_start = i == 0 || !is_word(chars[i - 1]) || after_placeholder;
+        after_placeholder = false;
+        if is_word(chars[i]) && word_start {
             let end = word_end(&chars, i);
             if let Some(email_end) = email_end(&chars, i, end) {
                 out.push_str(EMAIL);
                 i = email_end;
+                after_placeholder = true;
                 continue;
             }
             if let Some(digits_end) = digit_run_end(&chars, i) {
                 out.push_str(NUMBER);
                 i = digits_end;
+                after_placeholder = true;
                 continue;
             }
             if is_token(&chars[i..end]) {
@@ -175,14 +184,20 @@ fn email_end(chars: &[char], start: usize, end: usize) -> Option<usize> {
 }
 
 /// A run of at least [`MIN_DIGITS`] digits starting at `start`, allowing
-/// single spaces or dashes between digits; returns where it ends.
+/// single spaces or dashes between digits; returns where it ends. The run is
+/// the longest one that ends at a word boundary: a digit run glued to
+/// letters ("abc1234567x") is a token, not a number, but a number followed by
+/// a space and such a word ("123456 7abc") is still a number.
 fn digit_run_end(chars: &[char], start: usize) -> Option<usize> {
-    let (mut i, mut digits, mut end) = (start, 0, start);
+    let (mut i, mut digits, mut longest) = (start, 0, None);
     while i < chars.len() {
         if chars[i].is_ascii_digit() {
             digits += 1;
             i += 1;
-            end = i;
+            let at_boundary = i == chars.len() || !is_alphanumeric(chars[i]);
+            if at_boundary && digits >= MIN_DIGITS {
+                longest = Some(i);
+            }
         } else if matches!(chars[i], ' ' | '-')
             && digits > 0
             && chars.get(i + 1).is_some_and(char::is_ascii_digit)
@@ -192,9 +207,7 @@ fn digit_run_end(chars: &[char], start: usize) -> Option<usize> {
             break;
         }
     }
-    // A digit run glued to letters ("abc1234567x") is a token, not a number.
-    let whole = end == chars.len() || !is_alphanumeric(chars[end]);
-    (digits >= MIN_DIGITS && whole).then_some(end)
+    longest
 }
 
 fn is_token(word: &[char]) -> bool {
@@ -257,6 +270,7 @@ mod tests {
         );
         assert_eq!(page_url("/search?q=my+name#results"), "/search");
         assert_eq!(page_url("/"), "/");
+        assert_eq!(page_url("/a%3Fb%23c"), "/a%3Fb%23c");
     }
 
     #[test]
@@ -337,6 +351,17 @@ mod tests {
             text("id 550e8400-e29b-41d4-a716-446655440000"),
             "id [token]"
         );
+    }
+
+    #[test]
+    fn a_number_next_to_a_token_like_word_is_still_redacted() {
+        // Found by the property tests: the run went on across the space into
+        // the next word, was then glued to a letter, and the number was kept.
+        assert_eq!(text("000000 0A_a-_A0A00A0aaAaa__"), "[number] [token]");
+        assert_eq!(text("order 123456 7abc"), "order [number] 7abc");
+        assert_eq!(text("call 555 123 4567x"), "call [number] 4567x");
+        // What is glued to a number is looked at as a word of its own.
+        assert_eq!(text("000000 0_AA000aa00_a-_A-a-aA"), "[number][token]");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The width of one bucket of a time series.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     Hour,
@@ -24,6 +25,8 @@ impl Granularity {
 /// A usage question: one site, the half-open range `[from, to)` in ms since
 /// the Unix epoch (UTC), bucketed by `granularity`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct UsageQuery {
     pub site: String,
     pub from: i64,
@@ -34,6 +37,7 @@ pub struct UsageQuery {
 
 /// The answer to a [`UsageQuery`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageReport {
     /// One point per bucket in the range, empty buckets included, oldest first.
     pub series: Vec<UsagePoint>,
@@ -45,6 +49,7 @@ pub struct UsageReport {
 
 /// Page views and unique visitors in the bucket starting at `start` (ms, UTC).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsagePoint {
     pub start: i64,
     pub pageviews: u64,
@@ -53,6 +58,7 @@ pub struct UsagePoint {
 
 /// One page's page views and unique visitors.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageStat {
     pub path: String,
     pub pageviews: u64,

@@ -18,11 +18,14 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::metrics::Metrics;
+use crate::metrics::{Gauges, Metrics};
+use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
 use crate::store::Store;
+use crate::user_agent::{Agent, Classifier};
 use crate::visitor::{DailySalt, visitor_id};
-use crate::{StartError, consent, embed, erase, ingest, usage};
+use crate::writer::{Writer, WriterThread};
+use crate::{StartError, consent, embed, erase, ingest, openapi, usage};
 
 /// Key of the demo site, served on the server's own origin.
 pub const DEMO_SITE: &str = "demo";
@@ -34,16 +37,25 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     store: Arc<Store>,
+    writer: Writer,
     salts: DailySalt,
     sites: Sites,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
+    user_agents: Classifier,
+    rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {
-    /// Opens the store and salt in the data directory. `addr` is where the
-    /// server listens, so the demo site can allow the server's own origin.
-    pub fn open(config: &Config, addr: SocketAddr) -> Result<Self, StartError> {
-        let store = Store::open(&config.data_dir.join("sonde.duckdb"))?;
+    /// Opens the store and salt in the data directory and starts the writer,
+    /// whose thread the caller joins after the last request (see
+    /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
+    /// the demo site can allow the server's own origin.
+    pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), StartError> {
+        let store = Arc::new(Store::open(&config.data_dir.join("sonde.duckdb"))?);
+        let metrics = Arc::new(Metrics::default());
+        let (writer, writer_thread) =
+            Writer::start(Arc::clone(&store), config.write_queue, Arc::clone(&metrics))
+                .map_err(StartError::Writer)?;
         let salts = DailySalt::open(config.data_dir.join("salt")).map_err(StartError::Salt)?;
         let mut sites = config.sites.clone();
         if config.demo && !sites.iter().any(|s| s.key == DEMO_SITE) {
@@ -52,12 +64,16 @@ impl AppState {
                 origins: own_origins(addr),
             });
         }
-        Ok(AppState(Arc::new(Inner {
-            store: Arc::new(store),
+        let state = AppState(Arc::new(Inner {
+            store,
+            writer,
             salts,
             sites: Sites::new(sites),
-            metrics: Metrics::default(),
-        })))
+            metrics,
+            user_agents: Classifier::default(),
+            rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
+        }));
+        Ok((state, writer_thread))
     }
 
     pub fn store(&self) -> &Store {
@@ -67,6 +83,11 @@ impl AppState {
     /// A handle for blocking tasks.
     pub fn store_handle(&self) -> Arc<Store> {
         Arc::clone(&self.0.store)
+    }
+
+    /// Where ingest hands its rows to be committed.
+    pub fn writer(&self) -> &Writer {
+        &self.0.writer
     }
 
     pub fn salts(&self) -> &DailySalt {
@@ -81,6 +102,15 @@ impl AppState {
         &self.0.metrics
     }
 
+    pub fn rate_limits(&self) -> &Arc<RateLimits> {
+        &self.0.rate_limits
+    }
+
+    /// Who sent a request: a bot, or a visitor's browser, OS and device.
+    pub fn agent(&self, headers: &HeaderMap) -> Agent {
+        self.0.user_agents.classify(user_agent(headers))
+    }
+
     /// Today's anonymous id of the browser making a request to `site`: a
     /// keyed hash of the day's salt, the site, the peer address and the user
     /// agent. The address is used here and nowhere else.
@@ -91,16 +121,19 @@ impl AppState {
         peer: SocketAddr,
         headers: &HeaderMap,
     ) -> Result<i64, AppError> {
-        let user_agent = headers
-            .get(header::USER_AGENT)
-            .and_then(|ua| ua.to_str().ok())
-            .unwrap_or_default();
         let salt = self
             .salts()
             .salt_for(now.date_naive())
             .map_err(AppError::Salt)?;
-        Ok(visitor_id(&salt, site, peer.ip(), user_agent))
+        Ok(visitor_id(&salt, site, peer.ip(), user_agent(headers)))
     }
+}
+
+fn user_agent(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|ua| ua.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// The origins a browser uses for this server: its address, and `localhost`
@@ -136,11 +169,13 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route_layer(browser_cors)
         .route("/usage", get(usage::usage))
         .route("/sites", get(list_sites))
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async { AppError::NoRoute });
     let mut router = Router::new()
         .nest("/api", api)
         .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz));
     if let Some(dir) = web_dir {
         let banner_dir = dir.to_owned();
         // The loader and the collector load on every page of a customer's
@@ -176,7 +211,13 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
 }
 
 /// `GET /api/sites`: the sites the dashboard can show.
-async fn list_sites(
+#[utoipa::path(
+    get,
+    path = "/api/sites",
+    tag = "dashboard",
+    responses((status = 200, description = "The configured sites", body = [SiteSummary]))
+)]
+pub(crate) async fn list_sites(
     axum::extract::State(app): axum::extract::State<AppState>,
 ) -> axum::Json<Vec<SiteSummary>> {
     axum::Json(
@@ -188,10 +229,27 @@ async fn list_sites(
     )
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// `GET /readyz`: ready to take events: the store answers and the writer runs.
+async fn readyz(axum::extract::State(app): axum::extract::State<AppState>) -> impl IntoResponse {
+    let store = app.store_handle();
+    let store_ok = tokio::task::spawn_blocking(move || store.ping())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    if store_ok && app.writer().is_running() {
+        (axum::http::StatusCode::OK, "ready")
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
+
+/// `GET /metrics`: Prometheus (OpenMetrics) text format.
 async fn metrics(axum::extract::State(app): axum::extract::State<AppState>) -> impl IntoResponse {
+    let gauges = Gauges {
+        queue_depth: app.writer().depth(),
+        store_bytes: app.store().size_on_disk(),
+    };
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics().render(),
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        app.metrics().render(gauges),
     )
 }

@@ -37,6 +37,14 @@ pub fn site_for(app: &AppState, key: &str, headers: &HeaderMap) -> Result<Site, 
     Ok(site.clone())
 }
 
+/// Whether the request carries Global Privacy Control (`Sec-GPC: 1`), which
+/// a browser may send without exposing it to scripts.
+pub fn global_privacy_control(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-gpc")
+        .is_some_and(|v| v.as_bytes().trim_ascii() == b"1")
+}
+
 /// JSON, or `text/plain` because `navigator.sendBeacon` cannot send JSON
 /// cross-origin without a preflight it does not make.
 fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {

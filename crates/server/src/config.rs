@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::rate_limit::Limits;
 use crate::site::Site;
 
 /// How to run the server.
@@ -33,12 +34,34 @@ pub struct Config {
     #[arg(long, env = "SONDE_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub demo: bool,
 
+    /// Batches that may wait to be committed; beyond that, ingest answers 503
+    /// with Retry-After until the writer catches up.
+    #[arg(long, env = "SONDE_WRITE_QUEUE", default_value_t = crate::writer::DEFAULT_QUEUE_CAPACITY)]
+    pub write_queue: usize,
+
+    /// Ingest requests per second one visitor may send, after a burst of ten
+    /// seconds' worth; 0 for no limit.
+    #[arg(long, env = "SONDE_RATE_LIMIT_VISITOR", default_value_t = 5)]
+    pub rate_limit_visitor: u32,
+
+    /// Ingest requests per second one site may receive, after a burst of ten
+    /// seconds' worth; 0 for no limit.
+    #[arg(long, env = "SONDE_RATE_LIMIT_SITE", default_value_t = 5_000)]
+    pub rate_limit_site: u32,
+
     /// Seed the demo site with 30 days of demo data when it has none.
     #[arg(long, env = "SONDE_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
 }
 
 impl Config {
+    pub fn rate_limits(&self) -> Limits {
+        Limits {
+            per_visitor: self.rate_limit_visitor,
+            per_site: self.rate_limit_site,
+        }
+    }
+
     /// A configuration for tests and embedding: the given data directory, an
     /// ephemeral loopback port, no web app, no demo data.
     pub fn ephemeral(data_dir: impl Into<PathBuf>) -> Self {
@@ -49,6 +72,9 @@ impl Config {
             sites: Vec::new(),
             demo: false,
             seed_demo: false,
+            write_queue: crate::writer::DEFAULT_QUEUE_CAPACITY,
+            rate_limit_visitor: 5,
+            rate_limit_site: 5_000,
         }
     }
 }

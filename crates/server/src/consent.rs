@@ -7,13 +7,24 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use sonde_protocol::{ConsentReceipt, ConsentRecord};
+use sonde_protocol::{ApiError, ConsentReceipt, ConsentRecord};
 
 use crate::app::AppState;
 use crate::browser_body;
 use crate::error::AppError;
 
 /// `POST /api/consent`
+#[utoipa::path(
+    post,
+    path = "/api/consent",
+    tag = "collection",
+    request_body(content = ConsentRecord, description = "One anonymous consent decision"),
+    responses(
+        (status = 200, description = "Stored, or already stored by an earlier send", body = ConsentReceipt),
+        (status = 404, description = "Unknown site", body = ApiError),
+        (status = 422, description = "A field missing, mistyped or beyond a limit", body = ApiError),
+    )
+)]
 pub async fn record(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -23,9 +34,7 @@ pub async fn record(
     record.validate(chrono::Utc::now().timestamp_millis())?;
     // A browser may send Global Privacy Control as a header without
     // exposing it to scripts; the record says it was on either way.
-    record.gpc |= headers
-        .get("sec-gpc")
-        .is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
+    record.gpc |= browser_body::global_privacy_control(&headers);
     browser_body::site_for(&app, &record.site, &headers)?;
     let store = app.store_handle();
     let stored = tokio::task::spawn_blocking(move || store.record_consent(&record)).await??;

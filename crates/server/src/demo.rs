@@ -9,6 +9,7 @@ use sonde_protocol::EventData;
 
 use crate::app::DEMO_SITE;
 use crate::store::{Store, StoreError, StoredEvent};
+use crate::user_agent::{Device, Software};
 
 const DAYS: i64 = 30;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -27,6 +28,16 @@ const REFERRERS: [Option<&str>; 4] = [
     Some("www.google.com"),
     Some("news.ycombinator.com"),
     Some("duckduckgo.com"),
+];
+
+/// Browsers, systems and devices, about as common as on a small shop.
+const SOFTWARE: [(&str, &str, Device); 6] = [
+    ("Chrome", "Windows 10", Device::Desktop),
+    ("Chrome", "Windows 10", Device::Desktop),
+    ("Safari", "iPhone", Device::Mobile),
+    ("Chrome", "Android", Device::Mobile),
+    ("Firefox", "Linux", Device::Desktop),
+    ("Safari", "Mac OSX", Device::Desktop),
 ];
 
 /// Seeds the demo site unless it already has events. Returns the number of
@@ -64,6 +75,12 @@ fn generate(now_ms: i64) -> Vec<StoredEvent> {
             let hour = (8.0 + rng.random::<f64>() * 14.0) as i64;
             let mut ts = day_start + hour * 3_600_000 + rng.random_range(0..3_600_000);
             let referrer = REFERRERS[rng.random_range(0..REFERRERS.len())];
+            let (browser, os, device) = SOFTWARE[rng.random_range(0..SOFTWARE.len())];
+            let software = Software {
+                browser: browser.into(),
+                os: os.into(),
+                device,
+            };
             for (step, (path, go_on)) in JOURNEY.iter().enumerate() {
                 if rng.random::<f64>() > *go_on || ts >= now_ms {
                     break;
@@ -75,6 +92,7 @@ fn generate(now_ms: i64) -> Vec<StoredEvent> {
                     visitor_id,
                     session_id: Some(session.clone()),
                     path: (*path).into(),
+                    software: software.clone(),
                     data: EventData::PageView {
                         referrer: if step == 0 {
                             referrer.map(Into::into)

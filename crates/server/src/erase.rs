@@ -7,13 +7,24 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use sonde_protocol::{EraseReceipt, EraseRequest};
+use sonde_protocol::{ApiError, EraseReceipt, EraseRequest};
 
 use crate::app::AppState;
 use crate::browser_body;
 use crate::error::AppError;
 
 /// `POST /api/erase`
+#[utoipa::path(
+    post,
+    path = "/api/erase",
+    tag = "collection",
+    request_body(content = EraseRequest, description = "What this browser still holds: its session ids and consent id"),
+    responses(
+        (status = 200, description = "What was deleted", body = EraseReceipt),
+        (status = 404, description = "Unknown site", body = ApiError),
+        (status = 422, description = "A field missing, mistyped or beyond a limit", body = ApiError),
+    )
+)]
 pub async fn erase(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -6,12 +6,22 @@
 //! message; their details go to the log, never to the client.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sonde_protocol::limits::MAX_BODY_BYTES;
 use sonde_protocol::{ApiError, Rejection};
 
 use crate::store::StoreError;
+use crate::writer::WriteError;
+
+impl From<WriteError> for AppError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Busy | WriteError::Stopped => AppError::Busy,
+            WriteError::Store(e) => AppError::Store(e),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -38,6 +48,10 @@ pub enum AppError {
     },
     #[error("no such API route")]
     NoRoute,
+    #[error("the server is busy; try again in a second")]
+    Busy,
+    #[error("too many requests; try again in {} s", retry_after_secs(*.0))]
+    RateLimited(std::time::Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot rotate the daily salt: {0}")]
@@ -59,6 +73,8 @@ impl AppError {
             AppError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::UnknownSite(_) | AppError::NoRoute => StatusCode::NOT_FOUND,
             AppError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -78,6 +94,8 @@ impl AppError {
             AppError::OriginNotAllowed { .. } => "origin_not_allowed",
             AppError::BadQuery { .. } => "invalid_query",
             AppError::NoRoute => "not_found",
+            AppError::Busy => "busy",
+            AppError::RateLimited(_) => "rate_limited",
             AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => "internal",
         }
     }
@@ -96,7 +114,7 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
             "internal error; the operator's log has the details".to_owned()
         } else {
@@ -107,6 +125,22 @@ impl IntoResponse for AppError {
             message,
             field: self.field(),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        let retry_after = match self {
+            AppError::Busy => Some(1),
+            AppError::RateLimited(wait) => Some(retry_after_secs(wait)),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
+}
+
+/// Whole seconds to wait, rounded up: `Retry-After` has no fractions.
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }

@@ -2,8 +2,12 @@
 //!
 //! The order of checks is the order of cost: content type, body size, JSON
 //! shape, protocol limits, site and origin; only then is the visitor id
-//! computed and the batch written. Events whose category the batch's consent
-//! does not grant are dropped here even though the collector never sends them.
+//! computed and the batch written. A batch is refused whole for what concerns
+//! all of it (size, site, origin, an envelope beyond the limits, or no valid
+//! event at all); otherwise the events that break a limit are refused one by
+//! one, named in the answer, and the rest are stored. Events whose category
+//! the batch's consent does not grant are dropped here even though the
+//! collector never sends them.
 
 use std::net::SocketAddr;
 
@@ -11,14 +15,33 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use sonde_protocol::{Batch, IngestReceipt};
+use sonde_protocol::event::Partition;
+use sonde_protocol::{ApiError, Batch, IngestReceipt, RejectedEvent};
 
 use crate::app::AppState;
 use crate::browser_body;
 use crate::error::AppError;
-use crate::store::StoredEvent;
+use crate::store::{StoredEvent, WriteOutcome};
+use crate::user_agent::Agent;
 
 /// `POST /api/ingest`
+#[utoipa::path(
+    post,
+    path = "/api/ingest",
+    tag = "collection",
+    request_body(content = Batch, description = "Events of one site, with the consent they were collected under; `text/plain` is accepted too, for beacons"),
+    responses(
+        (status = 200, description = "Committed: what was stored, repeated, dropped by consent or refused", body = IngestReceipt),
+        (status = 400, description = "Malformed JSON", body = ApiError),
+        (status = 403, description = "The origin may not send for this site", body = ApiError),
+        (status = 404, description = "Unknown site", body = ApiError),
+        (status = 413, description = "Body over 64 KiB, or too many events", body = ApiError),
+        (status = 415, description = "Neither JSON nor text", body = ApiError),
+        (status = 422, description = "A field missing or mistyped, or no valid event", body = ApiError),
+        (status = 429, description = "Rate limited; see Retry-After", body = ApiError),
+        (status = 503, description = "The write queue is full; see Retry-After", body = ApiError),
+    )
+)]
 pub async fn ingest(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -46,17 +69,53 @@ async fn accept(
 ) -> Result<IngestReceipt, AppError> {
     let batch: Batch = browser_body::read(headers, body).await?;
     let now = chrono::Utc::now();
-    batch.validate(now.timestamp_millis())?;
-    let site = browser_body::site_for(app, &batch.site, headers)?;
+    let (site_key, mut consent) = (batch.site.clone(), batch.consent);
+    let Partition {
+        valid: events,
+        refused,
+    } = batch.partition(now.timestamp_millis())?;
+    if events.is_empty()
+        && let Some((_, rejection)) = refused.first()
+    {
+        // Nothing to accept: the batch is refused, for its first bad event.
+        return Err(rejection.clone().into());
+    }
+    for (_, rejection) in &refused {
+        app.metrics().rejected(rejection.code());
+    }
+    let site = browser_body::site_for(app, &site_key, headers)?;
+    app.rate_limits()
+        .check_site(&site.key)
+        .map_err(AppError::RateLimited)?;
+    // Global Privacy Control sent as a header withdraws marketing whatever
+    // the page says: no campaign attribution is stored for this request.
+    if browser_body::global_privacy_control(headers) {
+        consent.marketing = false;
+    }
+    let software = match app.agent(headers) {
+        Agent::Bot => {
+            app.metrics().bot(&site.key);
+            let (store, key) = (app.store_handle(), site.key.clone());
+            let today = now.date_naive();
+            tokio::task::spawn_blocking(move || store.count_bot_request(&key, today)).await??;
+            return Ok(IngestReceipt {
+                bot: true,
+                ..IngestReceipt::default()
+            });
+        }
+        Agent::Visitor(software) => software,
+    };
     let visitor = app.visitor_id(now, &site.key, peer, headers)?;
+    app.rate_limits()
+        .check_visitor(visitor)
+        .map_err(AppError::RateLimited)?;
 
-    let total = batch.events.len();
-    let rows: Vec<StoredEvent> = batch
-        .events
+    let total = events.len();
+    let rows: Vec<StoredEvent> = events
         .into_iter()
-        .filter(|e| batch.consent.allows(e.data.category()))
+        .filter(|e| consent.allows(e.data.category()))
         .map(|mut e| {
-            e.strip_ungranted(batch.consent);
+            e.strip_ungranted(consent);
             e.scrub();
             StoredEvent {
                 id: e.id,
@@ -65,17 +124,25 @@ async fn accept(
                 visitor_id: visitor,
                 session_id: e.session,
                 path: e.url,
+                software: software.clone(),
                 data: e.data,
             }
         })
         .collect();
     let dropped_by_consent = total - rows.len();
-
-    let store = app.store_handle();
-    let outcome = tokio::task::spawn_blocking(move || store.write(&rows)).await??;
+    let outcome = if rows.is_empty() {
+        WriteOutcome::default()
+    } else {
+        app.writer().write(rows).await?
+    };
     Ok(IngestReceipt {
         accepted: outcome.inserted,
         duplicates: outcome.duplicates,
         dropped_by_consent,
+        bot: false,
+        rejected: refused
+            .iter()
+            .map(|(id, rejection)| RejectedEvent::new(id, rejection))
+            .collect(),
     })
 }

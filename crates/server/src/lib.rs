@@ -17,10 +17,14 @@ pub mod erase;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
+pub mod rate_limit;
 pub mod site;
 pub mod store;
 pub mod usage;
+pub mod user_agent;
 pub mod visitor;
+pub mod writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +52,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the writer thread: {0}")]
+    Writer(std::io::Error),
     #[error("cannot seed demo data: {0}")]
     Demo(store::StoreError),
 }
@@ -59,6 +65,7 @@ pub struct Server {
     store: Arc<store::Store>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    writer: writer::WriterThread,
 }
 
 impl Server {
@@ -78,12 +85,21 @@ impl Server {
         Arc::clone(&self.store)
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// Stops accepting connections, lets in-flight requests finish, commits
+    /// what they queued, and waits for all of it.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
-        self.task
+        let served = self
+            .task
             .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        // The router, and with it the last handle on the writer's queue, is
+        // gone: the writer drains the queue and stops.
+        let writer = self.writer;
+        tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .map_err(std::io::Error::other)?;
+        served
     }
 
     /// Waits until the server stops on its own (it does not, short of an I/O error).
@@ -112,7 +128,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr: config.bind,
         source,
     })?;
-    let state = app::AppState::open(&config, addr)?;
+    let (state, writer) = app::AppState::open(&config, addr)?;
     if config.demo && config.seed_demo {
         let seeded =
             demo::seed_if_empty(state.store(), chrono::Utc::now()).map_err(StartError::Demo)?;
@@ -121,6 +137,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         }
     }
     let store = state.store_handle();
+    forget_idle_rate_limits(std::sync::Arc::clone(state.rate_limits()));
     let router = app::router(state, config.web_dir.as_deref());
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -138,5 +155,22 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         store,
         shutdown,
         task,
+        writer,
     })
+}
+
+/// Every minute, drops the rate-limit state of visitors who went quiet. The
+/// task holds only the limiter, so it does not keep the server alive.
+fn forget_idle_rate_limits(limits: Arc<rate_limit::RateLimits>) {
+    let limits = Arc::downgrade(&limits);
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            let Some(limits) = limits.upgrade() else {
+                return;
+            };
+            limits.forget_idle();
+        }
+    });
 }

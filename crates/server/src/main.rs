@@ -20,7 +20,9 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr; stdout says where Sonde runs.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_env("SONDE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -45,12 +47,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if demo {
         println!("  dashboard: {url}/   demo shop: {url}/demo");
     }
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
+    stopped().await?;
     tracing::info!("shutting down");
     server
         .shutdown()
         .await
         .context("server failed while shutting down")
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn stopped() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        ctrl_c = tokio::signal::ctrl_c() => ctrl_c.context("cannot listen for Ctrl-C"),
+        _ = term.recv() => Ok(()),
+    }
 }

@@ -5,13 +5,16 @@
 //! connection is not `Sync`; it sits behind a mutex and is used from
 //! blocking tasks, never on the async executor.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
 use duckdb::{Appender, Connection, params};
 use sonde_protocol::usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData};
+
+use crate::user_agent::Software;
 
 /// A failure of the store. Its details are for the operator's log, not for
 /// API clients.
@@ -31,6 +34,8 @@ pub struct StoredEvent {
     pub session_id: Option<String>,
     /// The page it happened on.
     pub path: String,
+    /// The visitor's browser, OS and device class (never the user agent).
+    pub software: Software,
     pub data: EventData,
 }
 
@@ -71,6 +76,9 @@ ALTER TABLE events ADD COLUMN IF NOT EXISTS error_line INTEGER;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS error_column INTEGER;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS error_stack VARCHAR;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS error_rejection BOOLEAN;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS browser VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS os VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS device VARCHAR;
 
 -- One row per decision; a retried send of the same record is stored once.
 CREATE TABLE IF NOT EXISTS consents (
@@ -88,6 +96,14 @@ CREATE TABLE IF NOT EXISTS consents (
     PRIMARY KEY (consent_id, decided_at)
 );
 
+-- Requests from bots per site and day: counted, never stored as visits.
+CREATE TABLE IF NOT EXISTS bot_requests (
+    day   DATE NOT NULL,
+    site  VARCHAR NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (day, site)
+);
+
 -- Banner downloads per site and day: the consent report's denominator,
 -- counted in aggregate with nothing about the visitor.
 CREATE TABLE IF NOT EXISTS banner_impressions (
@@ -101,7 +117,8 @@ CREATE TABLE IF NOT EXISTS banner_impressions (
 /// The event columns, in the order of [`append`].
 const COLUMNS: &str = "id, site, kind, category, ts, visitor_id, session_id, path, referrer_host, title, \
     utm_source, utm_medium, utm_campaign, utm_term, utm_content, name, href, value, props, \
-    error_message, error_source, error_line, error_column, error_stack, error_rejection";
+    error_message, error_source, error_line, error_column, error_stack, error_rejection, \
+    browser, os, device";
 
 /// Where a write lands first: the appender fills it quickly, then one
 /// statement moves its rows into `events`, skipping ids already there.
@@ -112,7 +129,7 @@ CREATE TEMP TABLE IF NOT EXISTS staging (
     utm_source VARCHAR, utm_medium VARCHAR, utm_campaign VARCHAR, utm_term VARCHAR, utm_content VARCHAR,
     name VARCHAR, href VARCHAR, value DOUBLE, props VARCHAR,
     error_message VARCHAR, error_source VARCHAR, error_line INTEGER, error_column INTEGER,
-    error_stack VARCHAR, error_rejection BOOLEAN
+    error_stack VARCHAR, error_rejection BOOLEAN, browser VARCHAR, os VARCHAR, device VARCHAR
 );
 ";
 
@@ -122,25 +139,53 @@ const TOP_PAGES: usize = 10;
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    /// The DuckDB file; `None` in memory.
+    path: Option<PathBuf>,
 }
 
 impl Store {
     /// Opens (creating if needed) the DuckDB file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::init(Connection::open(path)?)
+        Self::init(Connection::open(path)?, Some(path.to_owned()))
     }
 
     /// An in-memory store, for tests of query logic.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, None)
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    fn init(conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(STAGING)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            path,
         })
+    }
+
+    /// Holds the store busy until the guard is dropped, for tests of what
+    /// waits on it.
+    #[cfg(test)]
+    pub(crate) fn hold(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn()
+    }
+
+    /// Whether the store answers a query.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk: the database file and its write-ahead log.
+    pub fn size_on_disk(&self) -> u64 {
+        let Some(path) = &self.path else { return 0 };
+        let mut wal = path.clone().into_os_string();
+        wal.push(".wal");
+        [path.as_os_str(), wal.as_os_str()]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -152,31 +197,41 @@ impl Store {
     /// Writes events, skipping ids already stored (and repeats within
     /// `events`). Returns once they are committed.
     pub fn write(&self, events: &[StoredEvent]) -> Result<WriteOutcome, StoreError> {
+        let outcomes = self.write_batches(&[events])?;
+        Ok(outcomes.into_iter().next().unwrap_or_default())
+    }
+
+    /// Writes several batches in one transaction (a group commit), skipping
+    /// ids already stored and repeats, and says for each batch how many of
+    /// its events were new: an id sent twice counts as new in the first batch
+    /// that carried it only. Returns once everything is committed.
+    pub fn write_batches(
+        &self,
+        batches: &[&[StoredEvent]],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let conn = self.conn();
         {
             let mut appender = conn.appender("staging")?;
-            for e in events {
+            for e in batches.iter().flat_map(|b| b.iter()) {
                 append(&mut appender, e)?;
             }
             appender.flush()?;
         }
-        let select = COLUMNS.replace(" ts,", " epoch_ms(ts_ms),");
-        let moved = conn.execute(
-            &format!(
-                "INSERT INTO events ({COLUMNS})
-                 SELECT DISTINCT ON (id) {select} FROM staging
-                 ON CONFLICT DO NOTHING"
-            ),
-            [],
-        );
+        let inserted = move_staged_rows(&conn);
         // Empty the staging table whatever happened, so a failed write does
         // not leak its rows into the next one.
         conn.execute("DELETE FROM staging", [])?;
-        let inserted = moved?;
-        Ok(WriteOutcome {
-            inserted,
-            duplicates: events.len() - inserted,
-        })
+        let mut inserted = inserted?;
+        Ok(batches
+            .iter()
+            .map(|batch| {
+                let new = batch.iter().filter(|e| inserted.remove(&e.id)).count();
+                WriteOutcome {
+                    inserted: new,
+                    duplicates: batch.len() - new,
+                }
+            })
+            .collect())
     }
 
     /// Stores a consent record; `false` when it was stored before.
@@ -219,6 +274,26 @@ impl Store {
             params![day.to_string(), site],
         )?;
         Ok(())
+    }
+
+    /// Counts one request from a bot for `site` on `day`.
+    pub fn count_bot_request(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO bot_requests VALUES (?::DATE, ?, 1)
+             ON CONFLICT DO UPDATE SET count = bot_requests.count + 1",
+            params![day.to_string(), site],
+        )?;
+        Ok(())
+    }
+
+    /// Bot requests counted for `site`, all days.
+    pub fn bot_requests(&self, site: &str) -> Result<u64, StoreError> {
+        let count: Option<i64> = self.conn().query_row(
+            "SELECT sum(count)::BIGINT FROM bot_requests WHERE site = ?",
+            [site],
+            |r| r.get(0),
+        )?;
+        Ok(count.unwrap_or(0) as u64)
     }
 
     /// Banner downloads counted for `site`, all days.
@@ -369,6 +444,22 @@ impl Store {
     }
 }
 
+/// Moves the staged rows into `events` in one statement (one commit), and
+/// returns the ids that were not stored before.
+fn move_staged_rows(conn: &Connection) -> Result<HashSet<String>, StoreError> {
+    let select = COLUMNS.replace(" ts,", " epoch_ms(ts_ms),");
+    let mut insert = conn.prepare(&format!(
+        "INSERT INTO events ({COLUMNS})
+         SELECT DISTINCT ON (id) {select} FROM staging
+         ON CONFLICT DO NOTHING
+         RETURNING id"
+    ))?;
+    let ids = insert
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
 /// Appends one event as a staging row, its kind's fields in their columns.
 fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError> {
     let (mut referrer, mut title, mut name, mut href) = (None, None, None, None);
@@ -434,6 +525,9 @@ fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError
         error.and_then(|r| r.column),
         error.and_then(|r| r.stack.as_deref()),
         error.map(|r| r.rejection),
+        e.software.browser,
+        e.software.os,
+        e.software.device.as_str(),
     ])?;
     Ok(())
 }
@@ -475,6 +569,11 @@ mod tests {
             visitor_id: visitor,
             session_id: None,
             path: path.into(),
+            software: Software {
+                browser: "Firefox".into(),
+                os: "Linux".into(),
+                device: crate::user_agent::Device::Desktop,
+            },
             data: EventData::PageView {
                 referrer: None,
                 title: None,

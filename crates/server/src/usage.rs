@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use sonde_protocol::{UsageQuery, UsageReport};
+use sonde_protocol::{ApiError, UsageQuery, UsageReport};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -12,6 +12,17 @@ use crate::error::AppError;
 pub const MAX_BUCKETS: i64 = 1000;
 
 /// `GET /api/usage?site=…&from=…&to=…&granularity=day|hour`
+#[utoipa::path(
+    get,
+    path = "/api/usage",
+    tag = "dashboard",
+    params(UsageQuery),
+    responses(
+        (status = 200, description = "Page views and visitors per bucket, and top pages", body = UsageReport),
+        (status = 404, description = "Unknown site", body = ApiError),
+        (status = 422, description = "A bad range or granularity", body = ApiError),
+    )
+)]
 pub async fn usage(
     State(app): State<AppState>,
     query: Result<Query<UsageQuery>, QueryRejection>,

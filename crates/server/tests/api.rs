@@ -11,7 +11,8 @@ use sonde_server::store::Store;
 use sonde_server::{Config, Server};
 
 const ORIGIN: &str = "https://shop.example";
-const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) SondeTest/1.0";
+/// A real browser's user agent: bots and unknown agents are not stored.
+const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 struct TestApp {
     server: Server,
@@ -532,4 +533,185 @@ async fn erase_deletes_todays_events_of_this_browser_its_sessions_and_consent_re
         assert!(!stored.contains(gone), "{gone} survived: {stored}");
     }
     assert_eq!(store.consent_count("shop").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_batch_with_some_bad_events_stores_the_rest_and_names_each_refused_one() {
+    let app = TestApp::start().await;
+    let long = format!("/{}", "a".repeat(sonde_protocol::limits::MAX_URL_LEN));
+    let mut stale = page_view("bad-ts", "/old");
+    stale["ts"] = json!(now_ms() - 30 * 86_400_000);
+    let res = app
+        .ingest(&batch(vec![
+            page_view("ok-1", "/"),
+            page_view("bad-url", &long),
+            stale,
+            page_view("ok-2", "/cart"),
+        ]))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: IngestReceipt = res.json().await.unwrap();
+    assert_eq!(receipt.accepted, 2);
+    let refused: Vec<(&str, &str, &str)> = receipt
+        .rejected
+        .iter()
+        .map(|r| (r.id.as_str(), r.code.as_str(), r.field.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("bad-url", "too_long", "events[1].url"),
+            ("bad-ts", "timestamp_out_of_range", "events[2].ts")
+        ]
+    );
+    assert!(receipt.rejected[0].message.contains("limit"));
+    assert_eq!(app.usage("day").await.total_pageviews, 2);
+
+    // A batch with nothing valid is refused whole, for its first bad event.
+    let err = expect_error(
+        app.ingest(&batch(vec![page_view("only-bad", &long)])).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too_long",
+    )
+    .await;
+    assert_eq!(err.field.as_deref(), Some("events[0].url"));
+}
+
+#[tokio::test]
+async fn a_sec_gpc_header_keeps_campaigns_out_even_when_the_page_grants_marketing() {
+    let app = TestApp::start().await;
+    let landing = |id: &str| {
+        json!({"id": id, "ts": now_ms(), "url": "/", "kind": "page_view",
+               "campaign": {"source": "newsletter", "campaign": "spring"}})
+    };
+    let body = |id: &str| json!({"site": "shop", "consent": {"usage": true, "marketing": true}, "events": [landing(id)]});
+    let res = app
+        .http
+        .post(app.url("/api/ingest"))
+        .header("content-type", "text/plain")
+        .header("origin", ORIGIN)
+        .header("sec-gpc", "1")
+        .body(body("gpc-1").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.ingest(&body("no-gpc-1")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    app.server.shutdown().await.unwrap();
+    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let rows = store.dump_as_text("events").unwrap();
+    let row = |id: &str| {
+        rows.lines()
+            .find(|l| l.starts_with(&format!("{id}\t")))
+            .unwrap_or_else(|| panic!("{id} is not stored: {rows}"))
+            .to_owned()
+    };
+    assert!(!row("gpc-1").contains("newsletter"), "{}", row("gpc-1"));
+    assert!(
+        row("no-gpc-1").contains("\tnewsletter\t"),
+        "{}",
+        row("no-gpc-1")
+    );
+}
+
+#[tokio::test]
+async fn bots_are_counted_per_site_and_not_stored() {
+    let app = TestApp::start().await;
+    for (i, bot) in [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
+        "",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let res = app
+            .http
+            .post(app.url("/api/ingest"))
+            .header("content-type", "application/json")
+            .header("origin", ORIGIN)
+            .header("user-agent", bot)
+            .body(batch(vec![page_view(&format!("bot-{i}"), "/")]).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{bot}");
+        let receipt: IngestReceipt = res.json().await.unwrap();
+        assert!(receipt.bot, "{bot:?} was not taken for a bot");
+        assert_eq!(receipt.accepted, 0);
+    }
+    let res = app.ingest(&batch(vec![page_view("person", "/")])).await;
+    let receipt: IngestReceipt = res.json().await.unwrap();
+    assert!(!receipt.bot);
+    assert_eq!(receipt.accepted, 1);
+
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sonde_bot_requests_total{site=\"shop\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sonde_write_queue_depth 0"), "{metrics}");
+    assert!(
+        metrics.contains("sonde_commit_seconds_count 1"),
+        "{metrics}"
+    );
+
+    app.server.shutdown().await.unwrap();
+    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    assert_eq!(store.bot_requests("shop").unwrap(), 3);
+    assert_eq!(store.event_count("shop").unwrap(), 1);
+    let rows = store.dump_as_text("events").unwrap();
+    assert!(rows.contains("\tFirefox\tLinux\tdesktop\t"), "{rows}");
+}
+
+#[tokio::test]
+async fn readiness_says_the_store_and_writer_are_up() {
+    let app = TestApp::start().await;
+    let res = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "ready");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint_and_the_wire_types() {
+    let app = TestApp::start().await;
+    let res = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/ingest",
+        "/api/consent",
+        "/api/erase",
+        "/api/usage",
+        "/api/sites",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not described");
+    }
+    let schemas = &doc["components"]["schemas"];
+    for schema in [
+        "Batch",
+        "Event",
+        "IngestReceipt",
+        "RejectedEvent",
+        "ApiError",
+    ] {
+        assert!(schemas[schema].is_object(), "{schema} is not described");
+    }
+    assert!(doc["paths"]["/api/ingest"]["post"]["responses"]["429"].is_object());
 }

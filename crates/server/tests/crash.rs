@@ -1,0 +1,155 @@
+//! Durability: the real `sonde` binary is killed with SIGKILL while several
+//! clients send batches, then restarted on the same data directory. Every
+//! event whose batch was acknowledged must be stored, exactly once.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use sonde_protocol::IngestReceipt;
+
+const ORIGIN: &str = "https://shop.example";
+const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+const CLIENTS: usize = 4;
+const EVENTS_PER_BATCH: usize = 20;
+/// Acknowledged batches to wait for before the kill.
+const ACKED_BEFORE_KILL: usize = 60;
+
+/// Starts `sonde serve` on an ephemeral port and returns it with its base URL.
+fn start_sonde(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--demo", "false"])
+        // All clients share one address and user agent: one visitor.
+        .args([
+            "--seed-demo",
+            "false",
+            "--rate-limit-visitor",
+            "0",
+            "--site",
+        ])
+        .arg(format!("shop={ORIGIN}"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("SONDE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the sonde binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("sonde prints its URL");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (child, url)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_event_survives_a_kill_9_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let (mut sonde, url) = start_sonde(&data_dir);
+    let http = reqwest::Client::builder().user_agent(UA).build().unwrap();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let acked_batches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let (http, url) = (http.clone(), url.clone());
+            let (acked, acked_batches) = (Arc::clone(&acked), Arc::clone(&acked_batches));
+            tokio::spawn(async move {
+                for batch in 0.. {
+                    let ids: Vec<String> = (0..EVENTS_PER_BATCH)
+                        .map(|i| format!("c{client}-b{batch}-e{i}"))
+                        .collect();
+                    let events: Vec<_> = ids
+                        .iter()
+                        .map(
+                            |id| json!({"id": id, "ts": now_ms(), "kind": "page_view", "url": "/"}),
+                        )
+                        .collect();
+                    let body =
+                        json!({"site": "shop", "consent": {"usage": true}, "events": events});
+                    let sent = http
+                        .post(format!("{url}/api/ingest"))
+                        .header("content-type", "application/json")
+                        .header("origin", ORIGIN)
+                        .body(body.to_string())
+                        .send()
+                        .await;
+                    // The server is gone: this client is done.
+                    let Ok(response) = sent else { return };
+                    if !response.status().is_success() {
+                        continue;
+                    }
+                    let Ok(receipt) = response.json::<IngestReceipt>().await else {
+                        return;
+                    };
+                    assert_eq!(receipt.accepted + receipt.duplicates, EVENTS_PER_BATCH);
+                    acked.lock().unwrap().extend(ids);
+                    acked_batches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+
+    while acked_batches.load(std::sync::atomic::Ordering::SeqCst) < ACKED_BEFORE_KILL {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // SIGKILL, in the middle of the stream: no shutdown, no flush.
+    sonde.kill().unwrap();
+    sonde.wait().unwrap();
+    for client in clients {
+        client.await.unwrap();
+    }
+    let acked: HashSet<String> = acked.lock().unwrap().drain(..).collect();
+    assert!(acked.len() >= ACKED_BEFORE_KILL * EVENTS_PER_BATCH);
+
+    // The restarted server recovers the store and serves again.
+    let (mut sonde, url) = start_sonde(&data_dir);
+    let health = http.get(format!("{url}/readyz")).send().await.unwrap();
+    assert!(health.status().is_success());
+    sonde.kill().unwrap();
+    sonde.wait().unwrap();
+
+    let db = duckdb::Connection::open(data_dir.join("sonde.duckdb")).unwrap();
+    let mut stmt = db
+        .prepare("SELECT id, count(*) FROM events WHERE site = 'shop' GROUP BY id")
+        .unwrap();
+    let stored: Vec<(String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let repeated: Vec<&(String, i64)> = stored.iter().filter(|(_, n)| *n != 1).collect();
+    assert!(repeated.is_empty(), "stored more than once: {repeated:?}");
+    let stored: HashSet<String> = stored.into_iter().map(|(id, _)| id).collect();
+    let lost: Vec<&String> = acked.difference(&stored).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged events were lost, e.g. {:?}",
+        lost.len(),
+        acked.len(),
+        lost.first()
+    );
+    eprintln!(
+        "acknowledged {} events before the kill; {} stored after the restart",
+        acked.len(),
+        stored.len()
+    );
+}
