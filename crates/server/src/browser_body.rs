@@ -79,8 +79,13 @@ async fn read_limited(body: Body) -> Result<Bytes, AppError> {
 }
 
 /// Parses JSON, naming the offending field when the JSON is well formed but
-/// does not match the schema.
+/// does not match the schema. Well-formed bodies, nearly all of them, are
+/// parsed once without path tracking; only a refused one is parsed again to
+/// find the field.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let path = e.path().to_string();

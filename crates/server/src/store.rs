@@ -121,10 +121,13 @@ const COLUMNS: &str = "id, site, kind, category, ts, visitor_id, session_id, pat
     browser, os, device";
 
 /// Where a write lands first: the appender fills it quickly, then one
-/// statement moves its rows into `events`, skipping ids already there.
+/// statement moves its rows into `events`, skipping ids already there. The
+/// table is made anew for every write: deleted rows stay in a DuckDB table
+/// as tombstones that every later scan walks over, and a temporary table is
+/// never checkpointed, so emptying it made each write slower than the last.
 const STAGING: &str = "
-CREATE TEMP TABLE IF NOT EXISTS staging (
-    id VARCHAR, site VARCHAR, kind VARCHAR, category VARCHAR, ts_ms BIGINT, visitor_id BIGINT,
+CREATE OR REPLACE TEMP TABLE staging (
+    id VARCHAR, site VARCHAR, kind VARCHAR, category VARCHAR, ts TIMESTAMP, visitor_id BIGINT,
     session_id VARCHAR, path VARCHAR, referrer_host VARCHAR, title VARCHAR,
     utm_source VARCHAR, utm_medium VARCHAR, utm_campaign VARCHAR, utm_term VARCHAR, utm_content VARCHAR,
     name VARCHAR, href VARCHAR, value DOUBLE, props VARCHAR,
@@ -155,8 +158,12 @@ impl Store {
     }
 
     fn init(conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
+        // DuckDB sizes its thread pool by the machine's cores; use the cores
+        // this process may run on (its CPU affinity and cgroup quota), or
+        // its threads only take turns, and its queries wait on each other.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        conn.execute_batch(&format!("SET threads = {threads};"))?;
         conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(STAGING)?;
         Ok(Store {
             conn: Mutex::new(conn),
             path,
@@ -205,27 +212,44 @@ impl Store {
     /// ids already stored and repeats, and says for each batch how many of
     /// its events were new: an id sent twice counts as new in the first batch
     /// that carried it only. Returns once everything is committed.
+    ///
+    /// The common case, where no id is stored yet, goes straight into
+    /// `events` with DuckDB's appender, all or nothing. When that is refused
+    /// (a retried batch), the group goes through a staging table and one
+    /// `INSERT … ON CONFLICT DO NOTHING`, which says which ids were new.
     pub fn write_batches(
         &self,
         batches: &[&[StoredEvent]],
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let conn = self.conn();
-        {
-            let mut appender = conn.appender("staging")?;
-            for e in batches.iter().flat_map(|b| b.iter()) {
-                append(&mut appender, e)?;
-            }
-            appender.flush()?;
-        }
-        let inserted = move_staged_rows(&conn);
-        // Empty the staging table whatever happened, so a failed write does
-        // not leak its rows into the next one.
-        conn.execute("DELETE FROM staging", [])?;
-        let mut inserted = inserted?;
-        Ok(batches
+        let mut seen = HashSet::new();
+        let firsts: Vec<Vec<&StoredEvent>> = batches
             .iter()
             .map(|batch| {
-                let new = batch.iter().filter(|e| inserted.remove(&e.id)).count();
+                batch
+                    .iter()
+                    .filter(|e| seen.insert(e.id.as_str()))
+                    .collect()
+            })
+            .collect();
+        let rows = firsts.iter().flatten().copied();
+        let conn = self.conn();
+        let new_ids = match append_rows(&conn, "events", rows.clone()) {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "a group repeats stored ids; writing it through staging");
+                conn.execute_batch(STAGING)?;
+                append_rows(&conn, "staging", rows)?;
+                Some(move_staged_rows(&conn)?)
+            }
+        };
+        Ok(batches
+            .iter()
+            .zip(&firsts)
+            .map(|(batch, firsts)| {
+                let new = match &new_ids {
+                    None => firsts.len(),
+                    Some(ids) => firsts.iter().filter(|e| ids.contains(&e.id)).count(),
+                };
                 WriteOutcome {
                     inserted: new,
                     duplicates: batch.len() - new,
@@ -447,10 +471,8 @@ impl Store {
 /// Moves the staged rows into `events` in one statement (one commit), and
 /// returns the ids that were not stored before.
 fn move_staged_rows(conn: &Connection) -> Result<HashSet<String>, StoreError> {
-    let select = COLUMNS.replace(" ts,", " epoch_ms(ts_ms),");
     let mut insert = conn.prepare(&format!(
-        "INSERT INTO events ({COLUMNS})
-         SELECT DISTINCT ON (id) {select} FROM staging
+        "INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM staging
          ON CONFLICT DO NOTHING
          RETURNING id"
     ))?;
@@ -460,7 +482,26 @@ fn move_staged_rows(conn: &Connection) -> Result<HashSet<String>, StoreError> {
     Ok(ids)
 }
 
-/// Appends one event as a staging row, its kind's fields in their columns.
+/// Appends events to `table` (`events`, or `staging` which has the same
+/// columns) and commits them, all or none.
+fn append_rows<'e>(
+    conn: &Connection,
+    table: &str,
+    rows: impl Iterator<Item = &'e StoredEvent>,
+) -> Result<(), StoreError> {
+    let mut appender = conn.appender(table)?;
+    // By name: a file made by an older Sonde has its columns in another order.
+    for column in COLUMNS.split(", ") {
+        appender.add_column(column)?;
+    }
+    for e in rows {
+        append(&mut appender, e)?;
+    }
+    appender.flush()?;
+    Ok(())
+}
+
+/// Appends one event as a row, its kind's fields in their columns.
 fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError> {
     let (mut referrer, mut title, mut name, mut href) = (None, None, None, None);
     let (mut value, mut props, mut error) = (None, None, None);
@@ -504,7 +545,7 @@ fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError
         e.site,
         e.data.kind(),
         e.data.category().as_str(),
-        e.ts,
+        duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Millisecond, e.ts),
         e.visitor_id,
         e.session_id,
         e.path,
