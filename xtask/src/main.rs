@@ -147,22 +147,29 @@ fn setup(root: &Path, needs: Needs) -> Result<()> {
         && (output("chromium", &["--version"]).is_err()
             || output("chromedriver", &["--version"]).is_err())
     {
-        let sudo = if output("id", &["-u"]).unwrap_or_default().trim() == "0" {
-            vec![]
-        } else {
-            vec!["sudo"]
-        };
-        let apt = |args: &[&str]| -> Result<()> {
-            let mut cmd: Vec<&str> = sudo.clone();
-            cmd.push("apt-get");
-            cmd.extend_from_slice(args);
-            step(cmd[0], &cmd[1..])
-        };
-        apt(&["update", "-q"])?;
-        apt(&["install", "-y", "-q", "chromium", "chromium-driver"])?;
+        apt_install(&["chromium", "chromium-driver"])?;
     }
     eprintln!("xtask: set-up checked in {:.1?}", started.elapsed());
     Ok(())
+}
+
+/// Installs Debian packages (with sudo unless root).
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let sudo = if output("id", &["-u"]).unwrap_or_default().trim() == "0" {
+        vec![]
+    } else {
+        vec!["sudo"]
+    };
+    let apt = |args: &[&str]| -> Result<()> {
+        let mut cmd: Vec<&str> = sudo.clone();
+        cmd.push("apt-get");
+        cmd.extend_from_slice(args);
+        step(cmd[0], &cmd[1..])
+    };
+    apt(&["update", "-q"])?;
+    let mut install = vec!["install", "-y", "-q"];
+    install.extend_from_slice(packages);
+    apt(&install)
 }
 
 fn build_web(root: &Path) -> Result<()> {

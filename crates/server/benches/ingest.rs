@@ -1,6 +1,7 @@
 //! The ingest benchmark (`cargo xtask bench-ingest`): end-to-end ingest over
 //! HTTP on loopback, with durable acknowledgement, against the real `sonde`
-//! binary pinned to one core, from a load generator on the other core.
+//! binary pinned to one core, loaded by `wrk` (a maintained C load
+//! generator; a Lua script makes each event id unique) on the other core.
 //!
 //! For batches of 1, 10 and 50 events it measures acknowledged events per
 //! second and the p50 and p99 latency of a request; then it fills the store
@@ -16,14 +17,11 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sonde_server::store::Store;
 
 const ORIGIN: &str = "https://bench.example";
-const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 const BATCH_SIZES: [usize; 3] = [1, 10, 50];
 /// Requests in flight at once.
 const CONNECTIONS: usize = 64;
@@ -35,7 +33,7 @@ const APPENDER_ROWS: u64 = 2_000_000;
 struct Run {
     batch: usize,
     events_per_sec: f64,
-    requests: usize,
+    requests_per_sec: f64,
     p50_ms: f64,
     p99_ms: f64,
     refused: u64,
@@ -49,6 +47,8 @@ fn main() {
         .expect("a runtime");
     let tmp = tempfile::tempdir().expect("a temp dir");
     let server_core = std::env::var("SONDE_BENCH_SERVER_CPU").unwrap_or_else(|_| "0".into());
+    let script = tmp.path().join("batches.lua");
+    std::fs::write(&script, WRK_SCRIPT).expect("the wrk script is written");
 
     eprintln!("raw DuckDB appender, {APPENDER_ROWS} rows…");
     let appender_rate = appender_rate(&tmp.path().join("appender.duckdb"));
@@ -59,7 +59,7 @@ fn main() {
     {
         let (server, url) = start_sonde(&data_dir, &server_core);
         for batch in BATCH_SIZES {
-            let run = runtime.block_on(load(&url, batch, "empty"));
+            let run = runtime.block_on(measure(&url, batch, "empty", &script));
             report(&run);
             empty.push(run);
         }
@@ -76,7 +76,7 @@ fn main() {
     {
         let (server, url) = start_sonde(&data_dir, &server_core);
         for batch in BATCH_SIZES {
-            let run = runtime.block_on(load(&url, batch, "full"));
+            let run = runtime.block_on(measure(&url, batch, "full", &script));
             report(&run);
             full.push(run);
         }
@@ -85,10 +85,20 @@ fn main() {
     write_results(appender_rate, &empty, &full, &server_core);
 }
 
+/// A warm-up run, then the measured one.
+/// Event ids are unique across runs (`tag`, batch size, warm-up or not):
+/// a repeated id would send its whole group down the slower path for
+/// retried batches.
+async fn measure(url: &str, batch: usize, tag: &str, script: &Path) -> Run {
+    let tag = format!("{tag}-{batch}");
+    load(url, batch, &format!("{tag}-warm"), script, WARM_UP).await;
+    load(url, batch, &tag, script, RUN).await
+}
+
 fn report(run: &Run) {
     eprintln!(
-        "  batch {:>2}: {:>9.0} events/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {} refused)",
-        run.batch, run.events_per_sec, run.p50_ms, run.p99_ms, run.requests, run.refused
+        "  batch {:>2}: {:>9.0} events/s, {:>6.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, {} refused",
+        run.batch, run.events_per_sec, run.requests_per_sec, run.p50_ms, run.p99_ms, run.refused
     );
 }
 
@@ -195,100 +205,88 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// Sends batches of `batch` events from [`CONNECTIONS`] concurrent clients
-/// for [`RUN`] after a warm-up, and measures what was acknowledged.
-async fn load(url: &str, batch: usize, tag: &str) -> Run {
-    let http = reqwest::Client::builder()
-        .user_agent(UA)
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()
-        .expect("a client");
-    let endpoint = format!("{url}/api/ingest");
-    let measuring = Arc::new(AtomicBool::new(false));
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(AtomicU64::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
-    let workers: Vec<_> = (0..CONNECTIONS)
-        .map(|worker| {
-            let (http, endpoint) = (http.clone(), endpoint.clone());
-            let (measuring, stop) = (Arc::clone(&measuring), Arc::clone(&stop));
-            let (acked, refused) = (Arc::clone(&acked), Arc::clone(&refused));
-            let tag = tag.to_owned();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut sent = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let body = batch_json(&tag, batch, worker, sent);
-                    sent += 1;
-                    let started = Instant::now();
-                    let response = http
-                        .post(&endpoint)
-                        .header("content-type", "application/json")
-                        .header("origin", ORIGIN)
-                        .body(body)
-                        .send()
-                        .await;
-                    let ok = match response {
-                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                        Err(_) => false,
-                    };
-                    if measuring.load(Ordering::Relaxed) {
-                        if ok {
-                            latencies.push(started.elapsed());
-                            acked.fetch_add(batch as u64, Ordering::Relaxed);
-                        } else {
-                            refused.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-                latencies
-            })
-        })
+/// Makes each request a batch of `batch` page views with ids of their own.
+const WRK_SCRIPT: &str = r#"
+local batch, tag, counter, prefix = 1, "run", 0, ""
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("prefix", tostring(threads)) end
+function init(args) batch = tonumber(args[1]); tag = args[2] end
+function request()
+  counter = counter + 1
+  local ts = string.format("%d", os.time() * 1000)
+  local events = {}
+  for i = 1, batch do
+    events[i] = '{"id":"' .. tag .. '-' .. prefix .. '-' .. counter .. '-' .. i .. '","ts":' .. ts ..
+      ',"session":"s' .. prefix .. '","kind":"page_view","url":"/products/' .. i .. '","title":"Kettle"}'
+  end
+  local body = '{"site":"bench","consent":{"usage":true},"events":[' .. table.concat(events, ",") .. ']}'
+  return wrk.format("POST", "/api/ingest", {
+    ["content-type"] = "application/json",
+    ["origin"] = "https://bench.example",
+    ["user-agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+  }, body)
+end
+function done(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT %d %d %.3f %.3f %d\n", summary.requests, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, bad))
+end
+"#;
+
+/// Runs `wrk` for `duration` with batches of `batch` events, and reads the
+/// events the server acknowledged from its own counter.
+async fn load(url: &str, batch: usize, tag: &str, script: &Path, duration: Duration) -> Run {
+    let accepted_before = accepted(url).await;
+    let output = Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{}s", duration.as_secs()),
+        ])
+        .arg("-s")
+        .arg(script)
+        .arg(url)
+        .args(["--", &batch.to_string(), tag])
+        .output()
+        .expect("wrk runs (`cargo xtask bench-ingest` installs it)");
+    let accepted = accepted(url).await - accepted_before;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("no result from wrk: {stdout}"));
+    let fields: Vec<f64> = result
+        .split_whitespace()
+        .map(|f| f.parse().expect("a number"))
         .collect();
-    tokio::time::sleep(WARM_UP).await;
-    measuring.store(true, Ordering::SeqCst);
-    let started = Instant::now();
-    tokio::time::sleep(RUN).await;
-    measuring.store(false, Ordering::SeqCst);
-    let elapsed = started.elapsed().as_secs_f64();
-    let events = acked.load(Ordering::SeqCst);
-    stop.store(true, Ordering::SeqCst);
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.expect("a worker"));
-    }
-    latencies.sort();
-    let percentile = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    let [requests, duration_us, p50_ms, p99_ms, refused] = fields[..] else {
+        panic!("unexpected wrk result {result:?}");
     };
+    let seconds = duration_us / 1e6;
     Run {
         batch,
-        events_per_sec: events as f64 / elapsed,
-        requests: latencies.len(),
-        p50_ms: percentile(0.50),
-        p99_ms: percentile(0.99),
-        refused: refused.load(Ordering::SeqCst),
+        events_per_sec: accepted as f64 / seconds,
+        requests_per_sec: requests / seconds,
+        p50_ms,
+        p99_ms,
+        refused: refused as u64,
     }
 }
 
-/// A batch as a collector sends it: page views with unique ids.
-fn batch_json(tag: &str, batch: usize, worker: usize, n: u64) -> String {
-    let ts = now_ms();
-    let mut body = String::with_capacity(64 + batch * 160);
-    body.push_str(r#"{"site":"bench","consent":{"usage":true},"events":["#);
-    for i in 0..batch {
-        if i > 0 {
-            body.push(',');
-        }
-        let _ = write!(
-            body,
-            r#"{{"id":"{tag}-{worker}-{n}-{i}","ts":{ts},"session":"s{worker}","kind":"page_view","url":"/products/{i}","title":"Kettle"}}"#
-        );
-    }
-    body.push_str("]}");
-    body
+/// Events the server has stored so far (its `/metrics` counter).
+async fn accepted(url: &str) -> u64 {
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("sonde_events_accepted_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the accepted-events counter")
 }
 
 fn write_results(appender_rate: f64, empty: &[Run], full: &[Run], core: &str) {
@@ -296,10 +294,12 @@ fn write_results(appender_rate: f64, empty: &[Run], full: &[Run], core: &str) {
     let _ = writeln!(
         section,
         "## Ingest over HTTP (`cargo xtask bench-ingest`)\n\n\
-         Measured {} on this machine ({} cores): the `sonde` binary pinned to core {core} \
-         (`taskset`), a load generator in this process with {CONNECTIONS} requests in flight, \
-         loopback HTTP/1.1, JSON bodies, every event acknowledged only after its commit. \
-         {}-second runs after a {}-second warm-up.\n",
+         Measured {} on this machine ({} cores): the `sonde` binary (dev profile, its own \
+         code at opt-level 2) pinned to core {core} with `taskset`, `wrk` on the other core \
+         with {CONNECTIONS} connections, loopback HTTP/1.1 keep-alive, JSON bodies of page \
+         views with unique ids, every event acknowledged only after its commit. Events/s \
+         counts what the server stored (its own counter); latency is per request, from \
+         wrk. {}-second runs after a {}-second warm-up.\n",
         chrono::Utc::now().format("%Y-%m-%d"),
         // This process is pinned to one core; count the machine's.
         std::fs::read_to_string("/proc/cpuinfo").map_or(0, |info| info
@@ -320,7 +320,7 @@ fn write_results(appender_rate: f64, empty: &[Run], full: &[Run], core: &str) {
                 "| {store} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {} |",
                 run.batch,
                 run.events_per_sec,
-                run.requests as f64 / RUN.as_secs_f64(),
+                run.requests_per_sec,
                 run.p50_ms,
                 run.p99_ms,
                 run.refused
