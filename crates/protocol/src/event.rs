@@ -378,6 +378,12 @@ pub enum Rejection {
     NotFinite { field: String },
     #[error("{field} must not be negative")]
     Negative { field: String },
+    #[error("{field} must be an origin: scheme://host[:port], or *")]
+    NotAnOrigin { field: String },
+    #[error("{field} must be between {min} and {max}")]
+    OutOfRange { field: String, min: u64, max: u64 },
+    #[error("{field}: {timezone:?} is not an IANA timezone (such as Europe/Berlin or UTC)")]
+    UnknownTimezone { field: String, timezone: String },
 }
 
 impl Rejection {
@@ -393,6 +399,9 @@ impl Rejection {
             Rejection::NotAPath { .. } => "invalid_url",
             Rejection::TooManyProps { .. } => "too_many_props",
             Rejection::NotFinite { .. } | Rejection::Negative { .. } => "invalid_number",
+            Rejection::NotAnOrigin { .. } => "invalid_origin",
+            Rejection::OutOfRange { .. } => "out_of_range",
+            Rejection::UnknownTimezone { .. } => "unknown_timezone",
         }
     }
 
@@ -407,7 +416,10 @@ impl Rejection {
             | Rejection::NotAPath { field }
             | Rejection::TooManyProps { field, .. }
             | Rejection::NotFinite { field }
-            | Rejection::Negative { field } => field,
+            | Rejection::Negative { field }
+            | Rejection::NotAnOrigin { field }
+            | Rejection::OutOfRange { field, .. }
+            | Rejection::UnknownTimezone { field, .. } => field,
         }
     }
 }

@@ -23,5 +23,5 @@ pub use event::{
     Batch, Campaign, ErrorReport, Event, EventData, IngestReceipt, PropValue, Props, RejectedEvent,
     Rejection, Vital,
 };
-pub use site::SiteSummary;
+pub use site::{Retention, SiteSettings, SiteSummary};
 pub use usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};

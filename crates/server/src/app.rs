@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use sonde_protocol::SiteSummary;
+use sonde_protocol::{SiteSettings, SiteSummary};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -16,7 +16,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use crate::config::{Config, SiteOrigins};
 use crate::error::AppError;
 use crate::metrics::{Gauges, Metrics};
 use crate::rate_limit::RateLimits;
@@ -25,7 +25,7 @@ use crate::store::Store;
 use crate::user_agent::{Agent, Classifier};
 use crate::visitor::{DailySalt, visitor_id};
 use crate::writer::{Writer, WriterThread};
-use crate::{StartError, consent, embed, erase, ingest, openapi, usage};
+use crate::{StartError, admin, consent, embed, erase, ingest, openapi, usage};
 
 /// Key of the demo site, served on the server's own origin.
 pub const DEMO_SITE: &str = "demo";
@@ -39,10 +39,11 @@ struct Inner {
     store: Arc<Store>,
     writer: Writer,
     salts: DailySalt,
-    sites: Sites,
+    sites: Arc<Sites>,
     metrics: Arc<Metrics>,
     user_agents: Classifier,
     rate_limits: Arc<RateLimits>,
+    admin_token: Option<String>,
 }
 
 impl AppState {
@@ -57,21 +58,16 @@ impl AppState {
             Writer::start(Arc::clone(&store), config.write_queue, Arc::clone(&metrics))
                 .map_err(StartError::Writer)?;
         let salts = DailySalt::open(config.data_dir.join("salt")).map_err(StartError::Salt)?;
-        let mut sites = config.sites.clone();
-        if config.demo && !sites.iter().any(|s| s.key == DEMO_SITE) {
-            sites.push(Site {
-                key: DEMO_SITE.into(),
-                origins: own_origins(addr),
-            });
-        }
+        let sites = Arc::new(load_sites(&store, config, addr)?);
         let state = AppState(Arc::new(Inner {
             store,
             writer,
             salts,
-            sites: Sites::new(sites),
+            sites,
             metrics,
             user_agents: Classifier::default(),
             rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
+            admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
         }));
         Ok((state, writer_thread))
     }
@@ -94,12 +90,17 @@ impl AppState {
         &self.0.salts
     }
 
-    pub fn sites(&self) -> &Sites {
+    pub fn sites(&self) -> &Arc<Sites> {
         &self.0.sites
     }
 
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The admin API's token; `None` turns the admin API off.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.0.admin_token.as_deref()
     }
 
     pub fn rate_limits(&self) -> &Arc<RateLimits> {
@@ -112,21 +113,71 @@ impl AppState {
     }
 
     /// Today's anonymous id of the browser making a request to `site`: a
-    /// keyed hash of the day's salt, the site, the peer address and the user
-    /// agent. The address is used here and nowhere else.
-    pub fn visitor_id(
+    /// keyed hash of the site's day's salt, the site, the peer address and
+    /// the user agent. The address is used here and nowhere else.
+    pub fn visitor(
         &self,
         now: chrono::DateTime<chrono::Utc>,
-        site: &str,
+        site: &Site,
         peer: SocketAddr,
         headers: &HeaderMap,
-    ) -> Result<i64, AppError> {
-        let salt = self
+    ) -> Result<Visitor, AppError> {
+        let day = self
             .salts()
-            .salt_for(now.date_naive())
+            .salt_for(site.timezone, now)
             .map_err(AppError::Salt)?;
-        Ok(visitor_id(&salt, site, peer.ip(), user_agent(headers)))
+        Ok(Visitor {
+            id: visitor_id(&day.salt, site.key(), peer.ip(), user_agent(headers)),
+            day_start_ms: day.day_start_ms,
+        })
     }
+}
+
+/// A request's visitor, as far as Sonde can tell on the site's current day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Visitor {
+    pub id: i64,
+    /// When the site's day began (ms since the epoch): the id links nothing
+    /// from before.
+    pub day_start_ms: i64,
+}
+
+/// The sites kept in the store, with the origins the configuration names
+/// (`--site`, and the demo site on this server's own origin) applied and
+/// saved: a configured site keeps its other settings from the store.
+fn load_sites(store: &Store, config: &Config, addr: SocketAddr) -> Result<Sites, StartError> {
+    let mut stored: std::collections::HashMap<String, SiteSettings> = store
+        .sites()?
+        .into_iter()
+        .map(|s| (s.key.clone(), s))
+        .collect();
+    let mut configured = config.sites.clone();
+    if config.demo && !configured.iter().any(|s| s.key == DEMO_SITE) {
+        configured.push(SiteOrigins {
+            key: DEMO_SITE.into(),
+            origins: own_origins(addr),
+        });
+    }
+    for SiteOrigins { key, origins } in configured {
+        let settings = match stored.remove(&key) {
+            Some(existing) => SiteSettings {
+                origins,
+                ..existing
+            },
+            None => SiteSettings::new(&key, origins),
+        };
+        let site = Site::new(settings).map_err(|e| StartError::Site(key.clone(), e))?;
+        store.put_site(&site.settings)?;
+        stored.insert(key, site.settings);
+    }
+    let sites = stored
+        .into_values()
+        .map(|settings| {
+            let key = settings.key.clone();
+            Site::new(settings).map_err(|e| StartError::Site(key, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Sites::new(sites))
 }
 
 fn user_agent(headers: &HeaderMap) -> &str {
@@ -170,6 +221,7 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/usage", get(usage::usage))
         .route("/sites", get(list_sites))
         .route("/openapi.json", get(openapi::document))
+        .nest("/admin", admin::routes())
         .fallback(|| async { AppError::NoRoute });
     let mut router = Router::new()
         .nest("/api", api)

@@ -2,6 +2,8 @@
 //! before it looks at the content: the content type, the body size, the JSON
 //! shape with the offending field named, and the site and its origins.
 
+use std::sync::Arc;
+
 use axum::body::{Body, Bytes};
 use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_TYPE, ORIGIN};
@@ -21,7 +23,7 @@ pub async fn read<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Resul
 
 /// The site named in a body, if it exists and the request's origin (when the
 /// browser sent one) may post for it.
-pub fn site_for(app: &AppState, key: &str, headers: &HeaderMap) -> Result<Site, AppError> {
+pub fn site_for(app: &AppState, key: &str, headers: &HeaderMap) -> Result<Arc<Site>, AppError> {
     let site = app
         .sites()
         .get(key)
@@ -31,10 +33,10 @@ pub fn site_for(app: &AppState, key: &str, headers: &HeaderMap) -> Result<Site, 
     {
         return Err(AppError::OriginNotAllowed {
             origin: origin.to_owned(),
-            site: site.key.clone(),
+            site: site.key().to_owned(),
         });
     }
-    Ok(site.clone())
+    Ok(site)
 }
 
 /// Whether the request carries Global Privacy Control (`Sec-GPC: 1`), which

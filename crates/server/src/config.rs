@@ -9,6 +9,21 @@ use clap::Args;
 use crate::rate_limit::Limits;
 use crate::site::Site;
 
+/// A site and its allowed origins, as given on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteOrigins {
+    pub key: String,
+    pub origins: Vec<String>,
+}
+
+impl SiteOrigins {
+    /// `KEY=ORIGIN[,ORIGIN...]`.
+    pub fn parse(spec: &str) -> Result<SiteOrigins, String> {
+        let (key, origins) = Site::parse_origins(spec)?;
+        Ok(SiteOrigins { key, origins })
+    }
+}
+
 /// How to run the server.
 #[derive(Clone, Debug, Args)]
 pub struct Config {
@@ -26,8 +41,8 @@ pub struct Config {
 
     /// A site that may send events, as `KEY=ORIGIN[,ORIGIN...]` (`*` allows any
     /// origin). Repeat the flag, or separate sites with `;` in the variable.
-    #[arg(long = "site", env = "SONDE_SITES", value_delimiter = ';', value_parser = Site::parse)]
-    pub sites: Vec<Site>,
+    #[arg(long = "site", env = "SONDE_SITES", value_delimiter = ';', value_parser = SiteOrigins::parse)]
+    pub sites: Vec<SiteOrigins>,
 
     /// Accept events for the demo site (key `demo`) from this server's own
     /// origin, where the demo shop is served.
@@ -48,6 +63,11 @@ pub struct Config {
     /// seconds' worth; 0 for no limit.
     #[arg(long, env = "SONDE_RATE_LIMIT_SITE", default_value_t = 5_000)]
     pub rate_limit_site: u32,
+
+    /// The token the admin API (`/api/admin`) asks for as a bearer token;
+    /// without one the admin API is off.
+    #[arg(long, env = "SONDE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 
     /// Seed the demo site with 30 days of demo data when it has none.
     #[arg(long, env = "SONDE_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
@@ -73,6 +93,7 @@ impl Config {
             demo: false,
             seed_demo: false,
             write_queue: crate::writer::DEFAULT_QUEUE_CAPACITY,
+            admin_token: None,
             rate_limit_visitor: 5,
             rate_limit_site: 5_000,
         }

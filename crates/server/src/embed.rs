@@ -37,11 +37,15 @@ pub async fn banner_script(
             return StatusCode::NOT_FOUND.into_response();
         }
     };
-    if let Some(site) = query.site.filter(|s| app.sites().get(s).is_some()) {
+    if let Some(site) = query.site.and_then(|key| app.sites().get(&key)) {
         let store = app.store_handle();
-        let today = chrono::Utc::now().date_naive();
+        // The site's own day, as for its events.
+        let today = chrono::Utc::now()
+            .with_timezone(&site.timezone)
+            .date_naive();
         let counted =
-            tokio::task::spawn_blocking(move || store.count_banner_impression(&site, today)).await;
+            tokio::task::spawn_blocking(move || store.count_banner_impression(site.key(), today))
+                .await;
         if !matches!(counted, Ok(Ok(()))) {
             tracing::warn!("a banner impression could not be counted");
         }

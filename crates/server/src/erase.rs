@@ -37,19 +37,13 @@ pub async fn erase(
     // Today's id for this browser, computed as at ingest: the same request
     // properties and today's salt give the same id.
     let now = chrono::Utc::now();
-    let visitor = app.visitor_id(now, &site.key, peer, &headers)?;
-    let since_ms = now
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
-        .timestamp_millis();
+    let visitor = app.visitor(now, &site, peer, &headers)?;
     let store = app.store_handle();
     let receipt = tokio::task::spawn_blocking(move || {
         store.erase(
-            &site.key,
-            visitor,
-            since_ms,
+            site.key(),
+            visitor.id,
+            visitor.day_start_ms,
             &request.sessions,
             request.consent_id.as_deref(),
         )

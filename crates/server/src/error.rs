@@ -48,6 +48,10 @@ pub enum AppError {
     },
     #[error("no such API route")]
     NoRoute,
+    #[error("the admin API is off; start Sonde with --admin-token (or SONDE_ADMIN_TOKEN)")]
+    AdminOff,
+    #[error("the admin API needs the admin token: Authorization: Bearer <token>")]
+    NotAuthorized,
     #[error("the server is busy; try again in a second")]
     Busy,
     #[error("too many requests; try again in {} s", retry_after_secs(*.0))]
@@ -72,7 +76,8 @@ impl AppError {
             AppError::Rejected(Rejection::TooManyEvents { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::UnknownSite(_) | AppError::NoRoute => StatusCode::NOT_FOUND,
-            AppError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
+            AppError::OriginNotAllowed { .. } | AppError::AdminOff => StatusCode::FORBIDDEN,
+            AppError::NotAuthorized => StatusCode::UNAUTHORIZED,
             AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => {
@@ -94,6 +99,8 @@ impl AppError {
             AppError::OriginNotAllowed { .. } => "origin_not_allowed",
             AppError::BadQuery { .. } => "invalid_query",
             AppError::NoRoute => "not_found",
+            AppError::AdminOff => "admin_off",
+            AppError::NotAuthorized => "not_authorized",
             AppError::Busy => "busy",
             AppError::RateLimited(_) => "rate_limited",
             AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => "internal",
@@ -131,6 +138,11 @@ impl IntoResponse for AppError {
             AppError::RateLimited(wait) => Some(retry_after_secs(wait)),
             _ => None,
         };
+        if let AppError::NotAuthorized = self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

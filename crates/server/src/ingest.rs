@@ -85,7 +85,7 @@ async fn accept(
     }
     let site = browser_body::site_for(app, &site_key, headers)?;
     app.rate_limits()
-        .check_site(&site.key)
+        .check_site(site.key())
         .map_err(AppError::RateLimited)?;
     // Global Privacy Control sent as a header withdraws marketing whatever
     // the page says: no campaign attribution is stored for this request.
@@ -94,9 +94,9 @@ async fn accept(
     }
     let software = match app.agent(headers) {
         Agent::Bot => {
-            app.metrics().bot(&site.key);
-            let (store, key) = (app.store_handle(), site.key.clone());
-            let today = now.date_naive();
+            app.metrics().bot(site.key());
+            let (store, key) = (app.store_handle(), site.key().to_owned());
+            let today = now.with_timezone(&site.timezone).date_naive();
             tokio::task::spawn_blocking(move || store.count_bot_request(&key, today)).await??;
             return Ok(IngestReceipt {
                 bot: true,
@@ -105,7 +105,7 @@ async fn accept(
         }
         Agent::Visitor(software) => software,
     };
-    let visitor = app.visitor_id(now, &site.key, peer, headers)?;
+    let visitor = app.visitor(now, &site, peer, headers)?.id;
     app.rate_limits()
         .check_visitor(visitor)
         .map_err(AppError::RateLimited)?;
@@ -119,7 +119,7 @@ async fn accept(
             e.scrub();
             StoredEvent {
                 id: e.id,
-                site: site.key.clone(),
+                site: site.key().to_owned(),
                 ts: e.ts,
                 visitor_id: visitor,
                 session_id: e.session,

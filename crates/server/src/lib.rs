@@ -7,6 +7,7 @@
 //! anonymous visitor id, [`store`] keeps events, [`usage`] answers usage
 //! queries, and [`error`] is the one place errors become HTTP responses.
 
+pub mod admin;
 pub mod app;
 mod browser_body;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
+pub mod retention;
 pub mod site;
 pub mod store;
 pub mod usage;
@@ -52,6 +54,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("site {0:?} cannot be served: {1}")]
+    Site(String, sonde_protocol::Rejection),
     #[error("cannot start the writer thread: {0}")]
     Writer(std::io::Error),
     #[error("cannot seed demo data: {0}")]
@@ -138,6 +142,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     }
     let store = state.store_handle();
     forget_idle_rate_limits(std::sync::Arc::clone(state.rate_limits()));
+    retention::run_periodically(&state.store_handle(), state.sites());
     let router = app::router(state, config.web_dir.as_deref());
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

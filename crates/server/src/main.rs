@@ -1,8 +1,13 @@
 //! The `sonde` command: runs the server.
 
-use anyhow::Context;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use sonde_protocol::SiteSettings;
 use sonde_server::Config;
+use sonde_server::site::Site;
+use sonde_server::store::Store;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -16,6 +21,51 @@ struct Cli {
 enum Command {
     /// Serve the ingest API, the dashboard and the demo site.
     Serve(Config),
+    /// List, add, change or remove sites (while the server is stopped; a
+    /// running server takes the same changes through its admin API).
+    Site {
+        /// Directory holding the DuckDB file.
+        #[arg(long, env = "SONDE_DATA_DIR", default_value = "data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        action: SiteAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SiteAction {
+    /// Every site and its settings, as JSON lines.
+    List,
+    /// Adds a site, or changes the settings given.
+    Put {
+        /// The site's public key.
+        key: String,
+        /// An origin its pages are served from (`https://shop.example`, or
+        /// `*` for any); repeat for several. Replaces the list when given.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// An IANA timezone, such as `Europe/Berlin`.
+        #[arg(long)]
+        timezone: Option<String>,
+        #[arg(long)]
+        policy_version: Option<u32>,
+        /// Days to keep page views, interactions and custom events.
+        #[arg(long)]
+        retain_usage: Option<u32>,
+        /// Days to keep errors.
+        #[arg(long)]
+        retain_errors: Option<u32>,
+        /// Days to keep web vitals.
+        #[arg(long)]
+        retain_performance: Option<u32>,
+        /// Days to keep campaign parameters on page views.
+        #[arg(long)]
+        retain_marketing: Option<u32>,
+    },
+    /// Stops serving a site; its data stays until its retention ends.
+    Remove { key: String },
 }
 
 #[tokio::main]
@@ -30,7 +80,72 @@ async fn main() -> anyhow::Result<()> {
     let Cli { command } = Cli::parse();
     match command {
         Command::Serve(config) => serve(config).await,
+        Command::Site { data_dir, action } => site(&data_dir, action),
     }
+}
+
+fn site(data_dir: &Path, action: SiteAction) -> anyhow::Result<()> {
+    let path = data_dir.join("sonde.duckdb");
+    let store = Store::open(&path).with_context(|| {
+        format!(
+            "cannot open {} (a running Sonde holds it: change sites through its admin API)",
+            path.display()
+        )
+    })?;
+    match action {
+        SiteAction::List => {
+            for site in store.sites()? {
+                println!("{}", serde_json::to_string(&site)?);
+            }
+        }
+        SiteAction::Put {
+            key,
+            origins,
+            name,
+            timezone,
+            policy_version,
+            retain_usage,
+            retain_errors,
+            retain_performance,
+            retain_marketing,
+        } => {
+            let existing = store.sites()?.into_iter().find(|s| s.key == key);
+            if existing.is_none() && origins.is_empty() {
+                bail!("a new site needs at least one --origin");
+            }
+            let mut settings = existing.unwrap_or_else(|| SiteSettings::new(&key, Vec::new()));
+            if !origins.is_empty() {
+                settings.origins = origins
+                    .iter()
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .collect();
+            }
+            let r = &mut settings.retention;
+            for (slot, value) in [
+                (&mut r.usage, retain_usage),
+                (&mut r.errors, retain_errors),
+                (&mut r.performance, retain_performance),
+                (&mut r.marketing, retain_marketing),
+            ] {
+                if let Some(days) = value {
+                    *slot = days;
+                }
+            }
+            settings.name = name.unwrap_or(settings.name);
+            settings.timezone = timezone.unwrap_or(settings.timezone);
+            settings.policy_version = policy_version.unwrap_or(settings.policy_version);
+            let site = Site::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.put_site(&site.settings)?;
+            println!("{}", serde_json::to_string(&site.settings)?);
+        }
+        SiteAction::Remove { key } => {
+            if !store.remove_site(&key)? {
+                bail!("there is no site {key:?}");
+            }
+            println!("removed site {key:?}; its data stays until its retention ends");
+        }
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

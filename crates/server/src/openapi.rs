@@ -16,13 +16,32 @@ use utoipa::OpenApi;
         crate::erase::erase,
         crate::usage::usage,
         crate::app::list_sites,
+        crate::admin::list_sites,
+        crate::admin::put_site,
+        crate::admin::remove_site,
     ),
+    modifiers(&AdminToken),
     tags(
         (name = "collection", description = "What the browser sends"),
         (name = "dashboard", description = "What the dashboard asks"),
+        (name = "admin", description = "Sites and their settings, for the operator (bearer admin token)"),
     )
 )]
 pub struct ApiDoc;
+
+/// The admin API's bearer token, as a security scheme.
+struct AdminToken;
+
+impl utoipa::Modify for AdminToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// `GET /api/openapi.json`
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {

@@ -1,19 +1,38 @@
-//! Sites: who may send events, and from which origins.
+//! Sites: who may send events, from which origins, on which calendar, and
+//! how long their data is kept. The settings live in the store (changed by
+//! `sonde site` and the admin API); [`Sites`] is the running server's copy.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
-/// A site instrumented with Sonde.
-#[derive(Clone, Debug, PartialEq, Eq)]
+use chrono_tz::Tz;
+use sonde_protocol::{Rejection, SiteSettings};
+
+/// A site instrumented with Sonde, ready for requests.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Site {
-    /// The public key pages send with every batch.
-    pub key: String,
-    /// Origins (`scheme://host[:port]`) allowed to send events; `*` allows any.
-    pub origins: Vec<String>,
+    pub settings: SiteSettings,
+    pub timezone: Tz,
 }
 
 impl Site {
-    /// Parses `KEY=ORIGIN[,ORIGIN...]`, the form used by the CLI and environment.
-    pub fn parse(spec: &str) -> Result<Site, String> {
+    /// Validated settings, with their timezone looked up.
+    pub fn new(settings: SiteSettings) -> Result<Site, Rejection> {
+        settings.validate()?;
+        let timezone = settings
+            .timezone
+            .parse::<Tz>()
+            .map_err(|_| Rejection::UnknownTimezone {
+                field: "timezone".into(),
+                timezone: settings.timezone.clone(),
+            })?;
+        Ok(Site { settings, timezone })
+    }
+
+    /// Parses `KEY=ORIGIN[,ORIGIN...]`, the form used by the CLI and
+    /// environment for the sites to serve: the site's other settings are
+    /// kept from the store, or take their defaults.
+    pub fn parse_origins(spec: &str) -> Result<(String, Vec<String>), String> {
         let (key, origins) = spec
             .split_once('=')
             .ok_or_else(|| format!("expected KEY=ORIGIN[,ORIGIN...], got {spec:?}"))?;
@@ -29,41 +48,70 @@ impl Site {
         if origins.is_empty() {
             return Err(format!("site {key:?} has no allowed origin"));
         }
-        Ok(Site {
-            key: key.to_owned(),
-            origins,
-        })
+        Ok((key.to_owned(), origins))
+    }
+
+    pub fn key(&self) -> &str {
+        &self.settings.key
     }
 
     /// Whether a browser page at `origin` may send events for this site.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        self.origins.iter().any(|o| o == "*" || o == origin)
+        self.settings
+            .origins
+            .iter()
+            .any(|o| o == "*" || o == origin)
     }
 }
 
-/// The configured sites, by key.
-#[derive(Clone, Debug, Default)]
-pub struct Sites(HashMap<String, Site>);
+/// The sites being served, by key; changes apply to the next request.
+#[derive(Debug, Default)]
+pub struct Sites(RwLock<HashMap<String, Arc<Site>>>);
 
 impl Sites {
     pub fn new(sites: impl IntoIterator<Item = Site>) -> Self {
-        Sites(sites.into_iter().map(|s| (s.key.clone(), s)).collect())
+        Sites(RwLock::new(
+            sites
+                .into_iter()
+                .map(|s| (s.key().to_owned(), Arc::new(s)))
+                .collect(),
+        ))
     }
 
-    pub fn get(&self, key: &str) -> Option<&Site> {
-        self.0.get(key)
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Site>>> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<Site>> {
+        self.read().get(key).cloned()
+    }
+
+    /// Adds a site or replaces its settings.
+    pub fn put(&self, site: Site) {
+        let mut sites = self.0.write().unwrap_or_else(|e| e.into_inner());
+        sites.insert(site.key().to_owned(), Arc::new(site));
+    }
+
+    pub fn remove(&self, key: &str) -> bool {
+        let mut sites = self.0.write().unwrap_or_else(|e| e.into_inner());
+        sites.remove(key).is_some()
     }
 
     /// Whether any site accepts `origin`; used to answer CORS preflights,
     /// which do not say which site the batch is for.
     pub fn any_allows_origin(&self, origin: &str) -> bool {
-        self.0.values().any(|s| s.allows_origin(origin))
+        self.read().values().any(|s| s.allows_origin(origin))
+    }
+
+    /// Every site, by key.
+    pub fn all(&self) -> Vec<Arc<Site>> {
+        let mut sites: Vec<Arc<Site>> = self.read().values().cloned().collect();
+        sites.sort_by(|a, b| a.key().cmp(b.key()));
+        sites
     }
 
     pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.0.keys().cloned().collect();
-        keys.sort();
-        keys
+        self.all().iter().map(|s| s.key().to_owned()).collect()
     }
 }
 
@@ -71,10 +119,15 @@ impl Sites {
 mod tests {
     use super::*;
 
+    fn site(spec: &str) -> Site {
+        let (key, origins) = Site::parse_origins(spec).unwrap();
+        Site::new(SiteSettings::new(&key, origins)).unwrap()
+    }
+
     #[test]
     fn parses_a_site_with_several_origins() {
-        let site = Site::parse("shop=https://shop.example/, https://www.shop.example").unwrap();
-        assert_eq!(site.key, "shop");
+        let site = site("shop=https://shop.example/, https://www.shop.example");
+        assert_eq!(site.key(), "shop");
         assert!(site.allows_origin("https://shop.example"));
         assert!(site.allows_origin("https://www.shop.example"));
         assert!(!site.allows_origin("https://evil.example"));
@@ -82,14 +135,18 @@ mod tests {
 
     #[test]
     fn refuses_a_site_without_origins_or_key() {
-        assert!(Site::parse("shop").unwrap_err().contains("KEY=ORIGIN"));
         assert!(
-            Site::parse("shop=")
+            Site::parse_origins("shop")
+                .unwrap_err()
+                .contains("KEY=ORIGIN")
+        );
+        assert!(
+            Site::parse_origins("shop=")
                 .unwrap_err()
                 .contains("no allowed origin")
         );
         assert!(
-            Site::parse("=https://a.example")
+            Site::parse_origins("=https://a.example")
                 .unwrap_err()
                 .contains("empty")
         );
@@ -97,10 +154,21 @@ mod tests {
 
     #[test]
     fn a_wildcard_allows_any_origin() {
-        assert!(
-            Site::parse("dev=*")
-                .unwrap()
-                .allows_origin("http://localhost:3000")
+        assert!(site("dev=*").allows_origin("http://localhost:3000"));
+    }
+
+    #[test]
+    fn an_unknown_timezone_is_refused_by_name() {
+        let mut settings = SiteSettings::new("shop", vec!["*".into()]);
+        settings.timezone = "Mars/Olympus_Mons".into();
+        let err = Site::new(settings).unwrap_err();
+        assert_eq!(err.field(), "timezone");
+        assert!(err.to_string().contains("Mars/Olympus_Mons"), "{err}");
+        let mut settings = SiteSettings::new("shop", vec!["*".into()]);
+        settings.timezone = "Pacific/Auckland".into();
+        assert_eq!(
+            Site::new(settings).unwrap().timezone,
+            chrono_tz::Pacific::Auckland
         );
     }
 }

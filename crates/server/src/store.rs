@@ -12,15 +12,19 @@ use std::sync::Mutex;
 use chrono::NaiveDate;
 use duckdb::{Appender, Connection, params};
 use sonde_protocol::usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};
-use sonde_protocol::{ConsentRecord, EraseReceipt, EventData};
+use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
 use crate::user_agent::Software;
 
 /// A failure of the store. Its details are for the operator's log, not for
 /// API clients.
 #[derive(Debug, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(#[from] duckdb::Error);
+pub enum StoreError {
+    #[error("store: {0}")]
+    Duckdb(#[from] duckdb::Error),
+    #[error("store: a stored record cannot be read: {0}")]
+    Corrupt(String),
+}
 
 /// An event as stored: anonymized and scrubbed. What it says is the
 /// protocol's [`EventData`], so the schema has one definition.
@@ -37,6 +41,13 @@ pub struct StoredEvent {
     /// The visitor's browser, OS and device class (never the user agent).
     pub software: Software,
     pub data: EventData,
+}
+
+/// What a retention pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetentionOutcome {
+    pub events_deleted: usize,
+    pub campaigns_cleared: usize,
 }
 
 /// What a write did.
@@ -94,6 +105,13 @@ CREATE TABLE IF NOT EXISTS consents (
     performance    BOOLEAN NOT NULL,
     marketing      BOOLEAN NOT NULL,
     PRIMARY KEY (consent_id, decided_at)
+);
+
+-- Sites and their settings (sonde_protocol::SiteSettings as JSON, so a
+-- new setting needs no migration).
+CREATE TABLE IF NOT EXISTS sites (
+    key      VARCHAR PRIMARY KEY,
+    settings VARCHAR NOT NULL
 );
 
 -- Requests from bots per site and day: counted, never stored as visits.
@@ -256,6 +274,76 @@ impl Store {
                 }
             })
             .collect())
+    }
+
+    /// The sites' settings, by key.
+    pub fn sites(&self) -> Result<Vec<SiteSettings>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT settings FROM sites ORDER BY key")?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        rows.iter()
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    /// Adds a site or replaces its settings.
+    pub fn put_site(&self, site: &SiteSettings) -> Result<(), StoreError> {
+        let json = serde_json::to_string(site).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.conn().execute(
+            "INSERT INTO sites VALUES (?, ?) ON CONFLICT DO UPDATE SET settings = excluded.settings",
+            params![site.key, json],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a site's settings (its data stays until its retention ends
+    /// or it is deleted); `false` when there was no such site.
+    pub fn remove_site(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM sites WHERE key = ?", [key])?
+            == 1)
+    }
+
+    /// Deletes what `site`'s retention no longer allows, as of `now_ms`:
+    /// events of each category older than its period, and the campaign
+    /// parameters of page views older than the marketing period.
+    pub fn apply_retention(
+        &self,
+        site: &SiteSettings,
+        now_ms: i64,
+    ) -> Result<RetentionOutcome, StoreError> {
+        const DAY_MS: i64 = 86_400_000;
+        let cutoff = |days: u32| now_ms - i64::from(days) * DAY_MS;
+        let r = site.retention;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut events_deleted = 0;
+        for (category, days) in [
+            ("usage", r.usage),
+            ("errors", r.errors),
+            ("performance", r.performance),
+        ] {
+            events_deleted += tx.execute(
+                "DELETE FROM events WHERE site = ? AND category = ? AND ts < epoch_ms(?::BIGINT)",
+                params![site.key, category, cutoff(days)],
+            )?;
+        }
+        let campaigns_cleared = tx.execute(
+            "UPDATE events SET utm_source = NULL, utm_medium = NULL, utm_campaign = NULL,
+                               utm_term = NULL, utm_content = NULL
+             WHERE site = ? AND ts < epoch_ms(?::BIGINT)
+               AND (utm_source IS NOT NULL OR utm_medium IS NOT NULL OR utm_campaign IS NOT NULL
+                    OR utm_term IS NOT NULL OR utm_content IS NOT NULL)",
+            params![site.key, cutoff(r.marketing)],
+        )?;
+        tx.commit()?;
+        Ok(RetentionOutcome {
+            events_deleted,
+            campaigns_cleared,
+        })
     }
 
     /// Stores a consent record; `false` when it was stored before.
@@ -705,6 +793,62 @@ mod tests {
             .unwrap();
         let views: Vec<u64> = report.series.iter().map(|p| p.pageviews).collect();
         assert_eq!(views, vec![0, 2, 0]);
+    }
+
+    #[test]
+    fn retention_deletes_each_category_after_its_period_and_campaigns_after_theirs() {
+        let store = Store::in_memory().unwrap();
+        let now = MIDNIGHT + 100 * DAY;
+        let mut old_landing = view("old-landing", now - 40 * DAY, 1, "/");
+        if let EventData::PageView { campaign, .. } = &mut old_landing.data {
+            campaign.source = Some("newsletter".into());
+        }
+        let mut new_landing = old_landing.clone();
+        new_landing.id = "new-landing".into();
+        new_landing.ts = now - DAY;
+        let mut old_vital = view("old-vital", now - 20 * DAY, 1, "/");
+        old_vital.data = EventData::Vital {
+            metric: sonde_protocol::Vital::Lcp,
+            value: 1200.0,
+        };
+        let mut other_site = view("other-site", now - 90 * DAY, 1, "/");
+        other_site.site = "blog".into();
+        store
+            .write(&[
+                view("ancient", now - 90 * DAY, 1, "/"),
+                old_landing,
+                new_landing,
+                old_vital,
+                other_site,
+            ])
+            .unwrap();
+        let mut settings = SiteSettings::new("shop", vec!["*".into()]);
+        settings.retention = sonde_protocol::Retention {
+            usage: 60,
+            errors: 7,
+            performance: 14,
+            marketing: 30,
+        };
+        let done = store.apply_retention(&settings, now).unwrap();
+        assert_eq!(
+            done,
+            RetentionOutcome {
+                events_deleted: 2,
+                campaigns_cleared: 1
+            }
+        );
+        let rows = store.dump_as_text("events").unwrap();
+        assert!(
+            !rows.contains("ancient") && !rows.contains("old-vital"),
+            "{rows}"
+        );
+        assert!(
+            rows.contains("other-site"),
+            "another site's data is its own"
+        );
+        let landing = |id: &str| rows.lines().find(|l| l.starts_with(id)).unwrap().to_owned();
+        assert!(!landing("old-landing").contains("newsletter"));
+        assert!(landing("new-landing").contains("newsletter"));
     }
 
     #[test]

@@ -1,18 +1,21 @@
 //! Anonymous visitor ids.
 //!
 //! A visitor id is a keyed BLAKE3 hash of (site, IP address, user agent) under
-//! a secret salt that is random per day, truncated to 64 bits. The salt lives
-//! only in the data directory and is overwritten when the day changes, so ids
-//! cannot be linked across days and nobody, the operator included, can
+//! a secret salt that is random per day, truncated to 64 bits. The day is the
+//! site's (its timezone's midnight rotates the salt). The salt lives only in
+//! the data directory and is overwritten when the day changes, so ids cannot
+//! be linked across days and nobody, the operator included, can
 //! recompute an id from an IP address after that day. The IP address itself
 //! is used for this hash and nothing else: it is never stored nor logged.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 
 /// A day's secret salt.
 pub type Salt = [u8; 32];
@@ -35,21 +38,32 @@ pub fn visitor_id(salt: &Salt, site: &str, ip: IpAddr, user_agent: &str) -> i64 
     i64::from_le_bytes(first8)
 }
 
-/// Keeps the current day's salt, creating a fresh random one when the day
-/// changes and overwriting (destroying) the previous one.
+/// The salt of one timezone's current day, and when that day began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaySalt {
+    pub salt: Salt,
+    /// The start of the local day, ms since the Unix epoch: events from then
+    /// on carry ids made with this salt.
+    pub day_start_ms: i64,
+}
+
+/// Keeps each timezone's salt for its current local day, creating a fresh
+/// random one when that day changes and overwriting (destroying) the
+/// previous one. A site's ids rotate at midnight where the site is, so a
+/// day's visitors are counted on the site's own calendar.
 #[derive(Debug)]
 pub struct DailySalt {
     path: PathBuf,
-    current: Mutex<Option<(NaiveDate, Salt)>>,
+    current: Mutex<BTreeMap<String, (NaiveDate, Salt)>>,
 }
 
 impl DailySalt {
-    /// Loads the salt kept at `path`, if any.
+    /// Loads the salts kept at `path`, if any.
     pub fn open(path: impl Into<PathBuf>) -> io::Result<Self> {
         let path = path.into();
         let current = match std::fs::read_to_string(&path) {
-            Ok(text) => parse_salt_file(&text),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Ok(text) => text.lines().filter_map(parse_line).collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(e),
         };
         Ok(DailySalt {
@@ -58,25 +72,53 @@ impl DailySalt {
         })
     }
 
-    /// The salt for `day`. Asking for a new day rotates the salt: the old one
-    /// is gone from memory and from disk.
-    pub fn salt_for(&self, day: NaiveDate) -> io::Result<Salt> {
+    /// The salt for the day `now` falls on in `timezone`. A new local day
+    /// rotates that timezone's salt: the old one is gone from memory and
+    /// from disk.
+    pub fn salt_for(&self, timezone: Tz, now: DateTime<Utc>) -> io::Result<DaySalt> {
+        let day = now.with_timezone(&timezone).date_naive();
+        let day_start_ms = local_midnight(timezone, day).timestamp_millis();
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((salt_day, salt)) = *current
-            && salt_day == day
+        if let Some((salt_day, salt)) = current.get(timezone.name())
+            && *salt_day == day
         {
-            return Ok(salt);
+            return Ok(DaySalt {
+                salt: *salt,
+                day_start_ms,
+            });
         }
         let mut salt = [0u8; 32];
         getrandom::fill(&mut salt).map_err(io::Error::other)?;
-        write_salt_file(&self.path, day, &salt)?;
-        *current = Some((day, salt));
-        Ok(salt)
+        let mut next = current.clone();
+        next.insert(timezone.name().to_owned(), (day, salt));
+        write_salt_file(&self.path, &next)?;
+        *current = next;
+        Ok(DaySalt { salt, day_start_ms })
     }
 }
 
-fn parse_salt_file(text: &str) -> Option<(NaiveDate, Salt)> {
-    let (day, hex) = text.trim().split_once(' ')?;
+/// The first instant of `day` in `timezone` (a day that starts in a
+/// daylight-saving gap starts at the gap's end).
+fn local_midnight(timezone: Tz, day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    (0..=3)
+        .find_map(|hours| {
+            timezone
+                .from_local_datetime(&(midnight + chrono::Duration::hours(hours)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc())
+}
+
+/// `TIMEZONE DAY HEX`; a line of an older Sonde (`DAY HEX`) is UTC's.
+fn parse_line(line: &str) -> Option<(String, (NaiveDate, Salt))> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (tz, day, hex) = match fields.as_slice() {
+        [day, hex] => ("UTC", *day, *hex),
+        [tz, day, hex] => (*tz, *day, *hex),
+        _ => return None,
+    };
     let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
     if hex.len() != 64 {
         return None;
@@ -85,14 +127,18 @@ fn parse_salt_file(text: &str) -> Option<(NaiveDate, Salt)> {
     for (i, byte) in salt.iter_mut().enumerate() {
         *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
-    Some((day, salt))
+    Some((tz.to_owned(), (day, salt)))
 }
 
-fn write_salt_file(path: &Path, day: NaiveDate, salt: &Salt) -> io::Result<()> {
-    let hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
-    // Write then rename, so a crash leaves either the old or the new salt.
+fn write_salt_file(path: &Path, salts: &BTreeMap<String, (NaiveDate, Salt)>) -> io::Result<()> {
+    let mut text = String::new();
+    for (tz, (day, salt)) in salts {
+        let hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+        text.push_str(&format!("{tz} {} {hex}\n", day.format("%Y-%m-%d")));
+    }
+    // Write then rename, so a crash leaves either the old or the new salts.
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, format!("{} {hex}\n", day.format("%Y-%m-%d")))?;
+    std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
 }
 
@@ -102,30 +148,60 @@ mod tests {
 
     const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0";
 
-    fn day(d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    /// 2026-11-24 at `h:m` UTC.
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, h, m, 0).unwrap()
     }
 
     fn ip() -> IpAddr {
         "203.0.113.7".parse().unwrap()
     }
 
+    fn id(salts: &DailySalt, tz: Tz, now: DateTime<Utc>) -> i64 {
+        visitor_id(&salts.salt_for(tz, now).unwrap().salt, "shop", ip(), UA)
+    }
+
     #[test]
     fn the_same_visitor_on_the_same_day_gets_the_same_id() {
         let dir = tempfile::tempdir().unwrap();
         let salts = DailySalt::open(dir.path().join("salt")).unwrap();
-        let first = visitor_id(&salts.salt_for(day(24)).unwrap(), "shop", ip(), UA);
-        let second = visitor_id(&salts.salt_for(day(24)).unwrap(), "shop", ip(), UA);
-        assert_eq!(first, second);
+        assert_eq!(
+            id(&salts, Tz::UTC, at(1, 0)),
+            id(&salts, Tz::UTC, at(23, 59))
+        );
     }
 
     #[test]
-    fn the_same_visitor_on_another_day_gets_another_id() {
+    fn the_salt_rotates_at_midnight_in_the_sites_timezone_not_at_utc_midnight() {
         let dir = tempfile::tempdir().unwrap();
         let salts = DailySalt::open(dir.path().join("salt")).unwrap();
-        let today = visitor_id(&salts.salt_for(day(24)).unwrap(), "shop", ip(), UA);
-        let tomorrow = visitor_id(&salts.salt_for(day(25)).unwrap(), "shop", ip(), UA);
-        assert_ne!(today, tomorrow);
+        let auckland = chrono_tz::Pacific::Auckland; // UTC+13 in November
+        // 10:59 UTC is 23:59 in Auckland; 11:01 UTC is 00:01 the next day.
+        let before = id(&salts, auckland, at(10, 59));
+        let after = id(&salts, auckland, at(11, 1));
+        assert_ne!(before, after, "Auckland's midnight rotates the id");
+        assert_eq!(
+            after,
+            id(&salts, auckland, at(23, 59)),
+            "UTC's midnight does not"
+        );
+        let day = salts.salt_for(auckland, at(11, 1)).unwrap();
+        assert_eq!(
+            day.day_start_ms,
+            Utc.with_ymd_and_hms(2026, 11, 24, 11, 0, 0)
+                .unwrap()
+                .timestamp_millis()
+        );
+        // Another timezone keeps its own day and salt.
+        let new_york = chrono_tz::America::New_York;
+        assert_eq!(
+            id(&salts, new_york, at(4, 0)),
+            id(&salts, new_york, at(4, 59))
+        );
+        assert_ne!(
+            id(&salts, new_york, at(4, 59)),
+            id(&salts, new_york, at(5, 1))
+        );
     }
 
     #[test]
@@ -133,24 +209,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("salt");
         let salts = DailySalt::open(&path).unwrap();
-        let yesterday = salts.salt_for(day(24)).unwrap();
-        salts.salt_for(day(25)).unwrap();
+        let berlin = chrono_tz::Europe::Berlin;
+        let yesterday = salts.salt_for(berlin, at(12, 0)).unwrap().salt;
+        salts.salt_for(berlin, at(23, 30)).unwrap();
         let on_disk = std::fs::read_to_string(&path).unwrap();
         let old_hex: String = yesterday.iter().map(|b| format!("{b:02x}")).collect();
         assert!(
             !on_disk.contains(&old_hex),
             "yesterday's salt is still on disk"
         );
-        assert!(on_disk.starts_with("2026-11-25 "));
+        assert!(on_disk.contains("Europe/Berlin 2026-11-25 "), "{on_disk}");
     }
 
     #[test]
     fn a_restart_on_the_same_day_keeps_the_salt() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("salt");
-        let before = DailySalt::open(&path).unwrap().salt_for(day(24)).unwrap();
-        let after = DailySalt::open(&path).unwrap().salt_for(day(24)).unwrap();
+        let before = DailySalt::open(&path)
+            .unwrap()
+            .salt_for(Tz::UTC, at(9, 0))
+            .unwrap();
+        let after = DailySalt::open(&path)
+            .unwrap()
+            .salt_for(Tz::UTC, at(18, 0))
+            .unwrap();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn a_salt_file_of_an_older_sonde_is_utcs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("salt");
+        let hex = "ab".repeat(32);
+        std::fs::write(&path, format!("2026-11-24 {hex}\n")).unwrap();
+        let salts = DailySalt::open(&path).unwrap();
+        assert_eq!(salts.salt_for(Tz::UTC, at(9, 0)).unwrap().salt, [0xab; 32]);
     }
 
     #[test]

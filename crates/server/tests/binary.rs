@@ -1,6 +1,9 @@
-//! Durability: the real `sonde` binary is killed with SIGKILL while several
-//! clients send batches, then restarted on the same data directory. Every
-//! event whose batch was acknowledged must be stored, exactly once.
+//! The real `sonde` binary, as an operator runs it.
+//!
+//! Durability: it is killed with SIGKILL while several clients send batches,
+//! then restarted on the same data directory; every event whose batch was
+//! acknowledged must be stored, exactly once. And `sonde site`, which
+//! manages sites while the server is stopped.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
@@ -17,7 +20,7 @@ const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firef
 const CLIENTS: usize = 4;
 const EVENTS_PER_BATCH: usize = 20;
 /// Acknowledged batches to wait for before the kill.
-const ACKED_BEFORE_KILL: usize = 60;
+const ACKED_BEFORE_KILL: usize = 300;
 
 /// Starts `sonde serve` on an ephemeral port and returns it with its base URL.
 fn start_sonde(data_dir: &Path) -> (Child, String) {
@@ -152,4 +155,42 @@ async fn every_acknowledged_event_survives_a_kill_9_exactly_once() {
         acked.len(),
         stored.len()
     );
+}
+
+#[test]
+fn sites_set_with_the_cli_are_listed_and_validated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let sonde = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .arg("site")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .output()
+            .unwrap()
+    };
+    let added = sonde(&[
+        "put",
+        "blog",
+        "--origin",
+        "https://blog.example/",
+        "--timezone",
+        "Europe/Paris",
+        "--retain-errors",
+        "14",
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let refused = sonde(&["put", "blog", "--timezone", "Atlantis/Capital"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Atlantis/Capital"));
+    let listed = sonde(&["list"]);
+    let site: sonde_protocol::SiteSettings =
+        serde_json::from_slice(listed.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(site.origins, ["https://blog.example"]);
+    assert_eq!(site.timezone, "Europe/Paris");
+    assert_eq!(site.retention.errors, 14);
+    assert!(sonde(&["remove", "blog"]).status.success());
+    assert!(!sonde(&["remove", "blog"]).status.success());
 }

@@ -1,0 +1,48 @@
+//! Retention: every hour, each site's data older than its category's period
+//! is deleted (usage, errors, performance), and page views older than the
+//! marketing period lose their campaign parameters. The periods are site
+//! settings ([`sonde_protocol::Retention`]).
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::site::Sites;
+use crate::store::Store;
+
+const EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Applies every site's retention now, and then every hour while the server
+/// runs. The task holds the store and sites weakly, so it ends with them.
+pub fn run_periodically(store: &Arc<Store>, sites: &Arc<Sites>) {
+    let (store, sites): (Weak<Store>, Weak<Sites>) = (Arc::downgrade(store), Arc::downgrade(sites));
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(EVERY);
+        loop {
+            every_hour.tick().await;
+            let (Some(store), Some(sites)) = (store.upgrade(), sites.upgrade()) else {
+                return;
+            };
+            let pass = tokio::task::spawn_blocking(move || apply(&store, &sites)).await;
+            if pass.is_err() {
+                tracing::error!("the retention pass failed");
+            }
+        }
+    });
+}
+
+/// One pass over every site.
+pub fn apply(store: &Store, sites: &Sites) {
+    let now = chrono::Utc::now().timestamp_millis();
+    for site in sites.all() {
+        match store.apply_retention(&site.settings, now) {
+            Ok(done) if done.events_deleted + done.campaigns_cleared > 0 => tracing::info!(
+                site = %site.key(),
+                events_deleted = done.events_deleted,
+                campaigns_cleared = done.campaigns_cleared,
+                "retention applied"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(site = %site.key(), error = %e, "retention failed"),
+        }
+    }
+}
