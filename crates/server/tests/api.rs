@@ -847,3 +847,30 @@ async fn a_site_added_through_the_admin_api_takes_events_at_once_and_keeps_its_s
         .expect("the blog is stored");
     assert_eq!(blog.timezone, "Asia/Tokyo");
 }
+
+#[tokio::test]
+async fn a_visitor_over_the_rate_limit_is_told_when_to_come_back() {
+    // One request per second after a burst of ten.
+    let app = TestApp::start_with(|c| c.rate_limit_visitor = 1).await;
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for i in 0..12 {
+        let res = app
+            .ingest(&batch(vec![page_view(&format!("rl-{i}"), "/")]))
+            .await;
+        statuses.push(res.status().as_u16());
+        if res.status() == StatusCode::TOO_MANY_REQUESTS && refused.is_none() {
+            refused = Some(res);
+        }
+    }
+    assert_eq!(&statuses[..10], &[200; 10], "{statuses:?}");
+    let res = refused.expect("the burst ends");
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(app.usage("day").await.total_pageviews, 10);
+}

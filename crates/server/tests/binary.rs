@@ -194,3 +194,74 @@ fn sites_set_with_the_cli_are_listed_and_validated() {
     assert!(sonde(&["remove", "blog"]).status.success());
     assert!(!sonde(&["remove", "blog"]).status.success());
 }
+
+#[tokio::test]
+async fn the_visitors_ip_address_is_neither_logged_nor_stored() {
+    // The server listens on one loopback address and the browser comes from
+    // another, so the visitor's address cannot hide behind the server's own.
+    const VISITOR_IP: &str = "127.0.0.3";
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["serve", "--bind", "127.0.0.2:0", "--demo", "false"])
+        .args(["--seed-demo", "false", "--site"])
+        .arg(format!("shop={ORIGIN}"))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        // Every log line of every module, at the most verbose level.
+        .env("SONDE_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .user_agent(UA)
+        .local_address(VISITOR_IP.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{url}{path}"))
+            .header("content-type", "text/plain")
+            .header("origin", ORIGIN)
+            .body(body.to_string())
+            .send()
+    };
+    let event =
+        json!({"id": "ip-1", "ts": now_ms(), "kind": "page_view", "url": "/", "session": "tab-9"});
+    let ok = post(
+        "/api/ingest",
+        json!({"site": "shop", "consent": {"usage": true}, "events": [event]}),
+    )
+    .await
+    .unwrap();
+    assert!(ok.status().is_success());
+    let refused = post("/api/ingest", json!({"site": "nope"})).await.unwrap();
+    assert!(refused.status().is_client_error());
+    let erased = post("/api/erase", json!({"site": "shop", "sessions": ["tab-9"]}))
+        .await
+        .unwrap();
+    assert!(erased.status().is_success());
+    // A graceful stop, so every log line is written.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("erased a visitor's data"),
+        "the logs were captured: {logs}"
+    );
+    assert!(!logs.contains(VISITOR_IP), "the IP is in the logs:\n{logs}");
+    for entry in std::fs::read_dir(&data_dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(VISITOR_IP));
+    }
+}
