@@ -1,5 +1,7 @@
-//! What the operator can configure, from flags or `SONDE_*` environment
-//! variables (flags win).
+//! What the operator can configure: a flag wins over its `SONDE_*`
+//! environment variable, which wins over the configuration file
+//! (`--config FILE`, TOML, the flags' names in snake case), which wins over
+//! the default.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +29,11 @@ impl SiteOrigins {
 /// How to run the server.
 #[derive(Clone, Debug, Args)]
 pub struct Config {
+    /// A TOML file with any of these settings, under their flag's name in
+    /// snake case (`data_dir = "/var/lib/sonde"`, `sites = ["shop=https://shop.example"]`).
+    #[arg(long, env = "SONDE_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address and port to listen on.
     #[arg(long, env = "SONDE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -86,6 +93,7 @@ impl Config {
     /// ephemeral loopback port, no web app, no demo data.
     pub fn ephemeral(data_dir: impl Into<PathBuf>) -> Self {
         Config {
+            config: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             web_dir: None,
@@ -97,5 +105,138 @@ impl Config {
             rate_limit_visitor: 5,
             rate_limit_site: 5_000,
         }
+    }
+}
+
+/// The configuration file: every setting optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    bind: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    web_dir: Option<PathBuf>,
+    sites: Option<Vec<String>>,
+    demo: Option<bool>,
+    seed_demo: Option<bool>,
+    write_queue: Option<usize>,
+    rate_limit_visitor: Option<u32>,
+    rate_limit_site: Option<u32>,
+    admin_token: Option<String>,
+}
+
+/// Why the configuration file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid configuration: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl FileConfig {
+    pub fn read(path: &std::path::Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+impl Config {
+    /// Takes each setting from `file` where `unset(name)` says neither a
+    /// flag nor an environment variable gave it.
+    pub fn apply_file(
+        &mut self,
+        file: FileConfig,
+        unset: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
+        fn take<T>(slot: &mut T, value: Option<T>, unset: bool) {
+            if let (Some(value), true) = (value, unset) {
+                *slot = value;
+            }
+        }
+        take(&mut self.bind, file.bind, unset("bind"));
+        take(&mut self.data_dir, file.data_dir, unset("data_dir"));
+        take(&mut self.web_dir, file.web_dir.map(Some), unset("web_dir"));
+        take(&mut self.demo, file.demo, unset("demo"));
+        take(&mut self.seed_demo, file.seed_demo, unset("seed_demo"));
+        take(
+            &mut self.write_queue,
+            file.write_queue,
+            unset("write_queue"),
+        );
+        take(
+            &mut self.rate_limit_visitor,
+            file.rate_limit_visitor,
+            unset("rate_limit_visitor"),
+        );
+        take(
+            &mut self.rate_limit_site,
+            file.rate_limit_site,
+            unset("rate_limit_site"),
+        );
+        take(
+            &mut self.admin_token,
+            file.admin_token.map(Some),
+            unset("admin_token"),
+        );
+        if let (Some(specs), true) = (file.sites, unset("sites")) {
+            self.sites = specs
+                .iter()
+                .map(|spec| SiteOrigins::parse(spec))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_fills_what_flags_and_variables_left_unset() {
+        let file = FileConfig::parse(
+            r#"
+            bind = "0.0.0.0:9000"
+            data_dir = "/var/lib/sonde"
+            sites = ["shop=https://shop.example,https://www.shop.example"]
+            rate_limit_visitor = 20
+            "#,
+        )
+        .unwrap();
+        let mut config = Config::ephemeral("data");
+        // As if --data-dir had been given on the command line.
+        config.apply_file(file, |name| name != "data_dir").unwrap();
+        assert_eq!(config.bind, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("data"), "the flag wins");
+        assert_eq!(config.sites[0].key, "shop");
+        assert_eq!(config.sites[0].origins.len(), 2);
+        assert_eq!(config.rate_limit_visitor, 20);
+        assert!(!config.demo, "unchanged when the file says nothing");
+    }
+
+    #[test]
+    fn a_mistake_in_the_file_is_named() {
+        let unknown = FileConfig::parse("bnid = \"0.0.0.0:9000\"").unwrap_err();
+        assert!(unknown.contains("bnid"), "{unknown}");
+        let wrong_type = FileConfig::parse("write_queue = \"lots\"").unwrap_err();
+        assert!(wrong_type.contains("write_queue"), "{wrong_type}");
+        let bad_site = FileConfig::parse("sites = [\"shop\"]").unwrap();
+        let err = Config::ephemeral("data")
+            .apply_file(bad_site, |_| true)
+            .unwrap_err();
+        assert!(err.contains("KEY=ORIGIN"), "{err}");
     }
 }

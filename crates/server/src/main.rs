@@ -3,9 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use sonde_protocol::SiteSettings;
 use sonde_server::Config;
+use sonde_server::config::FileConfig;
 use sonde_server::site::Site;
 use sonde_server::store::Store;
 use tracing_subscriber::EnvFilter;
@@ -75,9 +77,24 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_env_filter(log_filter())
         .init();
-    let Cli { command } = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let Cli { command } = Cli::from_arg_matches(&matches)?;
     match command {
-        Command::Serve(config) => serve(config).await,
+        Command::Serve(mut config) => {
+            if let Some(path) = config.config.clone() {
+                let file = FileConfig::read(&path)?;
+                let given = matches.subcommand_matches("serve");
+                let unset = |name: &str| {
+                    given.is_none_or(|m| {
+                        matches!(m.value_source(name), None | Some(ValueSource::DefaultValue))
+                    })
+                };
+                config
+                    .apply_file(file, unset)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            }
+            serve(config).await
+        }
         Command::Site { data_dir, action } => site(&data_dir, action),
     }
 }
