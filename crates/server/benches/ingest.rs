@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sonde_server::store::Store;
+use sonde_server::store::DuckDbStore;
 
 const ORIGIN: &str = "https://bench.example";
 const BATCH_SIZES: [usize; 3] = [1, 10, 50];
@@ -137,7 +137,7 @@ fn appender_rate(path: &Path) -> f64 {
 /// Adds `count` page views to the store at `path`, generated in SQL, spread
 /// over the last week (as a site's recent traffic would be).
 fn prefill(path: &Path, count: u64) {
-    drop(Store::open(path).expect("the store opens"));
+    drop(DuckDbStore::open(path).expect("the store opens"));
     let conn = duckdb::Connection::open(path).expect("the store's file");
     conn.execute_batch(&format!(
         "INSERT INTO events (id, site, kind, category, ts, visitor_id, session_id, path, title, browser, os, device)

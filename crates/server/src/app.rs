@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::metrics::{Gauges, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
-use crate::store::Store;
+use crate::store::{DuckDbStore, EventStore};
 use crate::user_agent::{Agent, Classifier};
 use crate::visitor::{DailySalt, visitor_id};
 use crate::writer::{Writer, WriterThread};
@@ -36,7 +36,7 @@ pub struct AppState(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    store: Arc<Store>,
+    store: Arc<dyn EventStore>,
     writer: Writer,
     salts: DailySalt,
     sites: Arc<Sites>,
@@ -52,13 +52,14 @@ impl AppState {
     /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
     /// the demo site can allow the server's own origin.
     pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), StartError> {
-        let store = Arc::new(Store::open(&config.data_dir.join("sonde.duckdb"))?);
+        let store: Arc<dyn EventStore> =
+            Arc::new(DuckDbStore::open(&config.data_dir.join("sonde.duckdb"))?);
         let metrics = Arc::new(Metrics::default());
         let (writer, writer_thread) =
             Writer::start(Arc::clone(&store), config.write_queue, Arc::clone(&metrics))
                 .map_err(StartError::Writer)?;
         let salts = DailySalt::open(config.data_dir.join("salt")).map_err(StartError::Salt)?;
-        let sites = Arc::new(load_sites(&store, config, addr)?);
+        let sites = Arc::new(load_sites(store.as_ref(), config, addr)?);
         let state = AppState(Arc::new(Inner {
             store,
             writer,
@@ -72,12 +73,12 @@ impl AppState {
         Ok((state, writer_thread))
     }
 
-    pub fn store(&self) -> &Store {
-        &self.0.store
+    pub fn store(&self) -> &dyn EventStore {
+        self.0.store.as_ref()
     }
 
     /// A handle for blocking tasks.
-    pub fn store_handle(&self) -> Arc<Store> {
+    pub fn store_handle(&self) -> Arc<dyn EventStore> {
         Arc::clone(&self.0.store)
     }
 
@@ -145,7 +146,11 @@ pub struct Visitor {
 /// The sites kept in the store, with the origins the configuration names
 /// (`--site`, and the demo site on this server's own origin) applied and
 /// saved: a configured site keeps its other settings from the store.
-fn load_sites(store: &Store, config: &Config, addr: SocketAddr) -> Result<Sites, StartError> {
+fn load_sites(
+    store: &dyn EventStore,
+    config: &Config,
+    addr: SocketAddr,
+) -> Result<Sites, StartError> {
     let mut stored: std::collections::HashMap<String, SiteSettings> = store
         .sites()?
         .into_iter()

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use sonde_protocol::EventData;
 
 use crate::app::DEMO_SITE;
-use crate::store::{Store, StoreError, StoredEvent};
+use crate::store::{EventStore, StoreError, StoredEvent};
 use crate::user_agent::{Device, Software};
 
 const DAYS: i64 = 30;
@@ -42,7 +42,7 @@ const SOFTWARE: [(&str, &str, Device); 6] = [
 
 /// Seeds the demo site unless it already has events. Returns the number of
 /// events written. The same `now` always produces the same data.
-pub fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+pub fn seed_if_empty(store: &dyn EventStore, now: DateTime<Utc>) -> Result<usize, StoreError> {
     if store.event_count(DEMO_SITE)? > 0 {
         return Ok(0);
     }
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn seeds_a_month_once() {
-        let store = Store::in_memory().unwrap();
+        let store = crate::store::DuckDbStore::in_memory().unwrap();
         let now = DateTime::from_timestamp_millis(1_764_000_000_000).unwrap();
         let written = seed_if_empty(&store, now).unwrap();
         assert!(written > DAYS as usize * 60, "only {written} demo events");

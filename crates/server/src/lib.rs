@@ -66,7 +66,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    store: Arc<store::Store>,
+    store: Arc<dyn store::EventStore>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     writer: writer::WriterThread,
@@ -85,7 +85,7 @@ impl Server {
 
     /// The store the server writes to, for a process that embeds the server
     /// (the browser tests look at what arrived through it).
-    pub fn store(&self) -> Arc<store::Store> {
+    pub fn store(&self) -> Arc<dyn store::EventStore> {
         Arc::clone(&self.store)
     }
 

@@ -9,7 +9,7 @@ use sonde_protocol::SiteSettings;
 use sonde_server::Config;
 use sonde_server::config::FileConfig;
 use sonde_server::site::Site;
-use sonde_server::store::Store;
+use sonde_server::store::{DuckDbStore, EventStore};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -101,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
 
 fn site(data_dir: &Path, action: SiteAction) -> anyhow::Result<()> {
     let path = data_dir.join("sonde.duckdb");
-    let store = Store::open(&path).with_context(|| {
+    let store = DuckDbStore::open(&path).with_context(|| {
         format!(
             "cannot open {} (a running Sonde holds it: change sites through its admin API)",
             path.display()

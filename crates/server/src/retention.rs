@@ -7,14 +7,15 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::site::Sites;
-use crate::store::Store;
+use crate::store::EventStore;
 
 const EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// Applies every site's retention now, and then every hour while the server
 /// runs. The task holds the store and sites weakly, so it ends with them.
-pub fn run_periodically(store: &Arc<Store>, sites: &Arc<Sites>) {
-    let (store, sites): (Weak<Store>, Weak<Sites>) = (Arc::downgrade(store), Arc::downgrade(sites));
+pub fn run_periodically(store: &Arc<dyn EventStore>, sites: &Arc<Sites>) {
+    let (store, sites): (Weak<dyn EventStore>, Weak<Sites>) =
+        (Arc::downgrade(store), Arc::downgrade(sites));
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(EVERY);
         loop {
@@ -22,7 +23,7 @@ pub fn run_periodically(store: &Arc<Store>, sites: &Arc<Sites>) {
             let (Some(store), Some(sites)) = (store.upgrade(), sites.upgrade()) else {
                 return;
             };
-            let pass = tokio::task::spawn_blocking(move || apply(&store, &sites)).await;
+            let pass = tokio::task::spawn_blocking(move || apply(store.as_ref(), &sites)).await;
             if pass.is_err() {
                 tracing::error!("the retention pass failed");
             }
@@ -31,7 +32,7 @@ pub fn run_periodically(store: &Arc<Store>, sites: &Arc<Sites>) {
 }
 
 /// One pass over every site.
-pub fn apply(store: &Store, sites: &Sites) {
+pub fn apply(store: &dyn EventStore, sites: &Sites) {
     let now = chrono::Utc::now().timestamp_millis();
     for site in sites.all() {
         match store.apply_retention(&site.settings, now) {

@@ -1,27 +1,35 @@
-//! The event store: an embedded DuckDB file.
+//! The store: where events, consent records, sites and the aggregate counts
+//! live, behind one interface, [`EventStore`]. [`DuckDbStore`] (an embedded
+//! DuckDB file) is the default; a ClickHouse store for more than one machine
+//! will implement the same trait.
 //!
-//! Events are written in one transaction per batch and keyed by their
-//! client-generated id, so a retried batch is stored once. DuckDB's
-//! connection is not `Sync`; it sits behind a mutex and is used from
-//! blocking tasks, never on the async executor.
+//! The schema is one wide `events` table (one column per field any event
+//! kind has, NULL where a kind has none) so that every dashboard query is a
+//! scan of one table; `consents`, `sites`, `banner_impressions` and
+//! `bot_requests` beside it. For ClickHouse the same columns map onto a
+//! `ReplacingMergeTree` ordered by `(site, toDate(ts), id)` and partitioned
+//! by month, so retention drops partitions and a retried batch is collapsed
+//! by id when parts merge (queries read `FINAL` or count distinct ids until
+//! then). ClickHouse cannot tell at insert time which ids it stored before,
+//! so there `write_batches` will count only repeats within the group as
+//! duplicates.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+mod duckdb;
 
 use chrono::NaiveDate;
-use duckdb::{Appender, Connection, params};
-use sonde_protocol::usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};
+use sonde_protocol::usage::{UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
 use crate::user_agent::Software;
+
+pub use self::duckdb::DuckDbStore;
 
 /// A failure of the store. Its details are for the operator's log, not for
 /// API clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("store: {0}")]
-    Duckdb(#[from] duckdb::Error),
+    Duckdb(#[from] ::duckdb::Error),
     #[error("store: a stored record cannot be read: {0}")]
     Corrupt(String),
 }
@@ -43,13 +51,6 @@ pub struct StoredEvent {
     pub data: EventData,
 }
 
-/// What a retention pass removed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RetentionOutcome {
-    pub events_deleted: usize,
-    pub campaigns_cleared: usize,
-}
-
 /// What a write did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteOutcome {
@@ -57,809 +58,96 @@ pub struct WriteOutcome {
     pub duplicates: usize,
 }
 
-/// One column per field any event kind has; a kind leaves the others NULL.
-/// `ALTER … IF NOT EXISTS` brings a file written by an older Sonde along.
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
-    id            VARCHAR PRIMARY KEY,
-    site          VARCHAR NOT NULL,
-    kind          VARCHAR NOT NULL,
-    ts            TIMESTAMP NOT NULL,
-    visitor_id    BIGINT NOT NULL,
-    session_id    VARCHAR,
-    path          VARCHAR NOT NULL,
-    referrer_host VARCHAR,
-    title         VARCHAR
-);
-ALTER TABLE events ADD COLUMN IF NOT EXISTS category VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_source VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_medium VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_campaign VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_term VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_content VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS name VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS href VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS value DOUBLE;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS props VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS error_message VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS error_source VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS error_line INTEGER;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS error_column INTEGER;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS error_stack VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS error_rejection BOOLEAN;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS browser VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS os VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS device VARCHAR;
-
--- One row per decision; a retried send of the same record is stored once.
-CREATE TABLE IF NOT EXISTS consents (
-    site           VARCHAR NOT NULL,
-    consent_id     VARCHAR NOT NULL,
-    decided_at     TIMESTAMP NOT NULL,
-    received_at    TIMESTAMP NOT NULL,
-    policy_version INTEGER NOT NULL,
-    source         VARCHAR NOT NULL,
-    gpc            BOOLEAN NOT NULL,
-    usage          BOOLEAN NOT NULL,
-    errors         BOOLEAN NOT NULL,
-    performance    BOOLEAN NOT NULL,
-    marketing      BOOLEAN NOT NULL,
-    PRIMARY KEY (consent_id, decided_at)
-);
-
--- Sites and their settings (sonde_protocol::SiteSettings as JSON, so a
--- new setting needs no migration).
-CREATE TABLE IF NOT EXISTS sites (
-    key      VARCHAR PRIMARY KEY,
-    settings VARCHAR NOT NULL
-);
-
--- Requests from bots per site and day: counted, never stored as visits.
-CREATE TABLE IF NOT EXISTS bot_requests (
-    day   DATE NOT NULL,
-    site  VARCHAR NOT NULL,
-    count BIGINT NOT NULL,
-    PRIMARY KEY (day, site)
-);
-
--- Banner downloads per site and day: the consent report's denominator,
--- counted in aggregate with nothing about the visitor.
-CREATE TABLE IF NOT EXISTS banner_impressions (
-    day   DATE NOT NULL,
-    site  VARCHAR NOT NULL,
-    count BIGINT NOT NULL,
-    PRIMARY KEY (day, site)
-);
-";
-
-/// The event columns, in the order of [`append`].
-const COLUMNS: &str = "id, site, kind, category, ts, visitor_id, session_id, path, referrer_host, title, \
-    utm_source, utm_medium, utm_campaign, utm_term, utm_content, name, href, value, props, \
-    error_message, error_source, error_line, error_column, error_stack, error_rejection, \
-    browser, os, device";
-
-/// Where a write lands first: the appender fills it quickly, then one
-/// statement moves its rows into `events`, skipping ids already there. The
-/// table is made anew for every write: deleted rows stay in a DuckDB table
-/// as tombstones that every later scan walks over, and a temporary table is
-/// never checkpointed, so emptying it made each write slower than the last.
-const STAGING: &str = "
-CREATE OR REPLACE TEMP TABLE staging (
-    id VARCHAR, site VARCHAR, kind VARCHAR, category VARCHAR, ts TIMESTAMP, visitor_id BIGINT,
-    session_id VARCHAR, path VARCHAR, referrer_host VARCHAR, title VARCHAR,
-    utm_source VARCHAR, utm_medium VARCHAR, utm_campaign VARCHAR, utm_term VARCHAR, utm_content VARCHAR,
-    name VARCHAR, href VARCHAR, value DOUBLE, props VARCHAR,
-    error_message VARCHAR, error_source VARCHAR, error_line INTEGER, error_column INTEGER,
-    error_stack VARCHAR, error_rejection BOOLEAN, browser VARCHAR, os VARCHAR, device VARCHAR
-);
-";
-
-/// Most top pages a usage report lists.
-const TOP_PAGES: usize = 10;
-
-#[derive(Debug)]
-pub struct Store {
-    conn: Mutex<Connection>,
-    /// The DuckDB file; `None` in memory.
-    path: Option<PathBuf>,
+/// What a retention pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetentionOutcome {
+    pub events_deleted: usize,
+    pub campaigns_cleared: usize,
 }
 
-impl Store {
-    /// Opens (creating if needed) the DuckDB file at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::init(Connection::open(path)?, Some(path.to_owned()))
-    }
-
-    /// An in-memory store, for tests of query logic.
-    pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?, None)
-    }
-
-    fn init(conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
-        // DuckDB sizes its thread pool by the machine's cores; use the cores
-        // this process may run on (its CPU affinity and cgroup quota), or
-        // its threads only take turns, and its queries wait on each other.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        conn.execute_batch(&format!("SET threads = {threads};"))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Store {
-            conn: Mutex::new(conn),
-            path,
-        })
-    }
-
-    /// Holds the store busy until the guard is dropped, for tests of what
-    /// waits on it.
-    #[cfg(test)]
-    pub(crate) fn hold(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn()
-    }
-
-    /// Whether the store answers a query.
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
-        Ok(())
-    }
-
-    /// Bytes the store takes on disk: the database file and its write-ahead log.
-    pub fn size_on_disk(&self) -> u64 {
-        let Some(path) = &self.path else { return 0 };
-        let mut wal = path.clone().into_os_string();
-        wal.push(".wal");
-        [path.as_os_str(), wal.as_os_str()]
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum()
-    }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave DuckDB half-written: the
-        // transaction rolls back. Keep serving.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Writes events, skipping ids already stored (and repeats within
-    /// `events`). Returns once they are committed.
-    pub fn write(&self, events: &[StoredEvent]) -> Result<WriteOutcome, StoreError> {
-        let outcomes = self.write_batches(&[events])?;
-        Ok(outcomes.into_iter().next().unwrap_or_default())
-    }
-
+/// Everything the server asks of a store. Calls block: use them from a
+/// blocking task or the writer thread, never on the async executor.
+pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Writes several batches in one transaction (a group commit), skipping
     /// ids already stored and repeats, and says for each batch how many of
     /// its events were new: an id sent twice counts as new in the first batch
-    /// that carried it only. Returns once everything is committed.
-    ///
-    /// The common case, where no id is stored yet, goes straight into
-    /// `events` with DuckDB's appender, all or nothing. When that is refused
-    /// (a retried batch), the group goes through a staging table and one
-    /// `INSERT … ON CONFLICT DO NOTHING`, which says which ids were new.
-    pub fn write_batches(
-        &self,
-        batches: &[&[StoredEvent]],
-    ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut seen = HashSet::new();
-        let firsts: Vec<Vec<&StoredEvent>> = batches
-            .iter()
-            .map(|batch| {
-                batch
-                    .iter()
-                    .filter(|e| seen.insert(e.id.as_str()))
-                    .collect()
-            })
-            .collect();
-        let rows = firsts.iter().flatten().copied();
-        let conn = self.conn();
-        let new_ids = match append_rows(&conn, "events", rows.clone()) {
-            Ok(()) => None,
-            Err(e) => {
-                tracing::debug!(error = %e, "a group repeats stored ids; writing it through staging");
-                conn.execute_batch(STAGING)?;
-                append_rows(&conn, "staging", rows)?;
-                Some(move_staged_rows(&conn)?)
-            }
-        };
-        Ok(batches
-            .iter()
-            .zip(&firsts)
-            .map(|(batch, firsts)| {
-                let new = match &new_ids {
-                    None => firsts.len(),
-                    Some(ids) => firsts.iter().filter(|e| ids.contains(&e.id)).count(),
-                };
-                WriteOutcome {
-                    inserted: new,
-                    duplicates: batch.len() - new,
-                }
-            })
-            .collect())
-    }
+    /// that carried it only. Returns once everything is durable.
+    fn write_batches(&self, batches: &[&[StoredEvent]]) -> Result<Vec<WriteOutcome>, StoreError>;
 
-    /// The sites' settings, by key.
-    pub fn sites(&self) -> Result<Vec<SiteSettings>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT settings FROM sites ORDER BY key")?;
-        let rows: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        rows.iter()
-            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .collect()
-    }
-
-    /// Adds a site or replaces its settings.
-    pub fn put_site(&self, site: &SiteSettings) -> Result<(), StoreError> {
-        let json = serde_json::to_string(site).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.conn().execute(
-            "INSERT INTO sites VALUES (?, ?) ON CONFLICT DO UPDATE SET settings = excluded.settings",
-            params![site.key, json],
-        )?;
-        Ok(())
-    }
-
-    /// Forgets a site's settings (its data stays until its retention ends
-    /// or it is deleted); `false` when there was no such site.
-    pub fn remove_site(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM sites WHERE key = ?", [key])?
-            == 1)
-    }
-
-    /// Deletes what `site`'s retention no longer allows, as of `now_ms`:
-    /// events of each category older than its period, and the campaign
-    /// parameters of page views older than the marketing period.
-    pub fn apply_retention(
-        &self,
-        site: &SiteSettings,
-        now_ms: i64,
-    ) -> Result<RetentionOutcome, StoreError> {
-        const DAY_MS: i64 = 86_400_000;
-        let cutoff = |days: u32| now_ms - i64::from(days) * DAY_MS;
-        let r = site.retention;
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let mut events_deleted = 0;
-        for (category, days) in [
-            ("usage", r.usage),
-            ("errors", r.errors),
-            ("performance", r.performance),
-        ] {
-            events_deleted += tx.execute(
-                "DELETE FROM events WHERE site = ? AND category = ? AND ts < epoch_ms(?::BIGINT)",
-                params![site.key, category, cutoff(days)],
-            )?;
-        }
-        let campaigns_cleared = tx.execute(
-            "UPDATE events SET utm_source = NULL, utm_medium = NULL, utm_campaign = NULL,
-                               utm_term = NULL, utm_content = NULL
-             WHERE site = ? AND ts < epoch_ms(?::BIGINT)
-               AND (utm_source IS NOT NULL OR utm_medium IS NOT NULL OR utm_campaign IS NOT NULL
-                    OR utm_term IS NOT NULL OR utm_content IS NOT NULL)",
-            params![site.key, cutoff(r.marketing)],
-        )?;
-        tx.commit()?;
-        Ok(RetentionOutcome {
-            events_deleted,
-            campaigns_cleared,
-        })
-    }
-
-    /// Stores a consent record; `false` when it was stored before.
-    pub fn record_consent(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
-        let g = record.grants;
-        let inserted = self.conn().execute(
-            "INSERT INTO consents VALUES (?, ?, epoch_ms(?::BIGINT), now(), ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT DO NOTHING",
-            params![
-                record.site,
-                record.consent_id,
-                record.decided_at,
-                record.policy_version,
-                record.source.as_str(),
-                record.gpc,
-                g.usage,
-                g.errors,
-                g.performance,
-                g.marketing,
-            ],
-        )?;
-        Ok(inserted == 1)
-    }
-
-    /// Number of consent records stored for `site`.
-    pub fn consent_count(&self, site: &str) -> Result<u64, StoreError> {
-        let count: i64 = self.conn().query_row(
-            "SELECT count(*) FROM consents WHERE site = ?",
-            [site],
-            |r| r.get(0),
-        )?;
-        Ok(count as u64)
-    }
-
-    /// Counts one download of the banner for `site` on `day`.
-    pub fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO banner_impressions VALUES (?::DATE, ?, 1)
-             ON CONFLICT DO UPDATE SET count = banner_impressions.count + 1",
-            params![day.to_string(), site],
-        )?;
-        Ok(())
-    }
-
-    /// Counts one request from a bot for `site` on `day`.
-    pub fn count_bot_request(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO bot_requests VALUES (?::DATE, ?, 1)
-             ON CONFLICT DO UPDATE SET count = bot_requests.count + 1",
-            params![day.to_string(), site],
-        )?;
-        Ok(())
-    }
-
-    /// Bot requests counted for `site`, all days.
-    pub fn bot_requests(&self, site: &str) -> Result<u64, StoreError> {
-        let count: Option<i64> = self.conn().query_row(
-            "SELECT sum(count)::BIGINT FROM bot_requests WHERE site = ?",
-            [site],
-            |r| r.get(0),
-        )?;
-        Ok(count.unwrap_or(0) as u64)
-    }
-
-    /// Banner downloads counted for `site`, all days.
-    pub fn banner_impressions(&self, site: &str) -> Result<u64, StoreError> {
-        let count: Option<i64> = self.conn().query_row(
-            "SELECT sum(count)::BIGINT FROM banner_impressions WHERE site = ?",
-            [site],
-            |r| r.get(0),
-        )?;
-        Ok(count.unwrap_or(0) as u64)
+    /// One batch; see [`EventStore::write_batches`].
+    fn write(&self, events: &[StoredEvent]) -> Result<WriteOutcome, StoreError> {
+        let outcomes = self.write_batches(&[events])?;
+        Ok(outcomes.into_iter().next().unwrap_or_default())
     }
 
     /// Deletes what can still be linked to one visitor of `site`: events of
     /// `visitor_id` at or after `since_ms` (the start of the salt's day),
     /// events of the given sessions, and the consent records of `consent_id`.
-    pub fn erase(
+    fn erase(
         &self,
         site: &str,
         visitor_id: i64,
         since_ms: i64,
         sessions: &[String],
         consent_id: Option<&str>,
-    ) -> Result<EraseReceipt, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let placeholders = vec!["?"; sessions.len()].join(", ");
-        let by_session = if sessions.is_empty() {
-            String::new()
-        } else {
-            format!(" OR session_id IN ({placeholders})")
-        };
-        let mut values: Vec<&dyn duckdb::ToSql> = vec![&site, &visitor_id, &since_ms];
-        values.extend(sessions.iter().map(|s| s as &dyn duckdb::ToSql));
-        let events_deleted = tx.execute(
-            &format!(
-                "DELETE FROM events WHERE site = ?
-                 AND ((visitor_id = ? AND ts >= epoch_ms(?::BIGINT)){by_session})"
-            ),
-            values.as_slice(),
-        )?;
-        let consent_records_deleted = match consent_id {
-            Some(id) => tx.execute(
-                "DELETE FROM consents WHERE site = ? AND consent_id = ?",
-                params![site, id],
-            )?,
-            None => 0,
-        };
-        tx.commit()?;
-        Ok(EraseReceipt {
-            events_deleted: events_deleted as u64,
-            consent_records_deleted: consent_records_deleted as u64,
-        })
-    }
+    ) -> Result<EraseReceipt, StoreError>;
 
-    /// Number of events stored for `site`.
-    pub fn event_count(&self, site: &str) -> Result<u64, StoreError> {
-        let conn = self.conn();
-        let count: i64 =
-            conn.query_row("SELECT count(*) FROM events WHERE site = ?", [site], |r| {
-                r.get(0)
-            })?;
-        Ok(count as u64)
-    }
-
-    /// Events stored for `site`, counted by kind.
-    pub fn count_by_kind(
+    /// Deletes what `site`'s retention no longer allows, as of `now_ms`:
+    /// events of each category older than its period, and the campaign
+    /// parameters of page views older than the marketing period.
+    fn apply_retention(
         &self,
-        site: &str,
-    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT kind, count(*) FROM events WHERE site = ? GROUP BY kind")?;
-        let counts = stmt
-            .query_map([site], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(counts)
-    }
-
-    /// Every value of every stored row of `table` rendered as text, for
-    /// privacy tests that must prove something is stored nowhere.
-    pub fn dump_as_text(&self, table: &str) -> Result<String, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM {table}"))?;
-        let mut rows = stmt.query([])?;
-        let mut out = String::new();
-        while let Some(row) = rows.next()? {
-            for i in 0..row.as_ref().column_count() {
-                let value: Option<String> = row.get(i)?;
-                out.push_str(value.as_deref().unwrap_or(""));
-                out.push('\t');
-            }
-            out.push('\n');
-        }
-        Ok(out)
-    }
+        site: &SiteSettings,
+        now_ms: i64,
+    ) -> Result<RetentionOutcome, StoreError>;
 
     /// Page views and unique visitors per bucket, and the top pages.
-    pub fn usage(&self, q: &UsageQuery) -> Result<UsageReport, StoreError> {
-        let unit = match q.granularity {
-            Granularity::Hour => "hour",
-            Granularity::Day => "day",
-        };
-        let conn = self.conn();
-        let range = "site = ? AND kind = 'page_view' AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)";
+    fn usage(&self, q: &UsageQuery) -> Result<UsageReport, StoreError>;
 
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT epoch_ms(date_trunc('{unit}', ts)) AS bucket, count(*), count(DISTINCT visitor_id)
-             FROM events WHERE {range} GROUP BY bucket ORDER BY bucket"
-        ))?;
-        let counted: Vec<UsagePoint> = stmt
-            .query_map(params![q.site, q.from, q.to], |r| {
-                Ok(UsagePoint {
-                    start: r.get(0)?,
-                    pageviews: r.get::<_, i64>(1)? as u64,
-                    visitors: r.get::<_, i64>(2)? as u64,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+    /// Stores a consent record; `false` when it was stored before.
+    fn record_consent(&self, record: &ConsentRecord) -> Result<bool, StoreError>;
 
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT path, count(*) AS views, count(DISTINCT visitor_id)
-             FROM events WHERE {range} GROUP BY path ORDER BY views DESC, path LIMIT {TOP_PAGES}"
-        ))?;
-        let top_pages = stmt
-            .query_map(params![q.site, q.from, q.to], |r| {
-                Ok(PageStat {
-                    path: r.get(0)?,
-                    pageviews: r.get::<_, i64>(1)? as u64,
-                    visitors: r.get::<_, i64>(2)? as u64,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+    /// Counts one download of the banner for `site` on `day`.
+    fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;
 
-        let (total_pageviews, total_visitors): (i64, i64) = conn.query_row(
-            &format!("SELECT count(*), count(DISTINCT visitor_id) FROM events WHERE {range}"),
-            params![q.site, q.from, q.to],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+    /// Counts one request from a bot for `site` on `day`.
+    fn count_bot_request(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;
 
-        Ok(UsageReport {
-            series: fill_buckets(q, counted),
-            top_pages,
-            total_pageviews: total_pageviews as u64,
-            total_visitors: total_visitors as u64,
-        })
-    }
-}
+    /// The sites' settings, by key.
+    fn sites(&self) -> Result<Vec<SiteSettings>, StoreError>;
 
-/// Moves the staged rows into `events` in one statement (one commit), and
-/// returns the ids that were not stored before.
-fn move_staged_rows(conn: &Connection) -> Result<HashSet<String>, StoreError> {
-    let mut insert = conn.prepare(&format!(
-        "INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM staging
-         ON CONFLICT DO NOTHING
-         RETURNING id"
-    ))?;
-    let ids = insert
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(ids)
-}
+    /// Adds a site or replaces its settings.
+    fn put_site(&self, site: &SiteSettings) -> Result<(), StoreError>;
 
-/// Appends events to `table` (`events`, or `staging` which has the same
-/// columns) and commits them, all or none.
-fn append_rows<'e>(
-    conn: &Connection,
-    table: &str,
-    rows: impl Iterator<Item = &'e StoredEvent>,
-) -> Result<(), StoreError> {
-    let mut appender = conn.appender(table)?;
-    // By name: a file made by an older Sonde has its columns in another order.
-    for column in COLUMNS.split(", ") {
-        appender.add_column(column)?;
-    }
-    for e in rows {
-        append(&mut appender, e)?;
-    }
-    appender.flush()?;
-    Ok(())
-}
+    /// Forgets a site's settings (its data stays until its retention ends
+    /// or it is deleted); `false` when there was no such site.
+    fn remove_site(&self, key: &str) -> Result<bool, StoreError>;
 
-/// Appends one event as a row, its kind's fields in their columns.
-fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError> {
-    let (mut referrer, mut title, mut name, mut href) = (None, None, None, None);
-    let (mut value, mut props, mut error) = (None, None, None);
-    let mut campaign = Default::default();
-    match &e.data {
-        EventData::PageView {
-            referrer: r,
-            title: t,
-            campaign: c,
-        } => {
-            (referrer, title, campaign) = (r.as_deref(), t.as_deref(), c.clone());
-        }
-        EventData::Click { name: n } | EventData::FormSubmit { form: n } => name = Some(n.as_str()),
-        EventData::Outbound { href: h } | EventData::Download { href: h } => {
-            href = Some(h.as_str())
-        }
-        EventData::Custom {
-            name: n,
-            props: p,
-            value: v,
-        } => {
-            name = Some(n.as_str());
-            value = *v;
-            props = (!p.is_empty()).then(|| serde_json::to_string(p).unwrap_or_default());
-        }
-        EventData::Error(report) => error = Some(report),
-        EventData::Vital { metric, value: v } => {
-            name = Some(metric.as_str());
-            value = Some(*v);
-        }
-    }
-    let sonde_protocol::Campaign {
-        source,
-        medium,
-        campaign,
-        term,
-        content,
-    } = campaign;
-    appender.append_row(params![
-        e.id,
-        e.site,
-        e.data.kind(),
-        e.data.category().as_str(),
-        duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Millisecond, e.ts),
-        e.visitor_id,
-        e.session_id,
-        e.path,
-        referrer,
-        title,
-        source,
-        medium,
-        campaign,
-        term,
-        content,
-        name,
-        href,
-        value,
-        props,
-        error.map(|r| r.message.as_str()),
-        error.and_then(|r| r.source.as_deref()),
-        error.and_then(|r| r.line),
-        error.and_then(|r| r.column),
-        error.and_then(|r| r.stack.as_deref()),
-        error.map(|r| r.rejection),
-        e.software.browser,
-        e.software.os,
-        e.software.device.as_str(),
-    ])?;
-    Ok(())
-}
+    /// Number of events stored for `site`.
+    fn event_count(&self, site: &str) -> Result<u64, StoreError>;
 
-/// Every bucket of the range, with the counted ones filled in, so a chart
-/// shows a quiet day as zero rather than skipping it.
-fn fill_buckets(q: &UsageQuery, counted: Vec<UsagePoint>) -> Vec<UsagePoint> {
-    let width = q.granularity.millis();
-    let first = q.from.div_euclid(width) * width;
-    let mut counted = counted.into_iter().peekable();
-    (0..)
-        .map(|i| first + i * width)
-        .take_while(|start| *start < q.to)
-        .map(|start| match counted.peek() {
-            Some(p) if p.start == start => counted.next().expect("peeked"),
-            _ => UsagePoint {
-                start,
-                pageviews: 0,
-                visitors: 0,
-            },
-        })
-        .collect()
-}
+    /// Events stored for `site`, counted by kind.
+    fn count_by_kind(
+        &self,
+        site: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError>;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Consent records stored for `site`.
+    fn consent_count(&self, site: &str) -> Result<u64, StoreError>;
 
-    const HOUR: i64 = 3_600_000;
-    const DAY: i64 = 24 * HOUR;
-    /// 2026-11-24T00:00:00Z
-    const MIDNIGHT: i64 = 1_763_942_400_000;
+    /// Banner downloads counted for `site`, all days.
+    fn banner_impressions(&self, site: &str) -> Result<u64, StoreError>;
 
-    fn view(id: &str, ts: i64, visitor: i64, path: &str) -> StoredEvent {
-        StoredEvent {
-            id: id.into(),
-            site: "shop".into(),
-            ts,
-            visitor_id: visitor,
-            session_id: None,
-            path: path.into(),
-            software: Software {
-                browser: "Firefox".into(),
-                os: "Linux".into(),
-                device: crate::user_agent::Device::Desktop,
-            },
-            data: EventData::PageView {
-                referrer: None,
-                title: None,
-                campaign: Default::default(),
-            },
-        }
-    }
+    /// Bot requests counted for `site`, all days.
+    fn bot_requests(&self, site: &str) -> Result<u64, StoreError>;
 
-    fn query(from: i64, to: i64, granularity: Granularity) -> UsageQuery {
-        UsageQuery {
-            site: "shop".into(),
-            from,
-            to,
-            granularity,
-        }
-    }
+    /// Every value of every stored row of `table` rendered as text, for
+    /// privacy checks that must prove something is stored nowhere.
+    fn dump_as_text(&self, table: &str) -> Result<String, StoreError>;
 
-    #[test]
-    fn a_retried_batch_is_stored_once() {
-        let store = Store::in_memory().unwrap();
-        let batch = [
-            view("a", MIDNIGHT, 1, "/"),
-            view("b", MIDNIGHT, 1, "/cart"),
-            view("b", MIDNIGHT, 1, "/cart"),
-        ];
-        assert_eq!(
-            store.write(&batch).unwrap(),
-            WriteOutcome {
-                inserted: 2,
-                duplicates: 1
-            }
-        );
-        let again = store.write(&batch).unwrap();
-        assert_eq!(
-            again,
-            WriteOutcome {
-                inserted: 0,
-                duplicates: 3
-            }
-        );
-        assert_eq!(store.event_count("shop").unwrap(), 2);
-    }
+    /// Whether the store answers a query.
+    fn ping(&self) -> Result<(), StoreError>;
 
-    #[test]
-    fn daily_usage_counts_views_and_unique_visitors_with_empty_days_as_zero() {
-        let store = Store::in_memory().unwrap();
-        store
-            .write(&[
-                view("a", MIDNIGHT + HOUR, 1, "/"),
-                view("b", MIDNIGHT + 2 * HOUR, 1, "/cart"),
-                view("c", MIDNIGHT + 3 * HOUR, 2, "/"),
-                view("d", MIDNIGHT + 2 * DAY, 3, "/"),
-            ])
-            .unwrap();
-        let report = store
-            .usage(&query(MIDNIGHT, MIDNIGHT + 3 * DAY, Granularity::Day))
-            .unwrap();
-        let points: Vec<(i64, u64, u64)> = report
-            .series
-            .iter()
-            .map(|p| (p.start, p.pageviews, p.visitors))
-            .collect();
-        assert_eq!(
-            points,
-            vec![
-                (MIDNIGHT, 3, 2),
-                (MIDNIGHT + DAY, 0, 0),
-                (MIDNIGHT + 2 * DAY, 1, 1)
-            ]
-        );
-        assert_eq!((report.total_pageviews, report.total_visitors), (4, 3));
-        assert_eq!(report.top_pages[0].path, "/");
-        assert_eq!(report.top_pages[0].pageviews, 3);
-    }
-
-    #[test]
-    fn hourly_usage_buckets_by_hour_and_respects_the_half_open_range() {
-        let store = Store::in_memory().unwrap();
-        store
-            .write(&[
-                view("a", MIDNIGHT + HOUR + 5, 1, "/"),
-                view("b", MIDNIGHT + HOUR + 6, 2, "/"),
-                view("c", MIDNIGHT + 3 * HOUR, 3, "/"),
-            ])
-            .unwrap();
-        let report = store
-            .usage(&query(MIDNIGHT, MIDNIGHT + 3 * HOUR, Granularity::Hour))
-            .unwrap();
-        let views: Vec<u64> = report.series.iter().map(|p| p.pageviews).collect();
-        assert_eq!(views, vec![0, 2, 0]);
-    }
-
-    #[test]
-    fn retention_deletes_each_category_after_its_period_and_campaigns_after_theirs() {
-        let store = Store::in_memory().unwrap();
-        let now = MIDNIGHT + 100 * DAY;
-        let mut old_landing = view("old-landing", now - 40 * DAY, 1, "/");
-        if let EventData::PageView { campaign, .. } = &mut old_landing.data {
-            campaign.source = Some("newsletter".into());
-        }
-        let mut new_landing = old_landing.clone();
-        new_landing.id = "new-landing".into();
-        new_landing.ts = now - DAY;
-        let mut old_vital = view("old-vital", now - 20 * DAY, 1, "/");
-        old_vital.data = EventData::Vital {
-            metric: sonde_protocol::Vital::Lcp,
-            value: 1200.0,
-        };
-        let mut other_site = view("other-site", now - 90 * DAY, 1, "/");
-        other_site.site = "blog".into();
-        store
-            .write(&[
-                view("ancient", now - 90 * DAY, 1, "/"),
-                old_landing,
-                new_landing,
-                old_vital,
-                other_site,
-            ])
-            .unwrap();
-        let mut settings = SiteSettings::new("shop", vec!["*".into()]);
-        settings.retention = sonde_protocol::Retention {
-            usage: 60,
-            errors: 7,
-            performance: 14,
-            marketing: 30,
-        };
-        let done = store.apply_retention(&settings, now).unwrap();
-        assert_eq!(
-            done,
-            RetentionOutcome {
-                events_deleted: 2,
-                campaigns_cleared: 1
-            }
-        );
-        let rows = store.dump_as_text("events").unwrap();
-        assert!(
-            !rows.contains("ancient") && !rows.contains("old-vital"),
-            "{rows}"
-        );
-        assert!(
-            rows.contains("other-site"),
-            "another site's data is its own"
-        );
-        let landing = |id: &str| rows.lines().find(|l| l.starts_with(id)).unwrap().to_owned();
-        assert!(!landing("old-landing").contains("newsletter"));
-        assert!(landing("new-landing").contains("newsletter"));
-    }
-
-    #[test]
-    fn other_sites_are_not_counted() {
-        let store = Store::in_memory().unwrap();
-        let mut other = view("x", MIDNIGHT, 1, "/");
-        other.site = "blog".into();
-        store.write(&[other, view("y", MIDNIGHT, 1, "/")]).unwrap();
-        let report = store
-            .usage(&query(MIDNIGHT, MIDNIGHT + DAY, Granularity::Day))
-            .unwrap();
-        assert_eq!(report.total_pageviews, 1);
-    }
+    /// Bytes the store takes on disk.
+    fn size_on_disk(&self) -> u64;
 }

@@ -15,7 +15,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError, StoredEvent, WriteOutcome};
+use crate::store::{EventStore, StoreError, StoredEvent, WriteOutcome};
 
 /// Batches that may wait for the writer before new ones are refused.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
@@ -54,14 +54,14 @@ pub struct WriterThread(JoinHandle<()>);
 impl Writer {
     /// Starts the writer thread for `store`, with room for `capacity` waiting batches.
     pub fn start(
-        store: Arc<Store>,
+        store: Arc<dyn EventStore>,
         capacity: usize,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Writer, WriterThread)> {
         let (queue, jobs) = mpsc::channel(capacity.max(1));
         let thread = std::thread::Builder::new()
             .name("sonde-writer".into())
-            .spawn(move || run(&store, jobs, &metrics))?;
+            .spawn(move || run(store.as_ref(), jobs, &metrics))?;
         Ok((Writer { queue, capacity }, WriterThread(thread)))
     }
 
@@ -97,7 +97,7 @@ impl WriterThread {
     }
 }
 
-fn run(store: &Store, mut jobs: mpsc::Receiver<Job>, metrics: &Metrics) {
+fn run(store: &dyn EventStore, mut jobs: mpsc::Receiver<Job>, metrics: &Metrics) {
     while let Some(first) = jobs.blocking_recv() {
         let mut events = first.rows.len();
         let mut group = vec![first];
@@ -113,7 +113,7 @@ fn run(store: &Store, mut jobs: mpsc::Receiver<Job>, metrics: &Metrics) {
 /// Commits a group and answers each of its handlers. When the group fails,
 /// each batch is tried alone, so one batch the store refuses does not take
 /// the others down with it.
-fn commit(store: &Store, group: Vec<Job>, metrics: &Metrics) {
+fn commit(store: &dyn EventStore, group: Vec<Job>, metrics: &Metrics) {
     let started = Instant::now();
     let batches: Vec<&[StoredEvent]> = group.iter().map(|j| j.rows.as_slice()).collect();
     let outcomes = store.write_batches(&batches);
@@ -145,6 +145,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::store::DuckDbStore;
     use crate::user_agent::{Device, Software};
 
     fn view(id: &str) -> StoredEvent {
@@ -200,9 +201,10 @@ mod tests {
     #[allow(clippy::await_holding_lock)]
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_and_what_was_queued_is_still_written() {
-        let store = Arc::new(Store::in_memory().unwrap());
+        let store = Arc::new(DuckDbStore::in_memory().unwrap());
         let metrics = Arc::new(Metrics::default());
-        let (writer, thread) = Writer::start(Arc::clone(&store), 1, metrics).unwrap();
+        let (writer, thread) =
+            Writer::start(Arc::clone(&store) as Arc<dyn EventStore>, 1, metrics).unwrap();
         let writer = Arc::new(writer);
         let busy = store.hold();
         // The writer takes the first batch and waits for the store; the
@@ -228,9 +230,14 @@ mod tests {
     #[allow(clippy::await_holding_lock)]
     #[tokio::test]
     async fn batches_waiting_together_share_one_commit_and_each_gets_its_own_counts() {
-        let store = Arc::new(Store::in_memory().unwrap());
+        let store = Arc::new(DuckDbStore::in_memory().unwrap());
         let metrics = Arc::new(Metrics::default());
-        let (writer, thread) = Writer::start(Arc::clone(&store), 16, Arc::clone(&metrics)).unwrap();
+        let (writer, thread) = Writer::start(
+            Arc::clone(&store) as Arc<dyn EventStore>,
+            16,
+            Arc::clone(&metrics),
+        )
+        .unwrap();
         let writer = Arc::new(writer);
         let busy = store.hold();
         let blocker = send(&writer, vec![view("x")]).await;

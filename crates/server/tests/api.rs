@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sonde_protocol::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
 use sonde_protocol::{ApiError, IngestReceipt, UsageReport};
 use sonde_server::config::SiteOrigins;
-use sonde_server::store::Store;
+use sonde_server::store::{DuckDbStore, EventStore};
 use sonde_server::{Config, Server};
 
 const ORIGIN: &str = "https://shop.example";
@@ -341,7 +341,7 @@ async fn neither_the_ip_address_nor_the_user_agent_is_stored() {
     assert_eq!(res.status(), StatusCode::OK);
     app.server.shutdown().await.unwrap();
 
-    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let store = DuckDbStore::open(&app.data_dir.join("sonde.duckdb")).unwrap();
     let stored = store.dump_as_text("events").unwrap();
     assert!(
         stored.contains("p1"),
@@ -350,6 +350,8 @@ async fn neither_the_ip_address_nor_the_user_agent_is_stored() {
     for secret in ["127.0.0.1", UA, "SondeTest"] {
         assert!(!stored.contains(secret), "{secret} is stored: {stored}");
     }
+    // Closed first: opening the file checkpoints it and removes its log.
+    drop(store);
     for entry in std::fs::read_dir(&app.data_dir).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
@@ -420,7 +422,7 @@ async fn a_consent_record_is_stored_once_without_any_visitor_data() {
     assert_eq!(res.status(), StatusCode::OK);
 
     app.server.shutdown().await.unwrap();
-    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let store = DuckDbStore::open(&app.data_dir.join("sonde.duckdb")).unwrap();
     assert_eq!(store.consent_count("shop").unwrap(), 2);
     let gpc_rows = store
         .dump_as_text("consents")
@@ -463,7 +465,7 @@ async fn every_event_kind_is_stored_scrubbed_and_marketing_needs_its_grant() {
     assert_eq!(receipt.dropped_by_consent, 1, "the vital needs performance");
 
     app.server.shutdown().await.unwrap();
-    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let store = DuckDbStore::open(&app.data_dir.join("sonde.duckdb")).unwrap();
     let stored = store.dump_as_text("events").unwrap();
     assert!(
         stored.contains("news.example"),
@@ -533,7 +535,7 @@ async fn erase_deletes_todays_events_of_this_browser_its_sessions_and_consent_re
     assert_eq!(err.field.as_deref(), Some("sessions[0]"));
 
     app.server.shutdown().await.unwrap();
-    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let store = DuckDbStore::open(&app.data_dir.join("sonde.duckdb")).unwrap();
     let stored = store.dump_as_text("events").unwrap();
     assert!(stored.contains("theirs"), "{stored}");
     for gone in ["mine-1", "mine-2", "old-tab"] {
@@ -607,7 +609,7 @@ async fn a_sec_gpc_header_keeps_campaigns_out_even_when_the_page_grants_marketin
     assert_eq!(res.status(), StatusCode::OK);
 
     app.server.shutdown().await.unwrap();
-    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let store = DuckDbStore::open(&app.data_dir.join("sonde.duckdb")).unwrap();
     let rows = store.dump_as_text("events").unwrap();
     let row = |id: &str| {
         rows.lines()
@@ -674,7 +676,7 @@ async fn bots_are_counted_per_site_and_not_stored() {
     );
 
     app.server.shutdown().await.unwrap();
-    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let store = DuckDbStore::open(&app.data_dir.join("sonde.duckdb")).unwrap();
     assert_eq!(store.bot_requests("shop").unwrap(), 3);
     assert_eq!(store.event_count("shop").unwrap(), 1);
     let rows = store.dump_as_text("events").unwrap();
@@ -838,7 +840,7 @@ async fn a_site_added_through_the_admin_api_takes_events_at_once_and_keeps_its_s
             .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     app.server.shutdown().await.unwrap();
-    let store = Store::open(&app.data_dir.join("sonde.duckdb")).unwrap();
+    let store = DuckDbStore::open(&app.data_dir.join("sonde.duckdb")).unwrap();
     let blog = store
         .sites()
         .unwrap()
