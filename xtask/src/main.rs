@@ -17,6 +17,9 @@ const BINARYEN_VERSION: &str = "132";
 /// Minifies wasm-bindgen's glue for the embeddable modules (Trunk's own
 /// minifier cannot parse it); about 2 KB gzip less per module.
 const TERSER_VERSION: &str = "5.51.4";
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// Seconds `cargo xtask test` fuzzes the ingest parser for.
+const TEST_FUZZ_SECONDS: u32 = 20;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -30,7 +33,9 @@ commands:
   bench       measure the browser budgets in Chromium into BENCHMARKS.md
   bench-ingest
               measure ingest over HTTP (events/s, latency, empty and at
-              10 million events) and the raw DuckDB appender into BENCHMARKS.md";
+              10 million events) and the raw DuckDB appender into BENCHMARKS.md
+  fuzz [SECONDS]
+              fuzz batch parsing and validation (cargo fuzz; default 60 s)";
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -49,6 +54,13 @@ fn main() -> Result<()> {
         "test" => test(&root),
         "bench" => bench(&root),
         "bench-ingest" => bench_ingest(),
+        "fuzz" => {
+            let seconds = match rest.first() {
+                Some(s) => s.parse().context("fuzz takes a number of seconds")?,
+                None => 60,
+            };
+            fuzz(&root, seconds)
+        }
         "help" | "--help" | "-h" | "" => {
             println!("{USAGE}");
             Ok(())
@@ -352,6 +364,7 @@ fn test(root: &Path) -> Result<()> {
     )?;
     build_web(root)?;
     step("cargo", &["test", WORKSPACE])?;
+    fuzz(root, TEST_FUZZ_SECONDS)?;
     eprintln!(
         "xtask: all checks and tests passed in {:.1?}",
         started.elapsed()
@@ -366,6 +379,54 @@ fn bench(root: &Path) -> Result<()> {
     step("cargo", &["build", WORKSPACE, "--examples"])?;
     let budgets = target_dir()?.join("debug/examples/budgets");
     step(path_str(&budgets)?, &[])
+}
+
+/// Fuzzes the ingest body parser and validation (`fuzz/`) for `seconds`,
+/// from the seeds and what earlier runs found (`fuzz/corpus`, not kept in
+/// git). A crash fails the run and leaves its input in `fuzz/artifacts`.
+fn fuzz(root: &Path, seconds: u32) -> Result<()> {
+    if !version_matches("cargo", &["fuzz", "--version"], CARGO_FUZZ_VERSION) {
+        step(
+            "cargo",
+            &[
+                "install",
+                "cargo-fuzz",
+                "--version",
+                CARGO_FUZZ_VERSION,
+                "--locked",
+            ],
+        )?;
+    }
+    let dir = root.join("fuzz");
+    std::fs::create_dir_all(dir.join("corpus/ingest_batch"))?;
+    let target = target_dir()?.join("fuzz");
+    let max_time = format!("-max_total_time={seconds}");
+    let args = [
+        "fuzz",
+        "run",
+        "ingest_batch",
+        "--sanitizer",
+        "none",
+        "--target-dir",
+        path_str(&target)?,
+        "corpus/ingest_batch",
+        "seeds/ingest_batch",
+        "--",
+        &max_time,
+    ];
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let status = command("cargo")?
+        .args(args)
+        .current_dir(&dir)
+        // cargo-fuzz instruments with flags rustc accepts only on nightly;
+        // this machine has the stable toolchain only.
+        .env("RUSTC_BOOTSTRAP", "1")
+        .status()
+        .context("cannot run cargo fuzz")?;
+    if !status.success() {
+        bail!("the fuzzer failed; its input is in fuzz/artifacts/ingest_batch");
+    }
+    Ok(())
 }
 
 /// The ingest benchmark (`crates/server/benches/ingest.rs`): the server on

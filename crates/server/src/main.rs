@@ -73,10 +73,14 @@ enum SiteAction {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Logs go to stderr; stdout says where Sonde runs.
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(log_filter())
-        .init();
+        .with_env_filter(log_filter());
+    if std::env::var("SONDE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let matches = Cli::command().get_matches();
     let Cli { command } = Cli::from_arg_matches(&matches)?;
     match command {
