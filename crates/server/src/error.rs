@@ -156,3 +156,37 @@ impl IntoResponse for AppError {
 fn retry_after_secs(wait: std::time::Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_pressure_and_rate_limits_say_when_to_come_back() {
+        let busy = AppError::Busy.into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
+        let limited =
+            AppError::RateLimited(std::time::Duration::from_millis(1_200)).into_response();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "2", "rounded up");
+    }
+
+    #[test]
+    fn internal_failures_tell_the_client_nothing_of_the_internals() {
+        let failed = AppError::Salt(std::io::Error::other("disk on fire")).into_response();
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_text(failed);
+        assert!(!body.contains("disk on fire"), "{body}");
+        assert!(body.contains("operator's log"), "{body}");
+    }
+
+    fn body_text(response: Response) -> String {
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+}
