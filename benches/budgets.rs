@@ -121,7 +121,12 @@ async fn main() {
         &browser,
     );
     println!("{report}");
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    // The checkout `cargo xtask bench` runs for (the path compiled in may
+    // be another clone's when clones share a target directory).
+    let root = std::env::var_os("SONDE_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let path = root.join("BENCHMARKS.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
     std::fs::write(&path, replace_section(&existing, &report)).unwrap();
     eprintln!("written to {}", path.display());

@@ -38,7 +38,14 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
-        let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist");
+        // At run time (`cargo test` sets the manifest dir, `cargo xtask
+        // bench` the root): clones sharing a target directory may share this
+        // binary, with another clone's path compiled in.
+        let root = std::env::var_os("SONDE_ROOT")
+            .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+        let dist = root.join("dist");
         assert!(
             dist.join("index.html").is_file(),
             "the web app is not built: run `cargo xtask build-web` first (`cargo xtask test` does)"

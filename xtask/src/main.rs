@@ -53,7 +53,7 @@ fn main() -> Result<()> {
         "run" => run(&root, &rest),
         "test" => test(&root),
         "bench" => bench(&root),
-        "bench-ingest" => bench_ingest(),
+        "bench-ingest" => bench_ingest(&root),
         "fuzz" => {
             let seconds = match rest.first() {
                 Some(s) => s.parse().context("fuzz takes a number of seconds")?,
@@ -69,8 +69,13 @@ fn main() -> Result<()> {
     }
 }
 
+/// The checkout this runs for. Read at run time (`cargo run` sets it):
+/// clones sharing one target directory share one xtask binary, so the path
+/// compiled in may be another clone's.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
@@ -378,7 +383,7 @@ fn bench(root: &Path) -> Result<()> {
     build_web(root)?;
     step("cargo", &["build", WORKSPACE, "--examples"])?;
     let budgets = target_dir()?.join("debug/examples/budgets");
-    step(path_str(&budgets)?, &[])
+    step_in(root, path_str(&budgets)?, &[])
 }
 
 /// Fuzzes the ingest body parser and validation (`fuzz/`) for `seconds`,
@@ -431,16 +436,16 @@ fn fuzz(root: &Path, seconds: u32) -> Result<()> {
 
 /// The ingest benchmark (`crates/server/benches/ingest.rs`): the server on
 /// core 0, the load generator on core 1, when `taskset` can pin them.
-fn bench_ingest() -> Result<()> {
+fn bench_ingest(root: &Path) -> Result<()> {
     step(
         "cargo",
         &["build", WORKSPACE, "--examples", "--bin", "sonde"],
     )?;
     let ingest = target_dir()?.join("debug/examples/ingest");
     if Path::new("/usr/bin/taskset").exists() {
-        step("taskset", &["-c", "1", path_str(&ingest)?])
+        step_in(root, "taskset", &["-c", "1", path_str(&ingest)?])
     } else {
-        step(path_str(&ingest)?, &[])
+        step_in(root, path_str(&ingest)?, &[])
     }
 }
 
@@ -496,6 +501,21 @@ fn output(program: &str, args: &[&str]) -> Result<String> {
         bail!("{program} failed");
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs a benchmark for the checkout at `root` (`SONDE_ROOT`): the
+/// benchmarks write their results into its BENCHMARKS.md.
+fn step_in(root: &Path, program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("xtask: {program} {}", args.join(" "));
+    let status = command(program)?
+        .args(args)
+        .env("SONDE_ROOT", root)
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
 }
 
 fn step(program: &str, args: &[&str]) -> Result<()> {

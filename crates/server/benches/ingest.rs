@@ -339,7 +339,12 @@ fn write_results(appender_rate: f64, empty: &[Run], full: &[Run], core: &str) {
          the goal is 100,000 events/s.",
         100.0 * best / appender_rate
     );
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../BENCHMARKS.md");
+    // The checkout `cargo xtask bench-ingest` runs for (the path compiled in
+    // may be another clone's when clones share a target directory).
+    let root = std::env::var_os("SONDE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    let path = root.join("BENCHMARKS.md");
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     let (start, end) = ("<!-- ingest:start", "<!-- ingest:end -->");
     let block =
