@@ -79,6 +79,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The server's `/metrics` page.
+    async fn metrics(&self) -> String {
+        let res = self.http.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.unwrap()
+    }
+
     async fn usage(&self, granularity: &str) -> UsageReport {
         let now = now_ms();
         let res = self
@@ -250,15 +257,7 @@ async fn bad_input_gets_a_clear_error_and_the_server_stays_up() {
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(app.usage("day").await.total_pageviews, 0);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("sonde_ingest_requests_total 7"),
         "{metrics}"
@@ -656,15 +655,7 @@ async fn bots_are_counted_per_site_and_not_stored() {
     assert!(!receipt.bot);
     assert_eq!(receipt.accepted, 1);
 
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("sonde_bot_requests_total{site=\"shop\"} 3"),
         "{metrics}"

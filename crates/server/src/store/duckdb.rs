@@ -154,6 +154,17 @@ impl DuckDbStore {
         self.conn()
     }
 
+    /// The sum over all days of a per-day count table (`banner_impressions`,
+    /// `bot_requests`) for `site`.
+    fn daily_total(&self, table: &str, site: &str) -> Result<u64, StoreError> {
+        let count: Option<i64> = self.conn().query_row(
+            &format!("SELECT sum(count)::BIGINT FROM {table} WHERE site = ?"),
+            [site],
+            |r| r.get(0),
+        )?;
+        Ok(count.unwrap_or(0) as u64)
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave DuckDB half-written: the
         // transaction rolls back. Keep serving.
@@ -174,22 +185,12 @@ impl EventStore for DuckDbStore {
 
     /// Bot requests counted for `site`, all days.
     fn bot_requests(&self, site: &str) -> Result<u64, StoreError> {
-        let count: Option<i64> = self.conn().query_row(
-            "SELECT sum(count)::BIGINT FROM bot_requests WHERE site = ?",
-            [site],
-            |r| r.get(0),
-        )?;
-        Ok(count.unwrap_or(0) as u64)
+        self.daily_total("bot_requests", site)
     }
 
     /// Banner downloads counted for `site`, all days.
     fn banner_impressions(&self, site: &str) -> Result<u64, StoreError> {
-        let count: Option<i64> = self.conn().query_row(
-            "SELECT sum(count)::BIGINT FROM banner_impressions WHERE site = ?",
-            [site],
-            |r| r.get(0),
-        )?;
-        Ok(count.unwrap_or(0) as u64)
+        self.daily_total("banner_impressions", site)
     }
 
     /// Every value of every stored row of `table` rendered as text, for
