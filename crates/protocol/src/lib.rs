@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod json;
 pub mod limits;
+pub mod overview;
 pub mod scrub;
 pub mod site;
 pub mod usage;

@@ -44,6 +44,7 @@ struct Inner {
     user_agents: Classifier,
     rate_limits: Arc<RateLimits>,
     admin_token: Option<String>,
+    min_group_size: u64,
 }
 
 impl AppState {
@@ -69,6 +70,7 @@ impl AppState {
             user_agents: Classifier::default(),
             rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
             admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
+            min_group_size: config.min_group_size.max(1),
         }));
         Ok((state, writer_thread))
     }
@@ -97,6 +99,11 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// Breakdown rows need at least this many visitors to be listed.
+    pub fn min_group_size(&self) -> u64 {
+        self.0.min_group_size
     }
 
     /// The admin API's token; `None` turns the admin API off.
@@ -224,6 +231,7 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/erase", post(erase::erase))
         .route_layer(browser_cors)
         .route("/usage", get(usage::usage))
+        .route("/overview", get(usage::overview))
         .route("/sites", get(list_sites))
         .route("/openapi.json", get(openapi::document))
         .nest("/admin", admin::routes())

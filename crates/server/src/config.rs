@@ -76,6 +76,11 @@ pub struct Config {
     #[arg(long, env = "SONDE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// Breakdown rows with fewer visitors than this are not listed, only
+    /// counted: a small group could point at a person.
+    #[arg(long, env = "SONDE_MIN_GROUP_SIZE", default_value_t = 5)]
+    pub min_group_size: u64,
+
     /// Seed the demo site with 30 days of demo data when it has none.
     #[arg(long, env = "SONDE_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
@@ -102,6 +107,7 @@ impl Config {
             seed_demo: false,
             write_queue: crate::writer::DEFAULT_QUEUE_CAPACITY,
             admin_token: None,
+            min_group_size: 5,
             rate_limit_visitor: 5,
             rate_limit_site: 5_000,
         }
@@ -122,6 +128,7 @@ pub struct FileConfig {
     rate_limit_visitor: Option<u32>,
     rate_limit_site: Option<u32>,
     admin_token: Option<String>,
+    min_group_size: Option<u64>,
 }
 
 /// Why the configuration file cannot be used.
@@ -185,6 +192,11 @@ impl Config {
             &mut self.rate_limit_site,
             file.rate_limit_site,
             unset("rate_limit_site"),
+        );
+        take(
+            &mut self.min_group_size,
+            file.min_group_size,
+            unset("min_group_size"),
         );
         take(
             &mut self.admin_token,

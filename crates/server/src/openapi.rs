@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         crate::consent::record,
         crate::erase::erase,
         crate::usage::usage,
+        crate::usage::overview,
         crate::app::list_sites,
         crate::admin::list_sites,
         crate::admin::put_site,

@@ -17,6 +17,7 @@
 mod duckdb;
 
 use chrono::NaiveDate;
+use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::usage::{UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
@@ -103,6 +104,11 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
 
     /// Page views and unique visitors per bucket, and the top pages.
     fn usage(&self, q: &UsageQuery) -> Result<UsageReport, StoreError>;
+
+    /// Key figures of the period and the one before, and the breakdowns,
+    /// leaving out rows of fewer than `k` visitors (see
+    /// [`sonde_protocol::overview`] for the definitions).
+    fn overview(&self, q: &OverviewQuery, k: u64) -> Result<OverviewReport, StoreError>;
 
     /// Stores a consent record; `false` when it was stored before.
     fn record_consent(&self, record: &ConsentRecord) -> Result<bool, StoreError>;

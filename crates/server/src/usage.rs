@@ -1,8 +1,9 @@
-//! The usage query endpoint of the dashboard.
+//! The dashboard's usage queries: the usage time series and the overview.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::{ApiError, UsageQuery, UsageReport};
 
 use crate::app::AppState;
@@ -40,13 +41,56 @@ pub async fn usage(
     Ok(Json(report))
 }
 
-fn check(q: &UsageQuery) -> Result<(), AppError> {
-    if q.to <= q.from {
+/// Longest period an overview covers: about thirteen months.
+pub const MAX_OVERVIEW_DAYS: i64 = 400;
+
+/// `GET /api/overview?site=…&from=…&to=…[&page=…&entry_page=…&source=…&campaign=…&browser=…&os=…&device=…]`
+#[utoipa::path(
+    get,
+    path = "/api/overview",
+    tag = "dashboard",
+    params(OverviewQuery),
+    responses(
+        (status = 200, description = "Key figures, the previous period's, and the breakdowns", body = OverviewReport),
+        (status = 404, description = "Unknown site", body = ApiError),
+        (status = 422, description = "A bad range", body = ApiError),
+    )
+)]
+pub async fn overview(
+    State(app): State<AppState>,
+    query: Result<Query<OverviewQuery>, QueryRejection>,
+) -> Result<Json<OverviewReport>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::BadQuery {
+        field: None,
+        message: e.body_text(),
+    })?;
+    check_range(query.from, query.to)?;
+    if query.to - query.from > MAX_OVERVIEW_DAYS * 86_400_000 {
         return Err(AppError::BadQuery {
             field: Some("to".into()),
-            message: format!("`to` ({}) must be after `from` ({})", q.to, q.from),
+            message: format!("the period is longer than {MAX_OVERVIEW_DAYS} days"),
         });
     }
+    if app.sites().get(&query.site).is_none() {
+        return Err(AppError::UnknownSite(query.site));
+    }
+    let (store, k) = (app.store_handle(), app.min_group_size());
+    let report = tokio::task::spawn_blocking(move || store.overview(&query, k)).await??;
+    Ok(Json(report))
+}
+
+fn check_range(from: i64, to: i64) -> Result<(), AppError> {
+    if to <= from {
+        return Err(AppError::BadQuery {
+            field: Some("to".into()),
+            message: format!("`to` ({to}) must be after `from` ({from})"),
+        });
+    }
+    Ok(())
+}
+
+fn check(q: &UsageQuery) -> Result<(), AppError> {
+    check_range(q.from, q.to)?;
     let buckets = (q.to - q.from) / q.granularity.millis();
     if buckets > MAX_BUCKETS {
         return Err(AppError::BadQuery {

@@ -11,6 +11,9 @@ use std::sync::Mutex;
 
 use chrono::NaiveDate;
 use duckdb::{Appender, Connection, params};
+use sonde_protocol::overview::{
+    Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
+};
 use sonde_protocol::usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
@@ -457,6 +460,37 @@ impl EventStore for DuckDbStore {
     }
 
     /// Page views and unique visitors per bucket, and the top pages.
+    fn overview(&self, q: &OverviewQuery, k: u64) -> Result<OverviewReport, StoreError> {
+        let conn = self.conn();
+        let length = q.to - q.from;
+        let previous = key_figures(&conn, q, q.from - length, q.from)?;
+        let current = key_figures(&conn, q, q.from, q.to)?;
+        // `chosen` now holds the current period's sessions.
+        let breakdown = |sql: &str| breakdown(&conn, sql, k);
+        let by_session = |column: &str| {
+            format!(
+                "SELECT {column}, count(DISTINCT visitor), count(*) FROM chosen
+                 WHERE {column} IS NOT NULL GROUP BY {column}"
+            )
+        };
+        Ok(OverviewReport {
+            current,
+            previous,
+            k,
+            pages: breakdown(
+                "SELECT v.path, count(DISTINCT v.visitor_id), count(*)
+                 FROM views v JOIN chosen c ON v.session = c.session GROUP BY v.path",
+            )?,
+            entry_pages: breakdown(&by_session("entry"))?,
+            exit_pages: breakdown(&by_session("exit"))?,
+            sources: breakdown(&by_session("source"))?,
+            campaigns: breakdown(&by_session("campaign"))?,
+            browsers: breakdown(&by_session("browser"))?,
+            os: breakdown(&by_session("os"))?,
+            devices: breakdown(&by_session("device"))?,
+        })
+    }
+
     fn usage(&self, q: &UsageQuery) -> Result<UsageReport, StoreError> {
         let unit = match q.granularity {
             Granularity::Hour => "hour",
@@ -613,6 +647,111 @@ fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError
     Ok(())
 }
 
+/// Most rows a breakdown lists.
+const BREAKDOWN_ROWS: usize = 10;
+
+/// Fills the temporary tables `views` (the site's page views in
+/// `[from, to)`) and `chosen` (their sessions that pass the filters), and
+/// returns the key figures of those sessions.
+fn key_figures(
+    conn: &Connection,
+    q: &OverviewQuery,
+    from: i64,
+    to: i64,
+) -> Result<KeyFigures, StoreError> {
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE views AS
+         SELECT coalesce(session_id, id) AS session, visitor_id, ts, path, referrer_host,
+                utm_campaign, browser, os, device
+         FROM events
+         WHERE site = ? AND kind = 'page_view' AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)",
+        params![q.site, from, to],
+    )?;
+    let f = &q.filters;
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE chosen AS
+         WITH sessions AS (
+             SELECT session, any_value(visitor_id) AS visitor, count(*) AS views,
+                    epoch_ms(max(ts)) - epoch_ms(min(ts)) AS duration_ms,
+                    arg_min(path, ts) AS entry, arg_max(path, ts) AS exit,
+                    coalesce(arg_min(referrer_host, ts), 'direct') AS source,
+                    arg_min(utm_campaign, ts) AS campaign,
+                    any_value(browser) AS browser, any_value(os) AS os, any_value(device) AS device,
+                    list(DISTINCT path) AS pages
+             FROM views GROUP BY session
+         ),
+         wanted AS (
+             SELECT ?::VARCHAR AS page, ?::VARCHAR AS entry, ?::VARCHAR AS source,
+                    ?::VARCHAR AS campaign, ?::VARCHAR AS browser, ?::VARCHAR AS os,
+                    ?::VARCHAR AS device
+         )
+         SELECT s.* FROM sessions s, wanted w
+         WHERE (w.page IS NULL OR list_contains(s.pages, w.page))
+           AND (w.entry IS NULL OR s.entry = w.entry)
+           AND (w.source IS NULL OR s.source = w.source)
+           AND (w.campaign IS NULL OR s.campaign = w.campaign)
+           AND (w.browser IS NULL OR s.browser = w.browser)
+           AND (w.os IS NULL OR s.os = w.os)
+           AND (w.device IS NULL OR s.device = w.device)",
+        params![
+            f.page,
+            f.entry_page,
+            f.source,
+            f.campaign,
+            f.browser,
+            f.os,
+            f.device
+        ],
+    )?;
+    let figures = conn.query_row(
+        "SELECT count(DISTINCT visitor), count(*), coalesce(sum(views), 0)::BIGINT,
+                coalesce(avg(CASE WHEN views = 1 THEN 1.0 ELSE 0.0 END), 0),
+                coalesce(avg(duration_ms), 0)
+         FROM chosen",
+        [],
+        |r| {
+            let (visitors, sessions, pageviews): (i64, i64, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            Ok(KeyFigures {
+                visitors: visitors as u64,
+                sessions: sessions as u64,
+                pageviews: pageviews as u64,
+                views_per_session: if sessions > 0 {
+                    pageviews as f64 / sessions as f64
+                } else {
+                    0.0
+                },
+                bounce_rate: r.get(3)?,
+                avg_duration_ms: r.get(4)?,
+            })
+        },
+    )?;
+    Ok(figures)
+}
+
+/// Runs `sql` (label, visitors, count per group) and keeps the largest
+/// groups of at least `k` visitors; the smaller ones are only counted.
+fn breakdown(conn: &Connection, sql: &str, k: u64) -> Result<Breakdown, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT * FROM ({sql}) g(label, visitors, n) ORDER BY visitors DESC, n DESC, label"
+    ))?;
+    let rows: Vec<BreakdownRow> = stmt
+        .query_map([], |r| {
+            Ok(BreakdownRow {
+                label: r.get(0)?,
+                visitors: r.get::<_, i64>(1)? as u64,
+                count: r.get::<_, i64>(2)? as u64,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let (listed, small): (Vec<BreakdownRow>, Vec<BreakdownRow>) =
+        rows.into_iter().partition(|row| row.visitors >= k);
+    Ok(Breakdown {
+        rows: listed.into_iter().take(BREAKDOWN_ROWS).collect(),
+        small_groups: small.len() as u64,
+    })
+}
+
 /// Every bucket of the range, with the counted ones filled in, so a chart
 /// shows a quiet day as zero rather than skipping it.
 fn fill_buckets(q: &UsageQuery, counted: Vec<UsagePoint>) -> Vec<UsagePoint> {
@@ -635,6 +774,8 @@ fn fill_buckets(q: &UsageQuery, counted: Vec<UsagePoint>) -> Vec<UsagePoint> {
 
 #[cfg(test)]
 mod tests {
+    use sonde_protocol::overview::Filters;
+
     use super::*;
     use crate::user_agent::Software;
 
@@ -802,6 +943,199 @@ mod tests {
         let landing = |id: &str| rows.lines().find(|l| l.starts_with(id)).unwrap().to_owned();
         assert!(!landing("old-landing").contains("newsletter"));
         assert!(landing("new-landing").contains("newsletter"));
+    }
+
+    /// A page view in a session, from a referrer, in a campaign.
+    fn visit(
+        id: &str,
+        ts: i64,
+        visitor: i64,
+        session: &str,
+        path: &str,
+        from: Option<(&str, Option<&str>)>,
+    ) -> StoredEvent {
+        let mut event = view(id, ts, visitor, path);
+        event.session_id = Some(session.into());
+        if let EventData::PageView {
+            referrer, campaign, ..
+        } = &mut event.data
+        {
+            *referrer = from.map(|(host, _)| host.to_owned());
+            campaign.campaign = from.and_then(|(_, c)| c).map(Into::into);
+        }
+        event
+    }
+
+    /// Four sessions today, two yesterday; the figures below are worked out
+    /// by hand from these.
+    fn overview_fixture() -> DuckDbStore {
+        let store = DuckDbStore::in_memory().unwrap();
+        let t = MIDNIGHT + 10 * HOUR;
+        let news = Some(("news.example", None));
+        let mut iphone = [
+            visit("s2-1", t + HOUR, 2, "s2", "/", None),
+            visit("s3-1", t + 2 * HOUR, 2, "s3", "/products", None),
+            visit("s3-2", t + 2 * HOUR + 30_000, 2, "s3", "/", None),
+        ];
+        for e in &mut iphone {
+            e.software = Software {
+                browser: "Safari".into(),
+                os: "iPhone".into(),
+                device: crate::user_agent::Device::Mobile,
+            };
+        }
+        store
+            .write(&[
+                visit("s1-1", t, 1, "s1", "/", news),
+                visit("s1-2", t + 60_000, 1, "s1", "/cart", None),
+                visit("s1-3", t + 180_000, 1, "s1", "/thanks", None),
+                visit(
+                    "s4-1",
+                    t + 3 * HOUR,
+                    3,
+                    "s4",
+                    "/cart",
+                    Some(("news.example", Some("spring"))),
+                ),
+                visit("p1-1", t - DAY, 9, "p1", "/", None),
+                visit("p2-1", t - DAY, 10, "p2", "/", None),
+                visit("p2-2", t - DAY + 10_000, 10, "p2", "/cart", None),
+            ])
+            .unwrap();
+        store.write(&iphone).unwrap();
+        store
+    }
+
+    fn overview_query(filters: Filters) -> OverviewQuery {
+        OverviewQuery {
+            site: "shop".into(),
+            from: MIDNIGHT,
+            to: MIDNIGHT + DAY,
+            filters,
+        }
+    }
+
+    fn labels(b: &Breakdown) -> Vec<(&str, u64, u64)> {
+        b.rows
+            .iter()
+            .map(|r| (r.label.as_str(), r.visitors, r.count))
+            .collect()
+    }
+
+    #[test]
+    fn the_overview_matches_the_hand_computed_figures() {
+        let store = overview_fixture();
+        let report = store
+            .overview(&overview_query(Filters::default()), 1)
+            .unwrap();
+        assert_eq!(
+            report.current,
+            KeyFigures {
+                visitors: 3,
+                sessions: 4,
+                pageviews: 7,
+                views_per_session: 1.75,
+                bounce_rate: 0.5,
+                avg_duration_ms: 52_500.0,
+            }
+        );
+        assert_eq!(
+            report.previous,
+            KeyFigures {
+                visitors: 2,
+                sessions: 2,
+                pageviews: 3,
+                views_per_session: 1.5,
+                bounce_rate: 0.5,
+                avg_duration_ms: 5_000.0,
+            }
+        );
+        assert_eq!(
+            labels(&report.pages),
+            [
+                ("/", 2, 3),
+                ("/cart", 2, 2),
+                ("/products", 1, 1),
+                ("/thanks", 1, 1)
+            ]
+        );
+        assert_eq!(
+            labels(&report.entry_pages),
+            [("/", 2, 2), ("/cart", 1, 1), ("/products", 1, 1)]
+        );
+        assert_eq!(
+            labels(&report.exit_pages),
+            [("/", 1, 2), ("/cart", 1, 1), ("/thanks", 1, 1)]
+        );
+        assert_eq!(
+            labels(&report.sources),
+            [("news.example", 2, 2), ("direct", 1, 2)]
+        );
+        assert_eq!(labels(&report.campaigns), [("spring", 1, 1)]);
+        assert_eq!(
+            labels(&report.devices),
+            [("desktop", 2, 2), ("mobile", 1, 2)]
+        );
+    }
+
+    #[test]
+    fn breakdown_rows_under_k_visitors_are_only_counted() {
+        let store = overview_fixture();
+        let report = store
+            .overview(&overview_query(Filters::default()), 2)
+            .unwrap();
+        assert_eq!(labels(&report.pages), [("/", 2, 3), ("/cart", 2, 2)]);
+        assert_eq!(report.pages.small_groups, 2);
+        assert_eq!(labels(&report.sources), [("news.example", 2, 2)]);
+        assert_eq!(report.sources.small_groups, 1);
+        assert!(report.campaigns.rows.is_empty());
+        assert_eq!(report.campaigns.small_groups, 1);
+        assert_eq!(report.k, 2);
+    }
+
+    #[test]
+    fn filters_select_whole_sessions() {
+        let store = overview_fixture();
+        let by_source = store
+            .overview(
+                &overview_query(Filters {
+                    source: Some("news.example".into()),
+                    ..Filters::default()
+                }),
+                1,
+            )
+            .unwrap();
+        // s1 and s4: the second page of s1 has no referrer of its own.
+        assert_eq!(
+            (by_source.current.sessions, by_source.current.pageviews),
+            (2, 4)
+        );
+        assert_eq!(by_source.current.avg_duration_ms, 90_000.0);
+        let by_page = store
+            .overview(
+                &overview_query(Filters {
+                    page: Some("/cart".into()),
+                    ..Filters::default()
+                }),
+                1,
+            )
+            .unwrap();
+        assert_eq!(by_page.current, by_source.current);
+        let by_entry = store
+            .overview(
+                &overview_query(Filters {
+                    entry_page: Some("/products".into()),
+                    browser: Some("Safari".into()),
+                    ..Filters::default()
+                }),
+                1,
+            )
+            .unwrap();
+        assert_eq!(
+            (by_entry.current.visitors, by_entry.current.sessions),
+            (1, 1)
+        );
+        assert_eq!(by_entry.previous.sessions, 0);
     }
 
     #[test]
