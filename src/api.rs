@@ -3,6 +3,7 @@
 
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
+use sonde_protocol::overview::OverviewReport;
 use sonde_protocol::{ApiError, SiteSummary, UsageQuery, UsageReport};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +47,15 @@ async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ClientError> {
 
 pub async fn sites() -> Result<Vec<SiteSummary>, ClientError> {
     get("/api/sites").await
+}
+
+/// The overview of a period; filters are not used by the dashboard yet.
+pub async fn overview(site: &str, from: i64, to: i64) -> Result<OverviewReport, ClientError> {
+    get(&format!(
+        "/api/overview?site={}&from={from}&to={to}",
+        js_sys::encode_uri_component(site)
+    ))
+    .await
 }
 
 pub async fn usage(query: &UsageQuery) -> Result<UsageReport, ClientError> {

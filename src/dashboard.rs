@@ -1,5 +1,7 @@
 //! The dashboard: usage over time and top pages for one site.
 
+mod breakdown;
+mod key_figures;
 mod range;
 mod top_pages;
 mod usage_chart;
@@ -8,7 +10,10 @@ use leptos::prelude::*;
 use sonde_protocol::{UsageQuery, UsageReport};
 
 use crate::api::{self, ClientError};
+use breakdown::Breakdown;
+use key_figures::KeyFigures;
 use range::{Range, RangePicker};
+use sonde_protocol::overview::OverviewReport;
 use top_pages::TopPages;
 use usage_chart::UsageChart;
 
@@ -35,7 +40,10 @@ pub fn Dashboard() -> impl IntoView {
                     report
                         .get()
                         .map(|result| match result {
-                            Ok((site, report)) => view! { <Usage site report granularity=range.get_untracked().granularity() /> }.into_any(),
+                            Ok((site, report, overview)) => view! {
+                                <Usage site report granularity=range.get_untracked().granularity() />
+                                <Overview report=overview />
+                            }.into_any(),
                             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                         })
                 }}
@@ -44,7 +52,7 @@ pub fn Dashboard() -> impl IntoView {
     }
 }
 
-async fn load(range: Range) -> Result<(String, UsageReport), ClientError> {
+async fn load(range: Range) -> Result<(String, UsageReport, OverviewReport), ClientError> {
     let sites = api::sites().await?;
     let site = sites
         .iter()
@@ -60,7 +68,32 @@ async fn load(range: Range) -> Result<(String, UsageReport), ClientError> {
         granularity: range.granularity(),
     })
     .await?;
-    Ok((site, report))
+    let overview = api::overview(&site, from, to).await?;
+    Ok((site, report, overview))
+}
+
+#[component]
+fn Overview(
+    /// The period's key figures and breakdowns.
+    report: OverviewReport,
+) -> impl IntoView {
+    let k = report.k;
+    view! {
+        <section class="overview" aria-label="Overview">
+            <h2>"Overview"</h2>
+            <KeyFigures current=report.current previous=report.previous />
+            <div class="breakdowns">
+                <Breakdown title="Pages" counted="Views" rows=report.pages k />
+                <Breakdown title="Entry pages" counted="Visits" rows=report.entry_pages k />
+                <Breakdown title="Exit pages" counted="Visits" rows=report.exit_pages k />
+                <Breakdown title="Sources" counted="Visits" rows=report.sources k />
+                <Breakdown title="Campaigns" counted="Visits" rows=report.campaigns k />
+                <Breakdown title="Browsers" counted="Visits" rows=report.browsers k />
+                <Breakdown title="Systems" counted="Visits" rows=report.os k />
+                <Breakdown title="Devices" counted="Visits" rows=report.devices k />
+            </div>
+        </section>
+    }
 }
 
 #[component]

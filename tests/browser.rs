@@ -132,7 +132,39 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
         .await
         .unwrap();
     assert_eq!(total.text().await.unwrap(), "3");
+    // The overview: one visitor, one visit of three pages, and every page
+    // row hidden, since each has fewer than k (5) visitors.
+    let figure = |name: &'static str| {
+        let h = &h;
+        async move {
+            h.browser
+                .find(Locator::Css(&format!("dd[data-figure={name}]")))
+                .await
+                .unwrap_or_else(|e| panic!("no {name} figure: {e}"))
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(figure("pageviews").await, "3");
+    assert_eq!(figure("sessions").await, "1");
+    assert_eq!(figure("visitors").await, "1");
+    assert_eq!(figure("bounce_rate").await, "0 %");
+    let hidden = h
+        .browser
+        .find(Locator::Css(
+            "table[data-breakdown=Pages] td[data-small-groups]",
+        ))
+        .await
+        .expect("the pages breakdown says what it hides");
+    assert_eq!(
+        hidden.text().await.unwrap(),
+        "3 others, each with fewer than 5 visitors, not shown"
+    );
     h.screenshot("dashboard-desktop").await;
+    h.js("document.querySelector('.overview').scrollIntoView(); return null")
+        .await;
+    h.screenshot("dashboard-overview-desktop").await;
     h.finish().await;
 }
 

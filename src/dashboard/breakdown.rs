@@ -1,0 +1,61 @@
+//! One breakdown (pages, sources, browsers…) as a table, with the rows too
+//! small to show counted below it.
+
+use leptos::prelude::*;
+use sonde_protocol::overview::Breakdown as Rows;
+
+#[component]
+pub fn Breakdown(
+    /// What the rows are, as the table's caption ("Entry pages").
+    title: &'static str,
+    /// What `count` counts in these rows ("Visits", "Views").
+    counted: &'static str,
+    rows: Rows,
+    /// The smallest group listed, in visitors.
+    k: u64,
+) -> impl IntoView {
+    let empty = rows.rows.is_empty();
+    let small = rows.small_groups;
+    view! {
+        <table class="breakdown" data-breakdown=title>
+            <caption>{title}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">{title}</th>
+                    <th scope="col">"Visitors"</th>
+                    <th scope="col">{counted}</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .rows
+                    .into_iter()
+                    .map(|row| {
+                        view! {
+                            <tr>
+                                <td>{row.label}</td>
+                                <td>{row.visitors}</td>
+                                <td>{row.count}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+                {(empty && small == 0)
+                    .then(|| view! { <tr><td colspan="3" class="muted">"Nothing in this period."</td></tr> })}
+            </tbody>
+            {(small > 0)
+                .then(|| {
+                    let noun = if small == 1 { "other" } else { "others" };
+                    view! {
+                        <tfoot>
+                            <tr>
+                                <td colspan="3" class="muted" data-small-groups=small>
+                                    {format!("{small} {noun}, each with fewer than {k} visitors, not shown")}
+                                </td>
+                            </tr>
+                        </tfoot>
+                    }
+                })}
+        </table>
+    }
+}
