@@ -5,6 +5,7 @@
 mod api;
 mod app;
 mod charts;
+mod csv;
 mod dashboard;
 
 fn main() {

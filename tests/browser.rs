@@ -161,6 +161,11 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
         hidden.text().await.unwrap(),
         "3 others, each with fewer than 5 visitors, not shown"
     );
+    // Each table downloads as CSV: only the rows it shows.
+    let csv = h
+        .js("return decodeURIComponent(document.querySelector('table[data-breakdown=Pages] a.csv').href.split(',').slice(1).join(','))")
+        .await;
+    assert_eq!(csv.as_str(), Some("Pages,Visitors,Views\r\n"));
     h.screenshot("dashboard-desktop").await;
     h.js("document.querySelector('.overview').scrollIntoView(); return null")
         .await;

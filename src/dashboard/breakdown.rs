@@ -16,9 +16,24 @@ pub fn Breakdown(
 ) -> impl IntoView {
     let empty = rows.rows.is_empty();
     let small = rows.small_groups;
+    let csv = crate::csv::to_csv(
+        &[title, "Visitors", counted],
+        &rows
+            .rows
+            .iter()
+            .map(|r| vec![r.label.clone(), r.visitors.to_string(), r.count.to_string()])
+            .collect::<Vec<_>>(),
+    );
+    let file = format!("{}.csv", title.to_lowercase().replace(' ', "-"));
     view! {
         <table class="breakdown" data-breakdown=title>
-            <caption>{title}</caption>
+            <caption>
+                {title}
+                " "
+                <a class="csv" href=crate::csv::data_url(&csv) download=file>
+                    "CSV"
+                </a>
+            </caption>
             <thead>
                 <tr>
                     <th scope="col">{title}</th>

@@ -8,9 +8,27 @@ pub fn TopPages(
     /// Most viewed first.
     pages: Vec<PageStat>,
 ) -> impl IntoView {
+    let csv = crate::csv::to_csv(
+        &["Page", "Views", "Visitors"],
+        &pages
+            .iter()
+            .map(|p| {
+                vec![
+                    p.path.clone(),
+                    p.pageviews.to_string(),
+                    p.visitors.to_string(),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
     view! {
         <table class="top-pages">
-            <caption>"Top pages"</caption>
+            <caption>
+                "Top pages "
+                <a class="csv" href=crate::csv::data_url(&csv) download="top-pages.csv">
+                    "CSV"
+                </a>
+            </caption>
             <thead>
                 <tr>
                     <th scope="col">"Page"</th>
