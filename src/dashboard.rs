@@ -7,6 +7,7 @@ mod top_pages;
 mod usage_chart;
 
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use sonde_protocol::{UsageQuery, UsageReport};
 
 use crate::api::{self, ClientError};
@@ -22,7 +23,19 @@ const PREFERRED_SITE: &str = "demo";
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let range = RwSignal::new(Range::Last30Days);
+    // The URL holds the range, so a view can be bookmarked and shared.
+    let query = use_query_map();
+    let range = Signal::derive(move || {
+        query
+            .read()
+            .get("range")
+            .and_then(|r| Range::from_param(&r))
+            .unwrap_or(Range::Last30Days)
+    });
+    let navigate = use_navigate();
+    let choose = Callback::new(move |r: Range| {
+        navigate(&format!("/?range={}", r.param()), Default::default())
+    });
     let report = LocalResource::new(move || {
         let range = range.get();
         async move { load(range).await }
@@ -32,7 +45,7 @@ pub fn Dashboard() -> impl IntoView {
         <div class="dashboard">
             <header class="dashboard-header">
                 <h1>"Sonde"</h1>
-                <RangePicker range />
+                <RangePicker range on_choose=choose />
                 <a href="/demo/" rel="external">"Open the demo shop"</a>
             </header>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -170,6 +170,27 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
     h.js("document.querySelector('.overview').scrollIntoView(); return null")
         .await;
     h.screenshot("dashboard-overview-desktop").await;
+
+    // The URL holds the range: a bookmark opens the same view, and a choice
+    // is written back.
+    h.open("/?range=24h").await;
+    let pressed = || async {
+        h.js("const b = document.querySelector('.range-picker button[aria-pressed=true]'); return b && b.textContent")
+            .await
+    };
+    h.wait_until("the 24-hour range from the URL", || async {
+        pressed().await.as_str() == Some("Last 24 hours")
+    })
+    .await;
+    h.click(".range-picker button[aria-pressed=false]").await;
+    h.wait_until("the range written to the URL", || async {
+        h.browser
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query() == Some("range=30d"))
+    })
+    .await;
+    assert_eq!(pressed().await.as_str(), Some("Last 30 days"));
     h.finish().await;
 }
 

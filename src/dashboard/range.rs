@@ -30,6 +30,21 @@ impl Range {
         (to - count * width, to)
     }
 
+    /// The range as the URL says it (`?range=24h`), so a view can be
+    /// bookmarked and shared.
+    pub fn param(self) -> &'static str {
+        match self {
+            Range::Last24Hours => "24h",
+            Range::Last30Days => "30d",
+        }
+    }
+
+    pub fn from_param(param: &str) -> Option<Range> {
+        [Range::Last24Hours, Range::Last30Days]
+            .into_iter()
+            .find(|r| r.param() == param)
+    }
+
     fn label(self) -> &'static str {
         match self {
             Range::Last24Hours => "Last 24 hours",
@@ -41,7 +56,10 @@ impl Range {
 #[component]
 pub fn RangePicker(
     /// The selected range.
-    range: RwSignal<Range>,
+    #[prop(into)]
+    range: Signal<Range>,
+    /// Called with the range the person picks.
+    on_choose: Callback<Range>,
 ) -> impl IntoView {
     view! {
         <div class="range-picker" role="group" aria-label="Time range">
@@ -51,7 +69,7 @@ pub fn RangePicker(
                     view! {
                         <button
                             aria-pressed=move || (range.get() == r).to_string()
-                            on:click=move |_| range.set(r)
+                            on:click=move |_| on_choose.run(r)
                         >
                             {r.label()}
                         </button>
@@ -65,6 +83,14 @@ pub fn RangePicker(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_range_round_trips_through_the_url() {
+        for r in [Range::Last24Hours, Range::Last30Days] {
+            assert_eq!(Range::from_param(r.param()), Some(r));
+        }
+        assert_eq!(Range::from_param("7y"), None);
+    }
 
     #[test]
     fn ranges_end_with_the_current_bucket() {
