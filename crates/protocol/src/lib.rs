@@ -8,6 +8,7 @@ pub mod consent;
 pub mod erase;
 pub mod error;
 pub mod event;
+pub mod funnel;
 pub mod json;
 pub mod limits;
 pub mod overview;

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod embed;
 pub mod erase;
 pub mod error;
+pub mod funnel;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;

@@ -1,0 +1,245 @@
+//! Funnel arithmetic, apart from any store: given each unit's events in the
+//! order they were stored, which steps it reached and when, and the figures
+//! per step. The semantics are written in [`sonde_protocol::funnel`]; this
+//! is their reference implementation, which a store's faster query must
+//! agree with.
+
+use sonde_protocol::funnel::{Step, StepResult};
+
+/// What one event of a unit says, as far as funnels care.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Occurrence {
+    pub ts: i64,
+    pub what: Happened,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Happened {
+    /// A page view of this path.
+    Page(String),
+    /// An event of this name, with its properties as text.
+    Event {
+        name: String,
+        props: Vec<(String, String)>,
+    },
+}
+
+impl Occurrence {
+    fn is(&self, step: &Step) -> bool {
+        match &self.what {
+            Happened::Page(path) => step.matches_page(path),
+            Happened::Event { name, props } => step.matches_event(name, |key| {
+                props.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+            }),
+        }
+    }
+}
+
+/// How far one unit got: the time at which it reached each step, from the
+/// first.
+pub fn progress(steps: &[Step], events: &[Occurrence], window_ms: i64) -> Vec<i64> {
+    let mut best: Vec<i64> = Vec::new();
+    for (start, entry) in events.iter().enumerate() {
+        if !entry.is(&steps[0]) {
+            continue;
+        }
+        let deadline = entry.ts.saturating_add(window_ms);
+        let mut reached = vec![entry.ts];
+        let mut next = start + 1;
+        for step in &steps[1..] {
+            let found = events[next..]
+                .iter()
+                .position(|e| e.ts <= deadline && e.is(step));
+            match found {
+                Some(offset) => {
+                    reached.push(events[next + offset].ts);
+                    next += offset + 1;
+                }
+                None => break,
+            }
+        }
+        if reached.len() > best.len() {
+            best = reached;
+            if best.len() == steps.len() {
+                break;
+            }
+        }
+    }
+    best
+}
+
+/// The figures per step over every unit's progress (see [`progress`]).
+pub fn summarize(step_count: usize, progresses: &[Vec<i64>]) -> Vec<StepResult> {
+    let entrants: Vec<u64> = (0..step_count)
+        .map(|i| progresses.iter().filter(|p| p.len() > i).count() as u64)
+        .collect();
+    (0..step_count)
+        .map(|i| {
+            let share = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+            let mut gaps: Vec<i64> = if i == 0 {
+                Vec::new()
+            } else {
+                progresses
+                    .iter()
+                    .filter(|p| p.len() > i)
+                    .map(|p| p[i] - p[i - 1])
+                    .collect()
+            };
+            StepResult {
+                entrants: entrants[i],
+                from_first: share(entrants[i], entrants[0]),
+                from_previous: if i == 0 {
+                    share(entrants[0], entrants[0])
+                } else {
+                    share(entrants[i], entrants[i - 1])
+                },
+                dropped: if i == 0 {
+                    0
+                } else {
+                    entrants[i - 1] - entrants[i]
+                },
+                median_ms_from_previous: median(&mut gaps),
+            }
+        })
+        .collect()
+}
+
+/// The median, the lower of the two middle values for an even count.
+fn median(values: &mut [i64]) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    Some(values[(values.len() - 1) / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn page(ts: i64, path: &str) -> Occurrence {
+        Occurrence {
+            ts,
+            what: Happened::Page(path.into()),
+        }
+    }
+
+    fn event(ts: i64, name: &str) -> Occurrence {
+        Occurrence {
+            ts,
+            what: Happened::Event {
+                name: name.into(),
+                props: vec![("plan".into(), "pro".into())],
+            },
+        }
+    }
+
+    fn checkout() -> Vec<Step> {
+        vec![
+            Step::Page {
+                path: "/products/*".into(),
+            },
+            Step::Page {
+                path: "/cart".into(),
+            },
+            Step::Event {
+                name: "purchase".into(),
+                property: Some("plan".into()),
+                value: Some("pro".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn steps_count_in_order_only() {
+        let steps = checkout();
+        // The cart before any product page does not count.
+        let events = [
+            page(0, "/cart"),
+            page(MIN, "/products/kettle"),
+            event(2 * MIN, "purchase"),
+        ];
+        assert_eq!(progress(&steps, &events, 60 * MIN), [MIN]);
+    }
+
+    #[test]
+    fn a_step_on_the_same_millisecond_as_the_one_before_counts() {
+        let steps = checkout();
+        let events = [
+            page(5, "/products/a"),
+            page(5, "/cart"),
+            event(5, "purchase"),
+        ];
+        assert_eq!(progress(&steps, &events, 1), [5, 5, 5]);
+    }
+
+    #[test]
+    fn the_window_runs_from_the_entry() {
+        let steps = checkout();
+        let events = [
+            page(0, "/products/a"),
+            page(10 * MIN, "/cart"),
+            event(31 * MIN, "purchase"),
+        ];
+        assert_eq!(progress(&steps, &events, 30 * MIN), [0, 10 * MIN]);
+        // A later entry inside the window reaches the end: it counts.
+        let events = [
+            page(0, "/products/a"),
+            page(20 * MIN, "/products/b"),
+            page(25 * MIN, "/cart"),
+            event(40 * MIN, "purchase"),
+        ];
+        assert_eq!(
+            progress(&steps, &events, 30 * MIN),
+            [20 * MIN, 25 * MIN, 40 * MIN]
+        );
+    }
+
+    #[test]
+    fn one_event_satisfies_one_step() {
+        let steps = vec![
+            Step::Page {
+                path: "/cart".into(),
+            },
+            Step::Page {
+                path: "/cart".into(),
+            },
+        ];
+        assert_eq!(progress(&steps, &[page(0, "/cart")], MIN), [0]);
+        assert_eq!(
+            progress(&steps, &[page(0, "/cart"), page(1, "/cart")], MIN),
+            [0, 1]
+        );
+    }
+
+    #[test]
+    fn a_unit_without_the_first_step_is_not_counted() {
+        assert!(progress(&checkout(), &[page(0, "/cart")], MIN).is_empty());
+    }
+
+    #[test]
+    fn figures_per_step_from_three_units() {
+        // Reached 3 steps, 2 steps (1 min and 3 min apart), and 1 step.
+        let progresses = vec![vec![0, MIN, 5 * MIN], vec![0, 3 * MIN], vec![0], vec![]];
+        let steps = summarize(3, &progresses);
+        let entrants: Vec<u64> = steps.iter().map(|s| s.entrants).collect();
+        assert_eq!(entrants, [3, 2, 1]);
+        assert_eq!(steps[1].from_first, 2.0 / 3.0);
+        assert_eq!(steps[2].from_previous, 0.5);
+        assert_eq!(steps[2].from_first, 1.0 / 3.0);
+        assert_eq!(steps[1].dropped, 1);
+        assert_eq!(steps[0].median_ms_from_previous, None);
+        assert_eq!(steps[1].median_ms_from_previous, Some(MIN));
+        assert_eq!(steps[2].median_ms_from_previous, Some(4 * MIN));
+    }
+
+    #[test]
+    fn no_entrants_gives_zero_shares_not_a_division_by_zero() {
+        let steps = summarize(2, &[vec![], vec![]]);
+        assert_eq!(steps[0].entrants, 0);
+        assert_eq!(steps[1].from_first, 0.0);
+        assert_eq!(steps[1].median_ms_from_previous, None);
+    }
+}
