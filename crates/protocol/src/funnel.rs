@@ -68,6 +68,24 @@ pub struct FunnelDefinition {
     pub unit: FunnelUnit,
 }
 
+/// A funnel to compute over a site's events in `[from, to)` (ms since the
+/// epoch): every step must happen in the period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FunnelQuery {
+    pub site: String,
+    pub from: i64,
+    pub to: i64,
+    pub funnel: FunnelDefinition,
+}
+
+/// The answer to a [`FunnelQuery`]: one result per step, in order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FunnelReport {
+    pub steps: Vec<StepResult>,
+}
+
 /// One step's figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

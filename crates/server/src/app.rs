@@ -25,7 +25,7 @@ use crate::store::{DuckDbStore, EventStore};
 use crate::user_agent::{Agent, Classifier};
 use crate::visitor::{DailySalt, visitor_id};
 use crate::writer::{Writer, WriterThread};
-use crate::{StartError, admin, consent, embed, erase, ingest, openapi, usage};
+use crate::{StartError, admin, consent, embed, erase, funnel, ingest, openapi, usage};
 
 /// Key of the demo site, served on the server's own origin.
 pub const DEMO_SITE: &str = "demo";
@@ -232,6 +232,7 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route_layer(browser_cors)
         .route("/usage", get(usage::usage))
         .route("/overview", get(usage::overview))
+        .route("/funnel", post(funnel::funnel))
         .route("/sites", get(list_sites))
         .route("/openapi.json", get(openapi::document))
         .nest("/admin", admin::routes())

@@ -1,10 +1,63 @@
-//! Funnel arithmetic, apart from any store: given each unit's events in the
-//! order they were stored, which steps it reached and when, and the figures
-//! per step. The semantics are written in [`sonde_protocol::funnel`]; this
-//! is their reference implementation, which a store's faster query must
-//! agree with.
+//! Funnels. The arithmetic, apart from any store: given each unit's events
+//! in the order they were stored, which steps it reached and when
+//! ([`progress`]), and the figures per step ([`summarize`]). The semantics
+//! are written in [`sonde_protocol::funnel`]. Then the endpoint, which feeds
+//! the arithmetic from the store.
 
-use sonde_protocol::funnel::{Step, StepResult};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use sonde_protocol::ApiError;
+use sonde_protocol::funnel::{FunnelQuery, FunnelReport, Step, StepResult};
+
+use crate::app::AppState;
+use crate::browser_body;
+use crate::error::AppError;
+
+/// `POST /api/funnel`: a funnel's figures over a period.
+#[utoipa::path(
+    post,
+    path = "/api/funnel",
+    tag = "dashboard",
+    request_body = FunnelQuery,
+    responses(
+        (status = 200, description = "Entrants, conversion, drop-off and median time per step", body = FunnelReport),
+        (status = 404, description = "Unknown site", body = ApiError),
+        (status = 422, description = "A bad funnel or range (which field, which rule)", body = ApiError),
+    )
+)]
+pub async fn funnel(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<FunnelReport>, AppError> {
+    let query: FunnelQuery = browser_body::read(&headers, body).await?;
+    query.funnel.validate()?;
+    if query.to <= query.from {
+        return Err(AppError::BadQuery {
+            field: Some("to".into()),
+            message: format!("`to` ({}) must be after `from` ({})", query.to, query.from),
+        });
+    }
+    if app.sites().get(&query.site).is_none() {
+        return Err(AppError::UnknownSite(query.site));
+    }
+    let store = app.store_handle();
+    let report = tokio::task::spawn_blocking(move || {
+        let units = store.funnel_occurrences(&query.site, query.from, query.to, &query.funnel)?;
+        let steps = &query.funnel.steps;
+        let progresses: Vec<Vec<i64>> = units
+            .iter()
+            .map(|events| progress(steps, events, query.funnel.window_ms))
+            .collect();
+        Ok::<_, AppError>(FunnelReport {
+            steps: summarize(steps.len(), &progresses),
+        })
+    })
+    .await??;
+    Ok(Json(report))
+}
 
 /// What one event of a unit says, as far as funnels care.
 #[derive(Clone, Debug, PartialEq)]

@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         crate::erase::erase,
         crate::usage::usage,
         crate::usage::overview,
+        crate::funnel::funnel,
         crate::app::list_sites,
         crate::admin::list_sites,
         crate::admin::put_site,

@@ -17,10 +17,12 @@
 mod duckdb;
 
 use chrono::NaiveDate;
+use sonde_protocol::funnel::FunnelDefinition;
 use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::usage::{UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
+use crate::funnel::Occurrence;
 use crate::user_agent::Software;
 
 pub use self::duckdb::DuckDbStore;
@@ -150,6 +152,16 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Every value of every stored row of `table` rendered as text, for
     /// privacy checks that must prove something is stored nowhere.
     fn dump_as_text(&self, table: &str) -> Result<String, StoreError>;
+
+    /// Each unit's (session's or visitor's) events that some step of
+    /// `funnel` may match, in `[from, to)`, in the order they were stored.
+    fn funnel_occurrences(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<Vec<Occurrence>>, StoreError>;
 
     /// Whether the store answers a query.
     fn ping(&self) -> Result<(), StoreError>;

@@ -700,6 +700,7 @@ async fn the_openapi_document_describes_every_endpoint_and_the_wire_types() {
         "/api/erase",
         "/api/usage",
         "/api/overview",
+        "/api/funnel",
         "/api/sites",
         "/api/admin/sites",
     ] {
@@ -969,4 +970,85 @@ async fn the_overview_answers_key_figures_breakdowns_and_hides_small_groups() {
         .unwrap();
     let err = expect_error(err, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
     assert_eq!(err.field.as_deref(), Some("to"));
+}
+
+#[tokio::test]
+async fn a_funnel_counts_sessions_through_pages_and_an_event_in_order() {
+    let app = TestApp::start().await;
+    let ts = now_ms();
+    let at = |id: &str, session: &str, dt: i64, kind: &str, extra: Value| {
+        let mut e = json!({"id": id, "ts": ts + dt, "session": session, "kind": kind, "url": "/"});
+        for (k, v) in extra.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        e
+    };
+    let page = |id: &str, s: &str, dt: i64, path: &str| {
+        let mut e = at(id, s, dt, "page_view", json!({}));
+        e["url"] = json!(path);
+        e
+    };
+    let purchase = |id: &str, s: &str, dt: i64, plan: &str| {
+        at(
+            id,
+            s,
+            dt,
+            "custom",
+            json!({"name": "purchase", "props": {"plan": plan}}),
+        )
+    };
+    let events = vec![
+        // a: the whole way, in 1 min then 2 min.
+        page("a1", "a", 0, "/products/kettle"),
+        page("a2", "a", 60_000, "/cart"),
+        purchase("a3", "a", 180_000, "pro"),
+        // b: to the cart, then buys the wrong plan.
+        page("b1", "b", 0, "/products/teapot"),
+        page("b2", "b", 120_000, "/cart"),
+        purchase("b3", "b", 130_000, "free"),
+        // c: the cart first does not count; then a product page only.
+        page("c1", "c", 0, "/cart"),
+        page("c2", "c", 10_000, "/products/mug"),
+        // d: never enters.
+        page("d1", "d", 0, "/about"),
+    ];
+    let res = app.ingest(&batch(events)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let funnel = |steps: Value| {
+        json!({"site": "shop", "from": ts - 60_000, "to": ts + 3_600_000,
+               "funnel": {"name": "checkout", "window_ms": 3_600_000, "steps": steps}})
+    };
+    let steps = json!([
+        {"type": "page", "path": "/products/*"},
+        {"type": "page", "path": "/cart"},
+        {"type": "event", "name": "purchase", "property": "plan", "value": "pro"}
+    ]);
+    let res = app
+        .http
+        .post(app.url("/api/funnel"))
+        .header("content-type", "application/json")
+        .body(funnel(steps).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let report: sonde_protocol::funnel::FunnelReport = res.json().await.unwrap();
+    let entrants: Vec<u64> = report.steps.iter().map(|s| s.entrants).collect();
+    assert_eq!(entrants, [3, 2, 1]);
+    assert_eq!(report.steps[1].dropped, 1);
+    // From the product page to the cart: 1 min (a) and 2 min (b); the lower middle.
+    assert_eq!(report.steps[1].median_ms_from_previous, Some(60_000));
+    assert_eq!(report.steps[2].median_ms_from_previous, Some(120_000));
+
+    let err = app
+        .http
+        .post(app.url("/api/funnel"))
+        .header("content-type", "application/json")
+        .body(funnel(json!([{"type": "page", "path": "/"}])).to_string())
+        .send()
+        .await
+        .unwrap();
+    let err = expect_error(err, StatusCode::UNPROCESSABLE_ENTITY, "out_of_range").await;
+    assert_eq!(err.field.as_deref(), Some("steps"));
 }

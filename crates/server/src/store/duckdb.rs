@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use chrono::NaiveDate;
 use duckdb::{Appender, Connection, params};
+use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step};
 use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
@@ -18,6 +19,7 @@ use sonde_protocol::usage::{Granularity, PageStat, UsagePoint, UsageQuery, Usage
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
 use super::{EventStore, RetentionOutcome, StoreError, StoredEvent, WriteOutcome};
+use crate::funnel::{Happened, Occurrence};
 
 /// One column per field any event kind has; a kind leaves the others NULL.
 /// `ALTER … IF NOT EXISTS` brings a file written by an older Sonde along.
@@ -491,6 +493,81 @@ impl EventStore for DuckDbStore {
         })
     }
 
+    fn funnel_occurrences(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<Vec<Occurrence>>, StoreError> {
+        let unit = match funnel.unit {
+            FunnelUnit::Session => "coalesce(session_id, id)",
+            FunnelUnit::Visitor => "visitor_id::VARCHAR",
+        };
+        // A superset of what the steps match, narrowed in SQL; the steps
+        // themselves decide (crate::funnel).
+        let mut pages = Vec::new();
+        let mut names = Vec::new();
+        for step in &funnel.steps {
+            match step {
+                Step::Page { path } => pages.push(like_pattern(path)),
+                Step::Event { name, .. } => names.push(name.clone()),
+            }
+        }
+        let any = |column: &str, test: &str, count: usize| {
+            if count == 0 {
+                "FALSE".to_owned()
+            } else {
+                vec![format!("{column} {test}"); count].join(" OR ")
+            }
+        };
+        let sql = format!(
+            "SELECT {unit} AS unit, epoch_ms(ts), kind, path, name, props FROM events
+             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+               AND ((kind = 'page_view' AND ({pages}))
+                 OR (kind IN ('custom', 'click', 'form_submit') AND ({names})))
+             ORDER BY unit, ts, rowid",
+            pages = any("path", "LIKE ? ESCAPE '\\'", pages.len()),
+            names = any("name", "= ?", names.len()),
+        );
+        let mut values: Vec<&dyn duckdb::ToSql> = vec![&site, &from, &to];
+        values.extend(pages.iter().map(|p| p as &dyn duckdb::ToSql));
+        values.extend(names.iter().map(|n| n as &dyn duckdb::ToSql));
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(values.as_slice(), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?;
+        let mut units: Vec<Vec<Occurrence>> = Vec::new();
+        let mut current: Option<String> = None;
+        for row in rows {
+            let (unit, ts, kind, path, name, props) = row?;
+            let what = if kind == "page_view" {
+                Happened::Page(path)
+            } else {
+                Happened::Event {
+                    name: name.unwrap_or_default(),
+                    props: props.as_deref().map(props_as_text).unwrap_or_default(),
+                }
+            };
+            if current.as_deref() != Some(&unit) {
+                units.push(Vec::new());
+                current = Some(unit);
+            }
+            if let Some(events) = units.last_mut() {
+                events.push(Occurrence { ts, what });
+            }
+        }
+        Ok(units)
+    }
+
     fn usage(&self, q: &UsageQuery) -> Result<UsageReport, StoreError> {
         let unit = match q.granularity {
             Granularity::Hour => "hour",
@@ -645,6 +722,39 @@ fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError
         e.software.device.as_str(),
     ])?;
     Ok(())
+}
+
+/// A funnel step's path pattern (`*` for any run of characters) as a
+/// `LIKE` pattern, with `LIKE`'s own wildcards escaped.
+fn like_pattern(pattern: &str) -> String {
+    let mut like = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        match c {
+            '*' => like.push('%'),
+            '%' | '_' | '\\' => {
+                like.push('\\');
+                like.push(c);
+            }
+            c => like.push(c),
+        }
+    }
+    like
+}
+
+/// A custom event's stored properties (a JSON object) as text pairs.
+fn props_as_text(json: &str) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(json) else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (key, text)
+        })
+        .collect()
 }
 
 /// Most rows a breakdown lists.
