@@ -59,10 +59,7 @@ pub async fn overview(site: &str, from: i64, to: i64) -> Result<OverviewReport, 
 }
 
 pub async fn usage(query: &UsageQuery) -> Result<UsageReport, ClientError> {
-    let granularity = match query.granularity {
-        sonde_protocol::Granularity::Hour => "hour",
-        sonde_protocol::Granularity::Day => "day",
-    };
+    let granularity = query.granularity.as_str();
     get(&format!(
         "/api/usage?site={}&from={}&to={}&granularity={granularity}",
         js_sys::encode_uri_component(&query.site),

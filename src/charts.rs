@@ -41,7 +41,7 @@ pub fn usage_chart(
         let label = |i: &usize| {
             points
                 .get(*i)
-                .map(|p| bucket_label(p.start, granularity))
+                .map(|p| point_label(p, granularity))
                 .unwrap_or_default()
         };
         chart
@@ -89,21 +89,39 @@ fn nice_ceiling(value: u64) -> u64 {
         .unwrap_or(10 * magnitude)
 }
 
-/// "Nov 24" for a day, "14:00" for an hour (UTC).
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A point's label on the site's calendar (its `local` start), or in UTC
+/// when the server did not say.
+pub fn point_label(point: &UsagePoint, granularity: Granularity) -> String {
+    let local = &point.local;
+    let field =
+        |range: std::ops::Range<usize>| local.get(range).and_then(|s| s.parse::<u32>().ok());
+    match (field(0..4), field(5..7), field(8..10)) {
+        (Some(year), Some(month @ 1..=12), Some(day)) => {
+            let hour = field(11..13).unwrap_or(0);
+            label(year.into(), month, day, hour, granularity)
+        }
+        _ => bucket_label(point.start, granularity),
+    }
+}
+
+/// "Nov 24" for a day or the week starting then, "14:00" for an hour,
+/// "Nov 2026" for a month; from a UTC instant.
 pub fn bucket_label(start_ms: i64, granularity: Granularity) -> String {
-    let days = start_ms.div_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(start_ms.div_euclid(86_400_000));
+    let hour = (start_ms.rem_euclid(86_400_000) / 3_600_000) as u32;
+    label(year, month, day, hour, granularity)
+}
+
+fn label(year: i64, month: u32, day: u32, hour: u32, granularity: Granularity) -> String {
+    let month_name = MONTHS[(month.clamp(1, 12) - 1) as usize];
     match granularity {
-        Granularity::Day => {
-            let (_, month, day) = civil_from_days(days);
-            const MONTHS: [&str; 12] = [
-                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-            ];
-            format!("{} {day}", MONTHS[(month - 1) as usize])
-        }
-        Granularity::Hour => {
-            let hour = start_ms.rem_euclid(86_400_000) / 3_600_000;
-            format!("{hour:02}:00")
-        }
+        Granularity::Day | Granularity::Week => format!("{month_name} {day}"),
+        Granularity::Hour => format!("{hour:02}:00"),
+        Granularity::Month => format!("{month_name} {year}"),
     }
 }
 
@@ -127,7 +145,7 @@ mod tests {
     use super::*;
 
     const DAY: i64 = 86_400_000;
-    /// 2026-11-24T00:00:00Z
+    /// 2025-11-24T00:00:00Z
     const NOV_24: i64 = 1_763_942_400_000;
 
     fn series(views: &[u64]) -> Vec<UsagePoint> {
@@ -136,6 +154,7 @@ mod tests {
             .enumerate()
             .map(|(i, &v)| UsagePoint {
                 start: NOV_24 + i as i64 * DAY,
+                local: String::new(),
                 pageviews: v,
                 visitors: v.div_ceil(2),
             })
@@ -180,6 +199,7 @@ mod tests {
             bucket_label(NOV_24 + 14 * 3_600_000, Granularity::Hour),
             "14:00"
         );
+        assert_eq!(bucket_label(NOV_24, Granularity::Month), "Nov 2025");
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
     }
@@ -191,5 +211,27 @@ mod tests {
         assert_eq!(nice_ceiling(38), 50);
         assert_eq!(nice_ceiling(101), 200);
         assert_eq!(nice_ceiling(1000), 1000);
+    }
+
+    #[test]
+    fn labels_follow_the_sites_calendar_when_the_server_gives_it() {
+        // Midnight in Berlin is 23:00 UTC the day before.
+        let point = UsagePoint {
+            start: NOV_24 - 3_600_000,
+            local: "2025-11-24".into(),
+            pageviews: 1,
+            visitors: 1,
+        };
+        assert_eq!(point_label(&point, Granularity::Day), "Nov 24");
+        let hour = UsagePoint {
+            local: "2025-11-24T05:00".into(),
+            ..point.clone()
+        };
+        assert_eq!(point_label(&hour, Granularity::Hour), "05:00");
+        let unknown = UsagePoint {
+            local: String::new(),
+            ..point
+        };
+        assert_eq!(point_label(&unknown, Granularity::Day), "Nov 23");
     }
 }

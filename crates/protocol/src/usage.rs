@@ -10,20 +10,37 @@ pub enum Granularity {
     Hour,
     #[default]
     Day,
+    /// Weeks start on Monday.
+    Week,
+    Month,
 }
 
 impl Granularity {
-    /// The bucket width in ms.
-    pub fn millis(self) -> i64 {
+    /// The bucket width in ms, for limits and estimates: buckets follow the
+    /// site's calendar, where days, weeks and months vary in length.
+    pub fn approx_millis(self) -> i64 {
+        const HOUR: i64 = 60 * 60 * 1000;
         match self {
-            Granularity::Hour => 60 * 60 * 1000,
-            Granularity::Day => 24 * 60 * 60 * 1000,
+            Granularity::Hour => HOUR,
+            Granularity::Day => 24 * HOUR,
+            Granularity::Week => 7 * 24 * HOUR,
+            Granularity::Month => 30 * 24 * HOUR,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Hour => "hour",
+            Granularity::Day => "day",
+            Granularity::Week => "week",
+            Granularity::Month => "month",
         }
     }
 }
 
 /// A usage question: one site, the half-open range `[from, to)` in ms since
-/// the Unix epoch (UTC), bucketed by `granularity`.
+/// the Unix epoch, bucketed by `granularity` on the site's calendar (its
+/// timezone's hours, days, weeks from Monday, and months).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
@@ -47,11 +64,16 @@ pub struct UsageReport {
     pub total_visitors: u64,
 }
 
-/// Page views and unique visitors in the bucket starting at `start` (ms, UTC).
+/// Page views and unique visitors in the bucket starting at `start` (ms
+/// since the epoch).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsagePoint {
     pub start: i64,
+    /// The bucket's start on the site's calendar: `2026-11-24`, or
+    /// `2026-11-24T14:00` for an hour.
+    #[serde(default)]
+    pub local: String,
     pub pageviews: u64,
     pub visitors: u64,
 }

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod app;
 mod browser_body;
+pub mod buckets;
 pub mod config;
 pub mod consent;
 pub mod demo;

@@ -104,8 +104,10 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<RetentionOutcome, StoreError>;
 
-    /// Page views and unique visitors per bucket, and the top pages.
-    fn usage(&self, q: &UsageQuery) -> Result<UsageReport, StoreError>;
+    /// Page views and unique visitors per bucket of the site's calendar in
+    /// `timezone` (every bucket of the range, empty ones as zero), and the
+    /// top pages.
+    fn usage(&self, q: &UsageQuery, timezone: chrono_tz::Tz) -> Result<UsageReport, StoreError>;
 
     /// Key figures of the period and the one before, and the breakdowns,
     /// leaving out rows of fewer than `k` visitors (see

@@ -12,7 +12,7 @@ use crate::error::AppError;
 /// Most buckets one series may have (a year of days, or ~41 days of hours).
 pub const MAX_BUCKETS: i64 = 1000;
 
-/// `GET /api/usage?site=…&from=…&to=…&granularity=day|hour`
+/// `GET /api/usage?site=…&from=…&to=…&granularity=hour|day|week|month`
 #[utoipa::path(
     get,
     path = "/api/usage",
@@ -33,11 +33,11 @@ pub async fn usage(
         message: e.body_text(),
     })?;
     check(&query)?;
-    if app.sites().get(&query.site).is_none() {
+    let Some(site) = app.sites().get(&query.site) else {
         return Err(AppError::UnknownSite(query.site));
-    }
+    };
     let store = app.store_handle();
-    let report = tokio::task::spawn_blocking(move || store.usage(&query)).await??;
+    let report = tokio::task::spawn_blocking(move || store.usage(&query, site.timezone)).await??;
     Ok(Json(report))
 }
 
@@ -91,7 +91,7 @@ fn check_range(from: i64, to: i64) -> Result<(), AppError> {
 
 fn check(q: &UsageQuery) -> Result<(), AppError> {
     check_range(q.from, q.to)?;
-    let buckets = (q.to - q.from) / q.granularity.millis();
+    let buckets = (q.to - q.from) / q.granularity.approx_millis();
     if buckets > MAX_BUCKETS {
         return Err(AppError::BadQuery {
             field: Some("granularity".into()),

@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 use duckdb::{Appender, Connection, params};
 use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step};
 use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
-use sonde_protocol::usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};
+use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
 use super::{EventStore, RetentionOutcome, StoreError, StoredEvent, WriteOutcome};
@@ -568,24 +569,36 @@ impl EventStore for DuckDbStore {
         Ok(units)
     }
 
-    fn usage(&self, q: &UsageQuery) -> Result<UsageReport, StoreError> {
-        let unit = match q.granularity {
-            Granularity::Hour => "hour",
-            Granularity::Day => "day",
-        };
+    fn usage(&self, q: &UsageQuery, timezone: Tz) -> Result<UsageReport, StoreError> {
         let conn = self.conn();
         let range = "site = ? AND kind = 'page_view' AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)";
-
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT epoch_ms(date_trunc('{unit}', ts)) AS bucket, count(*), count(DISTINCT visitor_id)
-             FROM events WHERE {range} GROUP BY bucket ORDER BY bucket"
-        ))?;
-        let counted: Vec<UsagePoint> = stmt
+        let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, timezone);
+        conn.execute_batch(
+            "CREATE OR REPLACE TEMP TABLE buckets (start BIGINT, stop BIGINT, local VARCHAR)",
+        )?;
+        {
+            let mut appender = conn.appender("buckets")?;
+            for b in &buckets {
+                appender.append_row(params![b.start, b.stop, b.local])?;
+            }
+            appender.flush()?;
+        }
+        // Every bucket, the empty ones as zero; counted within [from, to).
+        let mut stmt = conn.prepare(
+            "SELECT b.start, b.local, count(e.id), count(DISTINCT e.visitor_id)
+             FROM buckets b LEFT JOIN events e
+               ON e.site = ? AND e.kind = 'page_view'
+              AND e.ts >= epoch_ms(greatest(b.start, ?::BIGINT))
+              AND e.ts < epoch_ms(least(b.stop, ?::BIGINT))
+             GROUP BY b.start, b.local ORDER BY b.start",
+        )?;
+        let series: Vec<UsagePoint> = stmt
             .query_map(params![q.site, q.from, q.to], |r| {
                 Ok(UsagePoint {
                     start: r.get(0)?,
-                    pageviews: r.get::<_, i64>(1)? as u64,
-                    visitors: r.get::<_, i64>(2)? as u64,
+                    local: r.get(1)?,
+                    pageviews: r.get::<_, i64>(2)? as u64,
+                    visitors: r.get::<_, i64>(3)? as u64,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -611,7 +624,7 @@ impl EventStore for DuckDbStore {
         )?;
 
         Ok(UsageReport {
-            series: fill_buckets(q, counted),
+            series,
             top_pages,
             total_pageviews: total_pageviews as u64,
             total_visitors: total_visitors as u64,
@@ -862,28 +875,9 @@ fn breakdown(conn: &Connection, sql: &str, k: u64) -> Result<Breakdown, StoreErr
     })
 }
 
-/// Every bucket of the range, with the counted ones filled in, so a chart
-/// shows a quiet day as zero rather than skipping it.
-fn fill_buckets(q: &UsageQuery, counted: Vec<UsagePoint>) -> Vec<UsagePoint> {
-    let width = q.granularity.millis();
-    let first = q.from.div_euclid(width) * width;
-    let mut counted = counted.into_iter().peekable();
-    (0..)
-        .map(|i| first + i * width)
-        .take_while(|start| *start < q.to)
-        .map(|start| match counted.peek() {
-            Some(p) if p.start == start => counted.next().expect("peeked"),
-            _ => UsagePoint {
-                start,
-                pageviews: 0,
-                visitors: 0,
-            },
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use sonde_protocol::Granularity;
     use sonde_protocol::overview::Filters;
 
     use super::*;
@@ -891,7 +885,7 @@ mod tests {
 
     const HOUR: i64 = 3_600_000;
     const DAY: i64 = 24 * HOUR;
-    /// 2026-11-24T00:00:00Z
+    /// 2025-11-24T00:00:00Z
     const MIDNIGHT: i64 = 1_763_942_400_000;
 
     fn view(id: &str, ts: i64, visitor: i64, path: &str) -> StoredEvent {
@@ -962,7 +956,10 @@ mod tests {
             ])
             .unwrap();
         let report = store
-            .usage(&query(MIDNIGHT, MIDNIGHT + 3 * DAY, Granularity::Day))
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + 3 * DAY, Granularity::Day),
+                Tz::UTC,
+            )
             .unwrap();
         let points: Vec<(i64, u64, u64)> = report
             .series
@@ -993,7 +990,10 @@ mod tests {
             ])
             .unwrap();
         let report = store
-            .usage(&query(MIDNIGHT, MIDNIGHT + 3 * HOUR, Granularity::Hour))
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + 3 * HOUR, Granularity::Hour),
+                Tz::UTC,
+            )
             .unwrap();
         let views: Vec<u64> = report.series.iter().map(|p| p.pageviews).collect();
         assert_eq!(views, vec![0, 2, 0]);
@@ -1249,13 +1249,41 @@ mod tests {
     }
 
     #[test]
+    fn days_are_the_sites_days() {
+        let store = DuckDbStore::in_memory().unwrap();
+        // 23:30 UTC is half past midnight the next day in Berlin.
+        store
+            .write(&[
+                view("a", MIDNIGHT + 22 * HOUR, 1, "/"),
+                view("b", MIDNIGHT + 23 * HOUR + 30 * 60_000, 2, "/"),
+            ])
+            .unwrap();
+        let report = store
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + 2 * DAY, Granularity::Day),
+                chrono_tz::Europe::Berlin,
+            )
+            .unwrap();
+        let days: Vec<(&str, u64)> = report
+            .series
+            .iter()
+            .map(|p| (p.local.as_str(), p.pageviews))
+            .collect();
+        assert_eq!(
+            days,
+            [("2025-11-24", 1), ("2025-11-25", 1), ("2025-11-26", 0)]
+        );
+        assert_eq!(report.total_pageviews, 2);
+    }
+
+    #[test]
     fn other_sites_are_not_counted() {
         let store = DuckDbStore::in_memory().unwrap();
         let mut other = view("x", MIDNIGHT, 1, "/");
         other.site = "blog".into();
         store.write(&[other, view("y", MIDNIGHT, 1, "/")]).unwrap();
         let report = store
-            .usage(&query(MIDNIGHT, MIDNIGHT + DAY, Granularity::Day))
+            .usage(&query(MIDNIGHT, MIDNIGHT + DAY, Granularity::Day), Tz::UTC)
             .unwrap();
         assert_eq!(report.total_pageviews, 1);
     }
