@@ -233,6 +233,7 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/usage", get(usage::usage))
         .route("/overview", get(usage::overview))
         .route("/funnel", post(funnel::funnel))
+        .route("/consent-report", get(consent::report))
         .route("/sites", get(list_sites))
         .route("/openapi.json", get(openapi::document))
         .nest("/admin", admin::routes())

@@ -5,8 +5,10 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use sonde_protocol::consent_report::{ConsentReport, ConsentReportQuery};
 use sonde_protocol::{ApiError, ConsentReceipt, ConsentRecord};
 
 use crate::app::AppState;
@@ -39,4 +41,48 @@ pub async fn record(
     let store = app.store_handle();
     let stored = tokio::task::spawn_blocking(move || store.record_consent(&record)).await??;
     Ok(Json(ConsentReceipt { stored }))
+}
+
+/// `GET /api/consent-report?site=…&from=…&to=…`
+#[utoipa::path(
+    get,
+    path = "/api/consent-report",
+    tag = "dashboard",
+    params(ConsentReportQuery),
+    responses(
+        (status = 200, description = "Banners shown, decisions, grant rates, GPC share", body = ConsentReport),
+        (status = 404, description = "Unknown site", body = ApiError),
+        (status = 422, description = "A bad range", body = ApiError),
+    )
+)]
+pub async fn report(
+    State(app): State<AppState>,
+    query: Result<Query<ConsentReportQuery>, QueryRejection>,
+) -> Result<Json<ConsentReport>, AppError> {
+    let Query(q) = query.map_err(|e| AppError::BadQuery {
+        field: None,
+        message: e.body_text(),
+    })?;
+    if q.to <= q.from {
+        return Err(AppError::BadQuery {
+            field: Some("to".into()),
+            message: format!("`to` ({}) must be after `from` ({})", q.to, q.from),
+        });
+    }
+    let Some(site) = app.sites().get(&q.site) else {
+        return Err(AppError::UnknownSite(q.site));
+    };
+    // Banner impressions are counted per day of the site's calendar.
+    let day = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .with_timezone(&site.timezone)
+            .date_naive()
+    };
+    let days = (day(q.from), day(q.to - 1));
+    let store = app.store_handle();
+    let report =
+        tokio::task::spawn_blocking(move || store.consent_report(&q.site, q.from, q.to, days))
+            .await??;
+    Ok(Json(report))
 }

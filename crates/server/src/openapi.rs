@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         crate::usage::usage,
         crate::usage::overview,
         crate::funnel::funnel,
+        crate::consent::report,
         crate::app::list_sites,
         crate::admin::list_sites,
         crate::admin::put_site,

@@ -17,6 +17,7 @@
 mod duckdb;
 
 use chrono::NaiveDate;
+use sonde_protocol::consent_report::ConsentReport;
 use sonde_protocol::funnel::FunnelDefinition;
 use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::usage::{UsageQuery, UsageReport};
@@ -164,6 +165,17 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         to: i64,
         funnel: &FunnelDefinition,
     ) -> Result<Vec<Vec<Occurrence>>, StoreError>;
+
+    /// The consent report of `site` for decisions in `[from, to)`, with the
+    /// banner impressions of the site's days `first_day..=last_day` (see
+    /// [`sonde_protocol::consent_report`] for the definitions).
+    fn consent_report(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        days: (NaiveDate, NaiveDate),
+    ) -> Result<ConsentReport, StoreError>;
 
     /// Whether the store answers a query.
     fn ping(&self) -> Result<(), StoreError>;

@@ -701,6 +701,7 @@ async fn the_openapi_document_describes_every_endpoint_and_the_wire_types() {
         "/api/usage",
         "/api/overview",
         "/api/funnel",
+        "/api/consent-report",
         "/api/sites",
         "/api/admin/sites",
     ] {
@@ -1051,4 +1052,69 @@ async fn a_funnel_counts_sessions_through_pages_and_an_event_in_order() {
         .unwrap();
     let err = expect_error(err, StatusCode::UNPROCESSABLE_ENTITY, "out_of_range").await;
     assert_eq!(err.field.as_deref(), Some("steps"));
+}
+
+#[tokio::test]
+async fn the_consent_report_counts_banners_decisions_grants_and_gpc() {
+    // A web directory with a banner script, so its downloads are counted.
+    let web = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(web.path().join("sonde")).unwrap();
+    std::fs::write(web.path().join("sonde/banner.js"), "export {}").unwrap();
+    let web_dir = web.path().to_owned();
+    let app = TestApp::start_with(move |c| c.web_dir = Some(web_dir)).await;
+    for _ in 0..5 {
+        let res = app
+            .http
+            .get(app.url("/sonde/banner.js?site=shop"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let ts = now_ms();
+    let decide = |id: &str, grants: [bool; 4], gpc: bool, source: &str| {
+        let [usage, errors, performance, marketing] = grants;
+        json!({"site": "shop", "consent_id": id, "policy_version": 1, "gpc": gpc,
+               "source": source, "decided_at": ts,
+               "grants": {"usage": usage, "errors": errors, "performance": performance, "marketing": marketing}})
+    };
+    for record in [
+        decide("c1", [true; 4], false, "banner"),
+        // "Accept all" under GPC leaves marketing off: still accept all.
+        decide("c2", [true, true, true, false], true, "banner"),
+        decide("c3", [false; 4], false, "banner"),
+        decide("c4", [true, false, false, false], false, "banner"),
+    ] {
+        let res = app.post("/api/consent", &record).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Later, c4 withdraws in the settings (a new decision, a new time).
+    let mut withdrawn = decide("c4", [false; 4], false, "settings");
+    withdrawn["decided_at"] = json!(ts + 60_000);
+    let res = app.post("/api/consent", &withdrawn).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .http
+        .get(app.url("/api/consent-report"))
+        .query(&[
+            ("site", "shop".to_string()),
+            ("from", (ts - 3_600_000).to_string()),
+            ("to", (ts + 3_600_000).to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let r: sonde_protocol::consent_report::ConsentReport = res.json().await.unwrap();
+    assert_eq!(r.banners_shown, 5);
+    assert_eq!(
+        (r.decisions, r.accept_all, r.reject_all, r.custom),
+        (4, 2, 1, 1)
+    );
+    assert_eq!(r.settings_changes, 1);
+    assert_eq!(r.grant_rates.usage, 0.75);
+    assert_eq!(r.grant_rates.errors, 0.5);
+    assert_eq!(r.grant_rates.marketing, 0.25);
+    assert_eq!(r.gpc_share, 0.25);
+    assert_eq!(r.answer_rate, Some(0.8));
 }

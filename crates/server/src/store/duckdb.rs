@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use duckdb::{Appender, Connection, params};
+use sonde_protocol::consent_report::{ConsentReport, GrantRates};
 use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step};
 use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
@@ -567,6 +568,65 @@ impl EventStore for DuckDbStore {
             }
         }
         Ok(units)
+    }
+
+    fn consent_report(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        (first_day, last_day): (NaiveDate, NaiveDate),
+    ) -> Result<ConsentReport, StoreError> {
+        let conn = self.conn();
+        let banners_shown: i64 = conn.query_row(
+            "SELECT coalesce(sum(count), 0)::BIGINT FROM banner_impressions
+             WHERE site = ? AND day BETWEEN ?::DATE AND ?::DATE",
+            params![site, first_day.to_string(), last_day.to_string()],
+            |r| r.get(0),
+        )?;
+        let mut report = conn.query_row(
+            "WITH d AS (
+                 SELECT * FROM consents
+                 WHERE site = ? AND decided_at >= epoch_ms(?::BIGINT) AND decided_at < epoch_ms(?::BIGINT)
+             ), banner AS (SELECT * FROM d WHERE source = 'banner')
+             SELECT
+                 (SELECT count(*) FROM banner),
+                 (SELECT count(*) FROM banner
+                    WHERE usage AND errors AND performance AND (marketing OR gpc)),
+                 (SELECT count(*) FROM banner
+                    WHERE NOT (usage OR errors OR performance OR marketing)),
+                 (SELECT count(*) FROM d WHERE source = 'settings'),
+                 (SELECT coalesce(avg(usage::INTEGER), 0) FROM banner),
+                 (SELECT coalesce(avg(errors::INTEGER), 0) FROM banner),
+                 (SELECT coalesce(avg(performance::INTEGER), 0) FROM banner),
+                 (SELECT coalesce(avg(marketing::INTEGER), 0) FROM banner),
+                 (SELECT coalesce(avg(gpc::INTEGER), 0) FROM banner)",
+            params![site, from, to],
+            |r| {
+                let count = |i: usize| r.get::<_, i64>(i).map(|n| n as u64);
+                let (decisions, accept_all, reject_all) = (count(0)?, count(1)?, count(2)?);
+                Ok(ConsentReport {
+                    banners_shown: 0,
+                    decisions,
+                    accept_all,
+                    reject_all,
+                    custom: decisions - accept_all - reject_all,
+                    settings_changes: count(3)?,
+                    grant_rates: GrantRates {
+                        usage: r.get(4)?,
+                        errors: r.get(5)?,
+                        performance: r.get(6)?,
+                        marketing: r.get(7)?,
+                    },
+                    gpc_share: r.get(8)?,
+                    answer_rate: None,
+                })
+            },
+        )?;
+        report.banners_shown = banners_shown as u64;
+        report.answer_rate =
+            (banners_shown > 0).then(|| report.decisions as f64 / banners_shown as f64);
+        Ok(report)
     }
 
     fn usage(&self, q: &UsageQuery, timezone: Tz) -> Result<UsageReport, StoreError> {
