@@ -5,8 +5,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use sonde_protocol::consent_report::{ConsentReport, ConsentReportQuery};
 use sonde_protocol::{ApiError, ConsentReceipt, ConsentRecord};
@@ -14,6 +13,7 @@ use sonde_protocol::{ApiError, ConsentReceipt, ConsentRecord};
 use crate::app::AppState;
 use crate::browser_body;
 use crate::error::AppError;
+use crate::query::{self, Params};
 
 /// `POST /api/consent`
 #[utoipa::path(
@@ -57,21 +57,10 @@ pub async fn record(
 )]
 pub async fn report(
     State(app): State<AppState>,
-    query: Result<Query<ConsentReportQuery>, QueryRejection>,
+    Params(q): Params<ConsentReportQuery>,
 ) -> Result<Json<ConsentReport>, AppError> {
-    let Query(q) = query.map_err(|e| AppError::BadQuery {
-        field: None,
-        message: e.body_text(),
-    })?;
-    if q.to <= q.from {
-        return Err(AppError::BadQuery {
-            field: Some("to".into()),
-            message: format!("`to` ({}) must be after `from` ({})", q.to, q.from),
-        });
-    }
-    let Some(site) = app.sites().get(&q.site) else {
-        return Err(AppError::UnknownSite(q.site));
-    };
+    query::check_period(q.from, q.to)?;
+    let site = query::site(&app, &q.site)?;
     // Banner impressions are counted per day of the site's calendar.
     let day = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)

@@ -34,15 +34,8 @@ pub async fn funnel(
 ) -> Result<Json<FunnelReport>, AppError> {
     let query: FunnelQuery = browser_body::read(&headers, body).await?;
     query.funnel.validate()?;
-    if query.to <= query.from {
-        return Err(AppError::BadQuery {
-            field: Some("to".into()),
-            message: format!("`to` ({}) must be after `from` ({})", query.to, query.from),
-        });
-    }
-    if app.sites().get(&query.site).is_none() {
-        return Err(AppError::UnknownSite(query.site));
-    }
+    crate::query::check_period(query.from, query.to)?;
+    crate::query::site(&app, &query.site)?;
     let store = app.store_handle();
     let report = tokio::task::spawn_blocking(move || {
         let units = store.funnel_occurrences(&query.site, query.from, query.to, &query.funnel)?;

@@ -21,6 +21,7 @@ pub mod funnel;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod query;
 pub mod rate_limit;
 pub mod retention;
 pub mod site;

@@ -1,13 +1,13 @@
 //! The dashboard's usage queries: the usage time series and the overview.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::{ApiError, UsageQuery, UsageReport};
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::query::{self, Params};
 
 /// Most buckets one series may have (a year of days, or ~41 days of hours).
 pub const MAX_BUCKETS: i64 = 1000;
@@ -26,16 +26,10 @@ pub const MAX_BUCKETS: i64 = 1000;
 )]
 pub async fn usage(
     State(app): State<AppState>,
-    query: Result<Query<UsageQuery>, QueryRejection>,
+    Params(query): Params<UsageQuery>,
 ) -> Result<Json<UsageReport>, AppError> {
-    let Query(query) = query.map_err(|e| AppError::BadQuery {
-        field: None,
-        message: e.body_text(),
-    })?;
     check(&query)?;
-    let Some(site) = app.sites().get(&query.site) else {
-        return Err(AppError::UnknownSite(query.site));
-    };
+    let site = query::site(&app, &query.site)?;
     let store = app.store_handle();
     let report = tokio::task::spawn_blocking(move || store.usage(&query, site.timezone)).await??;
     Ok(Json(report))
@@ -58,39 +52,23 @@ pub const MAX_OVERVIEW_DAYS: i64 = 400;
 )]
 pub async fn overview(
     State(app): State<AppState>,
-    query: Result<Query<OverviewQuery>, QueryRejection>,
+    Params(query): Params<OverviewQuery>,
 ) -> Result<Json<OverviewReport>, AppError> {
-    let Query(query) = query.map_err(|e| AppError::BadQuery {
-        field: None,
-        message: e.body_text(),
-    })?;
-    check_range(query.from, query.to)?;
+    query::check_period(query.from, query.to)?;
     if query.to - query.from > MAX_OVERVIEW_DAYS * 86_400_000 {
         return Err(AppError::BadQuery {
             field: Some("to".into()),
             message: format!("the period is longer than {MAX_OVERVIEW_DAYS} days"),
         });
     }
-    if app.sites().get(&query.site).is_none() {
-        return Err(AppError::UnknownSite(query.site));
-    }
+    query::site(&app, &query.site)?;
     let (store, k) = (app.store_handle(), app.min_group_size());
     let report = tokio::task::spawn_blocking(move || store.overview(&query, k)).await??;
     Ok(Json(report))
 }
 
-fn check_range(from: i64, to: i64) -> Result<(), AppError> {
-    if to <= from {
-        return Err(AppError::BadQuery {
-            field: Some("to".into()),
-            message: format!("`to` ({to}) must be after `from` ({from})"),
-        });
-    }
-    Ok(())
-}
-
 fn check(q: &UsageQuery) -> Result<(), AppError> {
-    check_range(q.from, q.to)?;
+    query::check_period(q.from, q.to)?;
     let buckets = (q.to - q.from) / q.granularity.approx_millis();
     if buckets > MAX_BUCKETS {
         return Err(AppError::BadQuery {
