@@ -79,6 +79,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET path` for site `shop` over the two hours around `ts`, with
+    /// `extra` parameters.
+    async fn query_around(&self, path: &str, ts: i64, extra: &[(&str, &str)]) -> reqwest::Response {
+        let (from, to) = ((ts - 3_600_000).to_string(), (ts + 3_600_000).to_string());
+        let mut params = vec![
+            ("site", "shop"),
+            ("from", from.as_str()),
+            ("to", to.as_str()),
+        ];
+        params.extend_from_slice(extra);
+        self.http
+            .get(self.url(path))
+            .query(&params)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The server's `/metrics` page.
     async fn metrics(&self) -> String {
         let res = self.http.get(self.url("/metrics")).send().await.unwrap();
@@ -910,17 +928,7 @@ async fn the_overview_answers_key_figures_breakdowns_and_hides_small_groups() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
     }
-    let res = app
-        .http
-        .get(app.url("/api/overview"))
-        .query(&[
-            ("site", "shop".to_string()),
-            ("from", (ts - 3_600_000).to_string()),
-            ("to", (ts + 3_600_000).to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app.query_around("/api/overview", ts, &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let report: sonde_protocol::overview::OverviewReport = res.json().await.unwrap();
     let c = report.current;
@@ -945,17 +953,8 @@ async fn the_overview_answers_key_figures_breakdowns_and_hides_small_groups() {
 
     // Filtered to sessions from news.example.
     let res = app
-        .http
-        .get(app.url("/api/overview"))
-        .query(&[
-            ("site", "shop".to_string()),
-            ("from", (ts - 3_600_000).to_string()),
-            ("to", (ts + 3_600_000).to_string()),
-            ("source", "news.example".to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .query_around("/api/overview", ts, &[("source", "news.example")])
+        .await;
     let filtered: sonde_protocol::overview::OverviewReport = res.json().await.unwrap();
     assert_eq!(
         (filtered.current.sessions, filtered.current.pageviews),
@@ -1093,17 +1092,7 @@ async fn the_consent_report_counts_banners_decisions_grants_and_gpc() {
     withdrawn["decided_at"] = json!(ts + 60_000);
     let res = app.post("/api/consent", &withdrawn).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app
-        .http
-        .get(app.url("/api/consent-report"))
-        .query(&[
-            ("site", "shop".to_string()),
-            ("from", (ts - 3_600_000).to_string()),
-            ("to", (ts + 3_600_000).to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app.query_around("/api/consent-report", ts, &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let r: sonde_protocol::consent_report::ConsentReport = res.json().await.unwrap();
     assert_eq!(r.banners_shown, 5);
