@@ -1,8 +1,17 @@
 //! The typed client of Sonde's API. Errors say whether the network, the
 //! server (with its [`ApiError`]) or the response's shape was at fault.
+//!
+//! The client holds the page's credentials: the session's CSRF token (the
+//! session itself is an HttpOnly cookie the browser sends), or a share
+//! link's token. They are set once, by the session gate, and sent with
+//! every request, like a configured HTTP client's default headers.
 
-use gloo_net::http::Request;
+use std::cell::RefCell;
+
+use gloo_net::http::{Request, RequestBuilder};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sonde_protocol::account::{Principal, SignIn};
 use sonde_protocol::overview::OverviewReport;
 use sonde_protocol::{ApiError, SiteSummary, UsageQuery, UsageReport};
 
@@ -11,6 +20,13 @@ pub enum ClientError {
     Network(String),
     Api(ApiError),
     Decode(String),
+}
+
+impl ClientError {
+    /// Whether signing in (again) would help.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, ClientError::Api(e) if e.code == "sign_in_required")
+    }
 }
 
 impl std::fmt::Display for ClientError {
@@ -23,8 +39,46 @@ impl std::fmt::Display for ClientError {
     }
 }
 
-async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ClientError> {
-    let response = Request::get(url)
+#[derive(Default)]
+struct Credentials {
+    csrf_token: Option<String>,
+    share_token: Option<String>,
+}
+
+thread_local! {
+    static CREDENTIALS: RefCell<Credentials> = RefCell::default();
+}
+
+/// Read through a share link from now on.
+pub fn use_share_token(token: String) {
+    CREDENTIALS.with_borrow_mut(|c| c.share_token = Some(token));
+}
+
+fn authorize(request: RequestBuilder) -> RequestBuilder {
+    CREDENTIALS.with_borrow(|c| {
+        let mut request = request;
+        if let Some(token) = &c.share_token {
+            request = request.header("X-Sonde-Share", token);
+        }
+        if let Some(token) = &c.csrf_token {
+            request = request.header("X-CSRF-Token", token);
+        }
+        request
+    })
+}
+
+fn remember(principal: &Principal) {
+    if let Principal::User { csrf_token, .. } = principal {
+        CREDENTIALS.with_borrow_mut(|c| c.csrf_token = Some(csrf_token.clone()));
+    }
+}
+
+/// Sends a request; a refusal becomes the server's [`ApiError`].
+async fn respond(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<gloo_net::http::Response, ClientError> {
+    let response = request
+        .map_err(|e| ClientError::Decode(e.to_string()))?
         .send()
         .await
         .map_err(|e| ClientError::Network(e.to_string()))?;
@@ -39,10 +93,52 @@ async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ClientError> {
             });
         return Err(ClientError::Api(error));
     }
-    response
+    Ok(response)
+}
+
+async fn send<T: DeserializeOwned>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ClientError> {
+    respond(request)
+        .await?
         .json()
         .await
         .map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+pub(crate) async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ClientError> {
+    send(authorize(Request::get(url)).build()).await
+}
+
+pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ClientError> {
+    send(authorize(Request::post(url)).json(body)).await
+}
+
+pub(crate) async fn delete(url: &str) -> Result<(), ClientError> {
+    respond(authorize(Request::delete(url)).build()).await?;
+    Ok(())
+}
+
+/// Who the page is: a signed-in person or a share link.
+pub async fn session() -> Result<Principal, ClientError> {
+    let principal = get("/api/session").await?;
+    remember(&principal);
+    Ok(principal)
+}
+
+pub async fn sign_in(username: String, password: String) -> Result<Principal, ClientError> {
+    let principal = post("/api/session", &SignIn { username, password }).await?;
+    remember(&principal);
+    Ok(principal)
+}
+
+pub async fn sign_out() -> Result<(), ClientError> {
+    delete("/api/session").await?;
+    CREDENTIALS.with_borrow_mut(|c| c.csrf_token = None);
+    Ok(())
 }
 
 pub async fn sites() -> Result<Vec<SiteSummary>, ClientError> {

@@ -5,14 +5,17 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::dashboard::Dashboard;
+use crate::session::SessionGate;
 
 #[component]
 pub fn App() -> impl IntoView {
     view! {
-        <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/") view=Dashboard />
-            </Routes>
-        </Router>
+        <SessionGate>
+            <Router>
+                <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                    <Route path=path!("/") view=Dashboard />
+                </Routes>
+            </Router>
+        </SessionGate>
     }
 }

@@ -11,9 +11,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use sonde_protocol::{UsageQuery, UsageReport};
 
 use crate::api::{self, ClientError};
+use crate::session::Session;
 use breakdown::Breakdown;
 use key_figures::KeyFigures;
 use range::{Range, RangePicker};
+use sonde_protocol::account::Principal;
 use sonde_protocol::overview::OverviewReport;
 use top_pages::TopPages;
 use usage_chart::UsageChart;
@@ -34,7 +36,13 @@ pub fn Dashboard() -> impl IntoView {
     });
     let navigate = use_navigate();
     let choose = Callback::new(move |r: Range| {
-        navigate(&format!("/?range={}", r.param()), Default::default())
+        // A share link's token stays in the URL, so the view stays shareable.
+        let share = query
+            .read_untracked()
+            .get("share")
+            .map(|t| format!("&share={}", js_sys::encode_uri_component(&t)))
+            .unwrap_or_default();
+        navigate(&format!("/?range={}{share}", r.param()), Default::default())
     });
     let report = LocalResource::new(move || {
         let range = range.get();
@@ -47,6 +55,7 @@ pub fn Dashboard() -> impl IntoView {
                 <h1>"Sonde"</h1>
                 <RangePicker range on_choose=choose />
                 <a href="/demo/" rel="external">"Open the demo shop"</a>
+                <Reader />
             </header>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || {
@@ -83,6 +92,28 @@ async fn load(range: Range) -> Result<(String, UsageReport, OverviewReport), Cli
     .await?;
     let overview = api::overview(&site, from, to).await?;
     Ok((site, report, overview))
+}
+
+/// Who is reading, and the way out.
+#[component]
+fn Reader() -> impl IntoView {
+    let session = expect_context::<Session>();
+    move || {
+        match session.principal() {
+        Some(Principal::User { username, role, .. }) => view! {
+            <div class="reader">
+                <span>{username} " (" {role.as_str()} ")"</span>
+                <button type="button" class="link" on:click=move |_| session.sign_out()>"Sign out"</button>
+            </div>
+        }
+        .into_any(),
+        Some(Principal::Share { site }) => view! {
+            <div class="reader"><span>"Shared read-only view of " <code>{site}</code></span></div>
+        }
+        .into_any(),
+        None => ().into_any(),
+    }
+    }
 }
 
 #[component]

@@ -7,6 +7,7 @@ mod app;
 mod charts;
 mod csv;
 mod dashboard;
+mod session;
 
 fn main() {
     console_error_panic_hook::set_once();

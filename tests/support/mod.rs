@@ -33,7 +33,11 @@ pub struct Harness {
     driver_port: u16,
     _driver: Child,
     _tmp: tempfile::TempDir,
+    /// Signed in as the first admin.
     http: reqwest::Client,
+    /// The first admin's password, printed once at start.
+    pub admin_password: String,
+    csrf: String,
 }
 
 impl Harness {
@@ -90,13 +94,32 @@ impl Harness {
             }),
         );
         let browser = connect_when_ready(port, caps).await;
+        let admin_password = server
+            .first_admin_password()
+            .expect("a new store makes the first admin")
+            .to_owned();
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let signed_in = http
+            .post(format!("{}/api/session", server.url()))
+            .json(&json!({"username": "admin", "password": admin_password}))
+            .send()
+            .await
+            .unwrap();
+        assert!(signed_in.status().is_success(), "the first admin signs in");
+        let principal: serde_json::Value = signed_in.json().await.unwrap();
+        let csrf = principal["csrf_token"].as_str().unwrap().to_owned();
         Harness {
             server,
             browser,
             driver_port: port,
             _driver: driver,
             _tmp: tmp,
-            http: reqwest::Client::new(),
+            http,
+            admin_password,
+            csrf,
         }
     }
 
@@ -106,6 +129,48 @@ impl Harness {
 
     pub async fn open(&self, path: &str) {
         self.browser.goto(&self.url(path)).await.unwrap();
+    }
+
+    /// A new share link for `site`: the path that opens it.
+    pub async fn create_share_link(&self, site: &str) -> String {
+        let created: serde_json::Value = self
+            .http
+            .post(self.url(&format!("/api/sites/{site}/share-links")))
+            .header("x-csrf-token", &self.csrf)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["path"].as_str().expect("a share link").to_owned()
+    }
+
+    /// Opens the dashboard and signs in through its form as the first admin.
+    pub async fn sign_in_to_dashboard(&self) {
+        self.open("/").await;
+        let username = self
+            .browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("form input[name=username]"))
+            .await
+            .expect("the dashboard asks to sign in");
+        username.send_keys("admin").await.unwrap();
+        self.browser
+            .find(Locator::Css("form input[name=password]"))
+            .await
+            .unwrap()
+            .send_keys(&self.admin_password)
+            .await
+            .unwrap();
+        self.click("form button[type=submit]").await;
+        self.browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(".dashboard .reader"))
+            .await
+            .expect("signed in, the dashboard names the reader");
     }
 
     pub async fn click(&self, css: &str) {

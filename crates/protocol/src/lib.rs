@@ -4,6 +4,7 @@
 //! queries the dashboard asks, the errors the server answers, and the limits
 //! both sides enforce. It compiles for wasm32 and natively, and holds no I/O.
 
+pub mod account;
 pub mod consent;
 pub mod consent_report;
 pub mod erase;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use sonde_protocol::{SiteSettings, SiteSummary};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -16,12 +16,13 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{self, Reader};
 use crate::config::{Config, SiteOrigins};
 use crate::error::AppError;
 use crate::metrics::{Gauges, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
-use crate::store::{DuckDbStore, EventStore};
+use crate::store::{AccountStore, DuckDbStore, EventStore};
 use crate::user_agent::{Agent, Classifier};
 use crate::visitor::{DailySalt, visitor_id};
 use crate::writer::{Writer, WriterThread};
@@ -37,6 +38,7 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     store: Arc<dyn EventStore>,
+    accounts: Arc<dyn AccountStore>,
     writer: Writer,
     salts: DailySalt,
     sites: Arc<Sites>,
@@ -53,8 +55,9 @@ impl AppState {
     /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
     /// the demo site can allow the server's own origin.
     pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), StartError> {
-        let store: Arc<dyn EventStore> =
-            Arc::new(DuckDbStore::open(&config.data_dir.join("sonde.duckdb"))?);
+        let duckdb = Arc::new(DuckDbStore::open(&config.data_dir.join("sonde.duckdb"))?);
+        let (store, accounts): (Arc<dyn EventStore>, Arc<dyn AccountStore>) =
+            (duckdb.clone(), duckdb);
         let metrics = Arc::new(Metrics::default());
         let (writer, writer_thread) =
             Writer::start(Arc::clone(&store), config.write_queue, Arc::clone(&metrics))
@@ -63,6 +66,7 @@ impl AppState {
         let sites = Arc::new(load_sites(store.as_ref(), config, addr)?);
         let state = AppState(Arc::new(Inner {
             store,
+            accounts,
             writer,
             salts,
             sites,
@@ -82,6 +86,11 @@ impl AppState {
     /// A handle for blocking tasks.
     pub fn store_handle(&self) -> Arc<dyn EventStore> {
         Arc::clone(&self.0.store)
+    }
+
+    /// People, sessions and share links, for blocking tasks.
+    pub fn accounts_handle(&self) -> Arc<dyn AccountStore> {
+        Arc::clone(&self.0.accounts)
     }
 
     /// Where ingest hands its rows to be committed.
@@ -235,6 +244,19 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/funnel", post(funnel::funnel))
         .route("/consent-report", get(consent::report))
         .route("/sites", get(list_sites))
+        .route(
+            "/session",
+            post(auth::sign_in::sign_in)
+                .get(auth::sign_in::current)
+                .delete(auth::sign_in::sign_out),
+        )
+        .route("/users", get(auth::users::list).post(auth::users::put_user))
+        .route("/users/{username}", delete(auth::users::remove))
+        .route(
+            "/sites/{site}/share-links",
+            get(auth::share_links::list).post(auth::share_links::create),
+        )
+        .route("/share-links/{id}", delete(auth::share_links::revoke))
         .route("/openapi.json", get(openapi::document))
         .nest("/admin", admin::routes())
         .fallback(|| async { AppError::NoRoute });
@@ -277,20 +299,25 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .with_state(state)
 }
 
-/// `GET /api/sites`: the sites the dashboard can show.
+/// `GET /api/sites`: the sites the reader may see.
 #[utoipa::path(
     get,
     path = "/api/sites",
     tag = "dashboard",
-    responses((status = 200, description = "The configured sites", body = [SiteSummary]))
+    responses(
+        (status = 200, description = "The sites the reader may see", body = [SiteSummary]),
+        (status = 401, description = "Not signed in and no share link", body = sonde_protocol::ApiError),
+    )
 )]
 pub(crate) async fn list_sites(
     axum::extract::State(app): axum::extract::State<AppState>,
+    reader: Reader,
 ) -> axum::Json<Vec<SiteSummary>> {
     axum::Json(
         app.sites()
             .keys()
             .into_iter()
+            .filter(|key| reader.may_read(key))
             .map(|key| SiteSummary { key })
             .collect(),
     )

@@ -11,6 +11,7 @@ use sonde_protocol::consent_report::{ConsentReport, ConsentReportQuery};
 use sonde_protocol::{ApiError, ConsentReceipt, ConsentRecord};
 
 use crate::app::AppState;
+use crate::auth::Reader;
 use crate::browser_body;
 use crate::error::AppError;
 use crate::query::{self, Params};
@@ -51,16 +52,19 @@ pub async fn record(
     params(ConsentReportQuery),
     responses(
         (status = 200, description = "Banners shown, decisions, grant rates, GPC share", body = ConsentReport),
+        (status = 401, description = "Not signed in and no share link", body = ApiError),
+        (status = 403, description = "A share link for another site", body = ApiError),
         (status = 404, description = "Unknown site", body = ApiError),
         (status = 422, description = "A bad range", body = ApiError),
     )
 )]
 pub async fn report(
     State(app): State<AppState>,
+    reader: Reader,
     Params(q): Params<ConsentReportQuery>,
 ) -> Result<Json<ConsentReport>, AppError> {
     query::check_period(q.from, q.to)?;
-    let site = query::site(&app, &q.site)?;
+    let site = query::site(&app, &reader, &q.site)?;
     // Banner impressions are counted per day of the site's calendar.
     let day = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)

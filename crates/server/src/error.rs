@@ -52,6 +52,22 @@ pub enum AppError {
     AdminOff,
     #[error("the admin API needs the admin token: Authorization: Bearer <token>")]
     NotAuthorized,
+    #[error("sign in to read the dashboard, or open a share link")]
+    SignInRequired,
+    #[error("wrong username or password")]
+    WrongCredentials,
+    #[error("too many failed sign-ins; this account is locked for {} more minutes", retry_after_secs(*.0).div_ceil(60))]
+    LockedOut(std::time::Duration),
+    #[error("missing or wrong X-CSRF-Token header; reload the dashboard and try again")]
+    CsrfRefused,
+    #[error("only an admin may do this")]
+    AdminOnly,
+    #[error("this share link was revoked, or never existed")]
+    ShareLinkInvalid,
+    #[error("this share link is for another site than {0:?}")]
+    NotShared(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error("the server is busy; try again in a second")]
     Busy,
     #[error("too many requests; try again in {} s", retry_after_secs(*.0))]
@@ -75,9 +91,19 @@ impl AppError {
             }
             AppError::Rejected(Rejection::TooManyEvents { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::UnknownSite(_) | AppError::NoRoute => StatusCode::NOT_FOUND,
-            AppError::OriginNotAllowed { .. } | AppError::AdminOff => StatusCode::FORBIDDEN,
-            AppError::NotAuthorized => StatusCode::UNAUTHORIZED,
+            AppError::UnknownSite(_) | AppError::NoRoute | AppError::NotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            AppError::OriginNotAllowed { .. }
+            | AppError::AdminOff
+            | AppError::CsrfRefused
+            | AppError::AdminOnly
+            | AppError::NotShared(_) => StatusCode::FORBIDDEN,
+            AppError::NotAuthorized
+            | AppError::SignInRequired
+            | AppError::WrongCredentials
+            | AppError::ShareLinkInvalid => StatusCode::UNAUTHORIZED,
+            AppError::LockedOut(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => {
@@ -101,6 +127,14 @@ impl AppError {
             AppError::NoRoute => "not_found",
             AppError::AdminOff => "admin_off",
             AppError::NotAuthorized => "not_authorized",
+            AppError::SignInRequired => "sign_in_required",
+            AppError::WrongCredentials => "wrong_credentials",
+            AppError::LockedOut(_) => "locked_out",
+            AppError::CsrfRefused => "csrf_refused",
+            AppError::AdminOnly => "admin_only",
+            AppError::ShareLinkInvalid => "share_link_invalid",
+            AppError::NotShared(_) => "not_shared",
+            AppError::NotFound(_) => "not_found",
             AppError::Busy => "busy",
             AppError::RateLimited(_) => "rate_limited",
             AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => "internal",
@@ -111,7 +145,9 @@ impl AppError {
         match self {
             AppError::InvalidField { field, .. } => Some(field.clone()),
             AppError::Rejected(r) => Some(r.field().to_owned()),
-            AppError::UnknownSite(_) | AppError::OriginNotAllowed { .. } => Some("site".into()),
+            AppError::UnknownSite(_)
+            | AppError::OriginNotAllowed { .. }
+            | AppError::NotShared(_) => Some("site".into()),
             AppError::BadQuery { field, .. } => field.clone(),
             _ => None,
         }
@@ -135,7 +171,7 @@ impl IntoResponse for AppError {
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {
             AppError::Busy => Some(1),
-            AppError::RateLimited(wait) => Some(retry_after_secs(wait)),
+            AppError::RateLimited(wait) | AppError::LockedOut(wait) => Some(retry_after_secs(wait)),
             _ => None,
         };
         if let AppError::NotAuthorized = self {

@@ -12,6 +12,7 @@ use sonde_protocol::ApiError;
 use sonde_protocol::funnel::{FunnelQuery, FunnelReport, Step, StepResult};
 
 use crate::app::AppState;
+use crate::auth::Reader;
 use crate::browser_body;
 use crate::error::AppError;
 
@@ -23,19 +24,22 @@ use crate::error::AppError;
     request_body = FunnelQuery,
     responses(
         (status = 200, description = "Entrants, conversion, drop-off and median time per step", body = FunnelReport),
+        (status = 401, description = "Not signed in and no share link", body = ApiError),
+        (status = 403, description = "A share link for another site", body = ApiError),
         (status = 404, description = "Unknown site", body = ApiError),
         (status = 422, description = "A bad funnel or range (which field, which rule)", body = ApiError),
     )
 )]
 pub async fn funnel(
     State(app): State<AppState>,
+    reader: Reader,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<FunnelReport>, AppError> {
     let query: FunnelQuery = browser_body::read(&headers, body).await?;
     query.funnel.validate()?;
     crate::query::check_period(query.from, query.to)?;
-    crate::query::site(&app, &query.site)?;
+    crate::query::site(&app, &reader, &query.site)?;
     let store = app.store_handle();
     let report = tokio::task::spawn_blocking(move || {
         let units = store.funnel_occurrences(&query.site, query.from, query.to, &query.funnel)?;

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod auth;
 mod browser_body;
 pub mod buckets;
 pub mod config;
@@ -73,9 +74,16 @@ pub struct Server {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     writer: writer::WriterThread,
+    first_admin_password: Option<String>,
 }
 
 impl Server {
+    /// The password of the admin made at this start because no one could
+    /// sign in yet; shown once, as only its hash is kept.
+    pub fn first_admin_password(&self) -> Option<&str> {
+        self.first_admin_password.as_deref()
+    }
+
     /// The address the server listens on (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -136,6 +144,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         source,
     })?;
     let (state, writer) = app::AppState::open(&config, addr)?;
+    let first_admin_password = auth::users::first_admin(state.accounts_handle().as_ref())?;
     if config.demo && config.seed_demo {
         let seeded =
             demo::seed_if_empty(state.store(), chrono::Utc::now()).map_err(StartError::Demo)?;
@@ -164,6 +173,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         shutdown,
         task,
         writer,
+        first_admin_password,
     })
 }
 

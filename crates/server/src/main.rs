@@ -6,10 +6,12 @@ use anyhow::{Context, bail};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use sonde_protocol::SiteSettings;
+use sonde_protocol::account::{NewUser, Role};
 use sonde_server::Config;
 use sonde_server::config::FileConfig;
 use sonde_server::site::Site;
-use sonde_server::store::{DuckDbStore, EventStore};
+use sonde_server::store::{AccountStore, DuckDbStore, EventStore};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -31,6 +33,15 @@ enum Command {
         data_dir: PathBuf,
         #[command(subcommand)]
         action: SiteAction,
+    },
+    /// List, add or remove the people who may sign in to the dashboard
+    /// (while the server is stopped).
+    User {
+        /// Directory holding the DuckDB file.
+        #[arg(long, env = "SONDE_DATA_DIR", default_value = "data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        action: UserAction,
     },
 }
 
@@ -70,6 +81,22 @@ enum SiteAction {
     Remove { key: String },
 }
 
+#[derive(Subcommand)]
+enum UserAction {
+    /// Everyone who may sign in, as JSON lines.
+    List,
+    /// Adds a person, or sets their role and password. The password is the
+    /// first line of standard input when it is not a terminal; without one,
+    /// a random password is made and printed once.
+    Put {
+        username: String,
+        #[arg(long, value_parser = ["admin", "viewer"], default_value = "viewer")]
+        role: String,
+    },
+    /// Removes a person and ends their sessions.
+    Remove { username: String },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Logs go to stderr; stdout says where Sonde runs.
@@ -100,17 +127,63 @@ async fn main() -> anyhow::Result<()> {
             serve(config).await
         }
         Command::Site { data_dir, action } => site(&data_dir, action),
+        Command::User { data_dir, action } => user(&data_dir, action),
     }
 }
 
-fn site(data_dir: &Path, action: SiteAction) -> anyhow::Result<()> {
+fn open_store(data_dir: &Path) -> anyhow::Result<DuckDbStore> {
     let path = data_dir.join("sonde.duckdb");
-    let store = DuckDbStore::open(&path).with_context(|| {
+    DuckDbStore::open(&path).with_context(|| {
         format!(
-            "cannot open {} (a running Sonde holds it: change sites through its admin API)",
+            "cannot open {} (a running Sonde holds it: stop it, or use its API)",
             path.display()
         )
-    })?;
+    })
+}
+
+fn user(data_dir: &Path, action: UserAction) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    match action {
+        UserAction::List => {
+            for user in store.users()? {
+                println!("{}", serde_json::to_string(&user)?);
+            }
+        }
+        UserAction::Put { username, role } => {
+            let role = Role::parse(&role).context("a role is admin or viewer")?;
+            let mut given = String::new();
+            if !std::io::stdin().is_terminal() {
+                std::io::stdin().read_line(&mut given)?;
+            }
+            let given = given.trim_end_matches(['\r', '\n']);
+            let (password, generated) = if given.is_empty() {
+                (sonde_server::auth::random_token()[..20].to_owned(), true)
+            } else {
+                (given.to_owned(), false)
+            };
+            let new = NewUser {
+                username: username.clone(),
+                password: password.clone(),
+                role,
+            };
+            sonde_server::auth::users::put(&store, &new).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{username} may sign in as {}", role.as_str());
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        UserAction::Remove { username } => {
+            if !store.remove_user(&username)? {
+                bail!("there is no user {username:?}");
+            }
+            println!("removed {username:?} and ended their sessions");
+        }
+    }
+    Ok(())
+}
+
+fn site(data_dir: &Path, action: SiteAction) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
     match action {
         SiteAction::List => {
             for site in store.sites()? {
@@ -174,13 +247,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("cannot start Sonde")?;
     let url = server.url();
-    println!(
-        "Sonde is running at {url}/ (data in {})",
+    let mut said = format!(
+        "Sonde is running at {url}/ (data in {})\n",
         data_dir.display()
     );
     if demo {
-        println!("  dashboard: {url}/   demo shop: {url}/demo");
+        said += &format!("  dashboard: {url}/   demo shop: {url}/demo\n");
     }
+    if let Some(password) = server.first_admin_password() {
+        said += &format!(
+            "  No one could sign in yet, so Sonde made an admin. Sign in to the dashboard as\n    username: {}\n    password: {password}\n  (shown this once; `sonde user put` sets a new one while Sonde is stopped)\n",
+            sonde_server::auth::users::FIRST_ADMIN
+        );
+    }
+    // One write; and a closed stdout (whoever started Sonde stopped
+    // listening) must not stop the server.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), said.as_bytes());
     stopped().await?;
     tracing::info!("shutting down");
     server

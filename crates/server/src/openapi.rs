@@ -19,6 +19,15 @@ use utoipa::OpenApi;
         crate::funnel::funnel,
         crate::consent::report,
         crate::app::list_sites,
+        crate::auth::sign_in::sign_in,
+        crate::auth::sign_in::current,
+        crate::auth::sign_in::sign_out,
+        crate::auth::users::list,
+        crate::auth::users::put_user,
+        crate::auth::users::remove,
+        crate::auth::share_links::list,
+        crate::auth::share_links::create,
+        crate::auth::share_links::revoke,
         crate::admin::list_sites,
         crate::admin::put_site,
         crate::admin::remove_site,
@@ -26,7 +35,8 @@ use utoipa::OpenApi;
     modifiers(&AdminToken),
     tags(
         (name = "collection", description = "What the browser sends"),
-        (name = "dashboard", description = "What the dashboard asks"),
+        (name = "dashboard", description = "What the dashboard asks: a signed-in person (session cookie) or a share link (`X-Sonde-Share`)"),
+        (name = "account", description = "Signing in, people and share links; changes need the session's `X-CSRF-Token`"),
         (name = "admin", description = "Sites and their settings, for the operator (bearer admin token)"),
     )
 )]

@@ -1,5 +1,5 @@
-//! What every dashboard query checks before it reaches the store: its
-//! parameters parse (refused in Sonde's error format, not axum's), its
+//! What every dashboard query checks before it reaches the store: who asks
+//! (see [`crate::auth::Reader`]), its parameters parse (refused in Sonde's error format, not axum's), its
 //! period is a period, and its site exists.
 
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
+use crate::auth::Reader;
 use crate::error::AppError;
 use crate::site::Site;
 
@@ -41,8 +42,14 @@ pub fn check_period(from: i64, to: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The site a query is about.
-pub fn site(app: &AppState, key: &str) -> Result<Arc<Site>, AppError> {
+/// The site a query is about, if the reader may read it.
+pub fn site(app: &AppState, reader: &Reader, key: &str) -> Result<Arc<Site>, AppError> {
+    reader.check_site(key)?;
+    known_site(app, key)
+}
+
+/// A site the server has.
+pub fn known_site(app: &AppState, key: &str) -> Result<Arc<Site>, AppError> {
     app.sites()
         .get(key)
         .ok_or_else(|| AppError::UnknownSite(key.to_owned()))

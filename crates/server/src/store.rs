@@ -14,6 +14,7 @@
 //! so there `write_batches` will count only repeats within the group as
 //! duplicates.
 
+pub mod accounts;
 mod duckdb;
 
 use chrono::NaiveDate;
@@ -26,6 +27,7 @@ use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 use crate::funnel::Occurrence;
 use crate::user_agent::Software;
 
+pub use self::accounts::{AccountStore, StoredSession, StoredUser};
 pub use self::duckdb::DuckDbStore;
 
 /// A failure of the store. Its details are for the operator's log, not for

@@ -6,6 +6,7 @@ use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::{ApiError, UsageQuery, UsageReport};
 
 use crate::app::AppState;
+use crate::auth::Reader;
 use crate::error::AppError;
 use crate::query::{self, Params};
 
@@ -20,16 +21,19 @@ pub const MAX_BUCKETS: i64 = 1000;
     params(UsageQuery),
     responses(
         (status = 200, description = "Page views and visitors per bucket, and top pages", body = UsageReport),
+        (status = 401, description = "Not signed in and no share link", body = ApiError),
+        (status = 403, description = "A share link for another site", body = ApiError),
         (status = 404, description = "Unknown site", body = ApiError),
         (status = 422, description = "A bad range or granularity", body = ApiError),
     )
 )]
 pub async fn usage(
     State(app): State<AppState>,
+    reader: Reader,
     Params(query): Params<UsageQuery>,
 ) -> Result<Json<UsageReport>, AppError> {
     check(&query)?;
-    let site = query::site(&app, &query.site)?;
+    let site = query::site(&app, &reader, &query.site)?;
     let store = app.store_handle();
     let report = tokio::task::spawn_blocking(move || store.usage(&query, site.timezone)).await??;
     Ok(Json(report))
@@ -46,12 +50,15 @@ pub const MAX_OVERVIEW_DAYS: i64 = 400;
     params(OverviewQuery),
     responses(
         (status = 200, description = "Key figures, the previous period's, and the breakdowns", body = OverviewReport),
+        (status = 401, description = "Not signed in and no share link", body = ApiError),
+        (status = 403, description = "A share link for another site", body = ApiError),
         (status = 404, description = "Unknown site", body = ApiError),
         (status = 422, description = "A bad range", body = ApiError),
     )
 )]
 pub async fn overview(
     State(app): State<AppState>,
+    reader: Reader,
     Params(query): Params<OverviewQuery>,
 ) -> Result<Json<OverviewReport>, AppError> {
     query::check_period(query.from, query.to)?;
@@ -61,7 +68,7 @@ pub async fn overview(
             message: format!("the period is longer than {MAX_OVERVIEW_DAYS} days"),
         });
     }
-    query::site(&app, &query.site)?;
+    query::site(&app, &reader, &query.site)?;
     let (store, k) = (app.store_handle(), app.min_group_size());
     let report = tokio::task::spawn_blocking(move || store.overview(&query, k)).await??;
     Ok(Json(report))

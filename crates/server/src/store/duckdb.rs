@@ -20,6 +20,8 @@ use sonde_protocol::overview::{
 use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
+mod accounts;
+
 use super::{EventStore, RetentionOutcome, StoreError, StoredEvent, WriteOutcome};
 use crate::funnel::{Happened, Occurrence};
 
@@ -148,6 +150,7 @@ impl DuckDbStore {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         conn.execute_batch(&format!("SET threads = {threads};"))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(accounts::SCHEMA)?;
         Ok(DuckDbStore {
             conn: Mutex::new(conn),
             path,

@@ -1,0 +1,214 @@
+//! Who may read the dashboard, and who may change what it keeps.
+//!
+//! - People sign in with a username and password ([`sign_in`]); the password
+//!   is kept as an argon2id hash ([`password`]). A sign-in starts a session:
+//!   a random token in an `HttpOnly`, `SameSite=Strict` cookie, kept in the
+//!   store as its blake3 hash. Five failed sign-ins in a row lock the
+//!   account for fifteen minutes.
+//! - Every request that changes something carries the session's CSRF token
+//!   in `X-CSRF-Token` (the dashboard reads it from `GET /api/session`); a
+//!   cross-site form or script cannot read it, and the strict cookie is not
+//!   sent cross-site either.
+//! - An admin creates read-only share links, one site each ([`share_links`]);
+//!   the dashboard sends the link's token in `X-Sonde-Share`.
+//! - The first admin is made by `sonde user put` or, when no one can sign
+//!   in yet, at start with a password printed once ([`users::first_admin`]).
+//!
+//! Handlers say what they need by their extractors: [`Reader`] to read a
+//! site's data, [`SignedIn`] for a person, [`AdminUser`] for an admin.
+
+pub mod password;
+pub mod share_links;
+pub mod sign_in;
+pub mod users;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use sonde_protocol::account::{Role, User};
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "sonde_session";
+/// The header carrying the session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The header carrying a share link's token.
+pub const SHARE_HEADER: &str = "x-sonde-share";
+
+/// A random token: 32 bytes from the OS, as hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS has a source of randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How a token is kept in the store: a copy of the store opens nothing.
+pub fn token_hash(token: &str) -> String {
+    blake3::hash(token.as_bytes()).to_hex().to_string()
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The session token in the request's cookie.
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// A signed-in person. On a request that may change something (any method
+/// but GET and HEAD), the CSRF token has been checked.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub csrf_token: String,
+    /// The stored form of the session's token, to end it.
+    pub(crate) token_hash: String,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
+        let token = session_token(&parts.headers).ok_or(AppError::SignInRequired)?;
+        let hash = token_hash(token);
+        let accounts = app.accounts_handle();
+        let lookup = hash.clone();
+        let session = tokio::task::spawn_blocking(move || accounts.session(&lookup, now_ms()))
+            .await??
+            .ok_or(AppError::SignInRequired)?;
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if !bool::from(given.ct_eq(session.csrf_token.as_bytes())) {
+                return Err(AppError::CsrfRefused);
+            }
+        }
+        Ok(SignedIn {
+            user: session.user,
+            csrf_token: session.csrf_token,
+            token_hash: hash,
+        })
+    }
+}
+
+/// A signed-in admin (CSRF checked as for [`SignedIn`]).
+#[derive(Clone, Debug)]
+pub struct AdminUser(pub User);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
+        let signed_in = SignedIn::from_request_parts(parts, app).await?;
+        match signed_in.user.role {
+            Role::Admin => Ok(AdminUser(signed_in.user)),
+            Role::Viewer => Err(AppError::AdminOnly),
+        }
+    }
+}
+
+/// Someone who may read dashboards: a signed-in person (any site), or a
+/// share link (its site only). Reading changes nothing, so it needs no
+/// CSRF token.
+#[derive(Clone, Debug)]
+pub enum Reader {
+    User(User),
+    Share { site: String },
+}
+
+impl Reader {
+    /// Refuses a share link for another site.
+    pub fn check_site(&self, site: &str) -> Result<(), AppError> {
+        match self {
+            Reader::Share { site: shared } if shared != site => {
+                Err(AppError::NotShared(site.to_owned()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the reader may see `site` at all.
+    pub fn may_read(&self, site: &str) -> bool {
+        self.check_site(site).is_ok()
+    }
+}
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
+        if let Some(token) = parts.headers.get(SHARE_HEADER) {
+            let hash = token_hash(token.to_str().unwrap_or_default());
+            let accounts = app.accounts_handle();
+            let link = tokio::task::spawn_blocking(move || accounts.share_link(&hash))
+                .await??
+                .ok_or(AppError::ShareLinkInvalid)?;
+            return Ok(Reader::Share { site: link.site });
+        }
+        // Reading needs no CSRF token, whatever the method (a funnel is a
+        // POST); look the session up as a GET would.
+        let method = std::mem::replace(&mut parts.method, Method::GET);
+        let signed_in = SignedIn::from_request_parts(parts, app).await;
+        parts.method = method;
+        Ok(Reader::User(signed_in?.user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_session_token_is_found_among_other_cookies() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; sonde_session=abc"),
+        );
+        assert_eq!(session_token(&headers), Some("abc"));
+        headers.clear();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("sonde_sessionx=abc"),
+        );
+        assert_eq!(session_token(&headers), None);
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_only_as_hashes() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+
+    #[test]
+    fn a_share_link_reads_its_own_site_only() {
+        let reader = Reader::Share {
+            site: "shop".into(),
+        };
+        assert!(reader.may_read("shop"));
+        assert!(!reader.may_read("blog"));
+        let person = Reader::User(User {
+            username: "ada".into(),
+            role: Role::Viewer,
+        });
+        assert!(person.may_read("blog"));
+    }
+}

@@ -1,0 +1,218 @@
+//! Signing in and out: `POST`, `GET` and `DELETE /api/session`.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sonde_protocol::ApiError;
+use sonde_protocol::account::{Principal, SignIn};
+
+use super::{
+    Reader, SESSION_COOKIE, SHARE_HEADER, SignedIn, now_ms, password, random_token, token_hash,
+};
+use crate::app::AppState;
+use crate::browser_body;
+use crate::error::AppError;
+
+/// Failed sign-ins in a row that lock an account.
+pub const MAX_FAILED_SIGN_INS: u32 = 5;
+/// How long a locked account stays locked.
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+/// How long a session lasts.
+pub const SESSION_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+
+/// A person's failed sign-ins and lock after one more failure at `now`. A
+/// lock that has run out starts the count again.
+pub fn after_failure(failed: u32, locked_until: Option<i64>, now: i64) -> (u32, Option<i64>) {
+    let before = if locked_until.is_some_and(|until| until <= now) {
+        0
+    } else {
+        failed
+    };
+    let failed = before + 1;
+    let lock = (failed >= MAX_FAILED_SIGN_INS).then_some(now + LOCKOUT_MS);
+    (failed, lock)
+}
+
+/// `POST /api/session`: signs in with a username and password.
+#[utoipa::path(
+    post,
+    path = "/api/session",
+    tag = "account",
+    request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in: the session cookie is set; the body has the CSRF token", body = Principal),
+        (status = 401, description = "Wrong username or password", body = ApiError),
+        (status = 429, description = "Locked after repeated failures (Retry-After says for how long)", body = ApiError),
+    )
+)]
+pub async fn sign_in(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let SignIn { username, password } = browser_body::read(&headers, body).await?;
+    let accounts = app.accounts_handle();
+    let (user, csrf_token, token) = tokio::task::spawn_blocking(move || {
+        let now = now_ms();
+        let Some(stored) = accounts.user(&username)? else {
+            password::verify_nothing(&password);
+            return Err(AppError::WrongCredentials);
+        };
+        if let Some(until) = stored.locked_until.filter(|&until| until > now) {
+            return Err(AppError::LockedOut(ms(until - now)));
+        }
+        if !password::verify(&password, &stored.password_hash) {
+            let (failed, lock) = after_failure(stored.failed_sign_ins, stored.locked_until, now);
+            accounts.set_failed_sign_ins(&username, failed, lock)?;
+            tracing::warn!(user = %username, failed, locked = lock.is_some(), "failed sign-in");
+            return Err(match lock {
+                Some(until) => AppError::LockedOut(ms(until - now)),
+                None => AppError::WrongCredentials,
+            });
+        }
+        if stored.failed_sign_ins > 0 || stored.locked_until.is_some() {
+            accounts.set_failed_sign_ins(&username, 0, None)?;
+        }
+        let (token, csrf_token) = (random_token(), random_token());
+        accounts.create_session(
+            &token_hash(&token),
+            &username,
+            &csrf_token,
+            now + SESSION_MS,
+        )?;
+        tracing::info!(user = %username, "signed in");
+        Ok((stored.user(), csrf_token, token))
+    })
+    .await??;
+    let cookie = session_cookie(&token, SESSION_MS / 1000, secure(&headers));
+    let principal = Principal::User {
+        username: user.username,
+        role: user.role,
+        csrf_token,
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(principal)).into_response())
+}
+
+/// `GET /api/session`: who the dashboard is talking to.
+#[utoipa::path(
+    get,
+    path = "/api/session",
+    tag = "account",
+    responses(
+        (status = 200, description = "The signed-in person (with the CSRF token) or the share link's site", body = Principal),
+        (status = 401, description = "Not signed in, or the share link was revoked", body = ApiError),
+    )
+)]
+pub async fn current(
+    State(app): State<AppState>,
+    mut parts: axum::http::request::Parts,
+) -> Result<Json<Principal>, AppError> {
+    use axum::extract::FromRequestParts;
+    if parts.headers.contains_key(SHARE_HEADER)
+        && let Reader::Share { site } = Reader::from_request_parts(&mut parts, &app).await?
+    {
+        return Ok(Json(Principal::Share { site }));
+    }
+    let signed_in = SignedIn::from_request_parts(&mut parts, &app).await?;
+    Ok(Json(Principal::User {
+        username: signed_in.user.username,
+        role: signed_in.user.role,
+        csrf_token: signed_in.csrf_token,
+    }))
+}
+
+/// `DELETE /api/session`: signs out (needs the CSRF token).
+#[utoipa::path(
+    delete,
+    path = "/api/session",
+    tag = "account",
+    responses(
+        (status = 204, description = "Signed out; the cookie is cleared"),
+        (status = 401, description = "Not signed in", body = ApiError),
+        (status = 403, description = "Missing or wrong X-CSRF-Token", body = ApiError),
+    )
+)]
+pub async fn sign_out(
+    State(app): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let accounts = app.accounts_handle();
+    let hash = signed_in.token_hash.clone();
+    tokio::task::spawn_blocking(move || accounts.end_session(&hash)).await??;
+    let cookie = session_cookie("", 0, secure(&headers));
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+fn ms(ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(ms.max(0) as u64)
+}
+
+/// The session cookie: unreadable by scripts, never sent cross-site, and
+/// over HTTPS only unless the dashboard is on this machine (browsers keep a
+/// `Secure` cookie from plain HTTP on `localhost` only).
+fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    ))
+    .expect("a token is hex")
+}
+
+/// Whether the request came to a host other than this machine's loopback.
+fn secure(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let name = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(name, _)| name);
+    let loopback = name == "localhost"
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_in_a_row_lock_for_fifteen_minutes() {
+        let mut state = (0, None);
+        for _ in 0..4 {
+            state = after_failure(state.0, state.1, 1_000);
+            assert_eq!(state.1, None);
+        }
+        state = after_failure(state.0, state.1, 1_000);
+        assert_eq!(state, (5, Some(1_000 + LOCKOUT_MS)));
+        // Once the lock ran out, counting starts again.
+        assert_eq!(after_failure(5, Some(2_000), 2_000), (1, None));
+    }
+
+    #[test]
+    fn cookies_are_secure_except_on_loopback() {
+        let host = |h: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static(h));
+            secure(&headers)
+        };
+        assert!(!host("127.0.0.1:8080"));
+        assert!(!host("localhost:3000"));
+        assert!(!host("[::1]:80"));
+        assert!(host("sonde.example.com"));
+        assert!(host("10.0.0.5:8080"));
+        let cookie = session_cookie("abc", 60, true);
+        let cookie = cookie.to_str().unwrap();
+        for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+            assert!(cookie.contains(attribute), "{cookie}");
+        }
+    }
+}

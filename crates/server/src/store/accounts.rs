@@ -1,0 +1,86 @@
+//! What the store keeps about the dashboard's readers: people, their
+//! sign-in sessions, and share links. Secrets are kept only as hashes: a
+//! password as its argon2 hash, a session or share token as its blake3 hash,
+//! so a copy of the store opens no dashboard.
+
+use sonde_protocol::account::{Role, ShareLink, User};
+
+use super::StoreError;
+
+/// A person as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredUser {
+    pub username: String,
+    pub role: Role,
+    /// argon2id, in the PHC string format.
+    pub password_hash: String,
+    /// Failed sign-ins since the last successful one.
+    pub failed_sign_ins: u32,
+    /// No sign-in is tried before this (ms since the epoch).
+    pub locked_until: Option<i64>,
+}
+
+impl StoredUser {
+    pub fn user(&self) -> User {
+        User {
+            username: self.username.clone(),
+            role: self.role,
+        }
+    }
+}
+
+/// A sign-in session as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSession {
+    pub user: User,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+/// The dashboard's readers. Calls block, like [`super::EventStore`]'s.
+pub trait AccountStore: Send + Sync + std::fmt::Debug {
+    fn user_count(&self) -> Result<u64, StoreError>;
+
+    /// Adds a person, or replaces their role and password hash and clears
+    /// their failed sign-ins. A changed password ends their sessions.
+    fn put_user(&self, user: &StoredUser) -> Result<(), StoreError>;
+
+    fn user(&self, username: &str) -> Result<Option<StoredUser>, StoreError>;
+
+    fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Removes a person and ends their sessions; `false` when there was none.
+    fn remove_user(&self, username: &str) -> Result<bool, StoreError>;
+
+    /// Records the outcome of a sign-in attempt on an existing person.
+    fn set_failed_sign_ins(
+        &self,
+        username: &str,
+        failed: u32,
+        locked_until: Option<i64>,
+    ) -> Result<(), StoreError>;
+
+    fn create_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        csrf_token: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The session of a token, unless it expired by `now_ms`.
+    fn session(&self, token_hash: &str, now_ms: i64) -> Result<Option<StoredSession>, StoreError>;
+
+    fn end_session(&self, token_hash: &str) -> Result<(), StoreError>;
+
+    fn create_share_link(&self, link: &ShareLink, token_hash: &str) -> Result<(), StoreError>;
+
+    /// The link a token opens, unless it was revoked.
+    fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>, StoreError>;
+
+    /// The links of a site that are not revoked, newest first.
+    fn share_links(&self, site: &str) -> Result<Vec<ShareLink>, StoreError>;
+
+    /// Revokes a link; `false` when there was no such link.
+    fn revoke_share_link(&self, id: &str) -> Result<bool, StoreError>;
+}

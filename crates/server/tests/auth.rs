@@ -1,0 +1,334 @@
+//! Sign-in, roles, CSRF and share links, over a real socket: who may read
+//! the dashboard's data, and who may change what.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sonde_server::config::SiteOrigins;
+use support::*;
+
+const VIEWER_PASSWORD: &str = "viewer's long password";
+
+impl TestApp {
+    /// The admin adds a viewer `vera`.
+    async fn add_viewer(&self) {
+        let res = self
+            .http
+            .post(self.url("/api/users"))
+            .header("x-csrf-token", &self.csrf)
+            .json(&json!({"username": "vera", "password": VIEWER_PASSWORD, "role": "viewer"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{}",
+            res.text().await.unwrap()
+        );
+    }
+
+    /// Every dashboard query for `site`, sent by `http` with `headers`.
+    async fn every_query(
+        &self,
+        http: &reqwest::Client,
+        site: &str,
+        headers: &[(&str, &str)],
+    ) -> Vec<(String, reqwest::Response)> {
+        let now = now_ms();
+        let range = format!("site={site}&from={}&to={now}", now - 86_400_000);
+        let mut requests = vec![
+            http.get(self.url(&format!("/api/usage?{range}"))),
+            http.get(self.url(&format!("/api/overview?{range}"))),
+            http.get(self.url(&format!("/api/consent-report?{range}"))),
+            http.get(self.url("/api/sites")),
+            http.post(self.url("/api/funnel")).json(&json!({
+                "site": site, "from": now - 86_400_000, "to": now,
+                "funnel": {"name": "Checkout", "steps": [{"type": "page", "path": "/"}, {"type": "page", "path": "/cart"}], "window_ms": 3_600_000}
+            })),
+        ];
+        let mut answers = Vec::new();
+        for request in requests.drain(..) {
+            let mut request = request;
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let request = request.build().unwrap();
+            let what = format!("{} {}", request.method(), request.url().path());
+            answers.push((what, http.execute(request).await.unwrap()));
+        }
+        answers
+    }
+}
+
+#[tokio::test]
+async fn every_query_endpoint_refuses_a_request_without_a_session_or_share_link() {
+    let app = TestApp::start().await;
+    let stranger = client();
+    for (what, res) in app.every_query(&stranger, "shop", &[]).await {
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}");
+        expect_error(res, StatusCode::UNAUTHORIZED, "sign_in_required").await;
+    }
+    // A made-up session cookie opens nothing either.
+    for (what, res) in app
+        .every_query(&stranger, "shop", &[("cookie", "sonde_session=0123abcd")])
+        .await
+    {
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}");
+    }
+    let users = stranger.get(app.url("/api/users")).send().await.unwrap();
+    expect_error(users, StatusCode::UNAUTHORIZED, "sign_in_required").await;
+}
+
+#[tokio::test]
+async fn a_viewer_reads_every_query_but_may_not_manage_people_or_links() {
+    let app = TestApp::start().await;
+    app.add_viewer().await;
+    let viewer = client();
+    let csrf = sign_in(&viewer, &app.server.url(), "vera", VIEWER_PASSWORD)
+        .await
+        .unwrap();
+    for (what, res) in app.every_query(&viewer, "shop", &[]).await {
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{what}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    let session: Value = viewer
+        .get(app.url("/api/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["username"], "vera");
+    assert_eq!(session["role"], "viewer");
+
+    let add = viewer
+        .post(app.url("/api/users"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"username": "mallory", "password": "a long password", "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(add, StatusCode::FORBIDDEN, "admin_only").await;
+    let link = viewer
+        .post(app.url("/api/sites/shop/share-links"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    expect_error(link, StatusCode::FORBIDDEN, "admin_only").await;
+}
+
+#[tokio::test]
+async fn a_change_without_the_sessions_csrf_token_is_refused() {
+    let app = TestApp::start().await;
+    let new_user = json!({"username": "vera", "password": VIEWER_PASSWORD, "role": "viewer"});
+    for token in [None, Some("not-the-token")] {
+        let mut request = app.http.post(app.url("/api/users")).json(&new_user);
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        expect_error(
+            request.send().await.unwrap(),
+            StatusCode::FORBIDDEN,
+            "csrf_refused",
+        )
+        .await;
+    }
+    let link = app
+        .http
+        .post(app.url("/api/sites/shop/share-links"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(link, StatusCode::FORBIDDEN, "csrf_refused").await;
+    let sign_out = app
+        .http
+        .delete(app.url("/api/session"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(sign_out, StatusCode::FORBIDDEN, "csrf_refused").await;
+    let users: Value = app
+        .http
+        .get(app.url("/api/users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        users.as_array().unwrap().len(),
+        1,
+        "no one was added: {users}"
+    );
+
+    // With the token, signing out works, and the session opens nothing after.
+    let sign_out = app
+        .http
+        .delete(app.url("/api/session"))
+        .header("x-csrf-token", &app.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign_out.status(), StatusCode::NO_CONTENT);
+    for (what, res) in app.every_query(&app.http, "shop", &[]).await {
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn a_share_link_reads_its_own_site_only_and_nothing_once_revoked() {
+    let app = TestApp::start_with(|c| {
+        c.sites
+            .push(SiteOrigins::parse("blog=https://blog.example").unwrap())
+    })
+    .await;
+    let res = app
+        .http
+        .post(app.url("/api/sites/shop/share-links"))
+        .header("x-csrf-token", &app.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(created["path"], format!("/?share={token}"));
+    let listed: Value = app
+        .http
+        .get(app.url("/api/sites/shop/share-links"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["id"], created["link"]["id"]);
+    assert!(listed[0].get("token").is_none(), "the token is shown once");
+
+    let reader = client();
+    let share = [("x-sonde-share", token.as_str())];
+    for (what, res) in app.every_query(&reader, "shop", &share).await {
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{what}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    let sites: Value = reader
+        .get(app.url("/api/sites"))
+        .header("x-sonde-share", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sites, json!([{"key": "shop"}]), "only the shared site");
+    for (what, res) in app.every_query(&reader, "blog", &share).await {
+        if what.ends_with("/api/sites") {
+            continue;
+        }
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what}");
+        expect_error(res, StatusCode::FORBIDDEN, "not_shared").await;
+    }
+    // Read-only: a share link changes nothing.
+    let add = reader
+        .post(app.url("/api/users"))
+        .header("x-sonde-share", &token)
+        .json(&json!({"username": "mallory", "password": "a long password", "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(add, StatusCode::UNAUTHORIZED, "sign_in_required").await;
+
+    let id = created["link"]["id"].as_str().unwrap();
+    let revoke = app
+        .http
+        .delete(app.url(&format!("/api/share-links/{id}")))
+        .header("x-csrf-token", &app.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    for (what, res) in app.every_query(&reader, "shop", &share).await {
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}");
+        expect_error(res, StatusCode::UNAUTHORIZED, "share_link_invalid").await;
+    }
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
+    let app = TestApp::start().await;
+    app.add_viewer().await;
+    let base = app.server.url();
+    let http = client();
+    let stranger = sign_in(&http, &base, "nobody", "whatever it is")
+        .await
+        .unwrap_err();
+    let stranger = expect_error(stranger, StatusCode::UNAUTHORIZED, "wrong_credentials").await;
+    for _ in 0..4 {
+        let wrong = sign_in(&http, &base, "vera", "not the password")
+            .await
+            .unwrap_err();
+        let wrong = expect_error(wrong, StatusCode::UNAUTHORIZED, "wrong_credentials").await;
+        assert_eq!(wrong.message, stranger.message, "who exists is not told");
+    }
+    let fifth = sign_in(&http, &base, "vera", "not the password")
+        .await
+        .unwrap_err();
+    assert_eq!(fifth.headers()["retry-after"], "900");
+    expect_error(fifth, StatusCode::TOO_MANY_REQUESTS, "locked_out").await;
+    let right = sign_in(&http, &base, "vera", VIEWER_PASSWORD)
+        .await
+        .unwrap_err();
+    let locked = expect_error(right, StatusCode::TOO_MANY_REQUESTS, "locked_out").await;
+    assert!(
+        locked.message.contains("15 more minutes"),
+        "{}",
+        locked.message
+    );
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_strict_and_no_secret_is_stored_in_clear() {
+    let app = TestApp::start().await;
+    app.add_viewer().await;
+    let res = reqwest::Client::new()
+        .post(app.url("/api/session"))
+        .json(&json!({"username": "vera", "password": VIEWER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("sonde_session=")
+        .unwrap();
+    assert_eq!(token.len(), 64);
+
+    let store = app.server.store();
+    let users = store.dump_as_text("users").unwrap();
+    assert!(users.contains("$argon2id$"), "{users}");
+    assert!(!users.contains(VIEWER_PASSWORD));
+    let sessions = store.dump_as_text("sessions").unwrap();
+    assert!(
+        !sessions.contains(token),
+        "the session token is stored hashed"
+    );
+}
