@@ -23,7 +23,7 @@ use crate::metrics::{Gauges, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
 use crate::store::{AccountStore, DuckDbStore, EventStore};
-use crate::user_agent::{Agent, Classifier};
+use crate::user_agent::Classifier;
 use crate::visitor::{DailySalt, visitor_id};
 use crate::writer::{Writer, WriterThread};
 use crate::{StartError, admin, consent, embed, erase, funnel, ingest, openapi, usage};
@@ -124,9 +124,9 @@ impl AppState {
         &self.0.rate_limits
     }
 
-    /// Who sent a request: a bot, or a visitor's browser, OS and device.
-    pub fn agent(&self, headers: &HeaderMap) -> Agent {
-        self.0.user_agents.classify(user_agent(headers))
+    /// Tells bots from visitors' browsers, systems and devices.
+    pub fn user_agents(&self) -> &Classifier {
+        &self.0.user_agents
     }
 
     /// Today's anonymous id of the browser making a request to `site`: a

@@ -81,7 +81,8 @@ pub struct Config {
     #[arg(long, env = "SONDE_MIN_GROUP_SIZE", default_value_t = 5)]
     pub min_group_size: u64,
 
-    /// Seed the demo site with 30 days of demo data when it has none.
+    /// Deliver four weeks of demo traffic to the demo site (through the
+    /// ingest path, see [`crate::demo`]) when it has no events.
     #[arg(long, env = "SONDE_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
 }

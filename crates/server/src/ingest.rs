@@ -9,20 +9,22 @@
 //! the batch's consent does not grant are dropped here even though the
 //! collector never sends them.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use sonde_protocol::event::Partition;
-use sonde_protocol::{ApiError, Batch, IngestReceipt, RejectedEvent};
+use sonde_protocol::{ApiError, Batch, Event, Grants, IngestReceipt, RejectedEvent};
 
 use crate::app::AppState;
 use crate::browser_body;
 use crate::error::AppError;
+use crate::site::Site;
 use crate::store::{StoredEvent, WriteOutcome};
 use crate::user_agent::Agent;
+use crate::visitor::{DailySalt, visitor_id};
 
 /// `POST /api/ingest`
 #[utoipa::path(
@@ -68,12 +70,12 @@ async fn accept(
     body: Body,
 ) -> Result<IngestReceipt, AppError> {
     let batch: Batch = browser_body::read(headers, body).await?;
-    let now = chrono::Utc::now();
-    let (site_key, mut consent) = (batch.site.clone(), batch.consent);
+    let received = chrono::Utc::now();
+    let (site_key, consent) = (batch.site.clone(), batch.consent);
     let Partition {
         valid: events,
         refused,
-    } = batch.partition(now.timestamp_millis())?;
+    } = batch.partition(received.timestamp_millis())?;
     if events.is_empty()
         && let Some((_, rejection)) = refused.first()
     {
@@ -87,17 +89,59 @@ async fn accept(
     app.rate_limits()
         .check_site(site.key())
         .map_err(AppError::RateLimited)?;
+    let delivery = Delivery {
+        received,
+        peer: peer.ip(),
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|ua| ua.to_str().ok())
+            .unwrap_or_default(),
+        gpc: browser_body::global_privacy_control(headers),
+    };
+    let mut receipt = store(app, &site, events, consent, &delivery, app.salts(), true).await?;
+    receipt.rejected = refused
+        .iter()
+        .map(|(id, rejection)| RejectedEvent::new(id, rejection))
+        .collect();
+    Ok(receipt)
+}
+
+/// What the server knows of a delivery besides its batch.
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery<'a> {
+    pub received: chrono::DateTime<chrono::Utc>,
+    /// Used for the visitor id, and nowhere else.
+    pub peer: IpAddr,
+    pub user_agent: &'a str,
+    /// `Sec-GPC: 1`.
+    pub gpc: bool,
+}
+
+/// Stores a site's checked events as their delivery allows: bots are
+/// counted and dropped; the visitor id is computed from `salts`; events the
+/// consent does not grant are dropped; the rest are scrubbed and committed.
+/// The ingest endpoint uses this with the server's salts, the demo traffic
+/// generator with its own (it replays past days, whose salts are long gone).
+pub async fn store(
+    app: &AppState,
+    site: &Site,
+    events: Vec<Event>,
+    mut consent: Grants,
+    delivery: &Delivery<'_>,
+    salts: &DailySalt,
+    rate_limited: bool,
+) -> Result<IngestReceipt, AppError> {
     // Global Privacy Control sent as a header withdraws marketing whatever
     // the page says: no campaign attribution is stored for this request.
-    if browser_body::global_privacy_control(headers) {
+    if delivery.gpc {
         consent.marketing = false;
     }
-    let software = match app.agent(headers) {
+    let software = match app.user_agents().classify(delivery.user_agent) {
         Agent::Bot => {
             app.metrics().bot(site.key());
             let (store, key) = (app.store_handle(), site.key().to_owned());
-            let today = now.with_timezone(&site.timezone).date_naive();
-            tokio::task::spawn_blocking(move || store.count_bot_request(&key, today)).await??;
+            let day = delivery.received.with_timezone(&site.timezone).date_naive();
+            tokio::task::spawn_blocking(move || store.count_bot_request(&key, day)).await??;
             return Ok(IngestReceipt {
                 bot: true,
                 ..IngestReceipt::default()
@@ -105,10 +149,15 @@ async fn accept(
         }
         Agent::Visitor(software) => software,
     };
-    let visitor = app.visitor(now, &site, peer, headers)?.id;
-    app.rate_limits()
-        .check_visitor(visitor)
-        .map_err(AppError::RateLimited)?;
+    let day = salts
+        .salt_for(site.timezone, delivery.received)
+        .map_err(AppError::Salt)?;
+    let visitor = visitor_id(&day.salt, site.key(), delivery.peer, delivery.user_agent);
+    if rate_limited {
+        app.rate_limits()
+            .check_visitor(visitor)
+            .map_err(AppError::RateLimited)?;
+    }
 
     let total = events.len();
     let rows: Vec<StoredEvent> = events
@@ -140,9 +189,6 @@ async fn accept(
         duplicates: outcome.duplicates,
         dropped_by_consent,
         bot: false,
-        rejected: refused
-            .iter()
-            .map(|(id, rejection)| RejectedEvent::new(id, rejection))
-            .collect(),
+        rejected: Vec::new(),
     })
 }

@@ -62,8 +62,8 @@ pub enum StartError {
     Site(String, sonde_protocol::Rejection),
     #[error("cannot start the writer thread: {0}")]
     Writer(std::io::Error),
-    #[error("cannot seed demo data: {0}")]
-    Demo(store::StoreError),
+    #[error("cannot deliver demo traffic: {0}")]
+    Demo(#[from] demo::DemoError),
 }
 
 /// A running server. Dropping it does not stop it; call [`Server::shutdown`].
@@ -145,12 +145,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     })?;
     let (state, writer) = app::AppState::open(&config, addr)?;
     let first_admin_password = auth::users::first_admin(state.accounts_handle().as_ref())?;
-    if config.demo && config.seed_demo {
-        let seeded =
-            demo::seed_if_empty(state.store(), chrono::Utc::now()).map_err(StartError::Demo)?;
-        if seeded > 0 {
-            tracing::info!(events = seeded, "seeded demo data for site \"demo\"");
-        }
+    if config.demo
+        && config.seed_demo
+        && let Some(summary) = demo::seed_if_empty(&state, demo::Plan::default()).await?
+    {
+        tracing::info!(
+            visitors = summary.visitors,
+            events = summary.events_stored,
+            "delivered demo traffic for site \"demo\""
+        );
     }
     let store = state.store_handle();
     forget_idle_rate_limits(std::sync::Arc::clone(state.rate_limits()));

@@ -34,6 +34,23 @@ enum Command {
         #[command(subcommand)]
         action: SiteAction,
     },
+    /// Delivers weeks of demo traffic to the demo site through the ingest
+    /// path (while the server is stopped; `serve --demo` does this on its
+    /// first start).
+    Demo {
+        /// Directory holding the DuckDB file.
+        #[arg(long, env = "SONDE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Days of traffic, ending now.
+        #[arg(long, default_value_t = 28)]
+        days: u32,
+        /// Visitors on an average weekday at the start.
+        #[arg(long, default_value_t = 140)]
+        visitors_per_day: u32,
+        /// The same seed makes the same traffic.
+        #[arg(long, default_value_t = 0x5017de)]
+        seed: u64,
+    },
     /// List, add or remove the people who may sign in to the dashboard
     /// (while the server is stopped).
     User {
@@ -128,7 +145,51 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Site { data_dir, action } => site(&data_dir, action),
         Command::User { data_dir, action } => user(&data_dir, action),
+        Command::Demo {
+            data_dir,
+            days,
+            visitors_per_day,
+            seed,
+        } => {
+            demo(
+                data_dir,
+                sonde_server::demo::Plan {
+                    days,
+                    visitors_per_day,
+                    seed,
+                },
+            )
+            .await
+        }
     }
+}
+
+async fn demo(data_dir: PathBuf, plan: sonde_server::demo::Plan) -> anyhow::Result<()> {
+    let mut config = Config::ephemeral(&data_dir);
+    config.demo = true;
+    std::fs::create_dir_all(&data_dir)?;
+    let (app, writer) = sonde_server::app::AppState::open(&config, config.bind)
+        .context("cannot open the data directory (is Sonde running on it?)")?;
+    let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} visitors ({eta} left)",
+    )?);
+    let summary = sonde_server::demo::generate(&app, plan, chrono::Utc::now(), &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    drop(app);
+    tokio::task::spawn_blocking(move || writer.join()).await?;
+    println!(
+        "delivered {} visitors in {} batches: {} events stored, {} consent decisions, {} bot requests",
+        summary.visitors,
+        summary.batches,
+        summary.events_stored,
+        summary.consent_records,
+        summary.bot_requests
+    );
+    Ok(())
 }
 
 fn open_store(data_dir: &Path) -> anyhow::Result<DuckDbStore> {
