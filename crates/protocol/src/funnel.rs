@@ -161,6 +161,17 @@ impl FunnelDefinition {
     }
 }
 
+/// A funnel kept for a site, to reopen, edit and compare against errors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedFunnel {
+    pub id: String,
+    pub site: String,
+    pub funnel: FunnelDefinition,
+    /// ms since the epoch.
+    pub updated_at: i64,
+}
+
 /// Whether `text` matches `pattern`, where `*` matches any run of characters
 /// (none included) and everything else matches itself.
 pub fn wildcard(pattern: &str, text: &str) -> bool {

@@ -11,6 +11,7 @@ pub mod erase;
 pub mod error;
 pub mod event;
 pub mod funnel;
+pub mod goal;
 pub mod json;
 pub mod limits;
 pub mod overview;

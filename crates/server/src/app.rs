@@ -22,11 +22,11 @@ use crate::error::AppError;
 use crate::metrics::{Gauges, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
-use crate::store::{AccountStore, DuckDbStore, EventStore};
+use crate::store::{AccountStore, DuckDbStore, EventStore, SavedStore};
 use crate::user_agent::Classifier;
 use crate::visitor::{DailySalt, visitor_id};
 use crate::writer::{Writer, WriterThread};
-use crate::{StartError, admin, consent, embed, erase, funnel, ingest, openapi, usage};
+use crate::{StartError, admin, consent, embed, erase, funnel, ingest, openapi, saved, usage};
 
 /// Key of the demo site, served on the server's own origin.
 pub const DEMO_SITE: &str = "demo";
@@ -39,6 +39,7 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     store: Arc<dyn EventStore>,
     accounts: Arc<dyn AccountStore>,
+    saved: Arc<dyn SavedStore>,
     writer: Writer,
     salts: DailySalt,
     sites: Arc<Sites>,
@@ -56,8 +57,11 @@ impl AppState {
     /// the demo site can allow the server's own origin.
     pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), StartError> {
         let duckdb = Arc::new(DuckDbStore::open(&config.data_dir.join("sonde.duckdb"))?);
-        let (store, accounts): (Arc<dyn EventStore>, Arc<dyn AccountStore>) =
-            (duckdb.clone(), duckdb);
+        let (store, accounts, saved): (
+            Arc<dyn EventStore>,
+            Arc<dyn AccountStore>,
+            Arc<dyn SavedStore>,
+        ) = (duckdb.clone(), duckdb.clone(), duckdb);
         let metrics = Arc::new(Metrics::default());
         let (writer, writer_thread) =
             Writer::start(Arc::clone(&store), config.write_queue, Arc::clone(&metrics))
@@ -67,6 +71,7 @@ impl AppState {
         let state = AppState(Arc::new(Inner {
             store,
             accounts,
+            saved,
             writer,
             salts,
             sites,
@@ -91,6 +96,11 @@ impl AppState {
     /// People, sessions and share links, for blocking tasks.
     pub fn accounts_handle(&self) -> Arc<dyn AccountStore> {
         Arc::clone(&self.0.accounts)
+    }
+
+    /// Saved funnels and goals, for blocking tasks.
+    pub fn saved_handle(&self) -> Arc<dyn SavedStore> {
+        Arc::clone(&self.0.saved)
     }
 
     /// Where ingest hands its rows to be committed.
@@ -257,6 +267,24 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
             get(auth::share_links::list).post(auth::share_links::create),
         )
         .route("/share-links/{id}", delete(auth::share_links::revoke))
+        .route(
+            "/sites/{site}/funnels",
+            get(saved::list_funnels).post(saved::create_funnel),
+        )
+        .route(
+            "/funnels/{id}",
+            get(saved::get_funnel)
+                .put(saved::update_funnel)
+                .delete(saved::delete_funnel),
+        )
+        .route(
+            "/sites/{site}/goals",
+            get(saved::list_goals).post(saved::create_goal),
+        )
+        .route(
+            "/goals/{id}",
+            axum::routing::put(saved::update_goal).delete(saved::delete_goal),
+        )
         .route("/openapi.json", get(openapi::document))
         .nest("/admin", admin::routes())
         .fallback(|| async { AppError::NoRoute });

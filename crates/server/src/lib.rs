@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod query;
 pub mod rate_limit;
 pub mod retention;
+pub mod saved;
 pub mod site;
 pub mod store;
 pub mod usage;

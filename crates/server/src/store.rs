@@ -16,6 +16,7 @@
 
 pub mod accounts;
 mod duckdb;
+pub mod saved;
 
 use chrono::NaiveDate;
 use sonde_protocol::consent_report::ConsentReport;
@@ -29,6 +30,7 @@ use crate::user_agent::Software;
 
 pub use self::accounts::{AccountStore, StoredSession, StoredUser};
 pub use self::duckdb::DuckDbStore;
+pub use self::saved::SavedStore;
 
 /// A failure of the store. Its details are for the operator's log, not for
 /// API clients.

@@ -332,3 +332,80 @@ async fn the_session_cookie_is_http_only_and_strict_and_no_secret_is_stored_in_c
         "the session token is stored hashed"
     );
 }
+
+#[tokio::test]
+async fn an_admin_saves_edits_and_deletes_a_funnel_that_a_viewer_can_only_read() {
+    let app = TestApp::start().await;
+    let checkout = json!({"name": "Checkout", "window_ms": 3_600_000, "unit": "session", "steps": [
+        {"type": "page", "path": "/cart"}, {"type": "event", "name": "purchase"}]});
+    let res = app
+        .http
+        .post(app.url("/api/sites/shop/funnels"))
+        .header("x-csrf-token", &app.csrf)
+        .json(&checkout)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let saved: Value = res.json().await.unwrap();
+    let id = saved["id"].as_str().unwrap().to_owned();
+    assert_eq!(saved["funnel"], checkout);
+
+    let mut edited = checkout.clone();
+    edited["name"] = json!("Checkout, edited");
+    let res = app
+        .http
+        .put(app.url(&format!("/api/funnels/{id}")))
+        .header("x-csrf-token", &app.csrf)
+        .json(&edited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let bad = app
+        .http
+        .put(app.url(&format!("/api/funnels/{id}")))
+        .header("x-csrf-token", &app.csrf)
+        .json(&json!({"name": "x", "window_ms": 60_000, "steps": [{"type": "page", "path": "/"}]}))
+        .send()
+        .await
+        .unwrap();
+    let bad = expect_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "out_of_range").await;
+    assert_eq!(bad.field.as_deref(), Some("steps"));
+
+    app.add_viewer().await;
+    let viewer = client();
+    let csrf = sign_in(&viewer, &app.server.url(), "vera", VIEWER_PASSWORD)
+        .await
+        .unwrap();
+    let listed: Value = viewer
+        .get(app.url("/api/sites/shop/funnels"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["funnel"]["name"], "Checkout, edited");
+    let delete = viewer
+        .delete(app.url(&format!("/api/funnels/{id}")))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    expect_error(delete, StatusCode::FORBIDDEN, "admin_only").await;
+    let delete = app
+        .http
+        .delete(app.url(&format!("/api/funnels/{id}")))
+        .header("x-csrf-token", &app.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), StatusCode::NO_CONTENT);
+    let gone = viewer
+        .get(app.url(&format!("/api/funnels/{id}")))
+        .send()
+        .await
+        .unwrap();
+    expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
+}

@@ -21,6 +21,7 @@ use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
 mod accounts;
+mod saved;
 
 use super::{EventStore, RetentionOutcome, StoreError, StoredEvent, WriteOutcome};
 use crate::funnel::{Happened, Occurrence};
@@ -151,6 +152,7 @@ impl DuckDbStore {
         conn.execute_batch(&format!("SET threads = {threads};"))?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(accounts::SCHEMA)?;
+        conn.execute_batch(saved::SCHEMA)?;
         Ok(DuckDbStore {
             conn: Mutex::new(conn),
             path,
