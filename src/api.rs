@@ -12,6 +12,7 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sonde_protocol::account::{Principal, SignIn};
+use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedFunnel};
 use sonde_protocol::overview::OverviewReport;
 use sonde_protocol::{ApiError, SiteSummary, UsageQuery, UsageReport};
 
@@ -117,6 +118,13 @@ pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
     send(authorize(Request::post(url)).json(body)).await
 }
 
+pub(crate) async fn put<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ClientError> {
+    send(authorize(Request::put(url)).json(body)).await
+}
+
 pub(crate) async fn delete(url: &str) -> Result<(), ClientError> {
     respond(authorize(Request::delete(url)).build()).await?;
     Ok(())
@@ -143,6 +151,58 @@ pub async fn sign_out() -> Result<(), ClientError> {
 
 pub async fn sites() -> Result<Vec<SiteSummary>, ClientError> {
     get("/api/sites").await
+}
+
+/// The site shown when the reader may see it (the demo), else the first one.
+const PREFERRED_SITE: &str = "demo";
+
+/// The site the dashboard shows.
+pub async fn current_site() -> Result<String, ClientError> {
+    let sites = sites().await?;
+    sites
+        .iter()
+        .find(|s| s.key == PREFERRED_SITE)
+        .or(sites.first())
+        .map(|s| s.key.clone())
+        .ok_or_else(|| ClientError::Decode("the server has no site configured".into()))
+}
+
+fn site_path(site: &str, rest: &str) -> String {
+    format!("/api/sites/{}/{rest}", js_sys::encode_uri_component(site))
+}
+
+pub async fn run_funnel(query: &FunnelQuery) -> Result<FunnelReport, ClientError> {
+    post("/api/funnel", query).await
+}
+
+pub async fn saved_funnels(site: &str) -> Result<Vec<SavedFunnel>, ClientError> {
+    get(&site_path(site, "funnels")).await
+}
+
+/// Saves a new funnel, or changes the one with `id`.
+pub async fn save_funnel(
+    site: &str,
+    id: Option<&str>,
+    funnel: &FunnelDefinition,
+) -> Result<SavedFunnel, ClientError> {
+    match id {
+        Some(id) => {
+            put(
+                &format!("/api/funnels/{}", js_sys::encode_uri_component(id)),
+                funnel,
+            )
+            .await
+        }
+        None => post(&site_path(site, "funnels"), funnel).await,
+    }
+}
+
+pub async fn delete_funnel(id: &str) -> Result<(), ClientError> {
+    delete(&format!(
+        "/api/funnels/{}",
+        js_sys::encode_uri_component(id)
+    ))
+    .await
 }
 
 /// The overview of a period; filters are not used by the dashboard yet.

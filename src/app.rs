@@ -5,6 +5,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::dashboard::Dashboard;
+use crate::funnels::Funnels;
 use crate::session::SessionGate;
 
 #[component]
@@ -14,6 +15,7 @@ pub fn App() -> impl IntoView {
             <Router>
                 <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                     <Route path=path!("/") view=Dashboard />
+                    <Route path=path!("/funnels") view=Funnels />
                 </Routes>
             </Router>
         </SessionGate>

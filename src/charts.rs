@@ -76,6 +76,69 @@ pub fn usage_chart(
     Ok(svg)
 }
 
+/// One bar per funnel step (its entrants), labelled with the count and the
+/// conversion from the first step, so the values read without hovering.
+pub fn funnel_chart(
+    steps: &[(String, u64)],
+    (width, height): (u32, u32),
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let first = steps.first().map_or(0, |s| s.1);
+        let top = nice_ceiling(first.max(1));
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(44)
+            .build_cartesian_2d((0..steps.len()).into_segmented(), 0..top)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => format!("Step {}", i + 1),
+                _ => String::new(),
+            })
+            .y_desc("Entrants")
+            .y_labels(6)
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(steps.iter().enumerate().map(|(i, (_, n))| {
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0),
+                        (SegmentValue::Exact(i + 1), *n),
+                    ],
+                    PAGEVIEWS.mix(0.8).filled(),
+                );
+                bar.set_margin(0, 0, 8, 8);
+                bar
+            }))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(steps.iter().enumerate().map(|(i, (_, n))| {
+                let share = if first == 0 {
+                    0.0
+                } else {
+                    *n as f64 * 100.0 / first as f64
+                };
+                Text::new(
+                    format!("{n} ({share:.0} %)"),
+                    (SegmentValue::CenterOf(i), *n),
+                    ("sans-serif", 14).into_font().color(&BLACK),
+                )
+            }))
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
 /// A round axis maximum at or above `value`, so the top label is readable.
 fn nice_ceiling(value: u64) -> u64 {
     if value < 5 {
@@ -143,6 +206,20 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_funnel_chart_labels_each_step_with_its_entrants_and_share() {
+        let steps = vec![
+            ("Home".to_owned(), 200),
+            ("Cart".into(), 50),
+            ("Paid".into(), 10),
+        ];
+        let svg = funnel_chart(&steps, (600, 240)).unwrap();
+        for label in ["200 (100 %)", "50 (25 %)", "10 (5 %)", "Step 3", "Entrants"] {
+            assert!(svg.contains(label), "no {label} in {svg}");
+        }
+        assert!(svg.matches("<rect").count() >= 3);
+    }
 
     const DAY: i64 = 86_400_000;
     /// 2025-11-24T00:00:00Z

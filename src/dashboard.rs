@@ -1,8 +1,8 @@
-//! The dashboard: usage over time and top pages for one site.
+//! The overview page: usage over time, key figures and breakdowns for one site.
 
 mod breakdown;
 mod key_figures;
-mod range;
+pub(crate) mod range;
 mod top_pages;
 mod usage_chart;
 
@@ -11,17 +11,13 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use sonde_protocol::{UsageQuery, UsageReport};
 
 use crate::api::{self, ClientError};
-use crate::session::Session;
+use crate::layout::Page;
 use breakdown::Breakdown;
 use key_figures::KeyFigures;
 use range::{Range, RangePicker};
-use sonde_protocol::account::Principal;
 use sonde_protocol::overview::OverviewReport;
 use top_pages::TopPages;
 use usage_chart::UsageChart;
-
-/// The site shown when the server has it (the demo), else the first one.
-const PREFERRED_SITE: &str = "demo";
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -50,13 +46,7 @@ pub fn Dashboard() -> impl IntoView {
     });
 
     view! {
-        <div class="dashboard">
-            <header class="dashboard-header">
-                <h1>"Sonde"</h1>
-                <RangePicker range on_choose=choose />
-                <a href="/demo/" rel="external">"Open the demo shop"</a>
-                <Reader />
-            </header>
+        <Page title="Overview" controls=Box::new(move || view! { <RangePicker range on_choose=choose /> }.into_any())>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || {
                     report
@@ -70,18 +60,12 @@ pub fn Dashboard() -> impl IntoView {
                         })
                 }}
             </Transition>
-        </div>
+        </Page>
     }
 }
 
 async fn load(range: Range) -> Result<(String, UsageReport, OverviewReport), ClientError> {
-    let sites = api::sites().await?;
-    let site = sites
-        .iter()
-        .find(|s| s.key == PREFERRED_SITE)
-        .or(sites.first())
-        .map(|s| s.key.clone())
-        .ok_or_else(|| ClientError::Decode("the server has no site configured".into()))?;
+    let site = api::current_site().await?;
     let (from, to) = range.bounds(js_sys::Date::now() as i64);
     let report = api::usage(&UsageQuery {
         site: site.clone(),
@@ -92,28 +76,6 @@ async fn load(range: Range) -> Result<(String, UsageReport, OverviewReport), Cli
     .await?;
     let overview = api::overview(&site, from, to).await?;
     Ok((site, report, overview))
-}
-
-/// Who is reading, and the way out.
-#[component]
-fn Reader() -> impl IntoView {
-    let session = expect_context::<Session>();
-    move || {
-        match session.principal() {
-        Some(Principal::User { username, role, .. }) => view! {
-            <div class="reader">
-                <span>{username} " (" {role.as_str()} ")"</span>
-                <button type="button" class="link" on:click=move |_| session.sign_out()>"Sign out"</button>
-            </div>
-        }
-        .into_any(),
-        Some(Principal::Share { site }) => view! {
-            <div class="reader"><span>"Shared read-only view of " <code>{site}</code></span></div>
-        }
-        .into_any(),
-        None => ().into_any(),
-    }
-    }
 }
 
 #[component]

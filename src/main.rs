@@ -7,6 +7,8 @@ mod app;
 mod charts;
 mod csv;
 mod dashboard;
+mod funnels;
+mod layout;
 mod session;
 
 fn main() {

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use sonde_protocol::EventData;
 use sonde_protocol::{UsageQuery, UsageReport};
+use sonde_server::store::StoredEvent;
+use sonde_server::user_agent::{Device, Software};
 use sonde_server::{Config, Server};
 use tokio::process::{Child, Command};
 
@@ -288,6 +291,61 @@ impl Harness {
     }
 
     /// Events that reached the store, by kind.
+    /// Stores page views of the demo site as `(session, path)` pairs, a
+    /// minute apart in each session, ending now.
+    pub fn store_page_views(&self, views: &[(&str, &str)]) {
+        let now = now_ms();
+        let events: Vec<StoredEvent> = views
+            .iter()
+            .enumerate()
+            .map(|(i, (session, path))| StoredEvent {
+                id: format!("fixture-{i}"),
+                site: "demo".into(),
+                ts: now - 3_600_000 + i as i64 * 60_000,
+                visitor_id: session.len() as i64,
+                session_id: Some((*session).into()),
+                path: (*path).into(),
+                software: Software {
+                    browser: "Chrome".into(),
+                    os: "Linux".into(),
+                    device: Device::Desktop,
+                },
+                data: EventData::PageView {
+                    referrer: None,
+                    title: None,
+                    campaign: Default::default(),
+                },
+            })
+            .collect();
+        self.server.store().write(&events).unwrap();
+    }
+
+    /// Types `text` into the empty input at `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let input = self
+            .browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    /// The value of `attribute` of the element at `css`, once it exists.
+    pub async fn attribute(&self, css: &str, attribute: &str) -> Option<String> {
+        self.browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .attr(attribute)
+            .await
+            .unwrap()
+    }
+
     pub fn stored(&self) -> BTreeMap<String, u64> {
         self.server.store().count_by_kind("demo").unwrap()
     }

@@ -1,0 +1,74 @@
+//! The funnels page: the saved funnels of the site, and a builder that runs
+//! a funnel over the last 30 days and saves it (admins). `?id=` opens a
+//! saved funnel, so a funnel can be bookmarked and shared.
+
+mod builder;
+mod result;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use sonde_protocol::account::{Principal, Role};
+
+use crate::api;
+use crate::layout::Page;
+use crate::session::Session;
+use builder::Builder;
+
+#[component]
+pub fn Funnels() -> impl IntoView {
+    let query = use_query_map();
+    let id = Memo::new(move |_| query.read().get("id"));
+    // Bumped after a save or delete, so the list reloads.
+    let changed = RwSignal::new(0u32);
+    let saved = LocalResource::new(move || {
+        changed.track();
+        async move {
+            let site = api::current_site().await?;
+            let funnels = api::saved_funnels(&site).await?;
+            Ok::<_, api::ClientError>((site, funnels))
+        }
+    });
+    let session = expect_context::<Session>();
+    let admin = move || {
+        matches!(
+            session.principal(),
+            Some(Principal::User {
+                role: Role::Admin,
+                ..
+            })
+        )
+    };
+    view! {
+        <Page title="Funnels">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || saved.get().map(|loaded| match loaded {
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok((site, funnels)) => {
+                        let open = id.get();
+                        let chosen = open.as_ref().and_then(|id| funnels.iter().find(|f| &f.id == id).cloned());
+                        let missing = open.is_some() && chosen.is_none();
+                        view! {
+                            <nav class="saved-funnels" aria-label="Saved funnels">
+                                <h3>"Saved funnels"</h3>
+                                {if funnels.is_empty() {
+                                    view! { <p class="muted">"No funnel saved yet: build one below."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ul>
+                                            {funnels.iter().map(|f| view! {
+                                                <li><a href=format!("/funnels?id={}", f.id)>{f.funnel.name.clone()}</a></li>
+                                            }).collect_view()}
+                                        </ul>
+                                    }.into_any()
+                                }}
+                                <a href="/funnels">"New funnel"</a>
+                            </nav>
+                            {missing.then(|| view! { <p class="error" role="alert">"This funnel was deleted."</p> })}
+                            <Builder site saved=chosen admin=admin() on_change=Callback::new(move |()| changed.update(|n| *n += 1)) />
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </Page>
+    }
+}

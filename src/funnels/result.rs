@@ -1,0 +1,103 @@
+//! A funnel's figures: the chart and the table, with a CSV download.
+
+use leptos::prelude::*;
+use sonde_protocol::funnel::{FunnelReport, Step};
+
+use crate::charts;
+
+fn label(step: &Step) -> String {
+    match step {
+        Step::Page { path } => format!("Page {path}"),
+        Step::Event { name, .. } => format!("Event {name}"),
+    }
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+/// "2 min 5 s", "40 s", "3 h 12 min".
+fn duration(ms: Option<i64>) -> String {
+    let Some(ms) = ms else {
+        return "–".into();
+    };
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[component]
+pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
+    let labels: Vec<String> = steps.iter().map(label).collect();
+    let bars: Vec<(String, u64)> = labels
+        .iter()
+        .cloned()
+        .zip(report.steps.iter().map(|s| s.entrants))
+        .collect();
+    let entrants: Vec<String> = bars.iter().map(|b| b.1.to_string()).collect();
+    let summary = format!(
+        "Entrants per step: {}",
+        bars.iter()
+            .map(|(l, n)| format!("{l}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let rows: Vec<Vec<String>> = labels
+        .iter()
+        .zip(&report.steps)
+        .map(|(label, s)| {
+            vec![
+                label.clone(),
+                s.entrants.to_string(),
+                percent(s.from_first),
+                percent(s.from_previous),
+                s.dropped.to_string(),
+                duration(s.median_ms_from_previous),
+            ]
+        })
+        .collect();
+    let header = [
+        "Step",
+        "Entrants",
+        "From step 1",
+        "From the step before",
+        "Dropped",
+        "Median time from the step before",
+    ];
+    let csv = crate::csv::to_csv(&header, &rows);
+    let chart = if report.steps.first().is_none_or(|s| s.entrants == 0) {
+        view! { <p class="empty">"No visit reached step 1 in the last 30 days, so there is nothing to chart."</p> }.into_any()
+    } else {
+        match charts::funnel_chart(&bars, (760, 280)) {
+            Ok(svg) => {
+                view! { <div role="img" aria-label=summary inner_html=svg></div> }.into_any()
+            }
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        }
+    };
+    view! {
+        <section class="funnel-result" aria-label="Funnel result">
+            <figure class="chart" data-chart="funnel" data-entrants=entrants.join(",")>
+                <figcaption>"Entrants per step (share of step 1)"</figcaption>
+                {chart}
+            </figure>
+            <table class="breakdown" data-table="funnel">
+                <caption>
+                    "Steps "
+                    <a class="csv" href=crate::csv::data_url(&csv) download="funnel.csv">"CSV"</a>
+                </caption>
+                <thead>
+                    <tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! {
+                        <tr>{row.into_iter().map(|cell| view! { <td>{cell}</td> }).collect_view()}</tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
