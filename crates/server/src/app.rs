@@ -26,7 +26,10 @@ use crate::store::{AccountStore, DuckDbStore, EventStore, SavedStore};
 use crate::user_agent::Classifier;
 use crate::visitor::{DailySalt, visitor_id};
 use crate::writer::{Writer, WriterThread};
-use crate::{StartError, admin, consent, embed, erase, funnel, ingest, openapi, saved, usage};
+use crate::{
+    StartError, admin, consent, embed, erase, errors, funnel, ingest, openapi, performance, saved,
+    usage,
+};
 
 /// Key of the demo site, served on the server's own origin.
 pub const DEMO_SITE: &str = "demo";
@@ -253,6 +256,8 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/overview", get(usage::overview))
         .route("/funnel", post(funnel::funnel))
         .route("/consent-report", get(consent::report))
+        .route("/errors", get(errors::errors))
+        .route("/performance", get(performance::performance))
         .route("/sites", get(list_sites))
         .route(
             "/session",

@@ -113,7 +113,54 @@ pub async fn generate(
         }
     }
     let _ = std::fs::remove_dir_all(&salt_dir);
+    save_definitions(app, now.timestamp_millis()).await?;
     Ok(summary)
+}
+
+/// The shop's checkout funnel and purchase goal, as its team would save them.
+async fn save_definitions(app: &AppState, now: i64) -> Result<(), DemoError> {
+    use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, SavedFunnel, Step};
+    use sonde_protocol::goal::{Goal, SavedGoal};
+    let page = |path: &str| Step::Page { path: path.into() };
+    let checkout = SavedFunnel {
+        id: "demo-checkout".into(),
+        site: DEMO_SITE.into(),
+        funnel: FunnelDefinition {
+            name: "Checkout".into(),
+            steps: vec![
+                page("/demo/products/*"),
+                page("/demo/cart.html"),
+                page("/demo/checkout.html"),
+                page("/demo/thanks.html"),
+            ],
+            window_ms: 3_600_000,
+            unit: FunnelUnit::Session,
+        },
+        updated_at: now,
+    };
+    let purchase = SavedGoal {
+        id: "demo-purchase".into(),
+        site: DEMO_SITE.into(),
+        goal: Goal {
+            name: "Purchase".into(),
+            target: Step::Event {
+                name: "purchase".into(),
+                property: None,
+                value: None,
+            },
+            value: None,
+        },
+        updated_at: now,
+    };
+    let saved = app.saved_handle();
+    tokio::task::spawn_blocking(move || {
+        saved.put_funnel(&checkout)?;
+        saved.put_goal(&purchase)
+    })
+    .await
+    .map_err(AppError::from)?
+    .map_err(AppError::from)?;
+    Ok(())
 }
 
 /// Generates the demo traffic unless the demo site has events, with a

@@ -46,7 +46,7 @@ pub async fn funnel(
         let steps = &query.funnel.steps;
         let progresses: Vec<Vec<i64>> = units
             .iter()
-            .map(|events| progress(steps, events, query.funnel.window_ms))
+            .map(|(_, events)| progress(steps, events, query.funnel.window_ms))
             .collect();
         Ok::<_, AppError>(FunnelReport {
             steps: summarize(steps.len(), &progresses),

@@ -18,6 +18,8 @@ use utoipa::OpenApi;
         crate::usage::overview,
         crate::funnel::funnel,
         crate::consent::report,
+        crate::errors::errors,
+        crate::performance::performance,
         crate::app::list_sites,
         crate::auth::sign_in::sign_in,
         crate::auth::sign_in::current,

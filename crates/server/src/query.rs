@@ -42,6 +42,17 @@ pub fn check_period(from: i64, to: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A period of at most `max_days` days.
+pub fn check_length(from: i64, to: i64, max_days: i64) -> Result<(), AppError> {
+    if to - from > max_days * 86_400_000 {
+        return Err(AppError::BadQuery {
+            field: Some("to".into()),
+            message: format!("the period is longer than {max_days} days"),
+        });
+    }
+    Ok(())
+}
+
 /// The site a query is about, if the reader may read it.
 pub fn site(app: &AppState, reader: &Reader, key: &str) -> Result<Arc<Site>, AppError> {
     reader.check_site(key)?;

@@ -59,6 +59,28 @@ pub struct StoredEvent {
     pub data: EventData,
 }
 
+/// An error as the errors page reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorRow {
+    pub session: String,
+    pub ts: i64,
+    pub message: String,
+    pub stack: Option<String>,
+    pub source: Option<String>,
+    pub browser: String,
+    pub path: String,
+}
+
+/// A web vital as the performance page reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VitalRow {
+    pub session: String,
+    pub ts: i64,
+    pub path: String,
+    pub metric: sonde_protocol::Vital,
+    pub value: f64,
+}
+
 /// What a write did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteOutcome {
@@ -160,15 +182,25 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// privacy checks that must prove something is stored nowhere.
     fn dump_as_text(&self, table: &str) -> Result<String, StoreError>;
 
-    /// Each unit's (session's or visitor's) events that some step of
-    /// `funnel` may match, in `[from, to)`, in the order they were stored.
+    /// Each unit's (session's or visitor's) key and events that some step
+    /// of `funnel` may match, in `[from, to)`, in the order they were stored.
     fn funnel_occurrences(
         &self,
         site: &str,
         from: i64,
         to: i64,
         funnel: &FunnelDefinition,
-    ) -> Result<Vec<Vec<Occurrence>>, StoreError>;
+    ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError>;
+
+    /// The errors of `site` in `[from, to)`, oldest first.
+    fn errors(&self, site: &str, from: i64, to: i64) -> Result<Vec<ErrorRow>, StoreError>;
+
+    /// Sessions of `site` with any event in `[from, to)`.
+    fn session_count(&self, site: &str, from: i64, to: i64) -> Result<u64, StoreError>;
+
+    /// Web vitals of `site` in `[from, to)`: one row per page load and
+    /// metric, oldest first.
+    fn vitals(&self, site: &str, from: i64, to: i64) -> Result<Vec<VitalRow>, StoreError>;
 
     /// The consent report of `site` for decisions in `[from, to)`, with the
     /// banner impressions of the site's days `first_day..=last_day` (see

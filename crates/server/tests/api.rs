@@ -582,6 +582,10 @@ async fn the_openapi_document_describes_every_endpoint_and_the_wire_types() {
         "/api/overview",
         "/api/funnel",
         "/api/consent-report",
+        "/api/errors",
+        "/api/performance",
+        "/api/session",
+        "/api/sites/{site}/funnels",
         "/api/sites",
         "/api/admin/sites",
     ] {

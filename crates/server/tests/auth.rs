@@ -42,6 +42,10 @@ impl TestApp {
             http.get(self.url(&format!("/api/usage?{range}"))),
             http.get(self.url(&format!("/api/overview?{range}"))),
             http.get(self.url(&format!("/api/consent-report?{range}"))),
+            http.get(self.url(&format!("/api/errors?{range}"))),
+            http.get(self.url(&format!("/api/performance?{range}"))),
+            http.get(self.url(&format!("/api/sites/{site}/funnels"))),
+            http.get(self.url(&format!("/api/sites/{site}/goals"))),
             http.get(self.url("/api/sites")),
             http.post(self.url("/api/funnel")).json(&json!({
                 "site": site, "from": now - 86_400_000, "to": now,

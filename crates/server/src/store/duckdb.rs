@@ -18,12 +18,14 @@ use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
 use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport};
-use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
+use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings, Vital};
 
 mod accounts;
 mod saved;
 
-use super::{EventStore, RetentionOutcome, StoreError, StoredEvent, WriteOutcome};
+use super::{
+    ErrorRow, EventStore, RetentionOutcome, StoreError, StoredEvent, VitalRow, WriteOutcome,
+};
 use crate::funnel::{Happened, Occurrence};
 
 /// One column per field any event kind has; a kind leaves the others NULL.
@@ -500,13 +502,83 @@ impl EventStore for DuckDbStore {
         })
     }
 
+    fn errors(&self, site: &str, from: i64, to: i64) -> Result<Vec<ErrorRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT coalesce(session_id, id), epoch_ms(ts), error_message, error_stack, error_source,
+                    coalesce(browser, 'unknown'), path
+             FROM events
+             WHERE site = ? AND kind = 'error'
+               AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+             ORDER BY ts, rowid",
+        )?;
+        let rows = stmt.query_map(params![site, from, to], |r| {
+            Ok(ErrorRow {
+                session: r.get(0)?,
+                ts: r.get(1)?,
+                message: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                stack: r.get(3)?,
+                source: r.get(4)?,
+                browser: r.get(5)?,
+                path: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn session_count(&self, site: &str, from: i64, to: i64) -> Result<u64, StoreError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT count(DISTINCT session_id) FROM events
+             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)",
+            params![site, from, to],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    fn vitals(&self, site: &str, from: i64, to: i64) -> Result<Vec<VitalRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT coalesce(session_id, id), epoch_ms(ts), path, name, value
+             FROM events
+             WHERE site = ? AND kind = 'vital' AND value IS NOT NULL
+               AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+             ORDER BY ts, rowid",
+        )?;
+        let rows = stmt.query_map(params![site, from, to], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, f64>(4)?,
+            ))
+        })?;
+        let mut vitals = Vec::new();
+        for row in rows {
+            let (session, ts, path, name, value) = row?;
+            let metric = Vital::ALL
+                .into_iter()
+                .find(|m| m.as_str() == name)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown vital {name:?}")))?;
+            vitals.push(VitalRow {
+                session,
+                ts,
+                path,
+                metric,
+                value,
+            });
+        }
+        Ok(vitals)
+    }
+
     fn funnel_occurrences(
         &self,
         site: &str,
         from: i64,
         to: i64,
         funnel: &FunnelDefinition,
-    ) -> Result<Vec<Vec<Occurrence>>, StoreError> {
+    ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
         let unit = match funnel.unit {
             FunnelUnit::Session => "coalesce(session_id, id)",
             FunnelUnit::Visitor => "visitor_id::VARCHAR",
@@ -552,8 +624,7 @@ impl EventStore for DuckDbStore {
                 r.get::<_, Option<String>>(5)?,
             ))
         })?;
-        let mut units: Vec<Vec<Occurrence>> = Vec::new();
-        let mut current: Option<String> = None;
+        let mut units: Vec<(String, Vec<Occurrence>)> = Vec::new();
         for row in rows {
             let (unit, ts, kind, path, name, props) = row?;
             let what = if kind == "page_view" {
@@ -564,12 +635,9 @@ impl EventStore for DuckDbStore {
                     props: props.as_deref().map(props_as_text).unwrap_or_default(),
                 }
             };
-            if current.as_deref() != Some(&unit) {
-                units.push(Vec::new());
-                current = Some(unit);
-            }
-            if let Some(events) = units.last_mut() {
-                events.push(Occurrence { ts, what });
+            match units.last_mut() {
+                Some((current, events)) if *current == unit => events.push(Occurrence { ts, what }),
+                _ => units.push((unit, vec![Occurrence { ts, what }])),
             }
         }
         Ok(units)

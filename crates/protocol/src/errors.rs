@@ -1,0 +1,91 @@
+//! The errors report, for support and engineering.
+//!
+//! Errors are grouped by a fingerprint: the message with its variable parts
+//! (numbers, quoted text, long hex ids) replaced, plus the top frame of the
+//! stack without its line and column. Per group: how often, in how many
+//! visits and what share of all visits of the period, first and last seen,
+//! a count per day of the site's calendar, the browsers and pages, an
+//! example stack, and for each saved funnel the conversion of the visits
+//! that entered it with the error against those without.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /api/errors?site=…&from=…&to=…`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+pub struct ErrorsQuery {
+    pub site: String,
+    pub from: i64,
+    pub to: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorsReport {
+    /// Visits with any event in the period.
+    pub sessions: u64,
+    /// Most visits affected first.
+    pub groups: Vec<ErrorGroup>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorGroup {
+    pub fingerprint: String,
+    /// The message with its variable parts replaced (`<n>`, `<s>`, `<hex>`).
+    pub message: String,
+    pub top_frame: Option<String>,
+    pub count: u64,
+    pub sessions: u64,
+    /// `sessions` over all visits of the period, 0 to 1.
+    pub session_share: f64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Errors per day of the site's calendar (`YYYY-MM-DD`), days with none left out.
+    pub per_day: Vec<LabelCount>,
+    pub browsers: Vec<LabelCount>,
+    pub pages: Vec<LabelCount>,
+    pub example_stack: Option<String>,
+    /// One per saved funnel that some visit entered.
+    pub funnels: Vec<FunnelImpact>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabelCount {
+    pub label: String,
+    pub count: u64,
+}
+
+/// A saved funnel's conversion (entered step 1, reached the last step) for
+/// the visits that hit an error and for those that did not.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FunnelImpact {
+    pub funnel: String,
+    pub with_error: Conversion,
+    pub without_error: Conversion,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Conversion {
+    pub entered: u64,
+    pub converted: u64,
+    /// `converted / entered`, 0 when no visit entered.
+    pub rate: f64,
+}
+
+impl Conversion {
+    pub fn new(entered: u64, converted: u64) -> Self {
+        Conversion {
+            entered,
+            converted,
+            rate: if entered == 0 {
+                0.0
+            } else {
+                converted as f64 / entered as f64
+            },
+        }
+    }
+}

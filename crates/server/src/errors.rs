@@ -1,0 +1,367 @@
+//! The errors report: grouping by fingerprint ([`fingerprint`], [`group`]),
+//! apart from any store, then the endpoint. The definitions are in
+//! [`sonde_protocol::errors`].
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use axum::Json;
+use axum::extract::State;
+use chrono_tz::Tz;
+use sonde_protocol::ApiError;
+use sonde_protocol::errors::{
+    Conversion, ErrorGroup, ErrorsQuery, ErrorsReport, FunnelImpact, LabelCount,
+};
+
+use crate::app::AppState;
+use crate::auth::Reader;
+use crate::error::AppError;
+use crate::funnel::progress;
+use crate::query::{self, Params};
+use crate::store::ErrorRow;
+
+/// The message with what varies between occurrences replaced: numbers by
+/// `<n>`, quoted text by `<s>`, hex runs of 8 or more by `<hex>`.
+pub fn normalise(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let chars: Vec<char> = message.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' || c == '"' || c == '`' {
+            if let Some(end) = chars[i + 1..].iter().position(|&d| d == c) {
+                out.push_str("<s>");
+                i += end + 2;
+                continue;
+            }
+        }
+        if c.is_ascii_hexdigit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
+            let run = chars[i..]
+                .iter()
+                .take_while(|d| d.is_ascii_hexdigit())
+                .count();
+            let ends_word = chars.get(i + run).is_none_or(|d| !d.is_alphanumeric());
+            if run >= 8 && ends_word {
+                out.push_str("<hex>");
+                i += run;
+                continue;
+            }
+        }
+        if c.is_ascii_digit() {
+            let run = chars[i..]
+                .iter()
+                .take_while(|d| d.is_ascii_digit() || **d == '.')
+                .count();
+            out.push_str("<n>");
+            i += run;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first frame of a stack (Firefox/Safari `fn@file:1:2`, or Chrome's
+/// `at fn (file:1:2)`), without its line and column; else the source file.
+pub fn top_frame(stack: Option<&str>, source: Option<&str>) -> Option<String> {
+    let frame = stack
+        .and_then(|s| {
+            s.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && (l.starts_with("at ") || l.contains('@')))
+        })
+        .map(|l| l.trim_start_matches("at ").to_owned())
+        .or_else(|| source.map(str::to_owned))?;
+    Some(strip_positions(&frame))
+}
+
+/// Removes `:line` and `:line:column` after a file name.
+fn strip_positions(frame: &str) -> String {
+    let mut out = String::new();
+    let mut rest = frame;
+    while let Some(at) = rest.find(':') {
+        let (before, after) = rest.split_at(at);
+        let digits = after[1..].chars().take_while(char::is_ascii_digit).count();
+        out.push_str(before);
+        if digits > 0 {
+            rest = &after[1 + digits..];
+        } else {
+            out.push(':');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A group's id: a hash of the normalised message and the top frame.
+pub fn fingerprint(message: &str, frame: Option<&str>) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(message.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(frame.unwrap_or_default().as_bytes());
+    hasher.finalize().to_hex()[..16].to_owned()
+}
+
+/// A saved funnel's visits: who entered it and who reached its end.
+#[derive(Clone, Debug, Default)]
+pub struct FunnelVisits {
+    pub name: String,
+    pub entered: HashSet<String>,
+    pub converted: HashSet<String>,
+}
+
+/// Groups errors (oldest first) by fingerprint, most visits affected first.
+pub fn group(
+    errors: &[ErrorRow],
+    sessions: u64,
+    timezone: Tz,
+    funnels: &[FunnelVisits],
+) -> Vec<ErrorGroup> {
+    struct Building {
+        group: ErrorGroup,
+        sessions: HashSet<String>,
+        per_day: BTreeMap<String, u64>,
+        browsers: HashMap<String, u64>,
+        pages: HashMap<String, u64>,
+    }
+    let mut groups: HashMap<String, Building> = HashMap::new();
+    for e in errors {
+        let message = normalise(&e.message);
+        let frame = top_frame(e.stack.as_deref(), e.source.as_deref());
+        let print = fingerprint(&message, frame.as_deref());
+        let b = groups.entry(print.clone()).or_insert_with(|| Building {
+            group: ErrorGroup {
+                fingerprint: print,
+                message,
+                top_frame: frame,
+                first_seen: e.ts,
+                example_stack: e.stack.clone(),
+                ..ErrorGroup::default()
+            },
+            sessions: HashSet::new(),
+            per_day: BTreeMap::new(),
+            browsers: HashMap::new(),
+            pages: HashMap::new(),
+        });
+        b.group.count += 1;
+        b.group.last_seen = e.ts;
+        b.sessions.insert(e.session.clone());
+        let day = chrono::DateTime::from_timestamp_millis(e.ts)
+            .unwrap_or_default()
+            .with_timezone(&timezone)
+            .format("%Y-%m-%d")
+            .to_string();
+        *b.per_day.entry(day).or_default() += 1;
+        *b.browsers.entry(e.browser.clone()).or_default() += 1;
+        *b.pages.entry(e.path.clone()).or_default() += 1;
+    }
+    let ranked = |counts: HashMap<String, u64>| {
+        let mut rows: Vec<LabelCount> = counts
+            .into_iter()
+            .map(|(label, count)| LabelCount { label, count })
+            .collect();
+        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
+        rows
+    };
+    let mut out: Vec<ErrorGroup> = groups
+        .into_values()
+        .map(|b| {
+            let mut g = b.group;
+            g.sessions = b.sessions.len() as u64;
+            g.session_share = if sessions == 0 {
+                0.0
+            } else {
+                g.sessions as f64 / sessions as f64
+            };
+            g.per_day = b
+                .per_day
+                .into_iter()
+                .map(|(label, count)| LabelCount { label, count })
+                .collect();
+            g.browsers = ranked(b.browsers);
+            g.pages = ranked(b.pages);
+            g.funnels = funnels
+                .iter()
+                .filter(|f| !f.entered.is_empty())
+                .map(|f| impact(f, &b.sessions))
+                .collect();
+            g
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.sessions
+            .cmp(&a.sessions)
+            .then_with(|| b.count.cmp(&a.count))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+    out
+}
+
+fn impact(funnel: &FunnelVisits, hit: &HashSet<String>) -> FunnelImpact {
+    let (mut with, mut without) = ((0, 0), (0, 0));
+    for session in &funnel.entered {
+        let slot = if hit.contains(session) {
+            &mut with
+        } else {
+            &mut without
+        };
+        slot.0 += 1;
+        slot.1 += u64::from(funnel.converted.contains(session));
+    }
+    FunnelImpact {
+        funnel: funnel.name.clone(),
+        with_error: Conversion::new(with.0, with.1),
+        without_error: Conversion::new(without.0, without.1),
+    }
+}
+
+/// Longest period the errors report covers.
+pub const MAX_DAYS: i64 = 400;
+
+/// `GET /api/errors?site=…&from=…&to=…`
+#[utoipa::path(
+    get,
+    path = "/api/errors",
+    tag = "dashboard",
+    params(ErrorsQuery),
+    responses(
+        (status = 200, description = "Errors grouped by fingerprint, with their reach and their effect on each saved funnel", body = ErrorsReport),
+        (status = 401, description = "Not signed in and no share link", body = ApiError),
+        (status = 404, description = "Unknown site", body = ApiError),
+        (status = 422, description = "A bad range", body = ApiError),
+    )
+)]
+pub async fn errors(
+    State(app): State<AppState>,
+    reader: Reader,
+    Params(q): Params<ErrorsQuery>,
+) -> Result<Json<ErrorsReport>, AppError> {
+    query::check_period(q.from, q.to)?;
+    query::check_length(q.from, q.to, MAX_DAYS)?;
+    let site = query::site(&app, &reader, &q.site)?;
+    let (store, saved) = (app.store_handle(), app.saved_handle());
+    let report = tokio::task::spawn_blocking(move || {
+        let rows = store.errors(&q.site, q.from, q.to)?;
+        let sessions = store.session_count(&q.site, q.from, q.to)?;
+        let mut funnels = Vec::new();
+        for saved in saved.funnels(&q.site)? {
+            let mut definition = saved.funnel;
+            definition.unit = sonde_protocol::funnel::FunnelUnit::Session;
+            let mut visits = FunnelVisits {
+                name: definition.name.clone(),
+                ..FunnelVisits::default()
+            };
+            for (session, events) in store.funnel_occurrences(&q.site, q.from, q.to, &definition)? {
+                let reached = progress(&definition.steps, &events, definition.window_ms).len();
+                if reached > 0 {
+                    visits.entered.insert(session.clone());
+                }
+                if reached == definition.steps.len() {
+                    visits.converted.insert(session);
+                }
+            }
+            funnels.push(visits);
+        }
+        Ok::<_, AppError>(ErrorsReport {
+            sessions,
+            groups: group(&rows, sessions, site.timezone, &funnels),
+        })
+    })
+    .await??;
+    Ok(Json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_lose_what_varies_between_occurrences() {
+        assert_eq!(
+            normalise("Cannot read properties of undefined (reading 'total')"),
+            "Cannot read properties of undefined (reading <s>)"
+        );
+        assert_eq!(
+            normalise("Request 4f3a9c2e1b failed after 3.5 s with code 502"),
+            "Request <hex> failed after <n> s with code <n>"
+        );
+        assert_eq!(
+            normalise("deadbeef is fine as a word: cafe"),
+            "<hex> is fine as a word: cafe"
+        );
+        assert_eq!(normalise("  two   spaces "), "two spaces");
+    }
+
+    #[test]
+    fn the_top_frame_keeps_the_function_and_file_but_not_the_position() {
+        let safari = "renderTotal@https://shop.example/checkout.js:42:17\nsubmit@https://shop.example/checkout.js:88:5";
+        assert_eq!(
+            top_frame(Some(safari), None).as_deref(),
+            Some("renderTotal@https://shop.example/checkout.js")
+        );
+        let chrome = "TypeError: x is undefined\n    at renderTotal (https://shop.example/checkout.js:42:17)";
+        assert_eq!(
+            top_frame(Some(chrome), None).as_deref(),
+            Some("renderTotal (https://shop.example/checkout.js)")
+        );
+        assert_eq!(top_frame(None, Some("/app.js")).as_deref(), Some("/app.js"));
+        assert_eq!(top_frame(None, None), None);
+    }
+
+    fn error(session: &str, ts: i64, message: &str, line: u32, browser: &str) -> ErrorRow {
+        ErrorRow {
+            session: session.into(),
+            ts,
+            message: message.into(),
+            stack: Some(format!("render@/checkout.js:{line}:3")),
+            source: None,
+            browser: browser.into(),
+            path: "/checkout".into(),
+        }
+    }
+
+    #[test]
+    fn occurrences_group_by_fingerprint_with_reach_days_and_funnel_impact() {
+        const DAY: i64 = 86_400_000;
+        let rows = vec![
+            error("a", 1_000, "Failed to load item 12", 42, "Safari"),
+            error("a", 2_000, "Failed to load item 13", 42, "Safari"),
+            error("b", DAY + 5, "Failed to load item 99", 43, "Chrome"),
+            error("c", DAY + 9, "Something else", 7, "Chrome"),
+        ];
+        let funnel = FunnelVisits {
+            name: "Checkout".into(),
+            entered: ["a", "b", "x", "y"].map(String::from).into(),
+            converted: ["x", "y", "b"].map(String::from).into(),
+        };
+        let groups = group(&rows, 10, chrono_tz::UTC, &[funnel]);
+        assert_eq!(groups.len(), 2, "line numbers do not split a group");
+        let g = &groups[0];
+        assert_eq!(g.message, "Failed to load item <n>");
+        assert_eq!(g.top_frame.as_deref(), Some("render@/checkout.js"));
+        assert_eq!((g.count, g.sessions), (3, 2));
+        assert!((g.session_share - 0.2).abs() < 1e-9);
+        assert_eq!((g.first_seen, g.last_seen), (1_000, DAY + 5));
+        let days: Vec<(&str, u64)> = g
+            .per_day
+            .iter()
+            .map(|d| (d.label.as_str(), d.count))
+            .collect();
+        assert_eq!(days, [("1970-01-01", 2), ("1970-01-02", 1)]);
+        assert_eq!(
+            g.browsers[0],
+            LabelCount {
+                label: "Safari".into(),
+                count: 2
+            }
+        );
+        let impact = &g.funnels[0];
+        assert_eq!(
+            impact.with_error,
+            Conversion::new(2, 1),
+            "a gave up, b bought"
+        );
+        assert_eq!(impact.without_error, Conversion::new(2, 2));
+    }
+}
