@@ -12,8 +12,11 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sonde_protocol::account::{Principal, SignIn};
+use sonde_protocol::errors::ErrorsReport;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedFunnel};
+use sonde_protocol::goal::SavedGoal;
 use sonde_protocol::overview::OverviewReport;
+use sonde_protocol::performance::PerformanceReport;
 use sonde_protocol::{ApiError, SiteSummary, UsageQuery, UsageReport};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -195,6 +198,34 @@ pub async fn save_funnel(
         }
         None => post(&site_path(site, "funnels"), funnel).await,
     }
+}
+
+pub async fn errors(site: &str, from: i64, to: i64) -> Result<ErrorsReport, ClientError> {
+    get(&format!(
+        "/api/errors?site={}&from={from}&to={to}",
+        js_sys::encode_uri_component(site)
+    ))
+    .await
+}
+
+pub async fn goals(site: &str) -> Result<Vec<SavedGoal>, ClientError> {
+    get(&site_path(site, "goals")).await
+}
+
+pub async fn performance(
+    site: &str,
+    from: i64,
+    to: i64,
+    goal: Option<&str>,
+) -> Result<PerformanceReport, ClientError> {
+    let goal = goal
+        .map(|g| format!("&goal={}", js_sys::encode_uri_component(g)))
+        .unwrap_or_default();
+    get(&format!(
+        "/api/performance?site={}&from={from}&to={to}{goal}",
+        js_sys::encode_uri_component(site)
+    ))
+    .await
 }
 
 pub async fn delete_funnel(id: &str) -> Result<(), ClientError> {

@@ -5,7 +5,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::dashboard::Dashboard;
+use crate::errors::Errors;
 use crate::funnels::Funnels;
+use crate::performance::Performance;
 use crate::session::SessionGate;
 
 #[component]
@@ -16,6 +18,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                     <Route path=path!("/") view=Dashboard />
                     <Route path=path!("/funnels") view=Funnels />
+                    <Route path=path!("/errors") view=Errors />
+                    <Route path=path!("/performance") view=Performance />
                 </Routes>
             </Router>
         </SessionGate>

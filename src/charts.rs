@@ -139,6 +139,65 @@ pub fn funnel_chart(
     Ok(svg)
 }
 
+/// One labelled bar per group, for rates (0 to 1), each bar labelled with
+/// its percentage and the size of its group.
+pub fn rate_chart(
+    bars: &[(String, f64, u64)],
+    y_desc: &str,
+    (width, height): (u32, u32),
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let top = bars.iter().map(|b| b.1).fold(0.0, f64::max);
+        let top = ((top * 100.0 / 5.0).ceil() * 5.0).max(5.0);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(52)
+            .build_cartesian_2d((0..bars.len()).into_segmented(), 0.0..top)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.0.clone()).unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_desc(y_desc)
+            .y_label_formatter(&|v| format!("{v:.0} %"))
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, (_, rate, _))| {
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), rate * 100.0),
+                    ],
+                    VISITORS.mix(0.85).filled(),
+                );
+                bar.set_margin(0, 0, 12, 12);
+                bar
+            }))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, (_, rate, n))| {
+                Text::new(
+                    format!("{:.1} % of {n}", rate * 100.0),
+                    (SegmentValue::CenterOf(i), rate * 100.0),
+                    ("sans-serif", 14).into_font().color(&BLACK),
+                )
+            }))
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
 /// A round axis maximum at or above `value`, so the top label is readable.
 fn nice_ceiling(value: u64) -> u64 {
     if value < 5 {
@@ -188,6 +247,17 @@ fn label(year: i64, month: u32, day: u32, hour: u32, granularity: Granularity) -
     }
 }
 
+/// "2026-11-25 14:03 UTC".
+pub fn utc_minute(ms: i64) -> String {
+    let (year, month, day) = civil_from_days(ms.div_euclid(86_400_000));
+    let minutes = ms.rem_euclid(86_400_000) / 60_000;
+    format!(
+        "{year}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
 /// (year, month 1-12, day 1-31) of a day count since 1970-01-01, after
 /// Howard Hinnant's `civil_from_days`.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -206,6 +276,25 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_chart_labels_each_bar_with_its_rate_and_group_size() {
+        let bars = vec![
+            ("Good".to_owned(), 0.137, 1571),
+            ("Poor".into(), 0.036, 275),
+        ];
+        let svg = rate_chart(&bars, "Conversion", (600, 240)).unwrap();
+        for label in [
+            "13.7 % of 1571",
+            "3.6 % of 275",
+            "Good",
+            "Poor",
+            "Conversion",
+            "15 %",
+        ] {
+            assert!(svg.contains(label), "no {label} in {svg}");
+        }
+    }
 
     #[test]
     fn a_funnel_chart_labels_each_step_with_its_entrants_and_share() {

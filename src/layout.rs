@@ -8,7 +8,12 @@ use sonde_protocol::account::Principal;
 use crate::session::Session;
 
 /// The dashboard's pages, in the order of the navigation.
-const PAGES: [(&str, &str); 2] = [("/", "Overview"), ("/funnels", "Funnels")];
+const PAGES: [(&str, &str); 4] = [
+    ("/", "Overview"),
+    ("/funnels", "Funnels"),
+    ("/errors", "Errors"),
+    ("/performance", "Performance"),
+];
 
 #[component]
 pub fn Page(

@@ -7,8 +7,10 @@ mod app;
 mod charts;
 mod csv;
 mod dashboard;
+mod errors;
 mod funnels;
 mod layout;
+mod performance;
 mod session;
 
 fn main() {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use serde_json::json;
-use support::{Harness, ONE_BROWSER, QUIET_PERIOD, WAIT};
+use support::{Harness, ONE_BROWSER, QUIET_PERIOD, WAIT, now_ms};
 
 /// The lowest contrast ratio (WCAG 2) between the text colour and the
 /// background of any element with text in the banner.
@@ -336,6 +336,81 @@ async fn a_funnel_is_built_run_saved_and_reopened_from_its_url() {
     assert_eq!(name, json!("Cart"));
     h.set_screen(360, 740, 1.0).await;
     h.screenshot("funnel-360").await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn the_errors_and_performance_pages_show_what_the_api_answers() {
+    use sonde_protocol::{ErrorReport, EventData, Vital};
+    let _one = ONE_BROWSER.lock().await;
+    let h = Harness::start().await;
+    let error = |message: &str| {
+        EventData::Error(ErrorReport {
+            message: message.into(),
+            source: None,
+            line: None,
+            column: None,
+            stack: Some("renderTotal@/demo/checkout.js:42:17".into()),
+            rejection: false,
+        })
+    };
+    let lcp = |value: f64| EventData::Vital {
+        metric: Vital::Lcp,
+        value,
+    };
+    let mut events = vec![
+        ("s1", "/demo/checkout.html", error("Total 12 is not a number")),
+        ("s1", "/demo/checkout.html", error("Total 13 is not a number")),
+        ("s2", "/demo/checkout.html", error("Total 99 is not a number")),
+    ];
+    for (i, session) in ["s1", "s2", "s3", "s4", "s5", "s6"].into_iter().enumerate() {
+        events.push((session, "/demo/", lcp(1_000.0 + i as f64 * 800.0)));
+    }
+    h.store_events(events);
+    h.sign_in_to_dashboard().await;
+
+    h.click("nav.pages a[href='/errors']").await;
+    let rows = h.table("table[data-table=errors]").await;
+    let (from, to) = (now_ms() - 30 * 86_400_000, now_ms() + 3_600_000);
+    let api = h
+        .api(&format!("/api/errors?site=demo&from={from}&to={to}"))
+        .await;
+    let group = &api["groups"][0];
+    assert_eq!(rows.len(), 1, "one group: the numbers differ, the error does not");
+    assert_eq!(rows[0][0], group["message"].as_str().unwrap());
+    assert_eq!(rows[0][0], "Total <n> is not a number");
+    assert_eq!(rows[0][1], "renderTotal@/demo/checkout.js");
+    assert_eq!(rows[0][2], group["count"].to_string());
+    assert_eq!(rows[0][3], group["sessions"].to_string());
+    assert_eq!((rows[0][2].as_str(), rows[0][3].as_str()), ("3", "2"));
+    h.screenshot("errors-desktop").await;
+    h.set_screen(360, 740, 1.0).await;
+    h.screenshot("errors-360").await;
+    h.set_screen(1280, 900, 1.0).await;
+
+    h.click("nav.pages a[href='/performance']").await;
+    let p75 = h
+        .browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-vital=lcp] .p75"))
+        .await
+        .expect("the LCP card")
+        .text()
+        .await
+        .unwrap();
+    let api = h
+        .api(&format!("/api/performance?site=demo&from={from}&to={to}"))
+        .await;
+    // Six loads of 1000 to 5000 ms: the nearest-rank p75 is the fifth, 4200 ms.
+    assert_eq!(api["site"][0]["p75"], json!(4200.0));
+    assert_eq!(p75, "4200 ms");
+    let rows = h.table("table[data-table=pages-performance]").await;
+    assert_eq!(rows[0][0], "/demo/");
+    assert_eq!(rows[0][1], "4200 ms");
+    h.screenshot("performance-desktop").await;
+    h.set_screen(360, 740, 1.0).await;
+    h.screenshot("performance-360").await;
     h.finish().await;
 }
 

@@ -320,6 +320,59 @@ impl Harness {
         self.server.store().write(&events).unwrap();
     }
 
+    /// Stores events of the demo site, a second apart, ending a minute ago.
+    pub fn store_events(&self, events: Vec<(&str, &str, EventData)>) {
+        let now = now_ms();
+        let n = events.len() as i64;
+        let events: Vec<StoredEvent> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, (session, path, data))| StoredEvent {
+                id: format!("fixture-event-{i}"),
+                site: "demo".into(),
+                ts: now - 60_000 - (n - i as i64) * 1_000,
+                visitor_id: 1,
+                session_id: Some(session.into()),
+                path: path.into(),
+                software: Software {
+                    browser: "Safari".into(),
+                    os: "iPhone".into(),
+                    device: Device::Mobile,
+                },
+                data,
+            })
+            .collect();
+        self.server.store().write(&events).unwrap();
+    }
+
+    /// `GET` an API path as the signed-in admin.
+    pub async fn api(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The text of each cell of the table rows at `css`.
+    pub async fn table(&self, css: &str) -> Vec<Vec<String>> {
+        self.browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        let cells = self
+            .js(&format!(
+                "return [...document.querySelectorAll({css:?} + ' tbody tr')].map(tr => [...tr.cells].map(td => td.textContent))"
+            ))
+            .await;
+        serde_json::from_value(cells).unwrap()
+    }
+
     /// Types `text` into the empty input at `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         let input = self

@@ -1,0 +1,122 @@
+//! The errors page: error groups of the last 30 days, the visits they
+//! reached, and what they did to each saved funnel.
+
+use leptos::prelude::*;
+use sonde_protocol::errors::{ErrorGroup, ErrorsReport};
+
+use crate::api::{self, ClientError};
+use crate::dashboard::range::Range;
+use crate::layout::Page;
+
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+fn date(ms: i64) -> String {
+    crate::charts::utc_minute(ms)
+}
+
+async fn load() -> Result<ErrorsReport, ClientError> {
+    let site = api::current_site().await?;
+    let (from, to) = Range::Last30Days.bounds(js_sys::Date::now() as i64);
+    api::errors(&site, from, to).await
+}
+
+#[component]
+pub fn Errors() -> impl IntoView {
+    let report = LocalResource::new(load);
+    view! {
+        <Page title="Errors">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || report.get().map(|r| match r {
+                    Err(e) => view! { <p class="error" role="alert">"The errors could not load: " {e.to_string()}</p> }.into_any(),
+                    Ok(report) if report.groups.is_empty() => view! {
+                        <p class="empty">"No error was reported in the last 30 days (errors are collected from visitors who allow them)."</p>
+                    }.into_any(),
+                    Ok(report) => view! { <ErrorTable report /> }.into_any(),
+                })}
+            </Transition>
+        </Page>
+    }
+}
+
+#[component]
+fn ErrorTable(report: ErrorsReport) -> impl IntoView {
+    let sessions = report.sessions;
+    let header = [
+        "Error",
+        "Top frame",
+        "Errors",
+        "Visits",
+        "Share of visits",
+        "First seen",
+        "Last seen",
+    ];
+    let rows: Vec<Vec<String>> = report
+        .groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.message.clone(),
+                g.top_frame.clone().unwrap_or_default(),
+                g.count.to_string(),
+                g.sessions.to_string(),
+                percent(g.session_share),
+                date(g.first_seen),
+                date(g.last_seen),
+            ]
+        })
+        .collect();
+    let csv = crate::csv::to_csv(&header, &rows);
+    view! {
+        <section class="panel" aria-label="Error groups">
+            <p class="muted">{format!("Last 30 days, {sessions} visits. Grouped by message (numbers and quoted text ignored) and top stack frame.")}</p>
+            <table class="breakdown" data-table="errors">
+                <caption>"Error groups " <a class="csv" href=crate::csv::data_url(&csv) download="errors.csv">"CSV"</a></caption>
+                <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! {
+                        <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {report.groups.into_iter().map(|group| view! { <GroupDetails group /> }).collect_view()}
+        </section>
+    }
+}
+
+/// One group's details: its effect on the saved funnels, where and in what
+/// browsers it happens, its days, and an example stack.
+#[component]
+fn GroupDetails(group: ErrorGroup) -> impl IntoView {
+    let list = |rows: &[sonde_protocol::errors::LabelCount]| {
+        rows.iter()
+            .map(|r| format!("{} ({})", r.label, r.count))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    view! {
+        <details class="error-group" data-fingerprint=group.fingerprint.clone()>
+            <summary>{group.message.clone()}</summary>
+            <ul class="impact">
+                {group.funnels.iter().map(|f| {
+                    let worse = f.with_error.rate < f.without_error.rate;
+                    view! {
+                        <li data-funnel=f.funnel.clone() class:worse=worse>
+                            <strong>{f.funnel.clone()}</strong>
+                            {format!(
+                                ": {} of {} visits with this error completed it, against {} of {} without.",
+                                percent(f.with_error.rate), f.with_error.entered,
+                                percent(f.without_error.rate), f.without_error.entered,
+                            )}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <p><strong>"Browsers: "</strong>{list(&group.browsers)}</p>
+            <p><strong>"Pages: "</strong>{list(&group.pages)}</p>
+            <p><strong>"Per day: "</strong>{list(&group.per_day)}</p>
+            {group.example_stack.map(|s| view! { <pre class="stack">{s}</pre> })}
+        </details>
+    }
+}

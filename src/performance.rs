@@ -1,0 +1,180 @@
+//! The performance page: web vitals of the last 30 days at p75 with the
+//! share of good, needs-improvement and poor loads, per page, and the
+//! conversion of the site's first goal by the landing page's LCP.
+
+use leptos::prelude::*;
+use sonde_protocol::Vital;
+use sonde_protocol::performance::{PerformanceReport, Rating, VitalSummary};
+
+use crate::api::{self, ClientError};
+use crate::charts;
+use crate::dashboard::range::Range;
+use crate::layout::Page;
+
+async fn load() -> Result<PerformanceReport, ClientError> {
+    let site = api::current_site().await?;
+    let goal = api::goals(&site).await?.into_iter().next().map(|g| g.id);
+    let (from, to) = Range::Last30Days.bounds(js_sys::Date::now() as i64);
+    api::performance(&site, from, to, goal.as_deref()).await
+}
+
+fn value(metric: Vital, v: f64) -> String {
+    match metric {
+        Vital::Cls => format!("{v:.2}"),
+        _ => format!("{v:.0} {}", metric.unit()),
+    }
+}
+
+fn name(metric: Vital) -> &'static str {
+    match metric {
+        Vital::Lcp => "Largest contentful paint (LCP)",
+        Vital::Inp => "Interaction to next paint (INP)",
+        Vital::Cls => "Cumulative layout shift (CLS)",
+        Vital::Fcp => "First contentful paint (FCP)",
+        Vital::Ttfb => "Time to first byte (TTFB)",
+    }
+}
+
+fn rating_class(r: Rating) -> &'static str {
+    match r {
+        Rating::Good => "good",
+        Rating::NeedsImprovement => "fair",
+        Rating::Poor => "poor",
+    }
+}
+
+#[component]
+pub fn Performance() -> impl IntoView {
+    let report = LocalResource::new(load);
+    view! {
+        <Page title="Performance">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || report.get().map(|r| match r {
+                    Err(e) => view! { <p class="error" role="alert">"The performance report could not load: " {e.to_string()}</p> }.into_any(),
+                    Ok(report) if report.site.is_empty() => view! {
+                        <p class="empty">"No web vitals were reported in the last 30 days (they come from visitors who allow performance measurement)."</p>
+                    }.into_any(),
+                    Ok(report) => view! { <Report report /> }.into_any(),
+                })}
+            </Transition>
+        </Page>
+    }
+}
+
+#[component]
+fn Report(report: PerformanceReport) -> impl IntoView {
+    let k = report.k;
+    view! {
+        <section class="panel" aria-label="Site vitals">
+            <p class="muted">"Last 30 days, 75th percentile of page loads; thresholds from web.dev."</p>
+            <dl class="vitals">
+                {report.site.iter().map(|v| view! { <VitalCard summary=v.clone() /> }).collect_view()}
+            </dl>
+        </section>
+        <LcpConversion report=report.clone() />
+        <section class="panel" aria-label="Pages">
+            <PagesTable report k />
+        </section>
+    }
+}
+
+#[component]
+fn VitalCard(summary: VitalSummary) -> impl IntoView {
+    let m = summary.metric;
+    let shares = format!(
+        "{:.0} % good, {:.0} % need improvement, {:.0} % poor of {} loads",
+        summary.good * 100.0,
+        summary.needs_improvement * 100.0,
+        summary.poor * 100.0,
+        summary.samples
+    );
+    view! {
+        <div class=format!("vital {}", rating_class(summary.rating)) data-vital=m.as_str()>
+            <dt>{name(m)}</dt>
+            <dd class="p75">{value(m, summary.p75)}</dd>
+            <dd class="rating">{summary.rating.label()}</dd>
+            <dd class="shares" role="img" aria-label=shares.clone() title=shares.clone()>
+                <span class="good" style=format!("width: {:.1}%", summary.good * 100.0)></span>
+                <span class="fair" style=format!("width: {:.1}%", summary.needs_improvement * 100.0)></span>
+                <span class="poor" style=format!("width: {:.1}%", summary.poor * 100.0)></span>
+            </dd>
+            <dd class="muted">{shares}</dd>
+        </div>
+    }
+}
+
+#[component]
+fn LcpConversion(report: PerformanceReport) -> impl IntoView {
+    let Some(goal) = report.goal else {
+        return view! { <p class="muted">"Save a goal to see its conversion by page speed."</p> }
+            .into_any();
+    };
+    let bars: Vec<(String, f64, u64)> = report
+        .lcp_conversion
+        .iter()
+        .map(|b| {
+            (
+                b.rating.label().to_owned(),
+                b.conversion.rate,
+                b.conversion.entered,
+            )
+        })
+        .collect();
+    let rates = bars
+        .iter()
+        .map(|b| format!("{:.3}", b.1))
+        .collect::<Vec<_>>()
+        .join(",");
+    let summary = bars
+        .iter()
+        .map(|(l, r, n)| format!("{l}: {:.1} % of {n} visits", r * 100.0))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let chart = match charts::rate_chart(&bars, "Visits converting (%)", (760, 260)) {
+        Ok(svg) => view! { <div role="img" aria-label=summary inner_html=svg></div> }.into_any(),
+        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+    };
+    view! {
+        <section class="panel" aria-label="Conversion by page speed">
+            <figure class="chart" data-chart="lcp-conversion" data-rates=rates>
+                <figcaption>{format!("“{goal}” conversion by the landing page's LCP rating")}</figcaption>
+                {chart}
+            </figure>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn PagesTable(report: PerformanceReport, k: u64) -> impl IntoView {
+    let shown = [Vital::Lcp, Vital::Inp, Vital::Cls];
+    let header = ["Page", "LCP p75", "INP p75", "CLS p75", "LCP good"];
+    let rows: Vec<Vec<String>> = report
+        .pages
+        .iter()
+        .map(|p| {
+            let of = |m: Vital| p.vitals.iter().find(|v| v.metric == m);
+            let mut row = vec![p.path.clone()];
+            row.extend(
+                shown
+                    .iter()
+                    .map(|m| of(*m).map_or("–".into(), |v| value(*m, v.p75))),
+            );
+            row.push(of(Vital::Lcp).map_or("–".into(), |v| format!("{:.0} %", v.good * 100.0)));
+            row
+        })
+        .collect();
+    let csv = crate::csv::to_csv(&header, &rows);
+    view! {
+        <table class="breakdown" data-table="pages-performance">
+            <caption>"Pages " <a class="csv" href=crate::csv::data_url(&csv) download="performance.csv">"CSV"</a></caption>
+            <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
+            <tbody>
+                {rows.into_iter().map(|row| view! {
+                    <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p class="muted">{format!("Pages measured in fewer than {k} visits are not listed.")}</p>
+    }
+}
