@@ -2,6 +2,7 @@
 //! needed, so every chart is unit-tested natively.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use sonde_protocol::{Granularity, UsagePoint};
 
 /// Why a chart could not be drawn.
@@ -92,7 +93,7 @@ pub fn funnel_chart(
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(44)
-            .build_cartesian_2d((0..steps.len()).into_segmented(), 0..top)
+            .build_cartesian_2d((0..steps.len().saturating_sub(1)).into_segmented(), 0..top)
             .map_err(chart_error)?;
         chart
             .configure_mesh()
@@ -130,7 +131,7 @@ pub fn funnel_chart(
                 Text::new(
                     format!("{n} ({share:.0} %)"),
                     (SegmentValue::CenterOf(i), *n),
-                    ("sans-serif", 14).into_font().color(&BLACK),
+                    label_style(),
                 )
             }))
             .map_err(chart_error)?;
@@ -156,7 +157,7 @@ pub fn rate_chart(
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(52)
-            .build_cartesian_2d((0..bars.len()).into_segmented(), 0.0..top)
+            .build_cartesian_2d((0..bars.len().saturating_sub(1)).into_segmented(), 0.0..top)
             .map_err(chart_error)?;
         chart
             .configure_mesh()
@@ -167,6 +168,7 @@ pub fn rate_chart(
                 _ => String::new(),
             })
             .y_desc(y_desc)
+            .y_labels(6)
             .y_label_formatter(&|v| format!("{v:.0} %"))
             .label_style(("sans-serif", 15))
             .draw()
@@ -189,13 +191,21 @@ pub fn rate_chart(
                 Text::new(
                     format!("{:.1} % of {n}", rate * 100.0),
                     (SegmentValue::CenterOf(i), rate * 100.0),
-                    ("sans-serif", 14).into_font().color(&BLACK),
+                    label_style(),
                 )
             }))
             .map_err(chart_error)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
+}
+
+/// A bar's value label: centred above the bar.
+fn label_style() -> TextStyle<'static> {
+    ("sans-serif", 14)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Bottom))
 }
 
 /// A round axis maximum at or above `value`, so the top label is readable.

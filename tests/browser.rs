@@ -359,9 +359,21 @@ async fn the_errors_and_performance_pages_show_what_the_api_answers() {
         value,
     };
     let mut events = vec![
-        ("s1", "/demo/checkout.html", error("Total 12 is not a number")),
-        ("s1", "/demo/checkout.html", error("Total 13 is not a number")),
-        ("s2", "/demo/checkout.html", error("Total 99 is not a number")),
+        (
+            "s1",
+            "/demo/checkout.html",
+            error("Total 12 is not a number"),
+        ),
+        (
+            "s1",
+            "/demo/checkout.html",
+            error("Total 13 is not a number"),
+        ),
+        (
+            "s2",
+            "/demo/checkout.html",
+            error("Total 99 is not a number"),
+        ),
     ];
     for (i, session) in ["s1", "s2", "s3", "s4", "s5", "s6"].into_iter().enumerate() {
         events.push((session, "/demo/", lcp(1_000.0 + i as f64 * 800.0)));
@@ -376,7 +388,11 @@ async fn the_errors_and_performance_pages_show_what_the_api_answers() {
         .api(&format!("/api/errors?site=demo&from={from}&to={to}"))
         .await;
     let group = &api["groups"][0];
-    assert_eq!(rows.len(), 1, "one group: the numbers differ, the error does not");
+    assert_eq!(
+        rows.len(),
+        1,
+        "one group: the numbers differ, the error does not"
+    );
     assert_eq!(rows[0][0], group["message"].as_str().unwrap());
     assert_eq!(rows[0][0], "Total <n> is not a number");
     assert_eq!(rows[0][1], "renderTotal@/demo/checkout.js");
@@ -411,6 +427,122 @@ async fn the_errors_and_performance_pages_show_what_the_api_answers() {
     h.screenshot("performance-desktop").await;
     h.set_screen(360, 740, 1.0).await;
     h.screenshot("performance-360").await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
+    let _one = ONE_BROWSER.lock().await;
+    let h = Harness::start_with_demo_traffic().await;
+    h.sign_in_to_dashboard().await;
+    let (from, to) = {
+        // The dashboard's 30 days: whole days, ending with today.
+        let day = 86_400_000;
+        let to = (now_ms() / day + 1) * day;
+        (to - 30 * day, to)
+    };
+    let shots = |name: &'static str| {
+        let h = &h;
+        async move {
+            h.screenshot(&format!("{name}-desktop")).await;
+            h.set_screen(360, 740, 1.0).await;
+            h.screenshot(&format!("{name}-360")).await;
+            h.set_screen(1280, 900, 1.0).await;
+        }
+    };
+
+    // Overview: the chart's total is the API's.
+    let usage = h
+        .api(&format!(
+            "/api/usage?site=demo&from={from}&to={to}&granularity=day"
+        ))
+        .await;
+    assert!(
+        usage["total_pageviews"].as_u64().unwrap() > 1_000,
+        "{usage}"
+    );
+    assert_eq!(
+        h.attribute("figure[data-chart=usage]", "data-pageviews")
+            .await,
+        Some(usage["total_pageviews"].to_string())
+    );
+    shots("overview-demo").await;
+
+    // The saved checkout funnel: the bars are the API's entrants.
+    h.click("nav.pages a[href='/funnels']").await;
+    h.click(".saved-funnels li a").await;
+    let saved = h.api("/api/funnels/demo-checkout").await;
+    let report = h
+        .api_post(
+            "/api/funnel",
+            &json!({"site": "demo", "from": from, "to": to, "funnel": saved["funnel"]}),
+        )
+        .await;
+    let entrants: Vec<String> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["entrants"].to_string())
+        .collect();
+    assert_eq!(entrants.len(), 4);
+    assert_eq!(
+        h.attribute("figure[data-chart=funnel]", "data-entrants")
+            .await,
+        Some(entrants.join(","))
+    );
+    shots("funnel-demo").await;
+
+    // Errors: the Safari checkout error hurts the checkout funnel.
+    h.click("nav.pages a[href='/errors']").await;
+    let rows = h.table("table[data-table=errors]").await;
+    let errors = h
+        .api(&format!("/api/errors?site=demo&from={from}&to={to}"))
+        .await;
+    let groups = errors["groups"].as_array().unwrap();
+    assert_eq!(rows.len(), groups.len());
+    for (row, group) in rows.iter().zip(groups) {
+        assert_eq!(row[0], group["message"].as_str().unwrap());
+        assert_eq!(row[3], group["sessions"].to_string());
+    }
+    let checkout = groups
+        .iter()
+        .find(|g| {
+            g["message"].as_str().unwrap().contains("cart.total")
+                || g["message"].as_str().unwrap().starts_with("TypeError")
+        })
+        .expect("the checkout error");
+    let impact = &checkout["funnels"][0];
+    assert!(
+        impact["with_error"]["rate"].as_f64() < impact["without_error"]["rate"].as_f64(),
+        "{impact}"
+    );
+    h.js(
+        "document.querySelectorAll('details.error-group').forEach(d => d.open = true); return null",
+    )
+    .await;
+    shots("errors-demo").await;
+
+    // Performance: slow landing pages convert worse, and the chart says so.
+    h.click("nav.pages a[href='/performance']").await;
+    let performance = h
+        .api(&format!(
+            "/api/performance?site=demo&from={from}&to={to}&goal=demo-purchase"
+        ))
+        .await;
+    let rates: Vec<String> = performance["lcp_conversion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{:.3}", b["conversion"]["rate"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        h.attribute("figure[data-chart=lcp-conversion]", "data-rates")
+            .await,
+        Some(rates.join(","))
+    );
+    let (good, poor): (f64, f64) = (rates[0].parse().unwrap(), rates[2].parse().unwrap());
+    assert!(good > poor, "{rates:?}");
+    shots("performance-demo").await;
     h.finish().await;
 }
 

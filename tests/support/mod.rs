@@ -45,6 +45,15 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
+        Self::start_with(|_| {}).await
+    }
+
+    /// With the demo site's four weeks of traffic (delivered at start).
+    pub async fn start_with_demo_traffic() -> Harness {
+        Self::start_with(|c| c.seed_demo = true).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Harness {
         // At run time (`cargo test` sets the manifest dir, `cargo xtask
         // bench` the root): clones sharing a target directory may share this
         // binary, with another clone's path compiled in.
@@ -61,6 +70,7 @@ impl Harness {
         let mut config = Config::ephemeral(tmp.path().join("data"));
         config.web_dir = Some(dist);
         config.demo = true;
+        configure(&mut config);
         let server = sonde_server::start(config).await.unwrap();
 
         let port = free_port();
@@ -343,6 +353,19 @@ impl Harness {
             })
             .collect();
         self.server.store().write(&events).unwrap();
+    }
+
+    /// `POST` JSON to an API path as the signed-in admin.
+    pub async fn api_post(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// `GET` an API path as the signed-in admin.
