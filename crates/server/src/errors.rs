@@ -27,12 +27,12 @@ pub fn normalise(message: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c == '\'' || c == '"' || c == '`' {
-            if let Some(end) = chars[i + 1..].iter().position(|&d| d == c) {
-                out.push_str("<s>");
-                i += end + 2;
-                continue;
-            }
+        if matches!(c, '\'' | '"' | '`')
+            && let Some(end) = chars[i + 1..].iter().position(|&d| d == c)
+        {
+            out.push_str("<s>");
+            i += end + 2;
+            continue;
         }
         if c.is_ascii_hexdigit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
             let run = chars[i..]
