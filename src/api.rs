@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use sonde_protocol::account::{Principal, SignIn};
 use sonde_protocol::errors::ErrorsReport;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedFunnel};
-use sonde_protocol::goal::SavedGoal;
+use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
 use sonde_protocol::overview::OverviewReport;
 use sonde_protocol::performance::PerformanceReport;
 use sonde_protocol::{ApiError, SiteSummary, UsageQuery, UsageReport};
@@ -210,6 +210,24 @@ pub async fn errors(site: &str, from: i64, to: i64) -> Result<ErrorsReport, Clie
 
 pub async fn goals(site: &str) -> Result<Vec<SavedGoal>, ClientError> {
     get(&site_path(site, "goals")).await
+}
+
+pub async fn conversions(
+    site: &str,
+    goal: &str,
+    from: i64,
+    to: i64,
+) -> Result<ConversionsReport, ClientError> {
+    get(&format!(
+        "/api/conversions?site={}&goal={}&from={from}&to={to}&granularity=day",
+        js_sys::encode_uri_component(site),
+        js_sys::encode_uri_component(goal)
+    ))
+    .await
+}
+
+pub async fn save_goal(site: &str, goal: &Goal) -> Result<SavedGoal, ClientError> {
+    post(&site_path(site, "goals"), goal).await
 }
 
 pub async fn performance(

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::conversions::Conversions;
 use crate::dashboard::Dashboard;
 use crate::errors::Errors;
 use crate::funnels::Funnels;
@@ -18,6 +19,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                     <Route path=path!("/") view=Dashboard />
                     <Route path=path!("/funnels") view=Funnels />
+                    <Route path=path!("/conversions") view=Conversions />
                     <Route path=path!("/errors") view=Errors />
                     <Route path=path!("/performance") view=Performance />
                 </Routes>

@@ -200,6 +200,50 @@ pub fn rate_chart(
     Ok(svg)
 }
 
+/// A rate over time (0 to 1 per bucket), as a line with a point per
+/// bucket; `labels` name the buckets (seven are shown on the axis).
+pub fn rate_series_chart(
+    points: &[(String, f64)],
+    y_desc: &str,
+    (width, height): (u32, u32),
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let top = points.iter().map(|p| p.1).fold(0.0, f64::max);
+        let top = ((top * 100.0 / 5.0).ceil() * 5.0).max(5.0);
+        let last = points.len().saturating_sub(1).max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0..last, 0.0..top)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .x_labels(7)
+            .x_label_formatter(&|i| points.get(*i).map(|p| p.0.clone()).unwrap_or_default())
+            .y_desc(y_desc)
+            .y_labels(6)
+            .y_label_formatter(&|v| format!("{v:.0} %"))
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(chart_error)?;
+        let series = points.iter().enumerate().map(|(i, p)| (i, p.1 * 100.0));
+        chart
+            .draw_series(LineSeries::new(series.clone(), VISITORS.stroke_width(2)))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(series.map(|(i, v)| Circle::new((i, v), 3, VISITORS.filled())))
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
 /// A bar's value label: centred above the bar.
 fn label_style() -> TextStyle<'static> {
     ("sans-serif", 14)
@@ -302,6 +346,18 @@ mod tests {
             "Conversion",
             "15 %",
         ] {
+            assert!(svg.contains(label), "no {label} in {svg}");
+        }
+    }
+
+    #[test]
+    fn a_rate_series_draws_a_point_per_bucket_and_labels_the_axis() {
+        let points: Vec<(String, f64)> = (1..=10)
+            .map(|d| (format!("Nov {d}"), d as f64 / 100.0))
+            .collect();
+        let svg = rate_series_chart(&points, "Visits converting (%)", (600, 240)).unwrap();
+        assert_eq!(svg.matches("<circle").count(), 10);
+        for label in ["Nov 1", "Visits converting (%)", "10 %"] {
             assert!(svg.contains(label), "no {label} in {svg}");
         }
     }

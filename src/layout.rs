@@ -8,9 +8,10 @@ use sonde_protocol::account::Principal;
 use crate::session::Session;
 
 /// The dashboard's pages, in the order of the navigation.
-const PAGES: [(&str, &str); 4] = [
+const PAGES: [(&str, &str); 5] = [
     ("/", "Overview"),
     ("/funnels", "Funnels"),
+    ("/conversions", "Conversions"),
     ("/errors", "Errors"),
     ("/performance", "Performance"),
 ];

@@ -492,6 +492,39 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
     );
     shots("funnel-demo").await;
 
+    // Conversions: the purchase goal's figures and campaign comparison.
+    h.click("nav.pages a[href='/conversions']").await;
+    let conversions = h
+        .api(&format!(
+            "/api/conversions?site=demo&goal=demo-purchase&from={from}&to={to}&granularity=day"
+        ))
+        .await;
+    let shown = h
+        .browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("dd[data-figure=conversions]"))
+        .await
+        .expect("the conversions figure")
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(shown, conversions["conversions"].to_string());
+    assert!(conversions["conversions"].as_u64().unwrap() > 0);
+    let rates: Vec<String> = conversions["campaigns"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{:.3}", r["rate"].as_f64().unwrap()))
+        .collect();
+    assert!(rates.len() >= 2, "campaigns to compare: {conversions}");
+    assert_eq!(
+        h.attribute("figure[data-chart=campaigns]", "data-rates")
+            .await,
+        Some(rates.join(","))
+    );
+    shots("conversions-demo").await;
+
     // Errors: the Safari checkout error hurts the checkout funnel.
     h.click("nav.pages a[href='/errors']").await;
     let rows = h.table("table[data-table=errors]").await;

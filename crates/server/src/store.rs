@@ -71,6 +71,19 @@ pub struct ErrorRow {
     pub path: String,
 }
 
+/// A visit as the conversions report reads it: its first page view.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VisitRow {
+    pub session: String,
+    pub visitor: i64,
+    pub start: i64,
+    pub landing: String,
+    pub referrer: Option<String>,
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+}
+
 /// A web vital as the performance page reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VitalRow {
@@ -194,6 +207,20 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
 
     /// The errors of `site` in `[from, to)`, oldest first.
     fn errors(&self, site: &str, from: i64, to: i64) -> Result<Vec<ErrorRow>, StoreError>;
+
+    /// Each visit (session) of `site` that began with a page view in
+    /// `[from, to)`, with where it came from.
+    fn visits(&self, site: &str, from: i64, to: i64) -> Result<Vec<VisitRow>, StoreError>;
+
+    /// The visits that reached `target` (a page or an event) in `[from,
+    /// to)`, once per matching event, with the event's value.
+    fn goal_hits(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        target: &sonde_protocol::funnel::Step,
+    ) -> Result<Vec<(String, Option<f64>)>, StoreError>;
 
     /// Sessions of `site` with any event in `[from, to)`.
     fn session_count(&self, site: &str, from: i64, to: i64) -> Result<u64, StoreError>;

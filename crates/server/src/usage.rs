@@ -76,7 +76,16 @@ pub async fn overview(
 
 fn check(q: &UsageQuery) -> Result<(), AppError> {
     query::check_period(q.from, q.to)?;
-    let buckets = (q.to - q.from) / q.granularity.approx_millis();
+    check_buckets(q.from, q.to, q.granularity)
+}
+
+/// A series of at most [`MAX_BUCKETS`] buckets.
+pub fn check_buckets(
+    from: i64,
+    to: i64,
+    granularity: sonde_protocol::Granularity,
+) -> Result<(), AppError> {
+    let buckets = (to - from) / granularity.approx_millis();
     if buckets > MAX_BUCKETS {
         return Err(AppError::BadQuery {
             field: Some("granularity".into()),

@@ -583,6 +583,7 @@ async fn the_openapi_document_describes_every_endpoint_and_the_wire_types() {
         "/api/funnel",
         "/api/consent-report",
         "/api/errors",
+        "/api/conversions",
         "/api/performance",
         "/api/session",
         "/api/sites/{site}/funnels",

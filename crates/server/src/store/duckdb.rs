@@ -24,7 +24,8 @@ mod accounts;
 mod saved;
 
 use super::{
-    ErrorRow, EventStore, RetentionOutcome, StoreError, StoredEvent, VitalRow, WriteOutcome,
+    ErrorRow, EventStore, RetentionOutcome, StoreError, StoredEvent, VisitRow, VitalRow,
+    WriteOutcome,
 };
 use crate::funnel::{Happened, Occurrence};
 
@@ -524,6 +525,81 @@ impl EventStore for DuckDbStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn visits(&self, site: &str, from: i64, to: i64) -> Result<Vec<VisitRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT session_id, first(visitor_id ORDER BY ts, rowid), epoch_ms(min(ts)),
+                    first(path ORDER BY ts, rowid), first(referrer_host ORDER BY ts, rowid),
+                    first(utm_source ORDER BY ts, rowid), first(utm_medium ORDER BY ts, rowid),
+                    first(utm_campaign ORDER BY ts, rowid)
+             FROM events
+             WHERE site = ? AND kind = 'page_view' AND session_id IS NOT NULL
+               AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+             GROUP BY session_id",
+        )?;
+        let rows = stmt.query_map(params![site, from, to], |r| {
+            Ok(VisitRow {
+                session: r.get(0)?,
+                visitor: r.get(1)?,
+                start: r.get(2)?,
+                landing: r.get(3)?,
+                referrer: r.get(4)?,
+                source: r.get(5)?,
+                medium: r.get(6)?,
+                campaign: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn goal_hits(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        target: &Step,
+    ) -> Result<Vec<(String, Option<f64>)>, StoreError> {
+        let (filter, wanted) = match target {
+            Step::Page { path } => (
+                "kind = 'page_view' AND path LIKE ? ESCAPE '\\'",
+                like_pattern(path),
+            ),
+            Step::Event { name, .. } => (
+                "kind IN ('custom', 'click', 'form_submit') AND name = ?",
+                name.clone(),
+            ),
+        };
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT coalesce(session_id, id), value, props FROM events
+             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT) AND {filter}"
+        ))?;
+        let rows = stmt.query_map(params![site, from, to, wanted], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<f64>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut hits = Vec::new();
+        for row in rows {
+            let (session, value, props) = row?;
+            let matches = match target {
+                Step::Page { .. } => true,
+                Step::Event { name, .. } => {
+                    let props = props.as_deref().map(props_as_text).unwrap_or_default();
+                    target.matches_event(name, |key| {
+                        props.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+                    })
+                }
+            };
+            if matches {
+                hits.push((session, value));
+            }
+        }
+        Ok(hits)
     }
 
     fn session_count(&self, site: &str, from: i64, to: i64) -> Result<u64, StoreError> {

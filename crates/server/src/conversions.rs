@@ -1,0 +1,253 @@
+//! The conversions report of a goal: the arithmetic ([`report`]) apart from
+//! any store, then the endpoint. The definitions are in
+//! [`sonde_protocol::goal`].
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Json;
+use axum::extract::State;
+use sonde_protocol::ApiError;
+use sonde_protocol::goal::{
+    ConversionBreakdown, ConversionPoint, ConversionRow, ConversionsQuery, ConversionsReport, Goal,
+    SavedGoal,
+};
+
+use crate::app::AppState;
+use crate::auth::Reader;
+use crate::buckets::Bucket;
+use crate::error::AppError;
+use crate::query::{self, Params};
+use crate::store::VisitRow;
+
+/// Most rows a conversions breakdown lists.
+const ROWS: usize = 10;
+
+fn rate(conversions: u64, visits: u64) -> f64 {
+    if visits == 0 {
+        0.0
+    } else {
+        conversions as f64 / visits as f64
+    }
+}
+
+/// The report of `goal` over `visits`, given the goal's hits (a visit and
+/// the matching event's value), bucketed by when each visit began.
+pub fn report(
+    goal: Goal,
+    visits: &[VisitRow],
+    hits: &[(String, Option<f64>)],
+    buckets: &[Bucket],
+    k: u64,
+) -> ConversionsReport {
+    // A converting visit's value: the goal's fixed value, or its events' sum.
+    let mut value_of: HashMap<&str, f64> = HashMap::new();
+    for (session, value) in hits {
+        let v = value_of.entry(session.as_str()).or_insert(0.0);
+        if goal.value.is_none() {
+            *v += value.unwrap_or(0.0);
+        }
+    }
+    if let Some(fixed) = goal.value {
+        value_of.values_mut().for_each(|v| *v = fixed);
+    }
+    let converted = |v: &VisitRow| value_of.get(v.session.as_str()).copied();
+
+    let mut series: Vec<ConversionPoint> = buckets
+        .iter()
+        .map(|b| ConversionPoint {
+            start: b.start,
+            local: b.local.clone(),
+            ..ConversionPoint::default()
+        })
+        .collect();
+    let (mut total_visits, mut total_conversions, mut total_value) = (0, 0, 0.0);
+    for v in visits {
+        total_visits += 1;
+        let bucket = buckets.partition_point(|b| b.stop <= v.start);
+        let point = series.get_mut(bucket);
+        if let Some(point) = point {
+            point.visits += 1;
+        }
+        if let Some(value) = converted(v) {
+            total_conversions += 1;
+            total_value += value;
+            if let Some(point) = series.get_mut(bucket) {
+                point.conversions += 1;
+                point.value += value;
+            }
+        }
+    }
+    let breakdown = |label: &dyn Fn(&VisitRow) -> String| {
+        let mut groups: HashMap<String, (HashSet<i64>, u64, u64, f64)> = HashMap::new();
+        for v in visits {
+            let g = groups.entry(label(v)).or_default();
+            g.0.insert(v.visitor);
+            g.1 += 1;
+            if let Some(value) = converted(v) {
+                g.2 += 1;
+                g.3 += value;
+            }
+        }
+        let mut rows: Vec<ConversionRow> = Vec::new();
+        let mut small_groups = 0;
+        for (label, (visitors, visits, conversions, value)) in groups {
+            if (visitors.len() as u64) < k {
+                small_groups += 1;
+                continue;
+            }
+            rows.push(ConversionRow {
+                label,
+                visitors: visitors.len() as u64,
+                visits,
+                conversions,
+                rate: rate(conversions, visits),
+                value,
+            });
+        }
+        rows.sort_by(|a, b| {
+            b.conversions
+                .cmp(&a.conversions)
+                .then_with(|| b.visits.cmp(&a.visits))
+                .then_with(|| a.label.cmp(&b.label))
+        });
+        rows.truncate(ROWS);
+        ConversionBreakdown { rows, small_groups }
+    };
+    let or = |value: &Option<String>, none: &str| value.clone().unwrap_or_else(|| none.to_owned());
+    ConversionsReport {
+        visits: total_visits,
+        conversions: total_conversions,
+        rate: rate(total_conversions, total_visits),
+        value: total_value,
+        series,
+        sources: breakdown(&|v| or(&v.source, "(none)")),
+        mediums: breakdown(&|v| or(&v.medium, "(none)")),
+        campaigns: breakdown(&|v| or(&v.campaign, "(none)")),
+        referrers: breakdown(&|v| or(&v.referrer, "(direct)")),
+        landing_pages: breakdown(&|v| v.landing.clone()),
+        goal,
+        k,
+    }
+}
+
+/// `GET /api/conversions?site=…&goal=…&from=…&to=…[&granularity=…]`
+#[utoipa::path(
+    get,
+    path = "/api/conversions",
+    tag = "dashboard",
+    params(ConversionsQuery),
+    responses(
+        (status = 200, description = "A goal's conversions over time and by source, medium, campaign, referrer and landing page", body = ConversionsReport),
+        (status = 401, description = "Not signed in and no share link", body = ApiError),
+        (status = 404, description = "Unknown site or goal", body = ApiError),
+        (status = 422, description = "A bad range or granularity", body = ApiError),
+    )
+)]
+pub async fn conversions(
+    State(app): State<AppState>,
+    reader: Reader,
+    Params(q): Params<ConversionsQuery>,
+) -> Result<Json<ConversionsReport>, AppError> {
+    query::check_period(q.from, q.to)?;
+    query::check_length(q.from, q.to, crate::errors::MAX_DAYS)?;
+    crate::usage::check_buckets(q.from, q.to, q.granularity)?;
+    let site = query::site(&app, &reader, &q.site)?;
+    let saved: SavedGoal = crate::saved::load(&app, &reader, q.goal.clone()).await?;
+    if saved.site != q.site {
+        return Err(AppError::NotFound(format!(
+            "no goal {:?} on site {:?}",
+            q.goal, q.site
+        )));
+    }
+    let (store, k) = (app.store_handle(), app.min_group_size());
+    let report = tokio::task::spawn_blocking(move || {
+        let visits = store.visits(&q.site, q.from, q.to)?;
+        let hits = store.goal_hits(&q.site, q.from, q.to, &saved.goal.target)?;
+        let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, site.timezone);
+        Ok::<_, AppError>(report(saved.goal, &visits, &hits, &buckets, k))
+    })
+    .await??;
+    Ok(Json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonde_protocol::funnel::Step;
+
+    fn visit(session: &str, visitor: i64, start: i64, campaign: Option<&str>) -> VisitRow {
+        VisitRow {
+            session: session.into(),
+            visitor,
+            start,
+            landing: "/".into(),
+            campaign: campaign.map(Into::into),
+            ..VisitRow::default()
+        }
+    }
+
+    fn purchase(value: Option<f64>) -> Goal {
+        Goal {
+            name: "Purchase".into(),
+            target: Step::Event {
+                name: "purchase".into(),
+                property: None,
+                value: None,
+            },
+            value,
+        }
+    }
+
+    #[test]
+    fn conversions_and_value_by_bucket_and_campaign_with_small_groups_hidden() {
+        let buckets = vec![
+            Bucket {
+                start: 0,
+                stop: 100,
+                local: "day 1".into(),
+            },
+            Bucket {
+                start: 100,
+                stop: 200,
+                local: "day 2".into(),
+            },
+        ];
+        let visits = vec![
+            visit("a", 1, 10, Some("sale")),
+            visit("b", 2, 20, Some("sale")),
+            visit("c", 3, 150, Some("sale")),
+            visit("d", 4, 160, None),
+            visit("e", 4, 170, None),
+        ];
+        // Visit a bought twice; c once; e once.
+        let hits = vec![
+            ("a".to_owned(), Some(49.0)),
+            ("a".to_owned(), Some(10.0)),
+            ("c".to_owned(), Some(49.0)),
+            ("e".to_owned(), Some(5.0)),
+        ];
+        let r = report(purchase(None), &visits, &hits, &buckets, 2);
+        assert_eq!((r.visits, r.conversions), (5, 3));
+        assert!((r.rate - 0.6).abs() < 1e-9);
+        assert_eq!(r.value, 113.0);
+        let points: Vec<(u64, u64, f64)> = r
+            .series
+            .iter()
+            .map(|p| (p.visits, p.conversions, p.value))
+            .collect();
+        assert_eq!(points, [(2, 1, 59.0), (3, 2, 54.0)]);
+        let sale = &r.campaigns.rows[0];
+        assert_eq!(
+            (sale.label.as_str(), sale.visits, sale.conversions),
+            ("sale", 3, 2)
+        );
+        assert_eq!(
+            r.campaigns.small_groups, 1,
+            "(none) has one visitor, under k = 2"
+        );
+
+        // A fixed value counts once per converting visit.
+        let fixed = report(purchase(Some(30.0)), &visits, &hits, &buckets, 1);
+        assert_eq!(fixed.value, 90.0);
+    }
+}
