@@ -11,7 +11,15 @@
 //!   "Accept all" grants then); *reject all* when none was; *custom*
 //!   otherwise. Changes made later in the privacy settings are counted apart;
 //! - a category's *grant rate* is the share of banner decisions granting it;
-//! - the *answer rate* is banner decisions over banners shown.
+//! - the *answer rate* is banner decisions over banners shown;
+//! - *coverage* estimates the share of visits that granted usage: banner
+//!   decisions granting usage over banners shown, with a 95 % Wilson
+//!   interval (a banner not answered grants nothing);
+//! - the *estimated visits* correct the visits Sonde counted for those it
+//!   could not: counted visits over coverage, with the interval carried
+//!   through. It assumes visitors who declined visit like those who
+//!   accepted, and that each banner shown is one visit's first page; it is
+//!   an estimate and is labelled as one.
 
 use serde::{Deserialize, Serialize};
 
@@ -54,4 +62,119 @@ pub struct ConsentReport {
     pub gpc_share: f64,
     /// Banner decisions over banners shown, 0 to 1; `None` without banners.
     pub answer_rate: Option<f64>,
+    /// Banner decisions per day of the site's calendar.
+    #[serde(default)]
+    pub per_day: Vec<ConsentDay>,
+    /// Grant rates of banner decisions by device class.
+    #[serde(default)]
+    pub by_device: Vec<GrantsBy>,
+    /// Grant rates by where the decision was made (banner, settings).
+    #[serde(default)]
+    pub by_decision_source: Vec<GrantsBy>,
+    #[serde(default)]
+    pub coverage: Option<Estimate>,
+    /// Visits of the period corrected for those who did not grant usage.
+    #[serde(default)]
+    pub estimated_visits: Option<Estimate>,
+    /// Visits Sonde counted (with usage granted).
+    #[serde(default)]
+    pub counted_visits: u64,
 }
+
+/// Banner decisions on one day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentDay {
+    /// `YYYY-MM-DD` on the site's calendar.
+    pub day: String,
+    pub accept_all: u64,
+    pub reject_all: u64,
+    pub custom: u64,
+}
+
+/// Grant rates of one group of decisions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GrantsBy {
+    pub label: String,
+    pub decisions: u64,
+    pub grant_rates: GrantRates,
+}
+
+/// An estimate and its 95 % interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Estimate {
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// `GET /api/consent-log`: the consent records of a period, exported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ConsentLogQuery {
+    pub site: String,
+    pub from: i64,
+    pub to: i64,
+    /// `csv` or `jsonl`.
+    #[serde(default = "jsonl")]
+    pub format: String,
+}
+
+fn jsonl() -> String {
+    "jsonl".into()
+}
+
+/// One exported consent record, chained to the one before it: `hash` is
+/// BLAKE3 of `prev_hash` and the record's fields (see
+/// [`ConsentLogEntry::chained_text`]); the first record's `prev_hash` is 64
+/// zeros. Changing, removing or inserting a record breaks every hash after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentLogEntry {
+    pub seq: u64,
+    pub site: String,
+    pub consent_id: String,
+    /// ms since the epoch, on the visitor's device.
+    pub decided_at: i64,
+    pub policy_version: u32,
+    /// `banner` or `settings`.
+    pub source: String,
+    pub gpc: bool,
+    pub usage: bool,
+    pub errors: bool,
+    pub performance: bool,
+    pub marketing: bool,
+    /// desktop, mobile, tablet or unknown.
+    pub device: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl ConsentLogEntry {
+    /// The text the hash covers: the previous hash and every field but the
+    /// hashes, `|`-separated, in the order of the struct.
+    pub fn chained_text(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+            self.prev_hash,
+            self.seq,
+            self.site,
+            self.consent_id,
+            self.decided_at,
+            self.policy_version,
+            self.source,
+            self.gpc,
+            self.usage,
+            self.errors,
+            self.performance,
+            self.marketing,
+            self.device
+        )
+    }
+}
+
+/// The CSV header of an exported consent log, in the order of the fields.
+pub const CONSENT_LOG_CSV_HEADER: &str = "seq,site,consent_id,decided_at,policy_version,source,gpc,usage,errors,performance,marketing,device,prev_hash,hash";

@@ -27,8 +27,8 @@ use crate::user_agent::Classifier;
 use crate::visitor::{DailySalt, visitor_id};
 use crate::writer::{Writer, WriterThread};
 use crate::{
-    StartError, admin, consent, conversions, embed, erase, errors, funnel, ingest, openapi,
-    performance, saved, usage,
+    StartError, admin, consent, consent_log, conversions, embed, erase, errors, funnel, ingest,
+    openapi, performance, saved, usage,
 };
 
 /// Key of the demo site, served on the server's own origin.
@@ -257,6 +257,7 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/funnel", post(funnel::funnel))
         .route("/consent-report", get(consent::report))
         .route("/errors", get(errors::errors))
+        .route("/consent-log", get(consent_log::export))
         .route("/conversions", get(conversions::conversions))
         .route("/performance", get(performance::performance))
         .route("/sites", get(list_sites))

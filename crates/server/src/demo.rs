@@ -536,13 +536,17 @@ async fn deliver(
     let bot = visitor.agent.contains("bot");
     if !bot {
         let (store, record) = (store.clone(), visitor.decision.clone());
+        let device = match app.user_agents().classify(visitor.agent) {
+            crate::user_agent::Agent::Visitor(software) => software.device.as_str(),
+            crate::user_agent::Agent::Bot => "unknown",
+        };
         delivered.consent_records = tokio::task::spawn_blocking(move || {
             store.count_banner_impression(DEMO_SITE, day)?;
             match record {
                 Some(record) => {
                     // The consent endpoint's check, as of when it was sent.
                     record.validate(record.decided_at + 500)?;
-                    Ok(u64::from(store.record_consent(&record)?))
+                    Ok(u64::from(store.record_consent(&record, device)?))
                 }
                 None => Ok::<_, AppError>(0),
             }
@@ -734,15 +738,17 @@ mod tests {
             summary.consent_records
         );
 
-        let consents = store.dump_as_text("consents").unwrap();
-        let rejected_all = consents
-            .lines()
-            .filter(|l| l.ends_with("false\tfalse\tfalse\tfalse\t"))
+        let log = store
+            .consent_log(DEMO_SITE, 0, now.timestamp_millis())
+            .unwrap();
+        let rejected_all = log
+            .iter()
+            .filter(|c| !(c.usage || c.errors || c.performance || c.marketing))
             .count();
-        assert!(
-            rejected_all * 10 > consents.lines().count(),
-            "some reject all"
-        );
+        assert!(rejected_all * 10 > log.len(), "some reject all");
+        assert!(log.iter().any(|c| c.gpc), "some send GPC");
+        assert!(log.iter().any(|c| c.device == "mobile"));
+        assert!(log.iter().any(|c| c.device == "desktop"));
         let events = store.dump_as_text("events").unwrap();
         assert!(events.contains("winter_sale") && events.contains("kettle_launch"));
         assert!(events.contains("cart.total.toFixed"));

@@ -14,6 +14,7 @@ mod browser_body;
 pub mod buckets;
 pub mod config;
 pub mod consent;
+pub mod consent_log;
 pub mod conversions;
 pub mod demo;
 pub mod embed;

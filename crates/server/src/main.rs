@@ -51,6 +51,12 @@ enum Command {
         #[arg(long, default_value_t = 0x5017de)]
         seed: u64,
     },
+    /// Checks an exported consent log (CSV or JSON lines): every record
+    /// follows the one before it and its hash matches its content.
+    VerifyConsentLog {
+        /// The exported file.
+        file: PathBuf,
+    },
     /// List, add or remove the people who may sign in to the dashboard
     /// (while the server is stopped).
     User {
@@ -145,6 +151,20 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Site { data_dir, action } => site(&data_dir, action),
         Command::User { data_dir, action } => user(&data_dir, action),
+        Command::VerifyConsentLog { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let entries = sonde_server::consent_log::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            sonde_server::consent_log::verify(&entries)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!(
+                "{}: {} records, the chain is intact",
+                file.display(),
+                entries.len()
+            );
+            Ok(())
+        }
         Command::Demo {
             data_dir,
             days,

@@ -19,6 +19,7 @@ use utoipa::OpenApi;
         crate::funnel::funnel,
         crate::consent::report,
         crate::errors::errors,
+        crate::consent_log::export,
         crate::conversions::conversions,
         crate::performance::performance,
         crate::app::list_sites,

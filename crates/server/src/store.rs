@@ -154,8 +154,18 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// [`sonde_protocol::overview`] for the definitions).
     fn overview(&self, q: &OverviewQuery, k: u64) -> Result<OverviewReport, StoreError>;
 
-    /// Stores a consent record; `false` when it was stored before.
-    fn record_consent(&self, record: &ConsentRecord) -> Result<bool, StoreError>;
+    /// Stores a consent record with the device class of the browser that
+    /// sent it; `false` when it was stored before.
+    fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError>;
+
+    /// The consent records of `site` decided in `[from, to)`, in order
+    /// (decision time, then consent id), numbered from 1, without hashes.
+    fn consent_log(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<sonde_protocol::consent_report::ConsentLogEntry>, StoreError>;
 
     /// Counts one download of the banner for `site` on `day`.
     fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;

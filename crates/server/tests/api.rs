@@ -973,4 +973,44 @@ async fn the_consent_report_counts_banners_decisions_grants_and_gpc() {
     assert_eq!(r.grant_rates.marketing, 0.25);
     assert_eq!(r.gpc_share, 0.25);
     assert_eq!(r.answer_rate, Some(0.8));
+    // 3 of 5 banners granted usage; the decisions were sent by Firefox on
+    // Linux, a desktop.
+    assert_eq!(r.coverage.unwrap().value, 0.6);
+    assert_eq!(r.by_device.len(), 1);
+    assert_eq!(
+        (r.by_device[0].label.as_str(), r.by_device[0].decisions),
+        ("desktop", 4)
+    );
+    let sources: Vec<(&str, u64)> = r
+        .by_decision_source
+        .iter()
+        .map(|g| (g.label.as_str(), g.decisions))
+        .collect();
+    assert_eq!(sources, [("banner", 4), ("settings", 1)]);
+
+    // The log, exported in both formats, verifies; a changed line does not.
+    for format in ["jsonl", "csv"] {
+        let res = app
+            .query_around("/api/consent-log", ts + 60_000, &[("format", format)])
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            res.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains(&format!("consent-log-shop.{format}"))
+        );
+        let text = res.text().await.unwrap();
+        let entries = sonde_server::consent_log::parse(&text).unwrap();
+        assert_eq!(entries.len(), 5, "{text}");
+        assert_eq!(sonde_server::consent_log::verify(&entries), Ok(()));
+        let tampered = text.replacen("c3", "c9", 1);
+        let entries = sonde_server::consent_log::parse(&tampered).unwrap();
+        assert!(sonde_server::consent_log::verify(&entries).is_err());
+    }
+    let bad = app
+        .query_around("/api/consent-log", ts, &[("format", "xml")])
+        .await;
+    let bad = expect_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+    assert_eq!(bad.field.as_deref(), Some("format"));
 }

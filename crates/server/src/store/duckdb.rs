@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use duckdb::{Appender, Connection, params};
-use sonde_protocol::consent_report::{ConsentReport, GrantRates};
+use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport, GrantRates};
 use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step};
 use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
@@ -78,6 +78,8 @@ CREATE TABLE IF NOT EXISTS consents (
     marketing      BOOLEAN NOT NULL,
     PRIMARY KEY (consent_id, decided_at)
 );
+-- The device class of the browser that sent the decision (never more).
+ALTER TABLE consents ADD COLUMN IF NOT EXISTS device VARCHAR;
 
 -- Sites and their settings (sonde_protocol::SiteSettings as JSON, so a
 -- new setting needs no migration).
@@ -362,10 +364,10 @@ impl EventStore for DuckDbStore {
     }
 
     /// Stores a consent record; `false` when it was stored before.
-    fn record_consent(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
+    fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError> {
         let g = record.grants;
         let inserted = self.conn().execute(
-            "INSERT INTO consents VALUES (?, ?, epoch_ms(?::BIGINT), now(), ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO consents VALUES (?, ?, epoch_ms(?::BIGINT), now(), ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
             params![
                 record.site,
@@ -378,9 +380,49 @@ impl EventStore for DuckDbStore {
                 g.errors,
                 g.performance,
                 g.marketing,
+                device,
             ],
         )?;
         Ok(inserted == 1)
+    }
+
+    fn consent_log(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ConsentLogEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT consent_id, epoch_ms(decided_at), policy_version, source, gpc,
+                    usage, errors, performance, marketing, coalesce(device, 'unknown')
+             FROM consents
+             WHERE site = ? AND decided_at >= epoch_ms(?::BIGINT) AND decided_at < epoch_ms(?::BIGINT)
+             ORDER BY decided_at, consent_id",
+        )?;
+        let rows = stmt.query_map(params![site, from, to], |r| {
+            Ok(ConsentLogEntry {
+                seq: 0,
+                site: site.to_owned(),
+                consent_id: r.get(0)?,
+                decided_at: r.get(1)?,
+                policy_version: r.get::<_, i32>(2)?.max(0) as u32,
+                source: r.get(3)?,
+                gpc: r.get(4)?,
+                usage: r.get(5)?,
+                errors: r.get(6)?,
+                performance: r.get(7)?,
+                marketing: r.get(8)?,
+                device: r.get(9)?,
+                prev_hash: String::new(),
+                hash: String::new(),
+            })
+        })?;
+        let mut entries: Vec<ConsentLogEntry> = rows.collect::<Result<_, _>>()?;
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.seq = i as u64 + 1;
+        }
+        Ok(entries)
     }
 
     /// Counts one download of the banner for `site` on `day`.
@@ -769,6 +811,7 @@ impl EventStore for DuckDbStore {
                     },
                     gpc_share: r.get(8)?,
                     answer_rate: None,
+                    ..ConsentReport::default()
                 })
             },
         )?;
