@@ -12,6 +12,7 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sonde_protocol::account::{Principal, SignIn};
+use sonde_protocol::consent_report::ConsentReport;
 use sonde_protocol::errors::ErrorsReport;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedFunnel};
 use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
@@ -224,6 +225,23 @@ pub async fn conversions(
         js_sys::encode_uri_component(goal)
     ))
     .await
+}
+
+pub async fn consent_report(site: &str, from: i64, to: i64) -> Result<ConsentReport, ClientError> {
+    get(&format!(
+        "/api/consent-report?site={}&from={from}&to={to}",
+        js_sys::encode_uri_component(site)
+    ))
+    .await
+}
+
+/// Where the consent log of a period downloads (the session cookie goes
+/// with a plain link).
+pub fn consent_log_url(site: &str, from: i64, to: i64, format: &str) -> String {
+    format!(
+        "/api/consent-log?site={}&from={from}&to={to}&format={format}",
+        js_sys::encode_uri_component(site)
+    )
 }
 
 pub async fn save_goal(site: &str, goal: &Goal) -> Result<SavedGoal, ClientError> {

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::consent::Consent;
 use crate::conversions::Conversions;
 use crate::dashboard::Dashboard;
 use crate::errors::Errors;
@@ -21,6 +22,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/funnels") view=Funnels />
                     <Route path=path!("/conversions") view=Conversions />
                     <Route path=path!("/errors") view=Errors />
+                    <Route path=path!("/consent") view=Consent />
                     <Route path=path!("/performance") view=Performance />
                 </Routes>
             </Router>

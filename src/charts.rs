@@ -244,6 +244,156 @@ pub fn rate_series_chart(
     Ok(svg)
 }
 
+/// Colours told apart with any colour vision (Okabe and Ito's palette).
+pub const SERIES: [RGBColor; 3] = [
+    RGBColor(0x00, 0x9e, 0x73),
+    RGBColor(0xd5, 0x5e, 0x00),
+    RGBColor(0x00, 0x72, 0xb2),
+];
+
+/// Counts per bucket, one line per series (each in a [`SERIES`] colour and
+/// with its own point marker), seven bucket labels on the axis.
+pub fn lines_chart(
+    labels: &[String],
+    series: &[(&str, Vec<u64>)],
+    y_desc: &str,
+    (width, height): (u32, u32),
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let top = series
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .max()
+            .unwrap_or(0);
+        let last = labels.len().saturating_sub(1).max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0..last, 0..nice_ceiling(top))
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .x_labels(7)
+            .x_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
+            .y_desc(y_desc)
+            .y_labels(6)
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(chart_error)?;
+        for (n, (name, values)) in series.iter().enumerate() {
+            let colour = SERIES[n % SERIES.len()];
+            let points = values.iter().enumerate().map(|(i, v)| (i, *v));
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                .map_err(chart_error)?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+            match n {
+                0 => chart.draw_series(points.map(|p| Circle::new(p, 3, colour.filled()))),
+                1 => chart.draw_series(points.map(|p| TriangleMarker::new(p, 4, colour.filled()))),
+                _ => chart.draw_series(points.map(|p| Cross::new(p, 3, colour.stroke_width(2)))),
+            }
+            .map_err(chart_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(0xcc, 0xcc, 0xcc))
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+/// Counted visits beside the estimate of all visits, its 95 % interval
+/// drawn as an error bar, each bar labelled with its value.
+pub fn estimate_chart(
+    counted: u64,
+    (estimate, low, high): (f64, f64, f64),
+    (width, height): (u32, u32),
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let top = nice_ceiling(high.max(counted as f64).ceil() as u64) as f64;
+        let names = ["Counted visits", "Estimated visits (all)"];
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(60)
+            .build_cartesian_2d((0..1usize).into_segmented(), 0.0..top)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => {
+                    names.get(*i).map(|n| n.to_string()).unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .y_desc("Visits")
+            .y_labels(6)
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(chart_error)?;
+        let bars = [(0, counted as f64, SERIES[2]), (1, estimate, SERIES[0])];
+        chart
+            .draw_series(bars.iter().map(|(i, v, colour)| {
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(*i), 0.0),
+                        (SegmentValue::Exact(i + 1), *v),
+                    ],
+                    colour.mix(0.8).filled(),
+                );
+                bar.set_margin(0, 0, 30, 30);
+                bar
+            }))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(std::iter::once(ErrorBar::new_vertical(
+                SegmentValue::CenterOf(1),
+                low,
+                estimate,
+                high,
+                BLACK.stroke_width(2),
+                16,
+            )))
+            .map_err(chart_error)?;
+        chart
+            .draw_series([
+                Text::new(
+                    format!("{counted}"),
+                    (SegmentValue::CenterOf(0), counted as f64),
+                    label_style(),
+                ),
+                Text::new(
+                    format!("≈ {estimate:.0} ({low:.0} to {high:.0})"),
+                    (SegmentValue::CenterOf(1), high),
+                    label_style(),
+                ),
+            ])
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
 /// A bar's value label: centred above the bar.
 fn label_style() -> TextStyle<'static> {
     ("sans-serif", 14)
@@ -359,6 +509,38 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 10);
         for label in ["Nov 1", "Visits converting (%)", "10 %"] {
             assert!(svg.contains(label), "no {label} in {svg}");
+        }
+    }
+
+    #[test]
+    fn decisions_per_day_draw_one_marked_line_per_series_with_a_legend() {
+        let labels: Vec<String> = (1..=5).map(|d| format!("Nov {d}")).collect();
+        let series = [
+            ("Accept all", vec![5, 6, 7, 8, 9]),
+            ("Reject all", vec![1, 2, 1, 2, 1]),
+            ("Custom", vec![0, 1, 0, 1, 0]),
+        ];
+        let svg = lines_chart(&labels, &series, "Decisions", (600, 240)).unwrap();
+        for text in ["Accept all", "Reject all", "Custom", "Decisions", "Nov 1"] {
+            assert!(svg.contains(text), "no {text}");
+        }
+        assert_eq!(
+            svg.matches("<circle").count(),
+            5,
+            "one marker per point of the first"
+        );
+    }
+
+    #[test]
+    fn the_estimate_shows_its_interval() {
+        let svg = estimate_chart(300, (800.0, 650.0, 990.0), (600, 240)).unwrap();
+        for text in [
+            "Counted visits",
+            "Estimated visits (all)",
+            "≈ 800 (650 to 990)",
+            "300",
+        ] {
+            assert!(svg.contains(text), "no {text} in {svg}");
         }
     }
 

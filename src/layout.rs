@@ -8,12 +8,13 @@ use sonde_protocol::account::Principal;
 use crate::session::Session;
 
 /// The dashboard's pages, in the order of the navigation.
-const PAGES: [(&str, &str); 5] = [
+const PAGES: [(&str, &str); 6] = [
     ("/", "Overview"),
     ("/funnels", "Funnels"),
     ("/conversions", "Conversions"),
     ("/errors", "Errors"),
     ("/performance", "Performance"),
+    ("/consent", "Consent"),
 ];
 
 #[component]

@@ -5,6 +5,7 @@
 mod api;
 mod app;
 mod charts;
+mod consent;
 mod conversions;
 mod csv;
 mod dashboard;

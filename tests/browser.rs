@@ -576,6 +576,48 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
     let (good, poor): (f64, f64) = (rates[0].parse().unwrap(), rates[2].parse().unwrap());
     assert!(good > poor, "{rates:?}");
     shots("performance-demo").await;
+
+    // Consent: the decisions, the coverage and the estimate are the API's,
+    // and the log the page links to verifies.
+    h.click("nav.pages a[href='/consent']").await;
+    let consent = h
+        .api(&format!(
+            "/api/consent-report?site=demo&from={from}&to={to}"
+        ))
+        .await;
+    for (figure, field) in [
+        ("decisions", "decisions"),
+        ("accept_all", "accept_all"),
+        ("reject_all", "reject_all"),
+    ] {
+        let shown = h
+            .browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&format!("dd[data-figure={figure}]")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(shown, consent[field].to_string(), "{figure}");
+    }
+    assert!(consent["reject_all"].as_u64().unwrap() > 0);
+    let estimate = format!(
+        "{:.0}",
+        consent["estimated_visits"]["value"].as_f64().unwrap()
+    );
+    assert_eq!(
+        h.attribute("figure[data-chart=estimate]", "data-estimate")
+            .await,
+        Some(estimate)
+    );
+    let export = h.attribute("a[data-export=jsonl]", "href").await.unwrap();
+    let log = h.api_text(&export).await;
+    let entries = sonde_server::consent_log::parse(&log).unwrap();
+    assert!(entries.len() as u64 >= consent["decisions"].as_u64().unwrap());
+    assert_eq!(sonde_server::consent_log::verify(&entries), Ok(()));
+    shots("consent-demo").await;
     h.finish().await;
 }
 

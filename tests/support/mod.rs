@@ -368,6 +368,18 @@ impl Harness {
             .unwrap()
     }
 
+    /// `GET` an API path as the signed-in admin, as text.
+    pub async fn api_text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// `GET` an API path as the signed-in admin.
     pub async fn api(&self, path: &str) -> serde_json::Value {
         self.http
