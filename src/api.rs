@@ -18,6 +18,7 @@ use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedF
 use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
 use sonde_protocol::overview::OverviewReport;
 use sonde_protocol::performance::PerformanceReport;
+use sonde_protocol::usage::RealtimeReport;
 use sonde_protocol::{ApiError, SiteSummary, UsageQuery, UsageReport};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -276,6 +277,14 @@ pub async fn delete_funnel(id: &str) -> Result<(), ClientError> {
 pub async fn overview(site: &str, from: i64, to: i64) -> Result<OverviewReport, ClientError> {
     get(&format!(
         "/api/overview?site={}&from={from}&to={to}",
+        js_sys::encode_uri_component(site)
+    ))
+    .await
+}
+
+pub async fn realtime(site: &str) -> Result<RealtimeReport, ClientError> {
+    get(&format!(
+        "/api/realtime?site={}",
         js_sys::encode_uri_component(site)
     ))
     .await

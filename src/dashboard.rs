@@ -3,7 +3,7 @@
 mod breakdown;
 mod key_figures;
 pub(crate) mod range;
-mod top_pages;
+mod realtime;
 mod usage_chart;
 
 use leptos::prelude::*;
@@ -15,8 +15,8 @@ use crate::layout::Page;
 use breakdown::Breakdown;
 use key_figures::KeyFigures;
 use range::{Range, RangePicker};
+use realtime::Realtime;
 use sonde_protocol::overview::OverviewReport;
-use top_pages::TopPages;
 use usage_chart::UsageChart;
 
 #[component]
@@ -112,7 +112,8 @@ fn Usage(
 ) -> impl IntoView {
     view! {
         <section class="usage" aria-label="Usage">
-            <p class="site">"Site: " <code>{site}</code></p>
+            <p class="site">"Site: " <code>{site.clone()}</code></p>
+            <Realtime site />
             <dl class="totals">
                 <div>
                     <dt>"Page views"</dt>
@@ -124,7 +125,6 @@ fn Usage(
                 </div>
             </dl>
             <UsageChart series=report.series granularity />
-            <TopPages pages=report.top_pages />
         </section>
     }
 }

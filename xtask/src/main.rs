@@ -34,6 +34,9 @@ commands:
   bench-ingest
               measure ingest over HTTP (events/s, latency, empty and at
               10 million events) and the raw DuckDB appender into BENCHMARKS.md
+  bench-queries
+              measure every dashboard query (median, p95) and the server's
+              memory at 1 and 10 million events into BENCHMARKS.md
   fuzz [SECONDS]
               fuzz batch parsing and validation (cargo fuzz; default 60 s)";
 
@@ -54,6 +57,7 @@ fn main() -> Result<()> {
         "test" => test(&root),
         "bench" => bench(&root),
         "bench-ingest" => bench_ingest(&root),
+        "bench-queries" => bench_queries(&root),
         "fuzz" => {
             let seconds = match rest.first() {
                 Some(s) => s.parse().context("fuzz takes a number of seconds")?,
@@ -501,6 +505,16 @@ fn output(program: &str, args: &[&str]) -> Result<String> {
         bail!("{program} failed");
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The dashboard query benchmark (`crates/server/benches/queries.rs`).
+fn bench_queries(root: &Path) -> Result<()> {
+    step(
+        "cargo",
+        &["build", WORKSPACE, "--examples", "--bin", "sonde"],
+    )?;
+    let queries = target_dir()?.join("debug/examples/queries");
+    step_in(root, path_str(&queries)?, &[])
 }
 
 /// Runs a benchmark for the checkout at `root` (`SONDE_ROOT`): the

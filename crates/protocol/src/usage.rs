@@ -58,8 +58,12 @@ pub struct UsageQuery {
 pub struct UsageReport {
     /// One point per bucket in the range, empty buckets included, oldest first.
     pub series: Vec<UsagePoint>,
-    /// The most viewed pages in the range, most viewed first.
+    /// The most viewed pages in the range, most viewed first; a page seen
+    /// by fewer than k visitors is not listed, only counted in
+    /// `top_pages_hidden` (a small group could point at a person).
     pub top_pages: Vec<PageStat>,
+    #[serde(default)]
+    pub top_pages_hidden: u64,
     pub total_pageviews: u64,
     pub total_visitors: u64,
 }
@@ -86,3 +90,27 @@ pub struct PageStat {
     pub pageviews: u64,
     pub visitors: u64,
 }
+
+/// `GET /api/realtime?site=…`: who is on the site now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct RealtimeQuery {
+    pub site: String,
+}
+
+/// The last 30 minutes: unique visitors, page views, and the pages they
+/// are on (pages of fewer than k visitors only counted).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RealtimeReport {
+    /// Start of the window, ms since the epoch.
+    pub since: i64,
+    pub visitors: u64,
+    pub pageviews: u64,
+    pub pages: Vec<PageStat>,
+    pub pages_hidden: u64,
+}
+
+/// The realtime window: 30 minutes.
+pub const REALTIME_WINDOW_MS: i64 = 30 * 60 * 1000;

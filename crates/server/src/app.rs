@@ -254,6 +254,7 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route_layer(browser_cors)
         .route("/usage", get(usage::usage))
         .route("/overview", get(usage::overview))
+        .route("/realtime", get(usage::realtime))
         .route("/funnel", post(funnel::funnel))
         .route("/consent-report", get(consent::report))
         .route("/errors", get(errors::errors))

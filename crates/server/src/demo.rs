@@ -762,6 +762,7 @@ mod tests {
                     granularity: sonde_protocol::Granularity::Day,
                 },
                 chrono_tz::UTC,
+                1,
             )
             .unwrap();
         let first_day = report.series.iter().find(|p| p.pageviews > 0).unwrap();

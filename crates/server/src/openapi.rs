@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         crate::erase::erase,
         crate::usage::usage,
         crate::usage::overview,
+        crate::usage::realtime,
         crate::funnel::funnel,
         crate::consent::report,
         crate::errors::errors,

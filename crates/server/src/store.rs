@@ -147,7 +147,13 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Page views and unique visitors per bucket of the site's calendar in
     /// `timezone` (every bucket of the range, empty ones as zero), and the
     /// top pages.
-    fn usage(&self, q: &UsageQuery, timezone: chrono_tz::Tz) -> Result<UsageReport, StoreError>;
+    /// Pages seen by fewer than `k` visitors are counted, not listed.
+    fn usage(
+        &self,
+        q: &UsageQuery,
+        timezone: chrono_tz::Tz,
+        k: u64,
+    ) -> Result<UsageReport, StoreError>;
 
     /// Key figures of the period and the one before, and the breakdowns,
     /// leaving out rows of fewer than `k` visitors (see

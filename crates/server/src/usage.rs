@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use sonde_protocol::overview::{OverviewQuery, OverviewReport};
+use sonde_protocol::usage::{REALTIME_WINDOW_MS, RealtimeQuery, RealtimeReport};
 use sonde_protocol::{ApiError, UsageQuery, UsageReport};
 
 use crate::app::AppState;
@@ -34,9 +35,48 @@ pub async fn usage(
 ) -> Result<Json<UsageReport>, AppError> {
     check(&query)?;
     let site = query::site(&app, &reader, &query.site)?;
-    let store = app.store_handle();
-    let report = tokio::task::spawn_blocking(move || store.usage(&query, site.timezone)).await??;
+    let (store, k) = (app.store_handle(), app.min_group_size());
+    let report =
+        tokio::task::spawn_blocking(move || store.usage(&query, site.timezone, k)).await??;
     Ok(Json(report))
+}
+
+/// `GET /api/realtime?site=…`: the last 30 minutes.
+#[utoipa::path(
+    get,
+    path = "/api/realtime",
+    tag = "dashboard",
+    params(RealtimeQuery),
+    responses(
+        (status = 200, description = "Visitors and page views in the last 30 minutes, and their pages", body = RealtimeReport),
+        (status = 401, description = "Not signed in and no share link", body = ApiError),
+        (status = 404, description = "Unknown site", body = ApiError),
+    )
+)]
+pub async fn realtime(
+    State(app): State<AppState>,
+    reader: Reader,
+    Params(q): Params<RealtimeQuery>,
+) -> Result<Json<RealtimeReport>, AppError> {
+    let site = query::site(&app, &reader, &q.site)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let since = now - REALTIME_WINDOW_MS;
+    let window = UsageQuery {
+        site: q.site,
+        from: since,
+        to: now + 1,
+        granularity: sonde_protocol::Granularity::Hour,
+    };
+    let (store, k) = (app.store_handle(), app.min_group_size());
+    let report =
+        tokio::task::spawn_blocking(move || store.usage(&window, site.timezone, k)).await??;
+    Ok(Json(RealtimeReport {
+        since,
+        visitors: report.total_visitors,
+        pageviews: report.total_pageviews,
+        pages: report.top_pages,
+        pages_hidden: report.top_pages_hidden,
+    }))
 }
 
 /// Longest period an overview covers: about thirteen months.

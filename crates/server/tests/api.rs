@@ -10,7 +10,8 @@ use sonde_server::store::{DuckDbStore, EventStore};
 use support::*;
 #[tokio::test]
 async fn an_ingested_batch_shows_up_in_the_usage_report() {
-    let app = TestApp::start().await;
+    // Groups of one visitor are listed here: this test reads the pages.
+    let app = TestApp::start_with(|c| c.min_group_size = 1).await;
     let res = app
         .ingest(&batch(vec![
             page_view("e1", "/"),

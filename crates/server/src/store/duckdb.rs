@@ -821,7 +821,7 @@ impl EventStore for DuckDbStore {
         Ok(report)
     }
 
-    fn usage(&self, q: &UsageQuery, timezone: Tz) -> Result<UsageReport, StoreError> {
+    fn usage(&self, q: &UsageQuery, timezone: Tz, k: u64) -> Result<UsageReport, StoreError> {
         let conn = self.conn();
         let range = "site = ? AND kind = 'page_view' AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)";
         let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, timezone);
@@ -857,10 +857,11 @@ impl EventStore for DuckDbStore {
 
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT path, count(*) AS views, count(DISTINCT visitor_id)
-             FROM events WHERE {range} GROUP BY path ORDER BY views DESC, path LIMIT {TOP_PAGES}"
+             FROM events WHERE {range} GROUP BY path HAVING count(DISTINCT visitor_id) >= ?
+             ORDER BY views DESC, path LIMIT {TOP_PAGES}"
         ))?;
         let top_pages = stmt
-            .query_map(params![q.site, q.from, q.to], |r| {
+            .query_map(params![q.site, q.from, q.to, k as i64], |r| {
                 Ok(PageStat {
                     path: r.get(0)?,
                     pageviews: r.get::<_, i64>(1)? as u64,
@@ -875,9 +876,18 @@ impl EventStore for DuckDbStore {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
 
+        let hidden: i64 = conn.query_row(
+            &format!(
+                "SELECT count(*) FROM (SELECT path FROM events WHERE {range}
+                 GROUP BY path HAVING count(DISTINCT visitor_id) < ?)"
+            ),
+            params![q.site, q.from, q.to, k as i64],
+            |r| r.get(0),
+        )?;
         Ok(UsageReport {
             series,
             top_pages,
+            top_pages_hidden: hidden as u64,
             total_pageviews: total_pageviews as u64,
             total_visitors: total_visitors as u64,
         })
@@ -1211,6 +1221,7 @@ mod tests {
             .usage(
                 &query(MIDNIGHT, MIDNIGHT + 3 * DAY, Granularity::Day),
                 Tz::UTC,
+                1,
             )
             .unwrap();
         let points: Vec<(i64, u64, u64)> = report
@@ -1232,6 +1243,31 @@ mod tests {
     }
 
     #[test]
+    fn top_pages_seen_by_fewer_than_k_visitors_are_only_counted() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let mut events: Vec<StoredEvent> = (0..3)
+            .map(|v| view(&format!("a{v}"), MIDNIGHT + v, v, "/popular"))
+            .collect();
+        events.push(view("b", MIDNIGHT + 10, 1, "/rare"));
+        events.push(view("c", MIDNIGHT + 11, 1, "/rare"));
+        store.write(&events).unwrap();
+        let r = store
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + DAY, Granularity::Day),
+                Tz::UTC,
+                2,
+            )
+            .unwrap();
+        let pages: Vec<&str> = r.top_pages.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(pages, ["/popular"], "/rare has one visitor, under k = 2");
+        assert_eq!(r.top_pages_hidden, 1);
+        assert_eq!(
+            r.total_pageviews, 5,
+            "hidden pages still count in the totals"
+        );
+    }
+
+    #[test]
     fn hourly_usage_buckets_by_hour_and_respects_the_half_open_range() {
         let store = DuckDbStore::in_memory().unwrap();
         store
@@ -1245,6 +1281,7 @@ mod tests {
             .usage(
                 &query(MIDNIGHT, MIDNIGHT + 3 * HOUR, Granularity::Hour),
                 Tz::UTC,
+                1,
             )
             .unwrap();
         let views: Vec<u64> = report.series.iter().map(|p| p.pageviews).collect();
@@ -1514,6 +1551,7 @@ mod tests {
             .usage(
                 &query(MIDNIGHT, MIDNIGHT + 2 * DAY, Granularity::Day),
                 chrono_tz::Europe::Berlin,
+                1,
             )
             .unwrap();
         let days: Vec<(&str, u64)> = report
@@ -1535,7 +1573,11 @@ mod tests {
         other.site = "blog".into();
         store.write(&[other, view("y", MIDNIGHT, 1, "/")]).unwrap();
         let report = store
-            .usage(&query(MIDNIGHT, MIDNIGHT + DAY, Granularity::Day), Tz::UTC)
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + DAY, Granularity::Day),
+                Tz::UTC,
+                1,
+            )
             .unwrap();
         assert_eq!(report.total_pageviews, 1);
     }

@@ -1,0 +1,382 @@
+//! The dashboard query benchmark (`cargo xtask bench-queries`): every
+//! dashboard query over HTTP against the real `sonde` binary, signed in, on
+//! an embedded store of 1 million and of 10 million events spread over 30
+//! days (sessions of eight events: page views down a four-step checkout,
+//! custom events, web vitals and some errors, campaigns on some landings),
+//! with a saved four-step funnel and a goal. Each query runs 3 times to
+//! warm up and 20 times measured; the median and p95 go to BENCHMARKS.md
+//! between the `queries` markers, with the server's resident memory.
+//!
+//! An example rather than a bench target, so it builds in the dev profile and
+//! reuses DuckDB's build (see the workspace Cargo.toml).
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, SavedFunnel, Step};
+use sonde_protocol::goal::{Goal, SavedGoal};
+use sonde_server::store::{DuckDbStore, SavedStore};
+
+const SIZES: [u64; 2] = [1_000_000, 10_000_000];
+const WARM_UP: usize = 3;
+const RUNS: usize = 20;
+const DAY: i64 = 86_400_000;
+const PASSWORD: &str = "benchmark password";
+
+struct Measured {
+    query: &'static str,
+    median_ms: f64,
+    p95_ms: f64,
+}
+
+struct AtSize {
+    events: u64,
+    fill_secs: f64,
+    measured: Vec<Measured>,
+    rss_mib: f64,
+    peak_mib: f64,
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let mut results = Vec::new();
+    for size in SIZES {
+        let data_dir = tmp.path().join(format!("store-{size}"));
+        std::fs::create_dir_all(&data_dir).expect("a data dir");
+        eprintln!("filling a store with {size} events…");
+        let started = Instant::now();
+        let now = now_ms();
+        fill(&data_dir.join("sonde.duckdb"), size, now);
+        let fill_secs = started.elapsed().as_secs_f64();
+        eprintln!("  took {fill_secs:.1} s");
+        add_admin(&data_dir);
+        let (server, url) = start_sonde(&data_dir);
+        let measured = runtime.block_on(measure_all(&url, now));
+        let (rss_mib, peak_mib) = memory(server.id());
+        stop(server);
+        results.push(AtSize {
+            events: size,
+            fill_secs,
+            measured,
+            rss_mib,
+            peak_mib,
+        });
+    }
+    write_results(&results);
+}
+
+/// Sessions of eight events over the 30 days before `now`.
+fn fill(path: &Path, count: u64, now: i64) {
+    let store = DuckDbStore::open(path).expect("the store opens");
+    let page = |path: &str| Step::Page { path: path.into() };
+    store
+        .put_funnel(&SavedFunnel {
+            id: "checkout".into(),
+            site: "bench".into(),
+            funnel: FunnelDefinition {
+                name: "Checkout".into(),
+                steps: vec![
+                    page("/products/*"),
+                    page("/cart"),
+                    page("/checkout"),
+                    page("/thanks"),
+                ],
+                window_ms: 3_600_000,
+                unit: FunnelUnit::Session,
+            },
+            updated_at: now,
+        })
+        .expect("a saved funnel");
+    store
+        .put_goal(&SavedGoal {
+            id: "purchase".into(),
+            site: "bench".into(),
+            goal: Goal {
+                name: "Purchase".into(),
+                target: Step::Event {
+                    name: "purchase".into(),
+                    property: None,
+                    value: None,
+                },
+                value: None,
+            },
+            updated_at: now,
+        })
+        .expect("a saved goal");
+    drop(store);
+    let conn = duckdb::Connection::open(path).expect("the store's file");
+    // s: the session, p: the event's place in it.
+    conn.execute_batch(&format!(
+        "INSERT INTO events (id, site, kind, category, ts, visitor_id, session_id, path,
+                             referrer_host, utm_source, utm_medium, utm_campaign, name, value,
+                             error_message, error_stack, browser, os, device)
+         SELECT 'e' || i, 'bench',
+            CASE WHEN p < 4 OR (p = 7 AND s % 20 <> 0) THEN 'page_view'
+                 WHEN p = 4 THEN 'custom' WHEN p IN (5, 6) THEN 'vital' ELSE 'error' END,
+            CASE WHEN p IN (5, 6) THEN 'performance' WHEN p = 7 AND s % 20 = 0 THEN 'errors' ELSE 'usage' END,
+            epoch_ms({now}::BIGINT - (s * 7919) % (30 * {DAY}::BIGINT) - 60000 + p * 5000),
+            (hash(s // 2) >> 1)::BIGINT, 's' || s,
+            CASE p WHEN 0 THEN (CASE WHEN s % 4 = 0 THEN '/' ELSE '/products/' || (s % 50) END)
+                   WHEN 1 THEN '/products/' || (s % 50)
+                   WHEN 2 THEN (CASE WHEN s % 3 = 0 THEN '/about' ELSE '/cart' END)
+                   WHEN 3 THEN (CASE WHEN s % 5 < 2 THEN '/checkout' ELSE '/pricing' END)
+                   WHEN 7 THEN (CASE WHEN s % 10 = 0 THEN '/thanks' ELSE '/blog/' || (s % 200) END)
+                   ELSE '/products/' || (s % 50) END,
+            CASE WHEN p = 0 AND s % 3 = 0 THEN 'www.google.com' WHEN p = 0 AND s % 7 = 0 THEN 'news.ycombinator.com' END,
+            CASE WHEN p = 0 AND s % 6 = 1 THEN 'newsletter' END,
+            CASE WHEN p = 0 AND s % 6 = 1 THEN 'email' END,
+            CASE WHEN p = 0 AND s % 6 = 1 THEN 'winter_sale' END,
+            CASE WHEN p = 4 THEN (CASE WHEN s % 10 = 0 THEN 'purchase' ELSE 'add_to_cart' END)
+                 WHEN p = 5 THEN 'lcp' WHEN p = 6 THEN 'inp' END,
+            CASE WHEN p = 4 AND s % 10 = 0 THEN 49.0
+                 WHEN p = 5 THEN 800 + (hash(i) % 4000) WHEN p = 6 THEN 50 + (hash(i) % 600) END,
+            CASE WHEN p = 7 AND s % 20 = 0 THEN 'TypeError: cart ' || (s % 97) || ' is undefined' END,
+            CASE WHEN p = 7 AND s % 20 = 0 THEN 'render@/checkout.js:' || (s % 9) || ':3' END,
+            CASE s % 3 WHEN 0 THEN 'Chrome' WHEN 1 THEN 'Safari' ELSE 'Firefox' END,
+            CASE s % 3 WHEN 0 THEN 'Windows 10' WHEN 1 THEN 'iPhone' ELSE 'Linux' END,
+            CASE s % 3 WHEN 1 THEN 'mobile' ELSE 'desktop' END
+         FROM (SELECT i, i // 8 AS s, i % 8 AS p FROM range({count}) t(i))"
+    ))
+    .expect("the store fills");
+    conn.execute_batch(&format!(
+        "INSERT INTO consents (site, consent_id, decided_at, received_at, policy_version, source, gpc,
+                               usage, errors, performance, marketing, device)
+         SELECT 'bench', 'c' || i, epoch_ms({now}::BIGINT - (i * 7919) % (30 * {DAY}::BIGINT)), now(), 1, 'banner',
+                i % 12 = 0, i % 4 <> 0, i % 4 <> 0, i % 3 = 0, i % 5 = 0,
+                CASE i % 3 WHEN 1 THEN 'mobile' ELSE 'desktop' END
+         FROM range({}) t(i)",
+        count / 8
+    ))
+    .expect("consents fill");
+}
+
+fn add_admin(data_dir: &Path) {
+    let mut child = Command::new(sibling_binary("sonde"))
+        .args(["user", "put", "bench", "--role", "admin", "--data-dir"])
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("sonde user put");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("the password is written");
+    assert!(child.wait().expect("sonde user put ends").success());
+}
+
+async fn measure_all(url: &str, now: i64) -> Vec<Measured> {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("a client");
+    let signed_in = http
+        .post(format!("{url}/api/session"))
+        .json(&json!({"username": "bench", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("sign in");
+    assert!(signed_in.status().is_success(), "the bench admin signs in");
+    let to = (now / DAY + 1) * DAY;
+    let (month, day) = (to - 30 * DAY, now - DAY);
+    let range = format!("site=bench&from={month}&to={to}");
+    let funnel = json!({"site": "bench", "from": month, "to": to, "funnel": {
+        "name": "Checkout", "window_ms": 3_600_000, "unit": "session", "steps": [
+            {"type": "page", "path": "/products/*"}, {"type": "page", "path": "/cart"},
+            {"type": "page", "path": "/checkout"}, {"type": "page", "path": "/thanks"}]}});
+    let queries: Vec<(&'static str, String, Option<Value>)> = vec![
+        (
+            "usage, 30 days by day",
+            format!("/api/usage?{range}&granularity=day"),
+            None,
+        ),
+        (
+            "usage, 24 hours by hour",
+            format!("/api/usage?site=bench&from={day}&to={now}&granularity=hour"),
+            None,
+        ),
+        ("overview, 30 days", format!("/api/overview?{range}"), None),
+        (
+            "overview, 30 days, filtered by source",
+            format!("/api/overview?{range}&source=www.google.com"),
+            None,
+        ),
+        (
+            "funnel, 4 steps, 30 days",
+            "/api/funnel".into(),
+            Some(funnel),
+        ),
+        (
+            "conversions, 30 days",
+            format!("/api/conversions?{range}&goal=purchase&granularity=day"),
+            None,
+        ),
+        ("errors, 30 days", format!("/api/errors?{range}"), None),
+        (
+            "performance, 30 days",
+            format!("/api/performance?{range}&goal=purchase"),
+            None,
+        ),
+        (
+            "consent report, 30 days",
+            format!("/api/consent-report?{range}"),
+            None,
+        ),
+    ];
+    let mut measured = Vec::new();
+    for (name, path, body) in queries {
+        let mut times = Vec::new();
+        for run in 0..WARM_UP + RUNS {
+            let request = match &body {
+                Some(body) => http.post(format!("{url}{path}")).json(body),
+                None => http.get(format!("{url}{path}")),
+            };
+            let started = Instant::now();
+            let response = request.send().await.expect("the query answers");
+            let status = response.status();
+            let text = response.text().await.expect("a body");
+            let elapsed = started.elapsed();
+            assert!(status.is_success(), "{name}: {status} {text}");
+            if run >= WARM_UP {
+                times.push(elapsed);
+            }
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let m = Measured {
+            query: name,
+            median_ms: ms(times[RUNS / 2]),
+            p95_ms: ms(times[(RUNS * 95).div_ceil(100) - 1]),
+        };
+        eprintln!(
+            "  {name}: median {:.1} ms, p95 {:.1} ms",
+            m.median_ms, m.p95_ms
+        );
+        measured.push(m);
+    }
+    measured
+}
+
+/// Resident and peak resident memory of a process, MiB.
+fn memory(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn start_sonde(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(sibling_binary("sonde"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--demo",
+            "false",
+            "--seed-demo",
+            "false",
+        ])
+        .args(["--site", "bench=https://bench.example", "--data-dir"])
+        .arg(data_dir)
+        .env("SONDE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sonde starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("sonde prints its URL");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (child, url)
+}
+
+fn stop(mut server: Child) {
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+}
+
+fn sibling_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("this example's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|debug| debug.join(name))
+        .expect("a target directory")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64
+}
+
+fn write_results(results: &[AtSize]) {
+    let mut section = String::new();
+    let _ = writeln!(
+        section,
+        "## Dashboard queries (`cargo xtask bench-queries`)\n\n\
+         Measured {} on this machine: the `sonde` binary (dev profile, its own code at \
+         opt-level 2, DuckDB optimised) on both cores, queried over loopback HTTP by a \
+         signed-in client, one query at a time; {WARM_UP} warm-up runs, then {RUNS} measured. \
+         The stores hold sessions of eight events over 30 days (page views down a four-step \
+         checkout, custom events, two web vitals, an error in one session in twenty). \
+         Budgets: each usage query under 100 ms and the 4-step funnel under 300 ms at 10 \
+         million events.\n",
+        chrono::Utc::now().format("%Y-%m-%d"),
+    );
+    let _ = writeln!(
+        section,
+        "| query | 1 M median | 1 M p95 | 10 M median | 10 M p95 |\n|---|---|---|---|---|"
+    );
+    if let [small, large] = results {
+        for (a, b) in small.measured.iter().zip(&large.measured) {
+            let _ = writeln!(
+                section,
+                "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |",
+                a.query, a.median_ms, a.p95_ms, b.median_ms, b.p95_ms
+            );
+        }
+    }
+    for r in results {
+        let _ = writeln!(
+            section,
+            "\nAt {} events (filled in {:.0} s): the server's resident memory after the queries {:.0} MiB, peak {:.0} MiB.",
+            r.events, r.fill_secs, r.rss_mib, r.peak_mib
+        );
+    }
+    let root = std::env::var_os("SONDE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    let path = root.join("BENCHMARKS.md");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    let (start, end) = ("<!-- queries:start", "<!-- queries:end -->");
+    let block =
+        format!("<!-- queries:start (written by `cargo xtask bench-queries`) -->\n{section}{end}");
+    let updated = match (current.find(start), current.find(end)) {
+        (Some(a), Some(b)) => format!("{}{block}{}", &current[..a], &current[b + end.len()..]),
+        _ => format!("{current}\n{block}\n"),
+    };
+    std::fs::write(&path, updated).expect("BENCHMARKS.md is writable");
+    eprintln!("results written to {}", path.display());
+}
