@@ -60,7 +60,8 @@ pub struct UsageReport {
     pub series: Vec<UsagePoint>,
     /// The most viewed pages in the range, most viewed first; a page seen
     /// by fewer than k visitors is not listed, only counted in
-    /// `top_pages_hidden` (a small group could point at a person).
+    /// `top_pages_hidden` (a small group could point at a person). A page's
+    /// visitors are exact under 1,000 and a HyperLogLog estimate above.
     pub top_pages: Vec<PageStat>,
     #[serde(default)]
     pub top_pages_hidden: u64,

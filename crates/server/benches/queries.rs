@@ -48,14 +48,37 @@ fn main() {
         .build()
         .expect("a runtime");
     let tmp = tempfile::tempdir().expect("a temp dir");
+    // While tuning: `SONDE_BENCH_SIZES=10000000 SONDE_BENCH_QUERIES=usage`
+    // measures a part and leaves BENCHMARKS.md alone.
+    let sizes: Vec<u64> = std::env::var("SONDE_BENCH_SIZES").map_or(SIZES.to_vec(), |s| {
+        s.split(',').filter_map(|n| n.trim().parse().ok()).collect()
+    });
+    let partial = sizes != SIZES || std::env::var_os("SONDE_BENCH_QUERIES").is_some();
     let mut results = Vec::new();
-    for size in SIZES {
-        let data_dir = tmp.path().join(format!("store-{size}"));
+    for size in sizes {
+        // `SONDE_BENCH_KEEP=DIR` keeps the filled stores there for the next
+        // run (their events then end when they were filled).
+        let kept = std::env::var_os("SONDE_BENCH_KEEP").map(PathBuf::from);
+        let data_dir = kept
+            .as_deref()
+            .unwrap_or(tmp.path())
+            .join(format!("store-{size}"));
+        let stamp = data_dir.join("filled-at");
         std::fs::create_dir_all(&data_dir).expect("a data dir");
-        eprintln!("filling a store with {size} events…");
         let started = Instant::now();
-        let now = now_ms();
-        fill(&data_dir.join("sonde.duckdb"), size, now);
+        let now = match std::fs::read_to_string(&stamp)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            Some(filled_at) if kept.is_some() => filled_at,
+            _ => {
+                eprintln!("filling a store with {size} events…");
+                let now = now_ms();
+                fill(&data_dir.join("sonde.duckdb"), size, now);
+                std::fs::write(&stamp, now.to_string()).expect("the fill time is kept");
+                now
+            }
+        };
         let fill_secs = started.elapsed().as_secs_f64();
         eprintln!("  took {fill_secs:.1} s");
         add_admin(&data_dir);
@@ -71,7 +94,9 @@ fn main() {
             peak_mib,
         });
     }
-    write_results(&results);
+    if !partial {
+        write_results(&results);
+    }
 }
 
 /// Sessions of eight events over the 30 days before `now`.
@@ -234,8 +259,12 @@ async fn measure_all(url: &str, now: i64) -> Vec<Measured> {
             None,
         ),
     ];
+    let only = std::env::var("SONDE_BENCH_QUERIES").unwrap_or_default();
     let mut measured = Vec::new();
     for (name, path, body) in queries {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         let mut times = Vec::new();
         for run in 0..WARM_UP + RUNS {
             let request = match &body {
