@@ -42,15 +42,8 @@ pub async fn funnel(
     crate::query::site(&app, &reader, &query.site)?;
     let store = app.store_handle();
     let report = tokio::task::spawn_blocking(move || {
-        let units = store.funnel_occurrences(&query.site, query.from, query.to, &query.funnel)?;
-        let steps = &query.funnel.steps;
-        let progresses: Vec<Vec<i64>> = units
-            .iter()
-            .map(|(_, events)| progress(steps, events, query.funnel.window_ms))
-            .collect();
-        Ok::<_, AppError>(FunnelReport {
-            steps: summarize(steps.len(), &progresses),
-        })
+        let steps = store.funnel(&query.site, query.from, query.to, &query.funnel)?;
+        Ok::<_, AppError>(FunnelReport { steps })
     })
     .await??;
     Ok(Json(report))
@@ -72,15 +65,20 @@ pub enum Happened {
         name: String,
         props: Vec<(String, String)>,
     },
+    /// The steps this event matches, as bits (step `i` is bit `i`), when
+    /// the store worked that out itself from the same definitions.
+    Steps(u8),
 }
 
 impl Occurrence {
-    fn is(&self, step: &Step) -> bool {
+    /// Whether this event is step `index`, `step`.
+    fn is(&self, index: usize, step: &Step) -> bool {
         match &self.what {
             Happened::Page(path) => step.matches_page(path),
             Happened::Event { name, props } => step.matches_event(name, |key| {
                 props.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
             }),
+            Happened::Steps(mask) => mask & (1 << index) != 0,
         }
     }
 }
@@ -90,16 +88,16 @@ impl Occurrence {
 pub fn progress(steps: &[Step], events: &[Occurrence], window_ms: i64) -> Vec<i64> {
     let mut best: Vec<i64> = Vec::new();
     for (start, entry) in events.iter().enumerate() {
-        if !entry.is(&steps[0]) {
+        if !entry.is(0, &steps[0]) {
             continue;
         }
         let deadline = entry.ts.saturating_add(window_ms);
         let mut reached = vec![entry.ts];
         let mut next = start + 1;
-        for step in &steps[1..] {
+        for (index, step) in steps.iter().enumerate().skip(1) {
             let found = events[next..]
                 .iter()
-                .position(|e| e.ts <= deadline && e.is(step));
+                .position(|e| e.ts <= deadline && e.is(index, step));
             match found {
                 Some(offset) => {
                     reached.push(events[next + offset].ts);

@@ -221,6 +221,24 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         funnel: &FunnelDefinition,
     ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError>;
 
+    /// A funnel's figures in `[from, to)`: by default the reference
+    /// arithmetic ([`crate::funnel`]) over [`EventStore::funnel_occurrences`];
+    /// a store may compute the same in its own engine.
+    fn funnel(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<sonde_protocol::funnel::StepResult>, StoreError> {
+        let units = self.funnel_occurrences(site, from, to, funnel)?;
+        let progresses: Vec<Vec<i64>> = units
+            .iter()
+            .map(|(_, events)| crate::funnel::progress(&funnel.steps, events, funnel.window_ms))
+            .collect();
+        Ok(crate::funnel::summarize(funnel.steps.len(), &progresses))
+    }
+
     /// The errors of `site` in `[from, to)`, oldest first.
     fn errors(&self, site: &str, from: i64, to: i64) -> Result<Vec<ErrorRow>, StoreError>;
 

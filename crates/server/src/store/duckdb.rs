@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use duckdb::{Appender, Connection, params};
 use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport, GrantRates};
-use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step};
+use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step, StepResult};
 use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
@@ -693,6 +693,26 @@ impl EventStore for DuckDbStore {
         Ok(vitals)
     }
 
+    /// In SQL when every step can be matched there (pages, and events
+    /// without a property); otherwise the reference arithmetic.
+    fn funnel(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<StepResult>, StoreError> {
+        if needs_props(funnel) {
+            let units = self.funnel_occurrences(site, from, to, funnel)?;
+            let progresses: Vec<Vec<i64>> = units
+                .iter()
+                .map(|(_, events)| crate::funnel::progress(&funnel.steps, events, funnel.window_ms))
+                .collect();
+            return Ok(crate::funnel::summarize(funnel.steps.len(), &progresses));
+        }
+        funnel_in_sql(&self.conn(), site, from, to, funnel)
+    }
+
     fn funnel_occurrences(
         &self,
         site: &str,
@@ -704,64 +724,10 @@ impl EventStore for DuckDbStore {
             FunnelUnit::Session => "coalesce(session_id, id)",
             FunnelUnit::Visitor => "visitor_id::VARCHAR",
         };
-        // A superset of what the steps match, narrowed in SQL; the steps
-        // themselves decide (crate::funnel).
-        let mut pages = Vec::new();
-        let mut names = Vec::new();
-        for step in &funnel.steps {
-            match step {
-                Step::Page { path } => pages.push(like_pattern(path)),
-                Step::Event { name, .. } => names.push(name.clone()),
-            }
+        if !needs_props(funnel) {
+            return funnel_steps_in_sql(&self.conn(), site, from, to, unit, &funnel.steps);
         }
-        let any = |column: &str, test: &str, count: usize| {
-            if count == 0 {
-                "FALSE".to_owned()
-            } else {
-                vec![format!("{column} {test}"); count].join(" OR ")
-            }
-        };
-        let sql = format!(
-            "SELECT {unit} AS unit, epoch_ms(ts), kind, path, name, props FROM events
-             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
-               AND ((kind = 'page_view' AND ({pages}))
-                 OR (kind IN ('custom', 'click', 'form_submit') AND ({names})))
-             ORDER BY unit, ts, rowid",
-            pages = any("path", "LIKE ? ESCAPE '\\'", pages.len()),
-            names = any("name", "= ?", names.len()),
-        );
-        let mut values: Vec<&dyn duckdb::ToSql> = vec![&site, &from, &to];
-        values.extend(pages.iter().map(|p| p as &dyn duckdb::ToSql));
-        values.extend(names.iter().map(|n| n as &dyn duckdb::ToSql));
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(values.as_slice(), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<String>>(5)?,
-            ))
-        })?;
-        let mut units: Vec<(String, Vec<Occurrence>)> = Vec::new();
-        for row in rows {
-            let (unit, ts, kind, path, name, props) = row?;
-            let what = if kind == "page_view" {
-                Happened::Page(path)
-            } else {
-                Happened::Event {
-                    name: name.unwrap_or_default(),
-                    props: props.as_deref().map(props_as_text).unwrap_or_default(),
-                }
-            };
-            match units.last_mut() {
-                Some((current, events)) if *current == unit => events.push(Occurrence { ts, what }),
-                _ => units.push((unit, vec![Occurrence { ts, what }])),
-            }
-        }
-        Ok(units)
+        funnel_matched_in_rust(&self.conn(), site, from, to, unit, funnel)
     }
 
     fn consent_report(
@@ -1010,6 +976,280 @@ fn append(appender: &mut Appender<'_>, e: &StoredEvent) -> Result<(), StoreError
 
 /// A funnel step's path pattern (`*` for any run of characters) as a
 /// `LIKE` pattern, with `LIKE`'s own wildcards escaped.
+/// Whether a step of `funnel` looks at an event's properties, which SQL
+/// here does not read.
+fn needs_props(funnel: &FunnelDefinition) -> bool {
+    funnel.steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::Event {
+                property: Some(_),
+                ..
+            }
+        )
+    })
+}
+
+/// The SQL that marks each event with the steps it matches (bit `i` for
+/// step `i`), and the values of its placeholders.
+fn step_mask(steps: &[Step]) -> (String, Vec<Box<dyn duckdb::ToSql>>) {
+    let mut tests = Vec::new();
+    let mut values: Vec<Box<dyn duckdb::ToSql>> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let test = match step {
+            Step::Page { path } => {
+                values.push(Box::new(like_pattern(path)));
+                "kind = 'page_view' AND path LIKE ? ESCAPE '\\'"
+            }
+            Step::Event { name, .. } => {
+                values.push(Box::new(name.clone()));
+                "kind IN ('custom', 'click', 'form_submit') AND name = ?"
+            }
+        };
+        tests.push(format!("(CASE WHEN {test} THEN {} ELSE 0 END)", 1u32 << i));
+    }
+    (tests.join(" + "), values)
+}
+
+/// A funnel's figures computed in DuckDB, by the semantics of
+/// [`sonde_protocol::funnel`] that [`crate::funnel::progress`] implements:
+/// from every occurrence of step 1, each next step is the unit's first
+/// occurrence after the step before in stored order (time, then row), found
+/// by an ASOF join; a step past the window ends the run; each unit counts
+/// with its run that reaches most steps, the earliest among equals. A test
+/// holds it to the reference arithmetic.
+fn funnel_in_sql(
+    conn: &Connection,
+    site: &str,
+    from: i64,
+    to: i64,
+    funnel: &FunnelDefinition,
+) -> Result<Vec<StepResult>, StoreError> {
+    let n = funnel.steps.len();
+    let unit = match funnel.unit {
+        FunnelUnit::Session => "coalesce(session_id, id)",
+        FunnelUnit::Visitor => "visitor_id::VARCHAR",
+    };
+    let (mask, values) = step_mask(&funnel.steps);
+    let window = funnel.window_ms;
+    // Stored order as one number: the time since `from`, then the row. A
+    // 64-bit number holds both while rows number under 2^27 (and a period
+    // is at most 400 days, under 2^35 ms); past that, a 128-bit one, which
+    // DuckDB joins more slowly.
+    let rows: i64 = conn.query_row("SELECT coalesce(max(rowid), 0) FROM events", [], |r| {
+        r.get(0)
+    })?;
+    let pos = if rows < 1 << 27 {
+        format!("((epoch_ms(ts) - {from}) << 27) + rowid")
+    } else {
+        "(epoch_ms(ts)::HUGEINT << 40) + rowid".to_owned()
+    };
+    // Most steps first, then the earliest entry.
+    let best_order = "reached::HUGEINT * (1::HUGEINT << 100) - p1";
+    let mut sql = format!(
+        "WITH o AS MATERIALIZED (
+             SELECT * FROM (
+                 SELECT hash({unit}) AS key, epoch_ms(ts) AS t,
+                        {pos} AS pos, {mask} AS mask
+                 FROM events
+                 WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+             ) WHERE mask > 0
+         ),
+         c1 AS (SELECT key, pos AS p1, t AS t1 FROM o WHERE mask & 1 <> 0)"
+    );
+    for k in 2..=n {
+        let (prev, bit) = (k - 1, 1u32 << (k - 1));
+        sql.push_str(&format!(
+            ",\n s{k} AS (SELECT key, pos, t FROM o WHERE mask & {bit} <> 0),
+              c{k} AS (SELECT c{prev}.*, s{k}.pos AS p{k}, s{k}.t AS t{k}
+                       FROM c{prev} ASOF LEFT JOIN s{k}
+                       ON c{prev}.key = s{k}.key AND s{k}.pos > c{prev}.p{prev})"
+        ));
+    }
+    // Steps reached: up to the first missing or late one.
+    let mut reached = String::from("CASE");
+    for k in 2..=n {
+        reached.push_str(&format!(
+            " WHEN t{k} IS NULL OR t{k} - t1 > {window} THEN {}",
+            k - 1
+        ));
+    }
+    reached.push_str(&format!(" ELSE {n} END"));
+    let times: Vec<String> = (1..=n).map(|k| format!("t{k}")).collect();
+    let columns: Vec<String> = (1..=n)
+        .map(|k| {
+            let gap = if k == 1 {
+                "NULL::BIGINT".to_owned()
+            } else {
+                format!(
+                    "quantile_disc(b.t{k} - b.t{prev}, 0.5) FILTER (WHERE b.reached >= {k})",
+                    prev = k - 1
+                )
+            };
+            format!("count(*) FILTER (WHERE b.reached >= {k}), {gap}")
+        })
+        .collect();
+    sql.push_str(&format!(
+        ",\n runs AS (SELECT key, p1, {times}, {reached} AS reached FROM c{n}),
+          best AS (
+              SELECT key, arg_max(struct_pack(reached, {times}), {best_order}) AS b
+              FROM runs GROUP BY key
+          )
+         SELECT {columns} FROM best",
+        times = times.join(", "),
+        columns = columns.join(", "),
+    ));
+    let mut params: Vec<&dyn duckdb::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    params.extend([&site as &dyn duckdb::ToSql, &from, &to]);
+    let (entrants, gaps) = conn.query_row(&sql, params.as_slice(), |r| {
+        let mut entrants = Vec::with_capacity(n);
+        let mut gaps = Vec::with_capacity(n);
+        for k in 0..n {
+            entrants.push(r.get::<_, i64>(2 * k)? as u64);
+            gaps.push(r.get::<_, Option<i64>>(2 * k + 1)?);
+        }
+        Ok((entrants, gaps))
+    })?;
+    let share = |a: u64, of: u64| if of == 0 { 0.0 } else { a as f64 / of as f64 };
+    Ok((0..n)
+        .map(|i| StepResult {
+            entrants: entrants[i],
+            from_first: share(entrants[i], entrants[0]),
+            from_previous: if i == 0 {
+                share(entrants[0], entrants[0])
+            } else {
+                share(entrants[i], entrants[i - 1])
+            },
+            dropped: if i == 0 {
+                0
+            } else {
+                entrants[i - 1] - entrants[i]
+            },
+            median_ms_from_previous: if i == 0 { None } else { gaps[i] },
+        })
+        .collect())
+}
+
+/// A funnel's occurrences, the events some step may match narrowed in SQL
+/// and the steps decided in Rust (an event step with a property needs the
+/// event's properties).
+fn funnel_matched_in_rust(
+    conn: &Connection,
+    site: &str,
+    from: i64,
+    to: i64,
+    unit: &str,
+    funnel: &FunnelDefinition,
+) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
+    // A superset of what the steps match, narrowed in SQL; the steps
+    // themselves decide (crate::funnel).
+    let mut pages = Vec::new();
+    let mut names = Vec::new();
+    for step in &funnel.steps {
+        match step {
+            Step::Page { path } => pages.push(like_pattern(path)),
+            Step::Event { name, .. } => names.push(name.clone()),
+        }
+    }
+    let any = |column: &str, test: &str, count: usize| {
+        if count == 0 {
+            "FALSE".to_owned()
+        } else {
+            vec![format!("{column} {test}"); count].join(" OR ")
+        }
+    };
+    let sql = format!(
+        "SELECT {unit} AS unit, epoch_ms(ts), kind, path, name, props FROM events
+             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+               AND ((kind = 'page_view' AND ({pages}))
+                 OR (kind IN ('custom', 'click', 'form_submit') AND ({names})))
+             ORDER BY unit, ts, rowid",
+        pages = any("path", "LIKE ? ESCAPE '\\'", pages.len()),
+        names = any("name", "= ?", names.len()),
+    );
+    let mut values: Vec<&dyn duckdb::ToSql> = vec![&site, &from, &to];
+    values.extend(pages.iter().map(|p| p as &dyn duckdb::ToSql));
+    values.extend(names.iter().map(|n| n as &dyn duckdb::ToSql));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(values.as_slice(), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut units: Vec<(String, Vec<Occurrence>)> = Vec::new();
+    for row in rows {
+        let (unit, ts, kind, path, name, props) = row?;
+        let what = if kind == "page_view" {
+            Happened::Page(path)
+        } else {
+            Happened::Event {
+                name: name.unwrap_or_default(),
+                props: props.as_deref().map(props_as_text).unwrap_or_default(),
+            }
+        };
+        match units.last_mut() {
+            Some((current, events)) if *current == unit => events.push(Occurrence { ts, what }),
+            _ => units.push((unit, vec![Occurrence { ts, what }])),
+        }
+    }
+    Ok(units)
+}
+
+/// A funnel's occurrences when every step can be matched in SQL (pages,
+/// and events without a property): each event comes back with the steps it
+/// matches as bits, so only numbers cross from DuckDB, and the unit's name
+/// only when it changes. The units are the generic form's, in the order of
+/// their hashes; a test holds the two to the same funnel figures.
+fn funnel_steps_in_sql(
+    conn: &Connection,
+    site: &str,
+    from: i64,
+    to: i64,
+    unit: &str,
+    steps: &[Step],
+) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
+    let (mask, values) = step_mask(steps);
+    let sql = format!(
+        "SELECT key, unit, t, mask FROM (
+             SELECT hash({unit}) AS key, {unit} AS unit, epoch_ms(ts) AS t, rowid AS r, {mask} AS mask
+             FROM events
+             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+         ) WHERE mask > 0
+         ORDER BY key, t, r"
+    );
+    let mut params: Vec<&dyn duckdb::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    params.extend([&site as &dyn duckdb::ToSql, &from, &to]);
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params.as_slice())?;
+    let mut units: Vec<(String, Vec<Occurrence>)> = Vec::new();
+    let mut current: Option<u64> = None;
+    while let Some(row) = rows.next()? {
+        let key: u64 = row.get(0)?;
+        let occurrence = Occurrence {
+            ts: row.get(2)?,
+            what: Happened::Steps(row.get::<_, u32>(3)? as u8),
+        };
+        // Rows come sorted by the unit's hash (sorting numbers is several
+        // times faster than sorting names): a new hash is a new unit. Two
+        // units with the same 64-bit hash would merge; for a million units
+        // the odds are about one in 10^7.
+        if current == Some(key) {
+            if let Some((_, events)) = units.last_mut() {
+                events.push(occurrence);
+            }
+        } else {
+            units.push((row.get(1)?, vec![occurrence]));
+            current = Some(key);
+        }
+    }
+    Ok(units)
+}
+
 /// The width of the slices of time a usage series is counted in first:
 /// every timezone's offset is a multiple of 15 minutes, so a bucket of the
 /// site's calendar is a whole number of them.
@@ -1340,6 +1580,129 @@ mod tests {
         assert_eq!((report.total_pageviews, report.total_visitors), (4, 3));
         assert_eq!(report.top_pages[0].path, "/");
         assert_eq!(report.top_pages[0].pageviews, 3);
+    }
+
+    /// The ways the store computes a funnel (steps matched in SQL or in
+    /// Rust and counted by the reference arithmetic, or everything in SQL)
+    /// give the same figures, on sessions with repeated steps,
+    /// same-millisecond events, gaps past the window and wildcards.
+    #[test]
+    fn funnels_matched_in_sql_count_what_the_reference_counts() {
+        use rand::{Rng, SeedableRng};
+        let store = DuckDbStore::in_memory().unwrap();
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(42);
+        let paths = [
+            "/",
+            "/products/a",
+            "/products/b",
+            "/cart",
+            "/checkout",
+            "/thanks",
+        ];
+        let mut events = Vec::new();
+        for session in 0..400 {
+            let mut ts = MIDNIGHT + session * 1_000;
+            for n in 0..rng.random_range(1..14) {
+                ts += [0, 0, 1, 500, 30_000, 2_000_000][rng.random_range(0..6)];
+                let mut e = view(
+                    &format!("s{session}-{n}"),
+                    ts,
+                    session / 3,
+                    paths[rng.random_range(0..6)],
+                );
+                e.session_id = Some(format!("s{session}"));
+                if rng.random_range(0..5) == 0 {
+                    e.data = EventData::Custom {
+                        name: ["add_to_cart", "purchase"][rng.random_range(0..2)].into(),
+                        props: Default::default(),
+                        value: None,
+                    };
+                }
+                events.push(e);
+            }
+        }
+        store.write(&events).unwrap();
+        let page = |p: &str| Step::Page { path: p.into() };
+        let event = |n: &str| Step::Event {
+            name: n.into(),
+            property: None,
+            value: None,
+        };
+        let funnels = [
+            vec![
+                page("/"),
+                page("/products/*"),
+                page("/cart"),
+                page("/checkout"),
+                page("/thanks"),
+            ],
+            vec![
+                page("/products/*"),
+                event("add_to_cart"),
+                page("/cart"),
+                event("purchase"),
+            ],
+            vec![page("/cart"), page("/cart"), page("/cart")],
+            vec![page("*"), page("/thanks")],
+        ];
+        let conn = store.conn();
+        for (steps, unit) in funnels
+            .iter()
+            .flat_map(|s| [(s, FunnelUnit::Session), (s, FunnelUnit::Visitor)])
+        {
+            for window_ms in [60_000, 3_600_000] {
+                let funnel = FunnelDefinition {
+                    name: "f".into(),
+                    steps: steps.clone(),
+                    window_ms,
+                    unit,
+                };
+                let unit_sql = match unit {
+                    FunnelUnit::Session => "coalesce(session_id, id)",
+                    FunnelUnit::Visitor => "visitor_id::VARCHAR",
+                };
+                let figures = |mut units: Vec<(String, Vec<Occurrence>)>| {
+                    units.sort_by(|a, b| a.0.cmp(&b.0));
+                    let progresses: Vec<Vec<i64>> = units
+                        .iter()
+                        .map(|(_, e)| crate::funnel::progress(steps, e, window_ms))
+                        .collect();
+                    let keys: Vec<String> = units.into_iter().map(|(k, _)| k).collect();
+                    (keys, crate::funnel::summarize(steps.len(), &progresses))
+                };
+                let (in_sql_units, in_sql) = figures(
+                    funnel_steps_in_sql(
+                        &conn,
+                        "shop",
+                        MIDNIGHT,
+                        MIDNIGHT + 30 * DAY,
+                        unit_sql,
+                        steps,
+                    )
+                    .unwrap(),
+                );
+                let (in_rust_units, in_rust) = figures(
+                    funnel_matched_in_rust(
+                        &conn,
+                        "shop",
+                        MIDNIGHT,
+                        MIDNIGHT + 30 * DAY,
+                        unit_sql,
+                        &funnel,
+                    )
+                    .unwrap(),
+                );
+                assert_eq!(in_sql, in_rust, "{steps:?} {unit:?} {window_ms}");
+                let whole_in_sql =
+                    funnel_in_sql(&conn, "shop", MIDNIGHT, MIDNIGHT + 30 * DAY, &funnel).unwrap();
+                assert_eq!(
+                    whole_in_sql, in_rust,
+                    "all in SQL: {steps:?} {unit:?} {window_ms}"
+                );
+                assert_eq!(in_sql_units, in_rust_units);
+                assert!(in_sql[0].entrants > 0, "{steps:?} enters somewhere");
+            }
+        }
     }
 
     #[test]
