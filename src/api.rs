@@ -16,7 +16,7 @@ use sonde_protocol::consent_report::ConsentReport;
 use sonde_protocol::errors::ErrorsReport;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedFunnel};
 use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
-use sonde_protocol::overview::OverviewReport;
+use sonde_protocol::overview::{Filters, OverviewReport};
 use sonde_protocol::performance::PerformanceReport;
 use sonde_protocol::usage::RealtimeReport;
 use sonde_protocol::{ApiError, SiteSummary, UsageQuery, UsageReport};
@@ -273,13 +273,31 @@ pub async fn delete_funnel(id: &str) -> Result<(), ClientError> {
     .await
 }
 
-/// The overview of a period; filters are not used by the dashboard yet.
-pub async fn overview(site: &str, from: i64, to: i64) -> Result<OverviewReport, ClientError> {
-    get(&format!(
+/// The overview of a period, of the visits the filters select.
+pub async fn overview(
+    site: &str,
+    from: i64,
+    to: i64,
+    filters: &Filters,
+) -> Result<OverviewReport, ClientError> {
+    let mut url = format!(
         "/api/overview?site={}&from={from}&to={to}",
         js_sys::encode_uri_component(site)
-    ))
-    .await
+    );
+    for (key, value) in [
+        ("page", &filters.page),
+        ("entry_page", &filters.entry_page),
+        ("source", &filters.source),
+        ("campaign", &filters.campaign),
+        ("browser", &filters.browser),
+        ("os", &filters.os),
+        ("device", &filters.device),
+    ] {
+        if let Some(value) = value {
+            url.push_str(&format!("&{key}={}", js_sys::encode_uri_component(value)));
+        }
+    }
+    get(&url).await
 }
 
 pub async fn realtime(site: &str) -> Result<RealtimeReport, ClientError> {

@@ -1,6 +1,7 @@
 //! The overview page: usage over time, key figures and breakdowns for one site.
 
 mod breakdown;
+pub(crate) mod filters;
 mod key_figures;
 pub(crate) mod range;
 mod realtime;
@@ -13,6 +14,7 @@ use sonde_protocol::{UsageQuery, UsageReport};
 use crate::api::{self, ClientError};
 use crate::layout::Page;
 use breakdown::Breakdown;
+use filters::FilterChips;
 use key_figures::KeyFigures;
 use range::{Range, RangePicker};
 use realtime::Realtime;
@@ -30,19 +32,19 @@ pub fn Dashboard() -> impl IntoView {
             .and_then(|r| Range::from_param(&r))
             .unwrap_or(Range::Last30Days)
     });
+    let filters = Memo::new(move |_| filters::from_query(&query.read()));
     let navigate = use_navigate();
     let choose = Callback::new(move |r: Range| {
-        // A share link's token stays in the URL, so the view stays shareable.
-        let share = query
-            .read_untracked()
-            .get("share")
-            .map(|t| format!("&share={}", js_sys::encode_uri_component(&t)))
-            .unwrap_or_default();
-        navigate(&format!("/?range={}{share}", r.param()), Default::default())
+        // Everything else in the URL (filters, a share link's token) stays,
+        // so the view stays shareable.
+        navigate(
+            &filters::href(&query.read_untracked(), "range", Some(r.param())),
+            Default::default(),
+        )
     });
     let report = LocalResource::new(move || {
-        let range = range.get();
-        async move { load(range).await }
+        let (range, filters) = (range.get(), filters.get());
+        async move { load(range, filters).await }
     });
 
     view! {
@@ -54,6 +56,7 @@ pub fn Dashboard() -> impl IntoView {
                         .map(|result| match result {
                             Ok((site, report, overview)) => view! {
                                 <Usage site report granularity=range.get_untracked().granularity() />
+                                <FilterChips />
                                 <Overview report=overview />
                             }.into_any(),
                             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -64,7 +67,10 @@ pub fn Dashboard() -> impl IntoView {
     }
 }
 
-async fn load(range: Range) -> Result<(String, UsageReport, OverviewReport), ClientError> {
+async fn load(
+    range: Range,
+    filters: sonde_protocol::overview::Filters,
+) -> Result<(String, UsageReport, OverviewReport), ClientError> {
     let site = api::current_site().await?;
     let (from, to) = range.bounds(js_sys::Date::now() as i64);
     let report = api::usage(&UsageQuery {
@@ -74,7 +80,7 @@ async fn load(range: Range) -> Result<(String, UsageReport, OverviewReport), Cli
         granularity: range.granularity(),
     })
     .await?;
-    let overview = api::overview(&site, from, to).await?;
+    let overview = api::overview(&site, from, to, &filters).await?;
     Ok((site, report, overview))
 }
 
@@ -89,14 +95,14 @@ fn Overview(
             <h2>"Overview"</h2>
             <KeyFigures current=report.current previous=report.previous />
             <div class="breakdowns">
-                <Breakdown title="Pages" counted="Views" rows=report.pages k />
-                <Breakdown title="Entry pages" counted="Visits" rows=report.entry_pages k />
+                <Breakdown title="Pages" counted="Views" rows=report.pages k filter="page" />
+                <Breakdown title="Entry pages" counted="Visits" rows=report.entry_pages k filter="entry_page" />
                 <Breakdown title="Exit pages" counted="Visits" rows=report.exit_pages k />
-                <Breakdown title="Sources" counted="Visits" rows=report.sources k />
-                <Breakdown title="Campaigns" counted="Visits" rows=report.campaigns k />
-                <Breakdown title="Browsers" counted="Visits" rows=report.browsers k />
-                <Breakdown title="Systems" counted="Visits" rows=report.os k />
-                <Breakdown title="Devices" counted="Visits" rows=report.devices k />
+                <Breakdown title="Sources" counted="Visits" rows=report.sources k filter="source" />
+                <Breakdown title="Campaigns" counted="Visits" rows=report.campaigns k filter="campaign" />
+                <Breakdown title="Browsers" counted="Visits" rows=report.browsers k filter="browser" />
+                <Breakdown title="Systems" counted="Visits" rows=report.os k filter="os" />
+                <Breakdown title="Devices" counted="Visits" rows=report.devices k filter="device" />
             </div>
         </section>
     }

@@ -200,7 +200,7 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
         pressed().await.as_str() == Some("Last 24 hours")
     })
     .await;
-    h.click(".range-picker button[aria-pressed=false]").await;
+    h.click(".range-picker button[data-range='30d']").await;
     h.wait_until("the range written to the URL", || async {
         h.browser
             .current_url()
@@ -265,7 +265,7 @@ async fn a_wrong_password_is_told_and_a_share_link_opens_its_site_read_only() {
         .await
         .expect("the shared view draws the usage chart");
     // Choosing a range keeps the link's token in the URL.
-    h.click(".range-picker button[aria-pressed=false]").await;
+    h.click(".range-picker button[data-range='24h']").await;
     let token = path.trim_start_matches("/?share=").to_owned();
     h.wait_until("the range and the token in the URL", || async {
         h.browser
@@ -316,7 +316,10 @@ async fn a_funnel_is_built_run_saved_and_reopened_from_its_url() {
             "66.7 %",
             "66.7 %",
             "1",
-            "1 min 0 s"
+            "1 min 0 s",
+            // Nothing happened in the 30 days before.
+            "0",
+            "0.0 %"
         ])
     );
     let svg = h
@@ -486,6 +489,46 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
     );
     shots("overview-demo").await;
 
+    // Choosing a source filters the overview; the filter shows as a chip,
+    // lives in the URL, and the chip removes it.
+    let source = h
+        .js("const a = document.querySelector('table[data-breakdown=Sources] a.filter-link'); a.click(); return a.textContent")
+        .await;
+    let source = source.as_str().unwrap().to_owned();
+    h.browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".chip[data-filter=source]"))
+        .await
+        .expect("the source filter's chip");
+    let url = h.browser.current_url().await.unwrap();
+    assert!(
+        url.query_pairs().any(|(k, v)| k == "source" && v == source),
+        "{url}"
+    );
+    let filtered = h
+        .api(&format!(
+            "/api/overview?site=demo&from={from}&to={to}&source={}",
+            js_encode(&source)
+        ))
+        .await;
+    let visitors = filtered["current"]["visitors"].to_string();
+    h.wait_until("the filtered visitors", || async {
+        h.js("const d = document.querySelector('dd[data-figure=visitors]'); return d && d.textContent")
+            .await
+            .as_str()
+            == Some(visitors.as_str())
+    })
+    .await;
+    h.screenshot("overview-filtered-desktop").await;
+    h.click(".chip[data-filter=source] a").await;
+    h.wait_until("the chip gone", || async {
+        h.js("return document.querySelector('.chip') === null")
+            .await
+            == json!(true)
+    })
+    .await;
+
     // The saved checkout funnel: the bars are the API's entrants.
     h.click("nav.pages a[href='/funnels']").await;
     h.click(".saved-funnels li a").await;
@@ -637,6 +680,28 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
     assert_eq!(sonde_server::consent_log::verify(&entries), Ok(()));
     shots("consent-demo").await;
     h.finish().await;
+}
+
+/// A query parameter's value, as `encodeURIComponent` would write it.
+fn js_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'~'
+            | b'*'
+            | b'\''
+            | b'('
+            | b')' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[tokio::test]

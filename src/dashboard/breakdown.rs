@@ -13,7 +13,11 @@ pub fn Breakdown(
     rows: Rows,
     /// The smallest group listed, in visitors.
     k: u64,
+    /// The filter a row's label sets when chosen (`source`, `device`…).
+    #[prop(optional)]
+    filter: Option<&'static str>,
 ) -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
     let empty = rows.rows.is_empty();
     let small = rows.small_groups;
     let csv = crate::csv::to_csv(
@@ -48,7 +52,15 @@ pub fn Breakdown(
                     .map(|row| {
                         view! {
                             <tr>
-                                <td>{row.label}</td>
+                                <td>
+                                    {match filter {
+                                        Some(key) => {
+                                            let href = super::filters::href(&query.get_untracked(), key, Some(&row.label));
+                                            view! { <a href=href class="filter-link" title="Show only these visits">{row.label}</a> }.into_any()
+                                        }
+                                        None => view! { <span>{row.label}</span> }.into_any(),
+                                    }}
+                                </td>
                                 <td>{row.visitors}</td>
                                 <td>{row.count}</td>
                             </tr>

@@ -9,14 +9,24 @@ const DAY: i64 = 24 * HOUR;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Range {
     Last24Hours,
+    Last7Days,
     Last30Days,
+    Last90Days,
 }
+
+/// Every range, in the picker's order.
+pub const RANGES: [Range; 4] = [
+    Range::Last24Hours,
+    Range::Last7Days,
+    Range::Last30Days,
+    Range::Last90Days,
+];
 
 impl Range {
     pub fn granularity(self) -> Granularity {
         match self {
             Range::Last24Hours => Granularity::Hour,
-            Range::Last30Days => Granularity::Day,
+            Range::Last7Days | Range::Last30Days | Range::Last90Days => Granularity::Day,
         }
     }
 
@@ -24,7 +34,9 @@ impl Range {
     pub fn bounds(self, now: i64) -> (i64, i64) {
         let (width, count) = match self {
             Range::Last24Hours => (HOUR, 24),
+            Range::Last7Days => (DAY, 7),
             Range::Last30Days => (DAY, 30),
+            Range::Last90Days => (DAY, 90),
         };
         let to = (now.div_euclid(width) + 1) * width;
         (to - count * width, to)
@@ -35,20 +47,22 @@ impl Range {
     pub fn param(self) -> &'static str {
         match self {
             Range::Last24Hours => "24h",
+            Range::Last7Days => "7d",
             Range::Last30Days => "30d",
+            Range::Last90Days => "90d",
         }
     }
 
     pub fn from_param(param: &str) -> Option<Range> {
-        [Range::Last24Hours, Range::Last30Days]
-            .into_iter()
-            .find(|r| r.param() == param)
+        RANGES.into_iter().find(|r| r.param() == param)
     }
 
     fn label(self) -> &'static str {
         match self {
             Range::Last24Hours => "Last 24 hours",
+            Range::Last7Days => "Last 7 days",
             Range::Last30Days => "Last 30 days",
+            Range::Last90Days => "Last 90 days",
         }
     }
 }
@@ -63,11 +77,12 @@ pub fn RangePicker(
 ) -> impl IntoView {
     view! {
         <div class="range-picker" role="group" aria-label="Time range">
-            {[Range::Last24Hours, Range::Last30Days]
+            {RANGES
                 .into_iter()
                 .map(|r| {
                     view! {
                         <button
+                            data-range=r.param()
                             aria-pressed=move || (range.get() == r).to_string()
                             on:click=move |_| on_choose.run(r)
                         >
@@ -86,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_range_round_trips_through_the_url() {
-        for r in [Range::Last24Hours, Range::Last30Days] {
+        for r in RANGES {
             assert_eq!(Range::from_param(r.param()), Some(r));
         }
         assert_eq!(Range::from_param("7y"), None);

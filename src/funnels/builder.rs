@@ -112,6 +112,7 @@ pub fn Builder(
             from,
             to,
             funnel: current(),
+            compare: true,
         };
         report.set(None);
         spawn_local(async move { report.set(Some(api::run_funnel(&query).await)) });

@@ -45,10 +45,13 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let previous = report.previous.clone().unwrap_or_default();
     let rows: Vec<Vec<String>> = labels
         .iter()
         .zip(&report.steps)
-        .map(|(label, s)| {
+        .enumerate()
+        .map(|(i, (label, s))| {
+            let before = previous.get(i);
             vec![
                 label.clone(),
                 s.entrants.to_string(),
@@ -56,6 +59,8 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
                 percent(s.from_previous),
                 s.dropped.to_string(),
                 duration(s.median_ms_from_previous),
+                before.map_or("–".into(), |b| b.entrants.to_string()),
+                before.map_or("–".into(), |b| percent(b.from_first)),
             ]
         })
         .collect();
@@ -66,6 +71,8 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
         "From the step before",
         "Dropped",
         "Median time from the step before",
+        "Entrants, 30 days before",
+        "From step 1, 30 days before",
     ];
     let csv = crate::csv::to_csv(&header, &rows);
     let chart = if report.steps.first().is_none_or(|s| s.entrants == 0) {

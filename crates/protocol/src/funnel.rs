@@ -77,6 +77,9 @@ pub struct FunnelQuery {
     pub from: i64,
     pub to: i64,
     pub funnel: FunnelDefinition,
+    /// Also compute the period of the same length just before.
+    #[serde(default)]
+    pub compare: bool,
 }
 
 /// The answer to a [`FunnelQuery`]: one result per step, in order.
@@ -84,6 +87,9 @@ pub struct FunnelQuery {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FunnelReport {
     pub steps: Vec<StepResult>,
+    /// The same funnel over the period just before, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Vec<StepResult>>,
 }
 
 /// One step's figures.

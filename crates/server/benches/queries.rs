@@ -35,7 +35,8 @@ struct Measured {
 
 struct AtSize {
     events: u64,
-    fill_secs: f64,
+    /// `None` for a store kept from an earlier run.
+    fill_secs: Option<f64>,
     measured: Vec<Measured>,
     rss_mib: f64,
     peak_mib: f64,
@@ -66,6 +67,7 @@ fn main() {
         let stamp = data_dir.join("filled-at");
         std::fs::create_dir_all(&data_dir).expect("a data dir");
         let started = Instant::now();
+        let mut fill_secs = None;
         let now = match std::fs::read_to_string(&stamp)
             .ok()
             .and_then(|s| s.trim().parse().ok())
@@ -76,11 +78,12 @@ fn main() {
                 let now = now_ms();
                 fill(&data_dir.join("sonde.duckdb"), size, now);
                 std::fs::write(&stamp, now.to_string()).expect("the fill time is kept");
+                let secs = started.elapsed().as_secs_f64();
+                eprintln!("  took {secs:.1} s");
+                fill_secs = Some(secs);
                 now
             }
         };
-        let fill_secs = started.elapsed().as_secs_f64();
-        eprintln!("  took {fill_secs:.1} s");
         add_admin(&data_dir);
         let (server, url) = start_sonde(&data_dir);
         let measured = runtime.block_on(measure_all(&url, now));
@@ -388,10 +391,15 @@ fn write_results(results: &[AtSize]) {
         }
     }
     for r in results {
+        let filled = r
+            .fill_secs
+            .map_or("a store kept from an earlier run".to_owned(), |s| {
+                format!("filled in {s:.0} s")
+            });
         let _ = writeln!(
             section,
-            "\nAt {} events (filled in {:.0} s): the server's resident memory after the queries {:.0} MiB, peak {:.0} MiB.",
-            r.events, r.fill_secs, r.rss_mib, r.peak_mib
+            "\nAt {} events ({filled}): the server's resident memory after the queries {:.0} MiB, peak {:.0} MiB.",
+            r.events, r.rss_mib, r.peak_mib
         );
     }
     let root = std::env::var_os("SONDE_ROOT")

@@ -42,8 +42,14 @@ pub async fn funnel(
     crate::query::site(&app, &reader, &query.site)?;
     let store = app.store_handle();
     let report = tokio::task::spawn_blocking(move || {
-        let steps = store.funnel(&query.site, query.from, query.to, &query.funnel)?;
-        Ok::<_, AppError>(FunnelReport { steps })
+        let (site, from, to, funnel) = (&query.site, query.from, query.to, &query.funnel);
+        let steps = store.funnel(site, from, to, funnel)?;
+        let previous = if query.compare {
+            Some(store.funnel(site, from - (to - from), from, funnel)?)
+        } else {
+            None
+        };
+        Ok::<_, AppError>(FunnelReport { steps, previous })
     })
     .await??;
     Ok(Json(report))

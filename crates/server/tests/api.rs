@@ -909,6 +909,35 @@ async fn a_funnel_counts_sessions_through_pages_and_an_event_in_order() {
     assert_eq!(report.steps[1].median_ms_from_previous, Some(60_000));
     assert_eq!(report.steps[2].median_ms_from_previous, Some(120_000));
 
+    // Pages and events without a property are counted in SQL: the same
+    // figures; and the period before, asked for, is empty.
+    let mut in_sql = funnel(json!([
+        {"type": "page", "path": "/products/*"},
+        {"type": "page", "path": "/cart"},
+        {"type": "event", "name": "purchase"}
+    ]));
+    in_sql["compare"] = json!(true);
+    let report: sonde_protocol::funnel::FunnelReport = app
+        .http
+        .post(app.url("/api/funnel"))
+        .json(&in_sql)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entrants: Vec<u64> = report.steps.iter().map(|s| s.entrants).collect();
+    assert_eq!(entrants, [3, 2, 2], "b's free plan is a purchase too");
+    assert_eq!(report.steps[1].median_ms_from_previous, Some(60_000));
+    let before: Vec<u64> = report
+        .previous
+        .unwrap()
+        .iter()
+        .map(|s| s.entrants)
+        .collect();
+    assert_eq!(before, [0, 0, 0]);
+
     let err = app
         .http
         .post(app.url("/api/funnel"))
