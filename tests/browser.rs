@@ -552,6 +552,34 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
         Some(entrants.join(","))
     );
     shots("funnel-demo").await;
+    // Broken down by device: the groups are the API's.
+    h.js("const s = document.querySelector('select[name=breakdown]'); s.value = 'device'; s.dispatchEvent(new Event('change')); return null")
+        .await;
+    h.click(".funnel-actions button[type=submit]").await;
+    let groups = h.table("table[data-table=funnel-groups]").await;
+    let by_device = h
+        .api_post(
+            "/api/funnel",
+            &json!({"site": "demo", "from": from, "to": to, "funnel": saved["funnel"], "breakdown": "device"}),
+        )
+        .await;
+    let expected: Vec<(String, String)> = by_device["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["label"].as_str().unwrap().to_owned(),
+                g["steps"][0]["entrants"].to_string(),
+            )
+        })
+        .collect();
+    let shown: Vec<(String, String)> = groups
+        .iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    assert_eq!(shown, expected);
+    assert!(shown.iter().any(|(d, _)| d == "mobile") && shown.iter().any(|(d, _)| d == "desktop"));
 
     // Conversions: the purchase goal's figures and campaign comparison.
     h.click("nav.pages a[href='/conversions']").await;

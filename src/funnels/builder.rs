@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 use sonde_protocol::funnel::{
-    FunnelDefinition, FunnelQuery, FunnelReport, FunnelUnit, MAX_STEPS, SavedFunnel, Step,
+    FunnelDefinition, FunnelDimension, FunnelQuery, FunnelReport, FunnelUnit, MAX_STEPS,
+    SavedFunnel, Step,
 };
 
 use super::result::FunnelResult;
@@ -86,6 +87,8 @@ pub fn Builder(
     let next_key = StoredValue::new(definition.steps.len());
     let window_minutes = RwSignal::new((definition.window_ms / 60_000).to_string());
     let per_visitor = RwSignal::new(definition.unit == FunnelUnit::Visitor);
+    // "" for none, else a dimension's name.
+    let breakdown = RwSignal::new(String::new());
     let report = RwSignal::new(None::<Result<FunnelReport, ClientError>>);
     let message = RwSignal::new(None::<Result<String, String>>);
 
@@ -113,6 +116,9 @@ pub fn Builder(
             to,
             funnel: current(),
             compare: true,
+            breakdown: FunnelDimension::ALL
+                .into_iter()
+                .find(|d| d.as_str() == breakdown.get_untracked()),
         };
         report.set(None);
         spawn_local(async move { report.set(Some(api::run_funnel(&query).await)) });
@@ -189,6 +195,16 @@ pub fn Builder(
                 <label>
                     <input type="checkbox" bind:checked=per_visitor />
                     "Count visitors, not visits"
+                </label>
+                <label>
+                    "Break down by"
+                    <select name="breakdown" prop:value=move || breakdown.get()
+                        on:change=move |ev| breakdown.set(event_target_value(&ev))>
+                        <option value="">"nothing"</option>
+                        {FunnelDimension::ALL.into_iter().map(|d| view! {
+                            <option value=d.as_str()>{d.label()}</option>
+                        }).collect_view()}
+                    </select>
                 </label>
             </div>
             <div class="funnel-actions">

@@ -91,6 +91,7 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
                 <figcaption>"Entrants per step (share of step 1)"</figcaption>
                 {chart}
             </figure>
+            <Groups report=report.clone() />
             <table class="breakdown" data-table="funnel">
                 <caption>
                     "Steps "
@@ -107,4 +108,41 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
             </table>
         </section>
     }
+}
+
+/// The funnel per value of the chosen dimension, when one was chosen.
+#[component]
+fn Groups(report: FunnelReport) -> impl IntoView {
+    (!report.breakdown.is_empty()).then(|| {
+        let header = ["Group", "Entered", "Completed", "Conversion"];
+        let rows: Vec<Vec<String>> = report
+            .breakdown
+            .iter()
+            .map(|g| {
+                let (first, last) = (&g.steps[0], &g.steps[g.steps.len() - 1]);
+                vec![
+                    g.label.clone(),
+                    first.entrants.to_string(),
+                    last.entrants.to_string(),
+                    percent(last.from_first),
+                ]
+            })
+            .collect();
+        let csv = crate::csv::to_csv(&header, &rows);
+        let hidden = report.breakdown_hidden;
+        view! {
+            <table class="breakdown" data-table="funnel-groups">
+                <caption>"By group " <a class="csv" href=crate::csv::data_url(&csv) download="funnel-groups.csv">"CSV"</a></caption>
+                <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! {
+                        <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                    }).collect_view()}
+                    {(hidden > 0).then(|| view! {
+                        <tr><td colspan="4" class="muted">{format!("{hidden} more groups, small or beyond the first ten, not shown")}</td></tr>
+                    })}
+                </tbody>
+            </table>
+        }
+    })
 }

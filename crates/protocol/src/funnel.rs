@@ -80,6 +80,62 @@ pub struct FunnelQuery {
     /// Also compute the period of the same length just before.
     #[serde(default)]
     pub compare: bool,
+    /// Also compute the funnel for each value of one dimension (taken from
+    /// each unit's first event of the period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<FunnelDimension>,
+}
+
+/// What a funnel can be broken down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FunnelDimension {
+    Browser,
+    Os,
+    Device,
+    /// The referring site of the unit's first page view.
+    Source,
+    /// The `utm_campaign` of the unit's first page view.
+    Campaign,
+}
+
+impl FunnelDimension {
+    pub const ALL: [FunnelDimension; 5] = [
+        FunnelDimension::Browser,
+        FunnelDimension::Os,
+        FunnelDimension::Device,
+        FunnelDimension::Source,
+        FunnelDimension::Campaign,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FunnelDimension::Browser => "browser",
+            FunnelDimension::Os => "os",
+            FunnelDimension::Device => "device",
+            FunnelDimension::Source => "source",
+            FunnelDimension::Campaign => "campaign",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FunnelDimension::Browser => "Browser",
+            FunnelDimension::Os => "System",
+            FunnelDimension::Device => "Device",
+            FunnelDimension::Source => "Source",
+            FunnelDimension::Campaign => "Campaign",
+        }
+    }
+}
+
+/// The funnel of the units with one value of the breakdown's dimension.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FunnelGroup {
+    pub label: String,
+    pub steps: Vec<StepResult>,
 }
 
 /// The answer to a [`FunnelQuery`]: one result per step, in order.
@@ -90,6 +146,12 @@ pub struct FunnelReport {
     /// The same funnel over the period just before, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Vec<StepResult>>,
+    /// Per value of the breakdown's dimension, most entrants first; values
+    /// entered by fewer than k units are counted in `breakdown_hidden`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<FunnelGroup>,
+    #[serde(default)]
+    pub breakdown_hidden: u64,
 }
 
 /// One step's figures.

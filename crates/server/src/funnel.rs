@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use sonde_protocol::ApiError;
-use sonde_protocol::funnel::{FunnelQuery, FunnelReport, Step, StepResult};
+use sonde_protocol::funnel::{FunnelGroup, FunnelQuery, FunnelReport, Step, StepResult};
 
 use crate::app::AppState;
 use crate::auth::Reader;
@@ -40,7 +40,7 @@ pub async fn funnel(
     query.funnel.validate()?;
     crate::query::check_period(query.from, query.to)?;
     crate::query::site(&app, &reader, &query.site)?;
-    let store = app.store_handle();
+    let (store, k) = (app.store_handle(), app.min_group_size());
     let report = tokio::task::spawn_blocking(move || {
         let (site, from, to, funnel) = (&query.site, query.from, query.to, &query.funnel);
         let steps = store.funnel(site, from, to, funnel)?;
@@ -49,7 +49,20 @@ pub async fn funnel(
         } else {
             None
         };
-        Ok::<_, AppError>(FunnelReport { steps, previous })
+        let (breakdown, breakdown_hidden) = match query.breakdown {
+            Some(dimension) => {
+                let units = store.funnel_occurrences(site, from, to, funnel)?;
+                let values = store.unit_dimension(site, from, to, funnel.unit, dimension)?;
+                break_down(&funnel.steps, funnel.window_ms, &units, &values, k)
+            }
+            None => (Vec::new(), 0),
+        };
+        Ok::<_, AppError>(FunnelReport {
+            steps,
+            previous,
+            breakdown,
+            breakdown_hidden,
+        })
     })
     .await??;
     Ok(Json(report))
@@ -120,6 +133,53 @@ pub fn progress(steps: &[Step], events: &[Occurrence], window_ms: i64) -> Vec<i6
         }
     }
     best
+}
+
+/// Most groups a breakdown lists.
+const GROUPS: usize = 10;
+
+/// The funnel per value of a dimension: each unit's progress goes to its
+/// value's group; groups entered by fewer than `k` units are only counted.
+pub fn break_down(
+    steps: &[Step],
+    window_ms: i64,
+    units: &[(String, Vec<Occurrence>)],
+    values: &std::collections::HashMap<String, String>,
+    k: u64,
+) -> (Vec<FunnelGroup>, u64) {
+    let mut groups: std::collections::BTreeMap<&str, Vec<Vec<i64>>> = Default::default();
+    for (unit, events) in units {
+        let value = values.get(unit).map_or("(none)", String::as_str);
+        groups
+            .entry(value)
+            .or_default()
+            .push(progress(steps, events, window_ms));
+    }
+    let mut hidden = 0;
+    let mut out: Vec<FunnelGroup> = Vec::new();
+    for (label, progresses) in groups {
+        let summary = summarize(steps.len(), &progresses);
+        if summary[0].entrants == 0 {
+            continue;
+        }
+        if summary[0].entrants < k {
+            hidden += 1;
+            continue;
+        }
+        out.push(FunnelGroup {
+            label: label.to_owned(),
+            steps: summary,
+        });
+    }
+    out.sort_by(|a, b| {
+        b.steps[0]
+            .entrants
+            .cmp(&a.steps[0].entrants)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    hidden += out.len().saturating_sub(GROUPS) as u64;
+    out.truncate(GROUPS);
+    (out, hidden)
 }
 
 /// The figures per step over every unit's progress (see [`progress`]).
@@ -271,6 +331,47 @@ mod tests {
     #[test]
     fn a_unit_without_the_first_step_is_not_counted() {
         assert!(progress(&checkout(), &[page(0, "/cart")], MIN).is_empty());
+    }
+
+    #[test]
+    fn a_breakdown_counts_each_unit_in_its_group_and_hides_small_ones() {
+        let steps = vec![
+            Step::Page { path: "/".into() },
+            Step::Page {
+                path: "/cart".into(),
+            },
+        ];
+        let unit = |id: &str, to_cart: bool| {
+            let mut events = vec![page(0, "/")];
+            if to_cart {
+                events.push(page(MIN, "/cart"));
+            }
+            (id.to_owned(), events)
+        };
+        let units = vec![
+            unit("a", true),
+            unit("b", false),
+            unit("c", true),
+            unit("d", true),
+            (String::from("e"), vec![page(0, "/about")]),
+        ];
+        let values: std::collections::HashMap<String, String> = [
+            ("a", "Firefox"),
+            ("b", "Firefox"),
+            ("c", "Safari"),
+            ("d", "Chrome"),
+            ("e", "Chrome"),
+        ]
+        .into_iter()
+        .map(|(u, v)| (u.into(), v.into()))
+        .collect();
+        let (groups, hidden) = break_down(&steps, 10 * MIN, &units, &values, 2);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].label, "Firefox");
+        let entrants: Vec<u64> = groups[0].steps.iter().map(|s| s.entrants).collect();
+        assert_eq!(entrants, [2, 1]);
+        // Safari and Chrome entered once each (e never entered): under k = 2.
+        assert_eq!(hidden, 2);
     }
 
     #[test]

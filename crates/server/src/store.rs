@@ -239,6 +239,17 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         Ok(crate::funnel::summarize(funnel.steps.len(), &progresses))
     }
 
+    /// Each unit's value of `dimension`, from its first event in `[from, to)`
+    /// (`(none)` where it has none).
+    fn unit_dimension(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        unit: sonde_protocol::funnel::FunnelUnit,
+        dimension: sonde_protocol::funnel::FunnelDimension,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError>;
+
     /// The errors of `site` in `[from, to)`, oldest first.
     fn errors(&self, site: &str, from: i64, to: i64) -> Result<Vec<ErrorRow>, StoreError>;
 

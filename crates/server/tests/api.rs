@@ -938,6 +938,22 @@ async fn a_funnel_counts_sessions_through_pages_and_an_event_in_order() {
         .collect();
     assert_eq!(before, [0, 0, 0]);
 
+    // Broken down by browser: every visit here came from Firefox, and a
+    // group of fewer than k = 5 units is only counted: the one group of 3.
+    in_sql["breakdown"] = json!("browser");
+    let report: sonde_protocol::funnel::FunnelReport = app
+        .http
+        .post(app.url("/api/funnel"))
+        .json(&in_sql)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(report.breakdown.is_empty());
+    assert_eq!(report.breakdown_hidden, 1);
+
     let err = app
         .http
         .post(app.url("/api/funnel"))

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use duckdb::{Appender, Connection, params};
 use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport, GrantRates};
-use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step, StepResult};
+use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step, StepResult};
 use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
@@ -546,6 +546,36 @@ impl EventStore for DuckDbStore {
             os: breakdown(&by_session("os"))?,
             devices: breakdown(&by_session("device"))?,
         })
+    }
+
+    fn unit_dimension(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        unit: FunnelUnit,
+        dimension: FunnelDimension,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let unit = match unit {
+            FunnelUnit::Session => "coalesce(session_id, id)",
+            FunnelUnit::Visitor => "visitor_id::VARCHAR",
+        };
+        // Source and campaign belong to a visit's first page view.
+        let (column, only) = match dimension {
+            FunnelDimension::Browser => ("browser", ""),
+            FunnelDimension::Os => ("os", ""),
+            FunnelDimension::Device => ("device", ""),
+            FunnelDimension::Source => ("referrer_host", "AND kind = 'page_view'"),
+            FunnelDimension::Campaign => ("utm_campaign", "AND kind = 'page_view'"),
+        };
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {unit}, coalesce(first({column} ORDER BY ts, rowid), '(none)') FROM events
+             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT) {only}
+             GROUP BY 1"
+        ))?;
+        let rows = stmt.query_map(params![site, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn errors(&self, site: &str, from: i64, to: i64) -> Result<Vec<ErrorRow>, StoreError> {
