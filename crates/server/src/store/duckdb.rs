@@ -1423,8 +1423,16 @@ fn key_figures(
         params![q.site, from, to],
     )?;
     let f = &q.filters;
+    // A session's list of pages is costly to build (a list per session);
+    // only the page filter reads it.
+    let pages = if f.page.is_some() {
+        "list(DISTINCT path)"
+    } else {
+        "NULL::VARCHAR[]"
+    };
     conn.execute(
-        "CREATE OR REPLACE TEMP TABLE chosen AS
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE chosen AS
          WITH sessions AS (
              SELECT session, any_value(visitor_id) AS visitor, count(*) AS views,
                     epoch_ms(max(ts)) - epoch_ms(min(ts)) AS duration_ms,
@@ -1432,7 +1440,7 @@ fn key_figures(
                     coalesce(arg_min(referrer_host, ts), 'direct') AS source,
                     arg_min(utm_campaign, ts) AS campaign,
                     any_value(browser) AS browser, any_value(os) AS os, any_value(device) AS device,
-                    list(DISTINCT path) AS pages
+                    {pages} AS pages
              FROM views GROUP BY session
          ),
          wanted AS (
@@ -1447,7 +1455,8 @@ fn key_figures(
            AND (w.campaign IS NULL OR s.campaign = w.campaign)
            AND (w.browser IS NULL OR s.browser = w.browser)
            AND (w.os IS NULL OR s.os = w.os)
-           AND (w.device IS NULL OR s.device = w.device)",
+           AND (w.device IS NULL OR s.device = w.device)"
+        ),
         params![
             f.page,
             f.entry_page,
