@@ -24,6 +24,7 @@ pub fn usage_chart(
     (width, height): (u32, u32),
 ) -> Result<String, ChartError> {
     let mut svg = String::new();
+    let mut zones = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
@@ -72,9 +73,33 @@ pub fn usage_chart(
                 VISITORS.stroke_width(2),
             ))
             .map_err(chart_error)?;
+        // One hover zone per bucket: its column of the plot, titled with
+        // its figures (browsers show a title on hover).
+        let half = if points.len() > 1 {
+            (chart.backend_coord(&(1, 0)).0 - chart.backend_coord(&(0, 0)).0) / 2
+        } else {
+            20
+        };
+        let (_, top_y) = chart.backend_coord(&(0, nice_ceiling(top)));
+        let (_, bottom_y) = chart.backend_coord(&(0, 0));
+        for (i, p) in points.iter().enumerate() {
+            let (x, _) = chart.backend_coord(&(i, 0));
+            zones.push(hover_zone(
+                x - half,
+                top_y,
+                2 * half,
+                bottom_y - top_y,
+                &format!(
+                    "{}: {} page views, {} unique visitors",
+                    point_label(p, granularity),
+                    p.pageviews,
+                    p.visitors
+                ),
+            ));
+        }
         root.present().map_err(chart_error)?;
     }
-    Ok(svg)
+    Ok(with_hover_zones(svg, &zones))
 }
 
 /// One bar per funnel step (its entrants), labelled with the count and the
@@ -402,6 +427,25 @@ fn label_style() -> TextStyle<'static> {
         .pos(Pos::new(HPos::Center, VPos::Bottom))
 }
 
+/// A transparent rectangle that shows `title` on hover.
+fn hover_zone(x: i32, y: i32, width: i32, height: i32, title: &str) -> String {
+    let title = title
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<rect class=\"hover\" x=\"{x}\" y=\"{y}\" width=\"{width}\" height=\"{height}\" fill=\"transparent\"><title>{title}</title></rect>"
+    )
+}
+
+/// The SVG with the hover zones drawn last, on top of everything.
+fn with_hover_zones(svg: String, zones: &[String]) -> String {
+    match svg.rfind("</svg>") {
+        Some(end) => format!("{}{}{}", &svg[..end], zones.concat(), &svg[end..]),
+        None => svg,
+    }
+}
+
 /// A round axis maximum at or above `value`, so the top label is readable.
 fn nice_ceiling(value: u64) -> u64 {
     if value < 5 {
@@ -542,6 +586,25 @@ mod tests {
         ] {
             assert!(svg.contains(text), "no {text} in {svg}");
         }
+    }
+
+    #[test]
+    fn each_bucket_of_the_usage_chart_tells_its_figures_on_hover() {
+        let points: Vec<UsagePoint> = (0..3)
+            .map(|d| UsagePoint {
+                start: d * 86_400_000,
+                local: format!("1970-01-0{}", d + 1),
+                pageviews: 10 * (d as u64 + 1),
+                visitors: d as u64 + 1,
+            })
+            .collect();
+        let svg = usage_chart(&points, Granularity::Day, (600, 240)).unwrap();
+        assert_eq!(svg.matches("class=\"hover\"").count(), 3);
+        assert!(
+            svg.contains("<title>Jan 2: 20 page views, 2 unique visitors</title>"),
+            "{svg}"
+        );
+        assert!(svg.trim_end().ends_with("</svg>"));
     }
 
     #[test]

@@ -133,6 +133,19 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
         .await
         .unwrap();
     assert_eq!(total.text().await.unwrap(), "3");
+    // Each bucket tells its figures on hover.
+    let titles = h
+        .js("return [...document.querySelectorAll('figure[data-chart=usage] rect.hover title')].map(t => t.textContent)")
+        .await;
+    let titles = titles.as_array().unwrap();
+    assert_eq!(titles.len(), 30, "a zone per day of the range");
+    assert!(
+        titles.iter().any(|t| t
+            .as_str()
+            .unwrap()
+            .ends_with(": 3 page views, 1 unique visitors")),
+        "{titles:?}"
+    );
     // Who is on the site now: this browser, three pages ago.
     let now = |figure: &'static str| {
         let h = &h;
