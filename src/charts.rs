@@ -233,6 +233,7 @@ pub fn rate_series_chart(
     (width, height): (u32, u32),
 ) -> Result<String, ChartError> {
     let mut svg = String::new();
+    let mut zones = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
@@ -264,9 +265,26 @@ pub fn rate_series_chart(
         chart
             .draw_series(series.map(|(i, v)| Circle::new((i, v), 3, VISITORS.filled())))
             .map_err(chart_error)?;
+        let half = if points.len() > 1 {
+            (chart.backend_coord(&(1, 0.0)).0 - chart.backend_coord(&(0, 0.0)).0) / 2
+        } else {
+            20
+        };
+        let (_, top_y) = chart.backend_coord(&(0, top));
+        let (_, bottom_y) = chart.backend_coord(&(0, 0.0));
+        for (i, (label, rate)) in points.iter().enumerate() {
+            let (x, _) = chart.backend_coord(&(i, 0.0));
+            zones.push(hover_zone(
+                x - half,
+                top_y,
+                2 * half,
+                bottom_y - top_y,
+                &format!("{label}: {:.1} %", rate * 100.0),
+            ));
+        }
         root.present().map_err(chart_error)?;
     }
-    Ok(svg)
+    Ok(with_hover_zones(svg, &zones))
 }
 
 /// Colours told apart with any colour vision (Okabe and Ito's palette).
@@ -285,6 +303,7 @@ pub fn lines_chart(
     (width, height): (u32, u32),
 ) -> Result<String, ChartError> {
     let mut svg = String::new();
+    let mut zones = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
@@ -336,9 +355,30 @@ pub fn lines_chart(
             .label_font(("sans-serif", 14))
             .draw()
             .map_err(chart_error)?;
+        let half = if labels.len() > 1 {
+            (chart.backend_coord(&(1, 0)).0 - chart.backend_coord(&(0, 0)).0) / 2
+        } else {
+            20
+        };
+        let (_, top_y) = chart.backend_coord(&(0, nice_ceiling(top)));
+        let (_, bottom_y) = chart.backend_coord(&(0, 0));
+        for (i, label) in labels.iter().enumerate() {
+            let (x, _) = chart.backend_coord(&(i, 0));
+            let figures: Vec<String> = series
+                .iter()
+                .map(|(name, values)| format!("{name} {}", values.get(i).copied().unwrap_or(0)))
+                .collect();
+            zones.push(hover_zone(
+                x - half,
+                top_y,
+                2 * half,
+                bottom_y - top_y,
+                &format!("{label}: {}", figures.join(", ")),
+            ));
+        }
         root.present().map_err(chart_error)?;
     }
-    Ok(svg)
+    Ok(with_hover_zones(svg, &zones))
 }
 
 /// Counted visits beside the estimate of all visits, its 95 % interval
@@ -551,6 +591,7 @@ mod tests {
             .collect();
         let svg = rate_series_chart(&points, "Visits converting (%)", (600, 240)).unwrap();
         assert_eq!(svg.matches("<circle").count(), 10);
+        assert!(svg.contains("<title>Nov 3: 3.0 %</title>"), "{svg}");
         for label in ["Nov 1", "Visits converting (%)", "10 %"] {
             assert!(svg.contains(label), "no {label} in {svg}");
         }
