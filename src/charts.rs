@@ -535,6 +535,11 @@ fn label(year: i64, month: u32, day: u32, hour: u32, granularity: Granularity) -
     }
 }
 
+/// A share (0 to 1) as the dashboard writes it: "66.7 %".
+pub fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
 /// "2026-11-25 14:03 UTC".
 pub fn utc_minute(ms: i64) -> String {
     let (year, month, day) = civil_from_days(ms.div_euclid(86_400_000));

@@ -8,12 +8,9 @@ use sonde_protocol::consent_report::{ConsentReport, GrantsBy};
 
 use crate::api::{self, ClientError};
 use crate::charts;
+use crate::charts::percent;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
-
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
-}
 
 async fn load() -> Result<(String, (i64, i64), ConsentReport), ClientError> {
     let site = api::current_site().await?;

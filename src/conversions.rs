@@ -11,13 +11,10 @@ use sonde_protocol::goal::{ConversionBreakdown, ConversionsReport, Goal, SavedGo
 
 use crate::api::{self, ClientError};
 use crate::charts;
+use crate::charts::percent;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
 use crate::session::Session;
-
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
-}
 
 async fn load(
     goal: Option<String>,

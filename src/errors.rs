@@ -5,12 +5,9 @@ use leptos::prelude::*;
 use sonde_protocol::errors::{ErrorGroup, ErrorsReport};
 
 use crate::api::{self, ClientError};
+use crate::charts::percent;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
-
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
-}
 
 fn date(ms: i64) -> String {
     crate::charts::utc_minute(ms)

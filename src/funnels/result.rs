@@ -4,16 +4,13 @@ use leptos::prelude::*;
 use sonde_protocol::funnel::{FunnelReport, Step};
 
 use crate::charts;
+use crate::charts::percent;
 
 fn label(step: &Step) -> String {
     match step {
         Step::Page { path } => format!("Page {path}"),
         Step::Event { name, .. } => format!("Event {name}"),
     }
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
 }
 
 /// "2 min 5 s", "40 s", "3 h 12 min".

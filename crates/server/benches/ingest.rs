@@ -14,12 +14,15 @@
 //! reuses DuckDB's build (see the workspace Cargo.toml).
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use sonde_server::store::DuckDbStore;
+use support::{now_ms, sibling_binary, spawn_sonde, stop};
+
+#[path = "support.rs"]
+mod support;
 
 const ORIGIN: &str = "https://bench.example";
 const BATCH_SIZES: [usize; 3] = [1, 10, 50];
@@ -159,50 +162,14 @@ fn start_sonde(data_dir: &Path, core: &str) -> (Child, String) {
     } else {
         Command::new(&sonde)
     };
-    let mut child = command
+    command
         .args(["serve", "--bind", "127.0.0.1:0", "--demo", "false"])
         .args(["--seed-demo", "false", "--rate-limit-visitor", "0"])
         .args(["--rate-limit-site", "0", "--site"])
         .arg(format!("bench={ORIGIN}"))
         .arg("--data-dir")
-        .arg(data_dir)
-        .env("SONDE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", sonde.display()));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("sonde prints its URL");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .trim_end_matches('/')
-        .to_owned();
-    (child, url)
-}
-
-/// Stops the server as an operator would (SIGTERM), so it commits and exits.
-fn stop(mut server: Child) {
-    let _ = Command::new("kill").arg(server.id().to_string()).status();
-    let _ = server.wait();
-}
-
-/// `target/debug/<name>`, beside `target/debug/examples/` where this runs.
-fn sibling_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("this example's path");
-    exe.parent()
-        .and_then(Path::parent)
-        .map(|debug| debug.join(name))
-        .expect("a target directory")
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis() as i64
+        .arg(data_dir);
+    spawn_sonde(&mut command)
 }
 
 /// Makes each request a batch of `batch` page views with ids of their own.

@@ -11,7 +11,7 @@
 //! reuses DuckDB's build (see the workspace Cargo.toml).
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,6 +20,10 @@ use serde_json::{Value, json};
 use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, SavedFunnel, Step};
 use sonde_protocol::goal::{Goal, SavedGoal};
 use sonde_server::store::{DuckDbStore, SavedStore};
+use support::{now_ms, sibling_binary, spawn_sonde, stop};
+
+#[path = "support.rs"]
+mod support;
 
 const SIZES: [u64; 2] = [1_000_000, 10_000_000];
 const WARM_UP: usize = 3;
@@ -314,7 +318,8 @@ fn memory(pid: u32) -> (f64, f64) {
 }
 
 fn start_sonde(data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(sibling_binary("sonde"))
+    let mut command = Command::new(sibling_binary("sonde"));
+    command
         .args([
             "serve",
             "--bind",
@@ -325,42 +330,8 @@ fn start_sonde(data_dir: &Path) -> (Child, String) {
             "false",
         ])
         .args(["--site", "bench=https://bench.example", "--data-dir"])
-        .arg(data_dir)
-        .env("SONDE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sonde starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("sonde prints its URL");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .trim_end_matches('/')
-        .to_owned();
-    (child, url)
-}
-
-fn stop(mut server: Child) {
-    let _ = Command::new("kill").arg(server.id().to_string()).status();
-    let _ = server.wait();
-}
-
-fn sibling_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("this example's path");
-    exe.parent()
-        .and_then(Path::parent)
-        .map(|debug| debug.join(name))
-        .expect("a target directory")
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis() as i64
+        .arg(data_dir);
+    spawn_sonde(&mut command)
 }
 
 fn write_results(results: &[AtSize]) {
