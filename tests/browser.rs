@@ -350,10 +350,14 @@ async fn a_funnel_is_built_run_saved_and_reopened_from_its_url() {
     })
     .await;
     let saved_url = h.browser.current_url().await.unwrap();
-    let listed = h
-        .js("return [...document.querySelectorAll('.saved-funnels li a')].map(a => a.textContent)")
-        .await;
-    assert_eq!(listed, json!(["Cart"]));
+    // The list of saved funnels is fetched again after the save answers, so
+    // it may lag the URL by a request.
+    h.wait_until("the saved funnel listed", || async {
+        h.js("return [...document.querySelectorAll('.saved-funnels li a')].map(a => a.textContent)")
+            .await
+            == json!(["Cart"])
+    })
+    .await;
 
     // Reopened from its URL (a bookmark), it shows the same funnel and runs it.
     h.open("/funnels").await;
