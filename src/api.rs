@@ -19,7 +19,7 @@ use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
 use sonde_protocol::overview::{Filters, OverviewReport};
 use sonde_protocol::performance::PerformanceReport;
 use sonde_protocol::usage::RealtimeReport;
-use sonde_protocol::{ApiError, SiteSummary, UsageQuery, UsageReport};
+use sonde_protocol::{ApiError, Granularity, SiteSummary, UsageReport};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientError {
@@ -202,12 +202,36 @@ pub async fn save_funnel(
     }
 }
 
-pub async fn errors(site: &str, from: i64, to: i64) -> Result<ErrorsReport, ClientError> {
-    get(&format!(
-        "/api/errors?site={}&from={from}&to={to}",
-        js_sys::encode_uri_component(site)
-    ))
-    .await
+/// What every report is asked about: a site's period at a granularity,
+/// the visits the filters select, and the period before for comparison.
+#[derive(Clone, Copy, Debug)]
+pub struct Period<'a> {
+    pub site: &'a str,
+    pub from: i64,
+    pub to: i64,
+    pub granularity: Granularity,
+    pub filters: &'a Filters,
+}
+
+impl Period<'_> {
+    /// The query string every report endpoint reads.
+    fn query(&self) -> String {
+        let mut query = format!(
+            "site={}&from={}&to={}&granularity={}&compare=true",
+            js_sys::encode_uri_component(self.site),
+            self.from,
+            self.to,
+            self.granularity.as_str()
+        );
+        for (key, value) in self.filters.given() {
+            query.push_str(&format!("&{key}={}", js_sys::encode_uri_component(value)));
+        }
+        query
+    }
+}
+
+pub async fn errors(period: &Period<'_>) -> Result<ErrorsReport, ClientError> {
+    get(&format!("/api/errors?{}", period.query())).await
 }
 
 pub async fn goals(site: &str) -> Result<Vec<SavedGoal>, ClientError> {
@@ -215,22 +239,21 @@ pub async fn goals(site: &str) -> Result<Vec<SavedGoal>, ClientError> {
 }
 
 pub async fn conversions(
-    site: &str,
+    period: &Period<'_>,
     goal: &str,
-    from: i64,
-    to: i64,
 ) -> Result<ConversionsReport, ClientError> {
     get(&format!(
-        "/api/conversions?site={}&goal={}&from={from}&to={to}&granularity=day",
-        js_sys::encode_uri_component(site),
+        "/api/conversions?{}&goal={}",
+        period.query(),
         js_sys::encode_uri_component(goal)
     ))
     .await
 }
 
+/// The consent report takes no filters: decisions are not linked to visits.
 pub async fn consent_report(site: &str, from: i64, to: i64) -> Result<ConsentReport, ClientError> {
     get(&format!(
-        "/api/consent-report?site={}&from={from}&to={to}",
+        "/api/consent-report?site={}&from={from}&to={to}&compare=true",
         js_sys::encode_uri_component(site)
     ))
     .await
@@ -250,19 +273,13 @@ pub async fn save_goal(site: &str, goal: &Goal) -> Result<SavedGoal, ClientError
 }
 
 pub async fn performance(
-    site: &str,
-    from: i64,
-    to: i64,
+    period: &Period<'_>,
     goal: Option<&str>,
 ) -> Result<PerformanceReport, ClientError> {
     let goal = goal
         .map(|g| format!("&goal={}", js_sys::encode_uri_component(g)))
         .unwrap_or_default();
-    get(&format!(
-        "/api/performance?site={}&from={from}&to={to}{goal}",
-        js_sys::encode_uri_component(site)
-    ))
-    .await
+    get(&format!("/api/performance?{}{goal}", period.query())).await
 }
 
 pub async fn delete_funnel(id: &str) -> Result<(), ClientError> {
@@ -274,30 +291,8 @@ pub async fn delete_funnel(id: &str) -> Result<(), ClientError> {
 }
 
 /// The overview of a period, of the visits the filters select.
-pub async fn overview(
-    site: &str,
-    from: i64,
-    to: i64,
-    filters: &Filters,
-) -> Result<OverviewReport, ClientError> {
-    let mut url = format!(
-        "/api/overview?site={}&from={from}&to={to}",
-        js_sys::encode_uri_component(site)
-    );
-    for (key, value) in [
-        ("page", &filters.page),
-        ("entry_page", &filters.entry_page),
-        ("source", &filters.source),
-        ("campaign", &filters.campaign),
-        ("browser", &filters.browser),
-        ("os", &filters.os),
-        ("device", &filters.device),
-    ] {
-        if let Some(value) = value {
-            url.push_str(&format!("&{key}={}", js_sys::encode_uri_component(value)));
-        }
-    }
-    get(&url).await
+pub async fn overview(period: &Period<'_>) -> Result<OverviewReport, ClientError> {
+    get(&format!("/api/overview?{}", period.query())).await
 }
 
 pub async fn realtime(site: &str) -> Result<RealtimeReport, ClientError> {
@@ -308,13 +303,6 @@ pub async fn realtime(site: &str) -> Result<RealtimeReport, ClientError> {
     .await
 }
 
-pub async fn usage(query: &UsageQuery) -> Result<UsageReport, ClientError> {
-    let granularity = query.granularity.as_str();
-    get(&format!(
-        "/api/usage?site={}&from={}&to={}&granularity={granularity}",
-        js_sys::encode_uri_component(&query.site),
-        query.from,
-        query.to
-    ))
-    .await
+pub async fn usage(period: &Period<'_>) -> Result<UsageReport, ClientError> {
+    get(&format!("/api/usage?{}", period.query())).await
 }

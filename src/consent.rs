@@ -1,5 +1,5 @@
 //! The consent page, for the privacy owner: how visitors decided over the
-//! last 30 days, what they granted by device and by where they decided, how
+//! chosen range, what they granted by device and by where they decided, how
 //! much of the traffic Sonde sees, an estimate of all of it, and the
 //! consent log to download.
 
@@ -11,23 +11,30 @@ use crate::charts;
 use crate::charts::percent;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
+use crate::view::{RangeControl, use_view};
 
-async fn load() -> Result<(String, (i64, i64), ConsentReport), ClientError> {
+async fn load(range: Range) -> Result<(String, (i64, i64), ConsentReport), ClientError> {
     let site = api::current_site().await?;
-    let period = Range::Last30Days.bounds(js_sys::Date::now() as i64);
+    let period = range.bounds(js_sys::Date::now() as i64);
     let report = api::consent_report(&site, period.0, period.1).await?;
     Ok((site, period, report))
 }
 
 #[component]
 pub fn Consent() -> impl IntoView {
-    let loaded = LocalResource::new(load);
+    let view = use_view();
+    let loaded = LocalResource::new(move || load(view.range.get()));
     view! {
-        <Page title="Consent">
+        <Page title="Consent" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
+            {move || (!view.filters.get().is_empty()).then(|| view! {
+                <p class="notice" data-filters-ignored="">
+                    "The filters do not apply to this page: a consent decision is deliberately not linked to the visits it allowed."
+                </p>
+            })}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || loaded.get().map(|r| match r {
                     Err(e) => view! { <p class="error" role="alert">"The consent report could not load: " {e.to_string()}</p> }.into_any(),
-                    Ok((site, (from, to), report)) => view! { <Report site from to report /> }.into_any(),
+                    Ok((site, (from, to), report)) => view! { <Report site from to report range=view.range.get_untracked() /> }.into_any(),
                 })}
             </Transition>
         </Page>
@@ -35,7 +42,17 @@ pub fn Consent() -> impl IntoView {
 }
 
 #[component]
-fn Report(site: String, from: i64, to: i64, report: ConsentReport) -> impl IntoView {
+fn Report(site: String, from: i64, to: i64, report: ConsentReport, range: Range) -> impl IntoView {
+    let before = report.previous;
+    let delta = move |now: u64, before: Option<u64>| {
+        before.map(|b| {
+            view! {
+                <dd class="change" title="against the period before">
+                    {crate::change::describe(crate::change::relative(now as f64, b as f64))}
+                </dd>
+            }
+        })
+    };
     let answer = report.answer_rate.map_or("–".into(), percent);
     let labels: Vec<String> = report
         .per_day
@@ -58,7 +75,8 @@ fn Report(site: String, from: i64, to: i64, report: ConsentReport) -> impl IntoV
         ("Custom", report.per_day.iter().map(|d| d.custom).collect()),
     ];
     let trend = if report.per_day.is_empty() {
-        view! { <p class="empty">"No banner decision in the last 30 days."</p> }.into_any()
+        view! { <p class="empty">{format!("No banner decision in {}.", range.phrase())}</p> }
+            .into_any()
     } else {
         match charts::lines_chart(&labels, &series, "Banner decisions", (760, 260)) {
             Ok(svg) => view! {
@@ -70,11 +88,11 @@ fn Report(site: String, from: i64, to: i64, report: ConsentReport) -> impl IntoV
     view! {
         <section class="panel" aria-label="Decisions">
             <dl class="key-figures">
-                <div><dt>"Banners shown"</dt><dd data-figure="banners">{report.banners_shown}</dd></div>
-                <div><dt>"Decisions"</dt><dd data-figure="decisions">{report.decisions}</dd></div>
-                <div><dt>"Accept all"</dt><dd data-figure="accept_all">{report.accept_all}</dd></div>
-                <div><dt>"Reject all"</dt><dd data-figure="reject_all">{report.reject_all}</dd></div>
-                <div><dt>"Custom"</dt><dd data-figure="custom">{report.custom}</dd></div>
+                <div><dt>"Banners shown"</dt><dd data-figure="banners">{report.banners_shown}</dd>{delta(report.banners_shown, before.map(|b| b.banners_shown))}</div>
+                <div><dt>"Decisions"</dt><dd data-figure="decisions">{report.decisions}</dd>{delta(report.decisions, before.map(|b| b.decisions))}</div>
+                <div><dt>"Accept all"</dt><dd data-figure="accept_all">{report.accept_all}</dd>{delta(report.accept_all, before.map(|b| b.accept_all))}</div>
+                <div><dt>"Reject all"</dt><dd data-figure="reject_all">{report.reject_all}</dd>{delta(report.reject_all, before.map(|b| b.reject_all))}</div>
+                <div><dt>"Custom"</dt><dd data-figure="custom">{report.custom}</dd>{delta(report.custom, before.map(|b| b.custom))}</div>
                 <div><dt>"Answer rate"</dt><dd data-figure="answer_rate">{answer}</dd></div>
                 <div><dt>"With GPC"</dt><dd data-figure="gpc">{percent(report.gpc_share)}</dd></div>
                 <div><dt>"Changed later in settings"</dt><dd data-figure="settings">{report.settings_changes}</dd></div>
@@ -92,7 +110,7 @@ fn Report(site: String, from: i64, to: i64, report: ConsentReport) -> impl IntoV
         </section>
         <section class="panel" aria-label="Consent log">
             <h3>"Consent log"</h3>
-            <p>"Every decision of the last 30 days, anonymous (a random id per browser), each record chained to the one before by a BLAKE3 hash: a changed, removed or inserted record breaks the chain. Check a file with " <code>"sonde verify-consent-log FILE"</code> "."</p>
+            <p>"Every decision of " {range.phrase()} ", anonymous (a random id per browser), each record chained to the one before by a BLAKE3 hash: a changed, removed or inserted record breaks the chain. Check a file with " <code>"sonde verify-consent-log FILE"</code> "."</p>
             <p class="downloads">
                 <a href=api::consent_log_url(&site, from, to, "csv") download data-export="csv">"Download CSV"</a>
                 <a href=api::consent_log_url(&site, from, to, "jsonl") download data-export="jsonl">"Download JSON lines"</a>

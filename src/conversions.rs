@@ -1,5 +1,5 @@
-//! The conversions page, for marketing: a goal's conversions over the last
-//! 30 days, compared across campaigns, and broken down by source, medium,
+//! The conversions page, for marketing: a goal's conversions over the
+//! chosen range, compared across campaigns, and broken down by source, medium,
 //! campaign, referrer and landing page. `?goal=` picks the goal.
 
 use leptos::prelude::*;
@@ -12,20 +12,24 @@ use sonde_protocol::goal::{ConversionBreakdown, ConversionsReport, Goal, SavedGo
 use crate::api::{self, ClientError};
 use crate::charts;
 use crate::charts::percent;
+use crate::dashboard::filters::FilterChips;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
 use crate::session::Session;
+use crate::view::{RangeControl, use_view};
 
 async fn load(
     goal: Option<String>,
+    range: Range,
+    filters: sonde_protocol::Filters,
 ) -> Result<(String, Vec<SavedGoal>, Option<ConversionsReport>), ClientError> {
     let site = api::current_site().await?;
     let goals = api::goals(&site).await?;
     let chosen = goal.or_else(|| goals.first().map(|g| g.id.clone()));
     let report = match chosen {
         Some(id) => {
-            let (from, to) = Range::Last30Days.bounds(js_sys::Date::now() as i64);
-            Some(api::conversions(&site, &id, from, to).await?)
+            let period = crate::view::period(&site, range, &filters);
+            Some(api::conversions(&period, &id).await?)
         }
         None => None,
     };
@@ -37,9 +41,10 @@ pub fn Conversions() -> impl IntoView {
     let query = use_query_map();
     let goal = Memo::new(move |_| query.read().get("goal"));
     let changed = RwSignal::new(0u32);
+    let view = use_view();
     let loaded = LocalResource::new(move || {
         changed.track();
-        load(goal.get())
+        load(goal.get(), view.range.get(), view.filters.get())
     });
     let session = expect_context::<Session>();
     let admin = move || {
@@ -52,7 +57,8 @@ pub fn Conversions() -> impl IntoView {
         )
     };
     view! {
-        <Page title="Conversions">
+        <Page title="Conversions" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
+            <FilterChips />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || loaded.get().map(|r| match r {
                     Err(e) => view! { <p class="error" role="alert">"The conversions could not load: " {e.to_string()}</p> }.into_any(),
@@ -64,7 +70,7 @@ pub fn Conversions() -> impl IntoView {
                                 {goals.iter().map(|g| {
                                     let here = current.as_deref() == Some(g.goal.name.as_str());
                                     view! {
-                                        <a href=format!("/conversions?goal={}", g.id) aria-current=here.then_some("page")>{g.goal.name.clone()}</a>
+                                        <a href=crate::dashboard::filters::href("/conversions", &query.get_untracked(), "goal", Some(&g.id)) aria-current=here.then_some("page")>{g.goal.name.clone()}</a>
                                     }
                                 }).collect_view()}
                                 {goals.is_empty().then(|| view! { <span class="muted">"none yet"</span> })}
@@ -72,7 +78,7 @@ pub fn Conversions() -> impl IntoView {
                             {admin().then(|| view! { <GoalForm site on_saved=Callback::new(move |()| changed.update(|n| *n += 1)) /> })}
                             {match report {
                                 None => view! { <p class="empty">"Define a goal (a page or an event) to see its conversions."</p> }.into_any(),
-                                Some(report) => view! { <Report report /> }.into_any(),
+                                Some(report) => view! { <Report report range=view.range.get_untracked() /> }.into_any(),
                             }}
                         }.into_any()
                     }
@@ -83,8 +89,18 @@ pub fn Conversions() -> impl IntoView {
 }
 
 #[component]
-fn Report(report: ConversionsReport) -> impl IntoView {
+fn Report(report: ConversionsReport, range: Range) -> impl IntoView {
     let k = report.k;
+    let before = report.previous;
+    let delta = |now: f64, before: Option<f64>| {
+        before.map(|b| {
+            view! {
+                <dd class="change" title="against the period before">
+                    {crate::change::describe(crate::change::relative(now, b))}
+                </dd>
+            }
+        })
+    };
     let campaigns: Vec<(String, f64, u64)> = report
         .campaigns
         .rows
@@ -126,48 +142,60 @@ fn Report(report: ConversionsReport) -> impl IntoView {
             } else {
                 p.conversions as f64 / p.visits as f64
             };
-            (
-                charts::point_label(&point, sonde_protocol::Granularity::Day),
-                rate,
-            )
+            (charts::point_label(&point, range.granularity()), rate)
         })
         .collect::<Vec<_>>();
+    let per = match range.granularity() {
+        sonde_protocol::Granularity::Hour => "hour",
+        _ => "day",
+    };
     let over_time = match charts::rate_series_chart(&days, "Visits converting (%)", (760, 240)) {
-        Ok(svg) => {
-            view! { <div role="img" aria-label="Conversion rate per day" inner_html=svg></div> }
-                .into_any()
+        Ok(svg) => view! {
+            <div role="img" aria-label=format!("Conversion rate per {per}") inner_html=svg></div>
         }
+        .into_any(),
         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     };
     view! {
         <section class="panel" aria-label="Conversions">
             <dl class="key-figures">
-                <div><dt>"Visits"</dt><dd data-figure="visits">{report.visits}</dd></div>
-                <div><dt>"Conversions"</dt><dd data-figure="conversions">{report.conversions}</dd></div>
-                <div><dt>"Conversion rate"</dt><dd data-figure="rate">{percent(report.rate)}</dd></div>
-                <div><dt>"Value"</dt><dd data-figure="value">{format!("{:.2}", report.value)}</dd></div>
+                <div><dt>"Visits"</dt><dd data-figure="visits">{report.visits}</dd>{delta(report.visits as f64, before.map(|b| b.visits as f64))}</div>
+                <div><dt>"Conversions"</dt><dd data-figure="conversions">{report.conversions}</dd>{delta(report.conversions as f64, before.map(|b| b.conversions as f64))}</div>
+                <div><dt>"Conversion rate"</dt><dd data-figure="rate">{percent(report.rate)}</dd>{delta(report.rate, before.map(|b| b.rate))}</div>
+                <div><dt>"Value"</dt><dd data-figure="value">{format!("{:.2}", report.value)}</dd>{delta(report.value, before.map(|b| b.value))}</div>
             </dl>
             <figure class="chart" data-chart="campaigns" data-rates=rates>
-                <figcaption>{format!("“{}” conversion rate by campaign, last 30 days", report.goal.name)}</figcaption>
+                <figcaption>{format!("“{}” conversion rate by campaign, {}", report.goal.name, range.phrase())}</figcaption>
                 {chart}
             </figure>
             <figure class="chart" data-chart="conversions-over-time">
-                <figcaption>"Conversion rate per day"</figcaption>
+                <figcaption>{format!("Conversion rate per {per}")}</figcaption>
                 {over_time}
             </figure>
         </section>
         <section class="panel breakdowns" aria-label="Conversions by origin">
-            <Table title="Sources" rows=report.sources k />
-            <Table title="Mediums" rows=report.mediums k />
-            <Table title="Campaigns" rows=report.campaigns k />
-            <Table title="Referrers" rows=report.referrers k />
-            <Table title="Landing pages" rows=report.landing_pages k />
+            <Table title="Sources" rows=report.sources k filter="source" />
+            <Table title="Mediums" rows=report.mediums k filter="medium" />
+            <Table title="Campaigns" rows=report.campaigns k filter="campaign" />
+            <Table title="Referrers" rows=report.referrers k filter="referrer" />
+            <Table title="Landing pages" rows=report.landing_pages k filter="entry_page" />
         </section>
     }
 }
 
+/// Visits without a campaign medium or name: no filter selects them.
+const NONE: &str = "(none)";
+
+/// A breakdown of conversions; a row's label filters the page to its visits.
 #[component]
-fn Table(title: &'static str, rows: ConversionBreakdown, k: u64) -> impl IntoView {
+fn Table(
+    title: &'static str,
+    rows: ConversionBreakdown,
+    k: u64,
+    /// The filter a row's label sets (`source`, `entry_page`…).
+    filter: &'static str,
+) -> impl IntoView {
+    let query = use_query_map();
     let header = [title, "Visits", "Conversions", "Rate", "Value"];
     let cells: Vec<Vec<String>> = rows
         .rows
@@ -189,8 +217,21 @@ fn Table(title: &'static str, rows: ConversionBreakdown, k: u64) -> impl IntoVie
             <caption>{title} " " <a class="csv" href=crate::csv::data_url(&csv) download=file>"CSV"</a></caption>
             <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
             <tbody>
-                {cells.into_iter().map(|row| view! {
-                    <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                {cells.into_iter().map(|row| {
+                    let mut cells = row.into_iter();
+                    let label = cells.next().unwrap_or_default();
+                    let first = if label == NONE {
+                        view! { <td>{label}</td> }.into_any()
+                    } else {
+                        let href = crate::dashboard::filters::href(
+                            "/conversions",
+                            &query.get_untracked(),
+                            filter,
+                            Some(&label),
+                        );
+                        view! { <td><a href=href title="Show only these visits">{label}</a></td> }.into_any()
+                    };
+                    view! { <tr>{first}{cells.map(|c| view! { <td>{c}</td> }).collect_view()}</tr> }
                 }).collect_view()}
                 {(rows.small_groups > 0).then(|| view! {
                     <tr><td colspan="5" class="muted" data-small-groups=rows.small_groups>

@@ -8,55 +8,37 @@ mod realtime;
 mod usage_chart;
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use sonde_protocol::{UsageQuery, UsageReport};
+use sonde_protocol::{Filters, UsageReport};
 
 use crate::api::{self, ClientError};
 use crate::layout::Page;
+use crate::view::{RangeControl, use_view};
 use breakdown::Breakdown;
 use filters::FilterChips;
 use key_figures::KeyFigures;
-use range::{Range, RangePicker};
+use range::Range;
 use realtime::Realtime;
 use sonde_protocol::overview::OverviewReport;
 use usage_chart::UsageChart;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    // The URL holds the range, so a view can be bookmarked and shared.
-    let query = use_query_map();
-    let range = Signal::derive(move || {
-        query
-            .read()
-            .get("range")
-            .and_then(|r| Range::from_param(&r))
-            .unwrap_or(Range::Last30Days)
-    });
-    let filters = Memo::new(move |_| filters::from_query(&query.read()));
-    let navigate = use_navigate();
-    let choose = Callback::new(move |r: Range| {
-        // Everything else in the URL (filters, a share link's token) stays,
-        // so the view stays shareable.
-        navigate(
-            &filters::href(&query.read_untracked(), "range", Some(r.param())),
-            Default::default(),
-        )
-    });
+    let view = use_view();
     let report = LocalResource::new(move || {
-        let (range, filters) = (range.get(), filters.get());
+        let (range, filters) = (view.range.get(), view.filters.get());
         async move { load(range, filters).await }
     });
 
     view! {
-        <Page title="Overview" controls=Box::new(move || view! { <RangePicker range on_choose=choose /> }.into_any())>
+        <Page title="Overview" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
+            <FilterChips />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || {
                     report
                         .get()
                         .map(|result| match result {
                             Ok((site, report, overview)) => view! {
-                                <Usage site report granularity=range.get_untracked().granularity() />
-                                <FilterChips />
+                                <Usage site report granularity=view.range.get_untracked().granularity() />
                                 <Overview report=overview />
                             }.into_any(),
                             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -69,18 +51,12 @@ pub fn Dashboard() -> impl IntoView {
 
 async fn load(
     range: Range,
-    filters: sonde_protocol::overview::Filters,
+    filters: Filters,
 ) -> Result<(String, UsageReport, OverviewReport), ClientError> {
     let site = api::current_site().await?;
-    let (from, to) = range.bounds(js_sys::Date::now() as i64);
-    let report = api::usage(&UsageQuery {
-        site: site.clone(),
-        from,
-        to,
-        granularity: range.granularity(),
-    })
-    .await?;
-    let overview = api::overview(&site, from, to, &filters).await?;
+    let period = crate::view::period(&site, range, &filters);
+    let report = api::usage(&period).await?;
+    let overview = api::overview(&period).await?;
     Ok((site, report, overview))
 }
 
@@ -99,6 +75,7 @@ fn Overview(
                 <Breakdown title="Entry pages" counted="Visits" rows=report.entry_pages k filter="entry_page" />
                 <Breakdown title="Exit pages" counted="Visits" rows=report.exit_pages k />
                 <Breakdown title="Sources" counted="Visits" rows=report.sources k filter="source" />
+                <Breakdown title="Referrers" counted="Visits" rows=report.referrers k filter="referrer" />
                 <Breakdown title="Campaigns" counted="Visits" rows=report.campaigns k filter="campaign" />
                 <Breakdown title="Browsers" counted="Visits" rows=report.browsers k filter="browser" />
                 <Breakdown title="Systems" counted="Visits" rows=report.os k filter="os" />

@@ -6,31 +6,38 @@ use sonde_protocol::errors::{ErrorGroup, ErrorsReport};
 
 use crate::api::{self, ClientError};
 use crate::charts::percent;
+use crate::dashboard::filters::FilterChips;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
+use crate::view::{RangeControl, use_view};
 
 fn date(ms: i64) -> String {
     crate::charts::utc_minute(ms)
 }
 
-async fn load() -> Result<ErrorsReport, ClientError> {
+async fn load(range: Range, filters: sonde_protocol::Filters) -> Result<ErrorsReport, ClientError> {
     let site = api::current_site().await?;
-    let (from, to) = Range::Last30Days.bounds(js_sys::Date::now() as i64);
-    api::errors(&site, from, to).await
+    api::errors(&crate::view::period(&site, range, &filters)).await
 }
 
 #[component]
 pub fn Errors() -> impl IntoView {
-    let report = LocalResource::new(load);
+    let view = use_view();
+    let report = LocalResource::new(move || load(view.range.get(), view.filters.get()));
     view! {
-        <Page title="Errors">
+        <Page title="Errors" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
+            <FilterChips />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || report.get().map(|r| match r {
                     Err(e) => view! { <p class="error" role="alert">"The errors could not load: " {e.to_string()}</p> }.into_any(),
                     Ok(report) if report.groups.is_empty() => view! {
-                        <p class="empty">"No error was reported in the last 30 days (errors are collected from visitors who allow them)."</p>
+                        <p class="empty">{format!(
+                            "No error was reported in {} (errors are collected from visitors who allow them{}).",
+                            view.range.get_untracked().phrase(),
+                            if view.filters.get_untracked().is_empty() { "" } else { ", in the visits the filters select" },
+                        )}</p>
                     }.into_any(),
-                    Ok(report) => view! { <ErrorTable report /> }.into_any(),
+                    Ok(report) => view! { <ErrorTable report range=view.range.get_untracked() /> }.into_any(),
                 })}
             </Transition>
         </Page>
@@ -38,17 +45,25 @@ pub fn Errors() -> impl IntoView {
 }
 
 #[component]
-fn ErrorTable(report: ErrorsReport) -> impl IntoView {
+fn ErrorTable(report: ErrorsReport, range: Range) -> impl IntoView {
     let sessions = report.sessions;
     let header = [
         "Error",
         "Top frame",
         "Errors",
+        "Errors in the period before",
         "Visits",
         "Share of visits",
         "First seen",
         "Last seen",
     ];
+    let totals = report.totals;
+    let before = report.previous.map(|p| {
+        format!(
+            " Errors: {}.",
+            crate::change::against(totals.errors as f64, p.errors as f64, &p.errors.to_string()),
+        )
+    });
     let rows: Vec<Vec<String>> = report
         .groups
         .iter()
@@ -57,6 +72,11 @@ fn ErrorTable(report: ErrorsReport) -> impl IntoView {
                 g.message.clone(),
                 g.top_frame.clone().unwrap_or_default(),
                 g.count.to_string(),
+                match g.previous_count {
+                    Some(0) => "none (new)".to_owned(),
+                    Some(n) => n.to_string(),
+                    None => "–".to_owned(),
+                },
                 g.sessions.to_string(),
                 percent(g.session_share),
                 date(g.first_seen),
@@ -67,7 +87,15 @@ fn ErrorTable(report: ErrorsReport) -> impl IntoView {
     let csv = crate::csv::to_csv(&header, &rows);
     view! {
         <section class="panel" aria-label="Error groups">
-            <p class="muted">{format!("Last 30 days, {sessions} visits. Grouped by message (numbers and quoted text ignored) and top stack frame.")}</p>
+            <p class="muted" data-summary="errors">
+                {format!(
+                    "In {}: {} errors in {} of {sessions} visits. Grouped by message (numbers and quoted text ignored) and top stack frame.",
+                    range.phrase(),
+                    totals.errors,
+                    totals.sessions_affected,
+                )}
+                {before}
+            </p>
             <table class="breakdown" data-table="errors">
                 <caption>"Error groups " <a class="csv" href=crate::csv::data_url(&csv) download="errors.csv">"CSV"</a></caption>
                 <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>

@@ -1,5 +1,5 @@
 //! The funnels page: the saved funnels of the site, and a builder that runs
-//! a funnel over the last 30 days and saves it (admins). `?id=` opens a
+//! a funnel over the chosen range and filters and saves it (admins). `?id=` opens a
 //! saved funnel, so a funnel can be bookmarked and shared.
 
 mod builder;
@@ -10,8 +10,10 @@ use leptos_router::hooks::use_query_map;
 use sonde_protocol::account::{Principal, Role};
 
 use crate::api;
+use crate::dashboard::filters::FilterChips;
 use crate::layout::Page;
 use crate::session::Session;
+use crate::view::RangeControl;
 use builder::Builder;
 
 #[component]
@@ -39,7 +41,8 @@ pub fn Funnels() -> impl IntoView {
         )
     };
     view! {
-        <Page title="Funnels">
+        <Page title="Funnels" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
+            <FilterChips />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || saved.get().map(|loaded| match loaded {
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),

@@ -2,7 +2,7 @@
 //! reading, and the way out.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_query_map};
 use sonde_protocol::account::Principal;
 
 use crate::session::Session;
@@ -27,11 +27,15 @@ pub fn Page(
     children: Children,
 ) -> impl IntoView {
     let location = use_location();
-    // A share link's token stays in every link, so the view stays shareable.
-    let share = move || {
-        crate::session::share_token()
-            .map(|t| format!("?share={}", js_sys::encode_uri_component(&t)))
-            .unwrap_or_default()
+    let query = use_query_map();
+    // The range, the filters and a share link's token go along to the
+    // next page, so the view stays what it was, and shareable.
+    let carried = move || {
+        let mut query = query.get();
+        if let Some(token) = crate::session::share_token() {
+            query.replace("share", token);
+        }
+        crate::view::carried(&query)
     };
     view! {
         <div class="dashboard">
@@ -45,7 +49,7 @@ pub fn Page(
                                 (location.pathname.get() == path).then_some("page")
                             };
                             view! {
-                                <a href=move || format!("{path}{}", share()) aria-current=current>
+                                <a href=move || format!("{path}{}", carried()) aria-current=current>
                                     {label}
                                 </a>
                             }

@@ -4,6 +4,7 @@
 
 mod api;
 mod app;
+mod change;
 mod charts;
 mod consent;
 mod conversions;
@@ -14,6 +15,7 @@ mod funnels;
 mod layout;
 mod performance;
 mod session;
+mod view;
 
 fn main() {
     console_error_panic_hook::set_once();

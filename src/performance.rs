@@ -1,4 +1,4 @@
-//! The performance page: web vitals of the last 30 days at p75 with the
+//! The performance page: web vitals of the chosen range at p75 with the
 //! share of good, needs-improvement and poor loads, per page, and the
 //! conversion of the site's first goal by the landing page's LCP.
 
@@ -8,14 +8,19 @@ use sonde_protocol::performance::{PerformanceReport, Rating, VitalSummary};
 
 use crate::api::{self, ClientError};
 use crate::charts;
+use crate::dashboard::filters::FilterChips;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
+use crate::view::{RangeControl, use_view};
 
-async fn load() -> Result<PerformanceReport, ClientError> {
+async fn load(
+    range: Range,
+    filters: sonde_protocol::Filters,
+) -> Result<PerformanceReport, ClientError> {
     let site = api::current_site().await?;
     let goal = api::goals(&site).await?.into_iter().next().map(|g| g.id);
-    let (from, to) = Range::Last30Days.bounds(js_sys::Date::now() as i64);
-    api::performance(&site, from, to, goal.as_deref()).await
+    let period = crate::view::period(&site, range, &filters);
+    api::performance(&period, goal.as_deref()).await
 }
 
 fn value(metric: Vital, v: f64) -> String {
@@ -45,16 +50,22 @@ fn rating_class(r: Rating) -> &'static str {
 
 #[component]
 pub fn Performance() -> impl IntoView {
-    let report = LocalResource::new(load);
+    let view = use_view();
+    let report = LocalResource::new(move || load(view.range.get(), view.filters.get()));
     view! {
-        <Page title="Performance">
+        <Page title="Performance" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
+            <FilterChips />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || report.get().map(|r| match r {
                     Err(e) => view! { <p class="error" role="alert">"The performance report could not load: " {e.to_string()}</p> }.into_any(),
                     Ok(report) if report.site.is_empty() => view! {
-                        <p class="empty">"No web vitals were reported in the last 30 days (they come from visitors who allow performance measurement)."</p>
+                        <p class="empty">{format!(
+                            "No web vitals were reported in {} (they come from visitors who allow performance measurement{}).",
+                            view.range.get_untracked().phrase(),
+                            if view.filters.get_untracked().is_empty() { "" } else { ", in the visits the filters select" },
+                        )}</p>
                     }.into_any(),
-                    Ok(report) => view! { <Report report /> }.into_any(),
+                    Ok(report) => view! { <Report report range=view.range.get_untracked() /> }.into_any(),
                 })}
             </Transition>
         </Page>
@@ -62,13 +73,22 @@ pub fn Performance() -> impl IntoView {
 }
 
 #[component]
-fn Report(report: PerformanceReport) -> impl IntoView {
+fn Report(report: PerformanceReport, range: Range) -> impl IntoView {
     let k = report.k;
+    let before = |metric: Vital| {
+        report
+            .previous
+            .as_ref()
+            .and_then(|p| p.iter().find(|v| v.metric == metric).cloned())
+    };
     view! {
         <section class="panel" aria-label="Site vitals">
-            <p class="muted">"Last 30 days, 75th percentile of page loads; thresholds from web.dev."</p>
+            <p class="muted">{format!(
+                "{}, 75th percentile of page loads; thresholds from web.dev.",
+                range.label(),
+            )}</p>
             <dl class="vitals">
-                {report.site.iter().map(|v| view! { <VitalCard summary=v.clone() /> }).collect_view()}
+                {report.site.iter().map(|v| view! { <VitalCard summary=v.clone() before=before(v.metric) /> }).collect_view()}
             </dl>
         </section>
         <LcpConversion report=report.clone() />
@@ -79,8 +99,19 @@ fn Report(report: PerformanceReport) -> impl IntoView {
 }
 
 #[component]
-fn VitalCard(summary: VitalSummary) -> impl IntoView {
+fn VitalCard(
+    summary: VitalSummary,
+    /// The same vital in the period before, if it was measured then.
+    before: Option<VitalSummary>,
+) -> impl IntoView {
     let m = summary.metric;
+    let before = before.map(|b| {
+        format!(
+            "p75 {} against the period before ({})",
+            crate::change::describe(crate::change::relative(summary.p75, b.p75)),
+            value(m, b.p75),
+        )
+    });
     let shares = format!(
         "{:.0} % good, {:.0} % need improvement, {:.0} % poor of {} loads",
         summary.good * 100.0,
@@ -99,6 +130,7 @@ fn VitalCard(summary: VitalSummary) -> impl IntoView {
                 <span class="poor" style=format!("width: {:.1}%", summary.poor * 100.0)></span>
             </dd>
             <dd class="muted">{shares}</dd>
+            {before.map(|b| view! { <dd class="change" data-before=m.as_str()>{b}</dd> })}
         </div>
     }
 }

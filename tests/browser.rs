@@ -435,8 +435,10 @@ async fn the_errors_and_performance_pages_show_what_the_api_answers() {
     assert_eq!(rows[0][0], "Total <n> is not a number");
     assert_eq!(rows[0][1], "renderTotal@/demo/checkout.js");
     assert_eq!(rows[0][2], group["count"].to_string());
-    assert_eq!(rows[0][3], group["sessions"].to_string());
-    assert_eq!((rows[0][2].as_str(), rows[0][3].as_str()), ("3", "2"));
+    assert_eq!(rows[0][4], group["sessions"].to_string());
+    assert_eq!((rows[0][2].as_str(), rows[0][4].as_str()), ("3", "2"));
+    // Nothing happened in the 30 days before: the group is new.
+    assert_eq!(rows[0][3], "none (new)");
     h.screenshot("errors-desktop").await;
     h.set_screen(360, 740, 1.0).await;
     h.screenshot("errors-360").await;
@@ -641,7 +643,7 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
     assert_eq!(rows.len(), groups.len());
     for (row, group) in rows.iter().zip(groups) {
         assert_eq!(row[0], group["message"].as_str().unwrap());
-        assert_eq!(row[3], group["sessions"].to_string());
+        assert_eq!(row[4], group["sessions"].to_string());
     }
     let checkout = groups
         .iter()
@@ -724,6 +726,113 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
     assert!(entries.len() as u64 >= consent["decisions"].as_u64().unwrap());
     assert_eq!(sonde_server::consent_log::verify(&entries), Ok(()));
     shots("consent-demo").await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_range_and_a_filter_follow_the_reader_from_page_to_page() {
+    let _one = ONE_BROWSER.lock().await;
+    let h = Harness::start_with_demo_traffic().await;
+    h.sign_in_to_dashboard().await;
+    let day = 86_400_000;
+    let to = (now_ms() / day + 1) * day;
+
+    // On the conversions page, a row of the sources table filters the page
+    // to that source's visits.
+    h.click("nav.pages a[href='/conversions']").await;
+    h.browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("table[data-breakdown=Sources] td a"))
+        .await
+        .expect("the sources of conversions");
+    let source = h
+        .js("const a = document.querySelector('table[data-breakdown=Sources] td a'); a.click(); return a.textContent")
+        .await;
+    let source = source.as_str().unwrap().to_owned();
+    h.wait_until("the source's chip", || async {
+        h.js("const c = document.querySelector('.chip[data-filter=source] strong'); return c && c.textContent")
+            .await
+            == json!(source)
+    })
+    .await;
+    let filtered = h
+        .api(&format!(
+            "/api/conversions?site=demo&goal=demo-purchase&from={}&to={to}&granularity=day&compare=true&source={}",
+            to - 30 * day,
+            js_encode(&source)
+        ))
+        .await;
+    let unfiltered = h
+        .api(&format!(
+            "/api/conversions?site=demo&goal=demo-purchase&from={}&to={to}&granularity=day",
+            to - 30 * day
+        ))
+        .await;
+    assert!(filtered["visits"].as_u64() < unfiltered["visits"].as_u64());
+    let visits = filtered["visits"].to_string();
+    h.wait_until("the source's visits", || async {
+        h.js(
+            "const d = document.querySelector('dd[data-figure=visits]'); return d && d.textContent",
+        )
+        .await
+            == json!(visits)
+    })
+    .await;
+
+    // A shorter range keeps the filter; both travel to the errors page.
+    h.click(".range-picker button[data-range='7d']").await;
+    h.wait_until("the range in the URL", || async {
+        h.browser
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query_pairs().any(|(k, v)| k == "range" && v == "7d"))
+    })
+    .await;
+    h.js("document.querySelector('nav.pages a[href^=\"/errors\"]').click(); return null")
+        .await;
+    h.wait_until("the errors page with the range and the filter", || async {
+        h.browser.current_url().await.is_ok_and(|u| {
+            u.path() == "/errors"
+                && u.query_pairs().any(|(k, v)| k == "range" && v == "7d")
+                && u.query_pairs().any(|(k, v)| k == "source" && v == source)
+        })
+    })
+    .await;
+    let errors = h
+        .api(&format!(
+            "/api/errors?site=demo&from={}&to={to}&compare=true&source={}",
+            to - 7 * day,
+            js_encode(&source)
+        ))
+        .await;
+    let summary = format!(
+        "{} errors in {} of {} visits",
+        errors["totals"]["errors"], errors["totals"]["sessions_affected"], errors["sessions"]
+    );
+    h.wait_until("the errors of the source's visits in 7 days", || async {
+        h.js("const p = document.querySelector('[data-summary=errors]'); return p && p.textContent")
+            .await
+            .as_str()
+            .is_some_and(|t| t.contains(&summary) && t.contains("the last 7 days"))
+    })
+    .await;
+    assert!(
+        h.js("return document.querySelector('.chip[data-filter=source]') !== null")
+            .await
+            == json!(true)
+    );
+    h.screenshot("errors-filtered-desktop").await;
+
+    // The consent page says the filters do not apply to it.
+    h.js("document.querySelector('nav.pages a[href^=\"/consent\"]').click(); return null")
+        .await;
+    h.browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-filters-ignored]"))
+        .await
+        .expect("the note that filters do not apply to consent");
     h.finish().await;
 }
 

@@ -55,7 +55,7 @@ pub fn Breakdown(
                                 <td>
                                     {match filter {
                                         Some(key) => {
-                                            let href = super::filters::href(&query.get_untracked(), key, Some(&row.label));
+                                            let href = super::filters::href("/", &query.get_untracked(), key, Some(&row.label));
                                             view! { <a href=href class="filter-link" title="Show only these visits">{row.label}</a> }.into_any()
                                         }
                                         None => view! { <span>{row.label}</span> }.into_any(),

@@ -1,55 +1,41 @@
-//! The overview's filters: kept in the URL (`?source=…&device=…`), shown as
-//! chips that remove themselves, and added by choosing a row of a
-//! breakdown. Each filter selects the visits that match it.
+//! Filters: kept in the URL (`?source=…&device=…`), shown as chips that
+//! remove themselves, and added by choosing a row of a breakdown. Each
+//! filter selects the visits that match it, on every page that reports on
+//! visits (see `sonde_protocol::filters`).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_location, use_query_map};
 use leptos_router::params::ParamsMap;
-use sonde_protocol::overview::Filters;
+use sonde_protocol::Filters;
 
-/// The filters the overview understands: URL parameter, and what a person
-/// reads on the chip.
-pub const KINDS: [(&str, &str); 7] = [
-    ("page", "Page"),
-    ("entry_page", "Entry page"),
-    ("source", "Source"),
-    ("campaign", "Campaign"),
-    ("browser", "Browser"),
-    ("os", "System"),
-    ("device", "Device"),
-];
+/// What a person reads on the chip of each filter.
+pub fn label(key: &str) -> &'static str {
+    match key {
+        "page" => "Page",
+        "entry_page" => "Entry page",
+        "source" => "Source",
+        "medium" => "Medium",
+        "campaign" => "Campaign",
+        "referrer" => "Referrer",
+        "browser" => "Browser",
+        "os" => "System",
+        "device" => "Device",
+        _ => "Filter",
+    }
+}
 
 /// The filters in a URL's query.
 pub fn from_query(query: &ParamsMap) -> Filters {
-    let get = |key: &str| query.get(key).filter(|v| !v.is_empty());
-    Filters {
-        page: get("page"),
-        entry_page: get("entry_page"),
-        source: get("source"),
-        campaign: get("campaign"),
-        browser: get("browser"),
-        os: get("os"),
-        device: get("device"),
+    let mut filters = Filters::default();
+    for key in Filters::KEYS {
+        filters.set(key, query.get(key));
     }
+    filters
 }
 
-/// The value of one filter.
-pub fn value<'a>(filters: &'a Filters, key: &str) -> Option<&'a str> {
-    match key {
-        "page" => filters.page.as_deref(),
-        "entry_page" => filters.entry_page.as_deref(),
-        "source" => filters.source.as_deref(),
-        "campaign" => filters.campaign.as_deref(),
-        "browser" => filters.browser.as_deref(),
-        "os" => filters.os.as_deref(),
-        "device" => filters.device.as_deref(),
-        _ => None,
-    }
-}
-
-/// The overview's URL with `key` set to `value` (or removed with `None`),
-/// everything else kept.
-pub fn href(query: &ParamsMap, key: &str, value: Option<&str>) -> String {
+/// `path` with the URL's query, `key` set to `value` (or removed with
+/// `None`), everything else kept.
+pub fn href(path: &str, query: &ParamsMap, key: &str, value: Option<&str>) -> String {
     let mut pairs: Vec<(String, String)> = query
         .clone()
         .into_iter()
@@ -65,9 +51,9 @@ pub fn href(query: &ParamsMap, key: &str, value: Option<&str>) -> String {
         .map(|(k, v)| format!("{k}={}", js_sys::encode_uri_component(v)))
         .collect();
     if query.is_empty() {
-        "/".to_owned()
+        path.to_owned()
     } else {
-        format!("/?{}", query.join("&"))
+        format!("{path}?{}", query.join("&"))
     }
 }
 
@@ -75,20 +61,23 @@ pub fn href(query: &ParamsMap, key: &str, value: Option<&str>) -> String {
 #[component]
 pub fn FilterChips() -> impl IntoView {
     let query = use_query_map();
+    let location = use_location();
     move || {
         let query = query.get();
+        let path = location.pathname.get();
         let filters = from_query(&query);
-        let chips: Vec<_> = KINDS
-            .iter()
-            .filter_map(|(key, label)| value(&filters, key).map(|v| (*key, *label, v.to_owned())))
+        let chips: Vec<(&'static str, String)> = filters
+            .given()
+            .map(|(key, value)| (key, value.to_owned()))
             .collect();
         (!chips.is_empty()).then(|| {
             view! {
                 <ul class="filter-chips" aria-label="Filters">
                     {chips
                         .into_iter()
-                        .map(|(key, label, v)| {
-                            let remove = href(&query, key, None);
+                        .map(|(key, v)| {
+                            let remove = href(&path, &query, key, None);
+                            let label = label(key);
                             view! {
                                 <li class="chip" data-filter=key>
                                     <span>{label} ": " <strong>{v.clone()}</strong></span>
@@ -97,7 +86,7 @@ pub fn FilterChips() -> impl IntoView {
                             }
                         })
                         .collect_view()}
-                    <li class="muted">"Key figures and breakdowns show the visits these match."</li>
+                    <li class="muted">"Everything on this page counts only the visits these match."</li>
                 </ul>
             }
         })

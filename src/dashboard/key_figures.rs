@@ -45,15 +45,6 @@ fn duration(ms: f64) -> String {
     }
 }
 
-/// `+25 %`, `−10 %`, or a dash where the period before had nothing.
-fn change(change: Option<f64>) -> String {
-    match change {
-        Some(c) if c >= 0.0 => format!("+{:.0} %", c * 100.0),
-        Some(c) => format!("−{:.0} %", -c * 100.0),
-        None => "–".to_owned(),
-    }
-}
-
 #[component]
 pub fn KeyFigures(
     /// The period shown.
@@ -72,7 +63,7 @@ pub fn KeyFigures(
                         <div>
                             <dt>{figure.name}</dt>
                             <dd data-figure=figure.key>{figure.shown}</dd>
-                            <dd class="change" title="against the period before">{change(delta)}</dd>
+                            <dd class="change" title="against the period before">{crate::change::describe(delta)}</dd>
                         </div>
                     }
                 })
@@ -86,11 +77,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_and_changes_read_as_people_say_them() {
+    fn durations_read_as_people_say_them() {
         assert_eq!(duration(52_500.0), "53 s");
         assert_eq!(duration(125_000.0), "2 min 5 s");
-        assert_eq!(change(Some(0.25)), "+25 %");
-        assert_eq!(change(Some(-0.1)), "−10 %");
-        assert_eq!(change(None), "–");
     }
 }

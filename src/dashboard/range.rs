@@ -57,7 +57,17 @@ impl Range {
         RANGES.into_iter().find(|r| r.param() == param)
     }
 
-    fn label(self) -> &'static str {
+    /// The range in a sentence: "No error was reported in the last 7 days."
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Range::Last24Hours => "the last 24 hours",
+            Range::Last7Days => "the last 7 days",
+            Range::Last30Days => "the last 30 days",
+            Range::Last90Days => "the last 90 days",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
         match self {
             Range::Last24Hours => "Last 24 hours",
             Range::Last7Days => "Last 7 days",

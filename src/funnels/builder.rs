@@ -11,7 +11,6 @@ use sonde_protocol::funnel::{
 
 use super::result::FunnelResult;
 use crate::api::{self, ClientError};
-use crate::dashboard::range::Range;
 
 /// One step being edited; its own signals, so typing does not redraw the list.
 #[derive(Clone, Copy)]
@@ -107,14 +106,19 @@ pub fn Builder(
             FunnelUnit::Session
         },
     };
+    let view = crate::view::use_view();
     let run_site = site.clone();
     let run = move || {
-        let (from, to) = Range::Last30Days.bounds(js_sys::Date::now() as i64);
+        let (from, to) = view
+            .range
+            .get_untracked()
+            .bounds(js_sys::Date::now() as i64);
         let query = FunnelQuery {
             site: run_site.clone(),
             from,
             to,
             funnel: current(),
+            filters: view.filters.get_untracked(),
             compare: true,
             breakdown: FunnelDimension::ALL
                 .into_iter()
@@ -123,9 +127,17 @@ pub fn Builder(
         report.set(None);
         spawn_local(async move { report.set(Some(api::run_funnel(&query).await)) });
     };
-    if id.is_some() {
-        run();
-    }
+    // A saved funnel runs when opened; a funnel on screen runs again when
+    // the range or the filters change.
+    let rerun = run.clone();
+    let opened = id.is_some();
+    Effect::new(move |first: Option<()>| {
+        view.range.track();
+        view.filters.track();
+        if first.is_none() && opened || first.is_some() && report.get_untracked().is_some() {
+            rerun();
+        }
+    });
     let navigate = use_navigate();
     let save_id = id.clone();
     let save = move |_| {
@@ -208,7 +220,7 @@ pub fn Builder(
                 </label>
             </div>
             <div class="funnel-actions">
-                <button type="submit" class="primary">"Run over the last 30 days"</button>
+                <button type="submit" class="primary">{move || format!("Run over {}", view.range.get().phrase())}</button>
                 {admin.then(|| view! {
                     <button type="button" on:click=save>{if id.is_some() { "Save changes" } else { "Save" }}</button>
                 })}

@@ -68,12 +68,12 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
         "From the step before",
         "Dropped",
         "Median time from the step before",
-        "Entrants, 30 days before",
-        "From step 1, 30 days before",
+        "Entrants, period before",
+        "From step 1, period before",
     ];
     let csv = crate::csv::to_csv(&header, &rows);
     let chart = if report.steps.first().is_none_or(|s| s.entrants == 0) {
-        view! { <p class="empty">"No visit reached step 1 in the last 30 days, so there is nothing to chart."</p> }.into_any()
+        view! { <p class="empty">"No visit reached step 1 in this period, so there is nothing to chart."</p> }.into_any()
     } else {
         match charts::funnel_chart(&bars, (760, 280)) {
             Ok(svg) => {

@@ -524,6 +524,7 @@ impl Harness {
             from: now - 86_400_000,
             to: now + 3_600_000,
             granularity: sonde_protocol::Granularity::Hour,
+            ..Default::default()
         };
         self.http
             .get(self.url("/api/usage"))

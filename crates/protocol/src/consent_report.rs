@@ -20,6 +20,9 @@
 //!   through. It assumes visitors who declined visit like those who
 //!   accepted, and that each banner shown is one visit's first page; it is
 //!   an estimate and is labelled as one.
+//!
+//! The report takes no session filters: a consent decision is deliberately
+//! not linked to the visits it allowed, so there is nothing to filter it by.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +36,9 @@ pub struct ConsentReportQuery {
     pub from: i64,
     /// End, ms since the Unix epoch (exclusive).
     pub to: i64,
+    /// Also answer for the period of the same length just before.
+    #[serde(default)]
+    pub compare: bool,
 }
 
 /// Shares of banner decisions granting each category, 0 to 1.
@@ -79,6 +85,39 @@ pub struct ConsentReport {
     /// Visits Sonde counted (with usage granted).
     #[serde(default)]
     pub counted_visits: u64,
+    /// The period just before, when `compare` was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<ConsentTotals>,
+}
+
+/// A period's banner decisions in brief.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentTotals {
+    pub banners_shown: u64,
+    pub decisions: u64,
+    pub accept_all: u64,
+    pub reject_all: u64,
+    pub custom: u64,
+    pub grant_rates: GrantRates,
+    pub gpc_share: f64,
+    pub coverage: Option<Estimate>,
+}
+
+impl ConsentReport {
+    /// The figures [`ConsentTotals`] keeps.
+    pub fn totals(&self) -> ConsentTotals {
+        ConsentTotals {
+            banners_shown: self.banners_shown,
+            decisions: self.decisions,
+            accept_all: self.accept_all,
+            reject_all: self.reject_all,
+            custom: self.custom,
+            grant_rates: self.grant_rates,
+            gpc_share: self.gpc_share,
+            coverage: self.coverage,
+        }
+    }
 }
 
 /// Banner decisions on one day.

@@ -17,6 +17,15 @@ pub struct ErrorsQuery {
     pub site: String,
     pub from: i64,
     pub to: i64,
+    /// The width of each group's `series` bucket.
+    #[serde(default)]
+    pub granularity: crate::Granularity,
+    /// Sessions to count: see [`crate::filters`].
+    #[serde(flatten)]
+    pub filters: crate::Filters,
+    /// Also answer for the period of the same length just before.
+    #[serde(default)]
+    pub compare: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -26,6 +35,23 @@ pub struct ErrorsReport {
     pub sessions: u64,
     /// Most visits affected first.
     pub groups: Vec<ErrorGroup>,
+    /// The period's errors and the visits they reached.
+    #[serde(default)]
+    pub totals: ErrorTotals,
+    /// The period just before, when `compare` was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<ErrorTotals>,
+}
+
+/// A period's errors, and the visits they reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorTotals {
+    pub errors: u64,
+    /// Visits with at least one error.
+    pub sessions_affected: u64,
+    /// Visits with any event.
+    pub sessions: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -48,6 +74,14 @@ pub struct ErrorGroup {
     pub example_stack: Option<String>,
     /// One per saved funnel that some visit entered.
     pub funnels: Vec<FunnelImpact>,
+    /// Errors in each bucket of the period at the query's granularity, on
+    /// the site's calendar, empty buckets included.
+    #[serde(default)]
+    pub series: Vec<LabelCount>,
+    /// This group's errors in the period just before, when `compare` was
+    /// asked (0: it is new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_count: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

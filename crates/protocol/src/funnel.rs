@@ -77,6 +77,9 @@ pub struct FunnelQuery {
     pub from: i64,
     pub to: i64,
     pub funnel: FunnelDefinition,
+    /// Sessions to count: see [`crate::filters`].
+    #[serde(default, skip_serializing_if = "crate::Filters::is_empty")]
+    pub filters: crate::Filters,
     /// Also compute the period of the same length just before.
     #[serde(default)]
     pub compare: bool,

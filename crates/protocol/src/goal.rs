@@ -66,6 +66,12 @@ pub struct ConversionsQuery {
     pub to: i64,
     #[serde(default)]
     pub granularity: crate::Granularity,
+    /// Sessions to count: see [`crate::filters`].
+    #[serde(flatten)]
+    pub filters: crate::Filters,
+    /// Also answer for the period of the same length just before.
+    #[serde(default)]
+    pub compare: bool,
 }
 
 /// Conversions in one bucket of time.
@@ -110,6 +116,31 @@ pub struct ConversionsReport {
     pub referrers: ConversionBreakdown,
     pub landing_pages: ConversionBreakdown,
     pub k: u64,
+    /// The period just before, when `compare` was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<ConversionTotals>,
+}
+
+impl ConversionsReport {
+    /// The figures [`ConversionTotals`] keeps.
+    pub fn totals(&self) -> ConversionTotals {
+        ConversionTotals {
+            visits: self.visits,
+            conversions: self.conversions,
+            rate: self.rate,
+            value: self.value,
+        }
+    }
+}
+
+/// A goal's totals over one period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversionTotals {
+    pub visits: u64,
+    pub conversions: u64,
+    pub rate: f64,
+    pub value: f64,
 }
 
 /// A breakdown of conversions, largest first, small groups left out.

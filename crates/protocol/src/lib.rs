@@ -11,6 +11,7 @@ pub mod erase;
 pub mod error;
 pub mod errors;
 pub mod event;
+pub mod filters;
 pub mod funnel;
 pub mod goal;
 pub mod json;
@@ -30,5 +31,6 @@ pub use event::{
     Batch, Campaign, ErrorReport, Event, EventData, IngestReceipt, PropValue, Props, RejectedEvent,
     Rejection, Vital,
 };
+pub use filters::Filters;
 pub use site::{Retention, SiteSettings, SiteSummary};
 pub use usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};

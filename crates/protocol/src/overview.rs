@@ -10,11 +10,9 @@
 //! - *bounce rate* is the share of sessions with one page view;
 //! - *visit duration* is a session's last page view minus its first;
 //! - a session's *entry* and *exit* pages are its first and last page
-//!   views, its *source* is its first page view's referrer host (`direct`
-//!   without one), its *campaign* that page view's `utm_campaign`.
+//!   views; its source, referrer and campaign are as in [`crate::filters`].
 //!
-//! Filters select sessions: a session is kept when every filter given
-//! matches (`page`: it viewed that page). Breakdown rows with fewer than `k`
+//! Filters select sessions (see [`crate::filters`]). Breakdown rows with fewer than `k`
 //! visitors are not listed, only counted: a small group could point at a
 //! person.
 
@@ -34,25 +32,7 @@ pub struct OverviewQuery {
     pub filters: Filters,
 }
 
-/// Session filters; each one given must match.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Filters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entry_page: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub campaign: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub browser: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-}
+pub use crate::filters::Filters;
 
 /// Key figures of one period.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -103,6 +83,8 @@ pub struct OverviewReport {
     pub entry_pages: Breakdown,
     pub exit_pages: Breakdown,
     pub sources: Breakdown,
+    #[serde(default)]
+    pub referrers: Breakdown,
     pub campaigns: Breakdown,
     pub browsers: Breakdown,
     pub os: Breakdown,

@@ -17,6 +17,12 @@ pub struct PerformanceQuery {
     /// A saved goal's id: conversion by LCP bucket is computed for it.
     #[serde(default)]
     pub goal: Option<String>,
+    /// Sessions to count: see [`crate::filters`].
+    #[serde(flatten)]
+    pub filters: crate::Filters,
+    /// Also answer for the period of the same length just before.
+    #[serde(default)]
+    pub compare: bool,
 }
 
 /// Good, needs improvement, poor.
@@ -122,6 +128,10 @@ pub struct PerformanceReport {
     pub goal: Option<String>,
     pub lcp_conversion: Vec<LcpBucket>,
     pub k: u64,
+    /// Every vital over the whole site in the period just before, when
+    /// `compare` was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Vec<VitalSummary>>,
 }
 
 #[cfg(test)]

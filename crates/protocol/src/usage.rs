@@ -41,7 +41,7 @@ impl Granularity {
 /// A usage question: one site, the half-open range `[from, to)` in ms since
 /// the Unix epoch, bucketed by `granularity` on the site's calendar (its
 /// timezone's hours, days, weeks from Monday, and months).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct UsageQuery {
@@ -50,6 +50,12 @@ pub struct UsageQuery {
     pub to: i64,
     #[serde(default)]
     pub granularity: Granularity,
+    /// Sessions to count: see [`crate::filters`].
+    #[serde(flatten)]
+    pub filters: crate::Filters,
+    /// Also answer for the period of the same length just before.
+    #[serde(default)]
+    pub compare: bool,
 }
 
 /// The answer to a [`UsageQuery`].
@@ -67,6 +73,17 @@ pub struct UsageReport {
     pub top_pages_hidden: u64,
     pub total_pageviews: u64,
     pub total_visitors: u64,
+    /// The period just before, when `compare` was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<UsageTotals>,
+}
+
+/// A period's page views and unique visitors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageTotals {
+    pub pageviews: u64,
+    pub visitors: u64,
 }
 
 /// Page views and unique visitors in the bucket starting at `start` (ms

@@ -19,6 +19,7 @@ use crate::auth::Reader;
 use crate::browser_body;
 use crate::error::AppError;
 use crate::query::{self, Params};
+use crate::store::Scope;
 use crate::user_agent::Agent;
 
 /// `POST /api/consent`
@@ -81,10 +82,11 @@ pub async fn report(
     query::check_period(q.from, q.to)?;
     let site = query::site(&app, &reader, &q.site)?;
     // Banner impressions are counted per day of the site's calendar.
-    let day = |ms: i64| {
+    let timezone = site.timezone;
+    let day = move |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .unwrap_or_default()
-            .with_timezone(&site.timezone)
+            .with_timezone(&timezone)
             .date_naive()
     };
     let days = (day(q.from), day(q.to - 1));
@@ -92,8 +94,16 @@ pub async fn report(
     let report = tokio::task::spawn_blocking(move || {
         let mut report = store.consent_report(&q.site, q.from, q.to, days)?;
         let log = store.consent_log(&q.site, q.from, q.to)?;
-        let counted = store.session_count(&q.site, q.from, q.to)?;
+        let counted = store.session_count(&Scope::unfiltered(&q.site, q.from, q.to))?;
         add_insights(&mut report, &log, counted, site.timezone);
+        if q.compare {
+            let (from, to) = (q.from - (q.to - q.from), q.from);
+            let mut before = store.consent_report(&q.site, from, to, (day(from), day(to - 1)))?;
+            let log = store.consent_log(&q.site, from, to)?;
+            let counted = store.session_count(&Scope::unfiltered(&q.site, from, to))?;
+            add_insights(&mut before, &log, counted, site.timezone);
+            report.previous = Some(before.totals());
+        }
         Ok::<_, AppError>(report)
     })
     .await??;

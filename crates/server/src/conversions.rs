@@ -17,7 +17,10 @@ use crate::auth::Reader;
 use crate::buckets::Bucket;
 use crate::error::AppError;
 use crate::query::{self, Params};
-use crate::store::VisitRow;
+use crate::store::{Scope, VisitRow};
+
+/// The label of visits without a campaign medium or name.
+pub const NONE: &str = "(none)";
 
 /// Most rows a conversions breakdown lists.
 const ROWS: usize = 10;
@@ -120,13 +123,14 @@ pub fn report(
         rate: rate(total_conversions, total_visits),
         value: total_value,
         series,
-        sources: breakdown(&|v| or(&v.source, "(none)")),
-        mediums: breakdown(&|v| or(&v.medium, "(none)")),
-        campaigns: breakdown(&|v| or(&v.campaign, "(none)")),
-        referrers: breakdown(&|v| or(&v.referrer, "(direct)")),
+        sources: breakdown(&|v| v.source.clone()),
+        mediums: breakdown(&|v| or(&v.medium, NONE)),
+        campaigns: breakdown(&|v| or(&v.campaign, NONE)),
+        referrers: breakdown(&|v| v.referrer.clone()),
         landing_pages: breakdown(&|v| v.landing.clone()),
         goal,
         k,
+        previous: None,
     }
 }
 
@@ -161,10 +165,21 @@ pub async fn conversions(
     }
     let (store, k) = (app.store_handle(), app.min_group_size());
     let report = tokio::task::spawn_blocking(move || {
-        let visits = store.visits(&q.site, q.from, q.to)?;
-        let hits = store.goal_hits(&q.site, q.from, q.to, &saved.goal.target)?;
+        let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
+        let previous = if q.compare {
+            let before = scope.previous();
+            let visits = store.visits(&before)?;
+            let hits = store.goal_hits(&before, &saved.goal.target)?;
+            Some(report(saved.goal.clone(), &visits, &hits, &[], k).totals())
+        } else {
+            None
+        };
+        let visits = store.visits(&scope)?;
+        let hits = store.goal_hits(&scope, &saved.goal.target)?;
         let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, site.timezone);
-        Ok::<_, AppError>(report(saved.goal, &visits, &hits, &buckets, k))
+        let mut report = report(saved.goal, &visits, &hits, &buckets, k);
+        report.previous = previous;
+        Ok::<_, AppError>(report)
     })
     .await??;
     Ok(Json(report))

@@ -760,6 +760,7 @@ mod tests {
                     from: now.timestamp_millis() - 22 * 86_400_000,
                     to: now.timestamp_millis(),
                     granularity: sonde_protocol::Granularity::Day,
+                    ..Default::default()
                 },
                 chrono_tz::UTC,
                 1,

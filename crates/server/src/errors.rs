@@ -9,15 +9,16 @@ use axum::extract::State;
 use chrono_tz::Tz;
 use sonde_protocol::ApiError;
 use sonde_protocol::errors::{
-    Conversion, ErrorGroup, ErrorsQuery, ErrorsReport, FunnelImpact, LabelCount,
+    Conversion, ErrorGroup, ErrorTotals, ErrorsQuery, ErrorsReport, FunnelImpact, LabelCount,
 };
 
 use crate::app::AppState;
 use crate::auth::Reader;
+use crate::buckets::Bucket;
 use crate::error::AppError;
 use crate::funnel::progress;
 use crate::query::{self, Params};
-use crate::store::ErrorRow;
+use crate::store::{ErrorRow, Scope};
 
 /// The message with what varies between occurrences replaced: numbers by
 /// `<n>`, quoted text by `<s>`, hex runs of 8 or more by `<hex>`.
@@ -116,12 +117,14 @@ pub fn group(
     errors: &[ErrorRow],
     sessions: u64,
     timezone: Tz,
+    buckets: &[Bucket],
     funnels: &[FunnelVisits],
 ) -> Vec<ErrorGroup> {
     struct Building {
         group: ErrorGroup,
         sessions: HashSet<String>,
         per_day: BTreeMap<String, u64>,
+        series: Vec<u64>,
         browsers: HashMap<String, u64>,
         pages: HashMap<String, u64>,
     }
@@ -141,6 +144,7 @@ pub fn group(
             },
             sessions: HashSet::new(),
             per_day: BTreeMap::new(),
+            series: vec![0; buckets.len()],
             browsers: HashMap::new(),
             pages: HashMap::new(),
         });
@@ -153,6 +157,12 @@ pub fn group(
             .format("%Y-%m-%d")
             .to_string();
         *b.per_day.entry(day).or_default() += 1;
+        if let Some(n) = b
+            .series
+            .get_mut(buckets.partition_point(|b| b.stop <= e.ts))
+        {
+            *n += 1;
+        }
         *b.browsers.entry(e.browser.clone()).or_default() += 1;
         *b.pages.entry(e.path.clone()).or_default() += 1;
     }
@@ -179,6 +189,14 @@ pub fn group(
                 .into_iter()
                 .map(|(label, count)| LabelCount { label, count })
                 .collect();
+            g.series = buckets
+                .iter()
+                .zip(b.series)
+                .map(|(bucket, count)| LabelCount {
+                    label: bucket.local.clone(),
+                    count,
+                })
+                .collect();
             g.browsers = ranked(b.browsers);
             g.pages = ranked(b.pages);
             g.funnels = funnels
@@ -196,6 +214,16 @@ pub fn group(
             .then_with(|| a.fingerprint.cmp(&b.fingerprint))
     });
     out
+}
+
+/// A period's errors and the visits they reached.
+pub fn totals(errors: &[ErrorRow], sessions: u64) -> ErrorTotals {
+    let affected: HashSet<&str> = errors.iter().map(|e| e.session.as_str()).collect();
+    ErrorTotals {
+        errors: errors.len() as u64,
+        sessions_affected: affected.len() as u64,
+        sessions,
+    }
 }
 
 fn impact(funnel: &FunnelVisits, hit: &HashSet<String>) -> FunnelImpact {
@@ -239,11 +267,13 @@ pub async fn errors(
 ) -> Result<Json<ErrorsReport>, AppError> {
     query::check_period(q.from, q.to)?;
     query::check_length(q.from, q.to, MAX_DAYS)?;
+    crate::usage::check_buckets(q.from, q.to, q.granularity)?;
     let site = query::site(&app, &reader, &q.site)?;
     let (store, saved) = (app.store_handle(), app.saved_handle());
     let report = tokio::task::spawn_blocking(move || {
-        let rows = store.errors(&q.site, q.from, q.to)?;
-        let sessions = store.session_count(&q.site, q.from, q.to)?;
+        let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
+        let rows = store.errors(&scope)?;
+        let sessions = store.session_count(&scope)?;
         let mut funnels = Vec::new();
         for saved in saved.funnels(&q.site)? {
             let mut definition = saved.funnel;
@@ -252,7 +282,7 @@ pub async fn errors(
                 name: definition.name.clone(),
                 ..FunnelVisits::default()
             };
-            for (session, events) in store.funnel_occurrences(&q.site, q.from, q.to, &definition)? {
+            for (session, events) in store.funnel_occurrences(&scope, &definition)? {
                 let reached = progress(&definition.steps, &events, definition.window_ms).len();
                 if reached > 0 {
                     visits.entered.insert(session.clone());
@@ -263,9 +293,31 @@ pub async fn errors(
             }
             funnels.push(visits);
         }
+        let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, site.timezone);
+        let mut groups = group(&rows, sessions, site.timezone, &buckets, &funnels);
+        let previous = if q.compare {
+            let before = scope.previous();
+            let rows = store.errors(&before)?;
+            let mut counts: HashMap<String, u64> = HashMap::new();
+            for e in &rows {
+                let message = normalise(&e.message);
+                let frame = top_frame(e.stack.as_deref(), e.source.as_deref());
+                *counts
+                    .entry(fingerprint(&message, frame.as_deref()))
+                    .or_default() += 1;
+            }
+            for g in &mut groups {
+                g.previous_count = Some(counts.get(&g.fingerprint).copied().unwrap_or(0));
+            }
+            Some(totals(&rows, store.session_count(&before)?))
+        } else {
+            None
+        };
         Ok::<_, AppError>(ErrorsReport {
             sessions,
-            groups: group(&rows, sessions, site.timezone, &funnels),
+            totals: totals(&rows, sessions),
+            previous,
+            groups,
         })
     })
     .await??;
@@ -335,7 +387,14 @@ mod tests {
             entered: ["a", "b", "x", "y"].map(String::from).into(),
             converted: ["x", "y", "b"].map(String::from).into(),
         };
-        let groups = group(&rows, 10, chrono_tz::UTC, &[funnel]);
+        // Hours of the first two days: the series counts each, empty ones too.
+        let hours = crate::buckets::buckets(
+            0,
+            2 * DAY,
+            sonde_protocol::Granularity::Hour,
+            chrono_tz::UTC,
+        );
+        let groups = group(&rows, 10, chrono_tz::UTC, &hours, &[funnel]);
         assert_eq!(groups.len(), 2, "line numbers do not split a group");
         let g = &groups[0];
         assert_eq!(g.message, "Failed to load item <n>");
@@ -349,6 +408,13 @@ mod tests {
             .map(|d| (d.label.as_str(), d.count))
             .collect();
         assert_eq!(days, [("1970-01-01", 2), ("1970-01-02", 1)]);
+        assert_eq!(g.series.len(), 48);
+        assert_eq!(
+            (g.series[0].label.as_str(), g.series[0].count),
+            ("1970-01-01T00:00", 2)
+        );
+        assert_eq!(g.series[24].count, 1);
+        assert_eq!(g.series.iter().map(|p| p.count).sum::<u64>(), 3);
         assert_eq!(
             g.browsers[0],
             LabelCount {

@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::auth::Reader;
 use crate::browser_body;
 use crate::error::AppError;
+use crate::store::Scope;
 
 /// `POST /api/funnel`: a funnel's figures over a period.
 #[utoipa::path(
@@ -42,17 +43,18 @@ pub async fn funnel(
     crate::query::site(&app, &reader, &query.site)?;
     let (store, k) = (app.store_handle(), app.min_group_size());
     let report = tokio::task::spawn_blocking(move || {
-        let (site, from, to, funnel) = (&query.site, query.from, query.to, &query.funnel);
-        let steps = store.funnel(site, from, to, funnel)?;
+        let funnel = &query.funnel;
+        let scope = Scope::new(&query.site, query.from, query.to, &query.filters);
+        let steps = store.funnel(&scope, funnel)?;
         let previous = if query.compare {
-            Some(store.funnel(site, from - (to - from), from, funnel)?)
+            Some(store.funnel(&scope.previous(), funnel)?)
         } else {
             None
         };
         let (breakdown, breakdown_hidden) = match query.breakdown {
             Some(dimension) => {
-                let units = store.funnel_occurrences(site, from, to, funnel)?;
-                let values = store.unit_dimension(site, from, to, funnel.unit, dimension)?;
+                let units = store.funnel_occurrences(&scope, funnel)?;
+                let values = store.unit_dimension(&scope, funnel.unit, dimension)?;
                 break_down(&funnel.steps, funnel.window_ms, &units, &values, k)
             }
             None => (Vec::new(), 0),

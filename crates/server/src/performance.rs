@@ -20,7 +20,7 @@ use crate::auth::Reader;
 use crate::error::AppError;
 use crate::funnel::progress;
 use crate::query::{self, Params};
-use crate::store::VitalRow;
+use crate::store::{Scope, VitalRow};
 
 /// The 75th percentile by nearest rank: the smallest sample that at least
 /// 75 % of the samples do not exceed.
@@ -148,6 +148,7 @@ pub fn report(
         goal: goal_name,
         lcp_conversion,
         k,
+        previous: None,
     }
 }
 
@@ -182,7 +183,8 @@ pub async fn performance(
     };
     let (store, k) = (app.store_handle(), app.min_group_size());
     let report = tokio::task::spawn_blocking(move || {
-        let rows = store.vitals(&q.site, q.from, q.to)?;
+        let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
+        let rows = store.vitals(&scope)?;
         let converted = match &goal {
             Some(goal) => {
                 let reach = FunnelDefinition {
@@ -192,7 +194,7 @@ pub async fn performance(
                     unit: FunnelUnit::Session,
                 };
                 store
-                    .funnel_occurrences(&q.site, q.from, q.to, &reach)?
+                    .funnel_occurrences(&scope, &reach)?
                     .into_iter()
                     .filter(|(_, events)| {
                         !progress(&reach.steps, events, reach.window_ms).is_empty()
@@ -202,12 +204,12 @@ pub async fn performance(
             }
             None => HashSet::new(),
         };
-        Ok::<_, AppError>(report(
-            &rows,
-            site.timezone,
-            k,
-            goal.map(|g| (g.name, &converted)),
-        ))
+        let mut report = report(&rows, site.timezone, k, goal.map(|g| (g.name, &converted)));
+        if q.compare {
+            let before = store.vitals(&scope.previous())?;
+            report.previous = Some(summaries(&before.iter().collect::<Vec<_>>()));
+        }
+        Ok::<_, AppError>(report)
     })
     .await??;
     Ok(Json(report))

@@ -23,7 +23,7 @@ use sonde_protocol::consent_report::ConsentReport;
 use sonde_protocol::funnel::FunnelDefinition;
 use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::usage::{UsageQuery, UsageReport};
-use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
+use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, Filters, SiteSettings};
 
 use crate::funnel::Occurrence;
 use crate::user_agent::Software;
@@ -78,8 +78,10 @@ pub struct VisitRow {
     pub visitor: i64,
     pub start: i64,
     pub landing: String,
-    pub referrer: Option<String>,
-    pub source: Option<String>,
+    /// As a filter reads them (see [`sonde_protocol::filters`]): the
+    /// referrer host or `direct`; the campaign's source, else the referrer.
+    pub referrer: String,
+    pub source: String,
     pub medium: Option<String>,
     pub campaign: Option<String>,
 }
@@ -110,6 +112,54 @@ pub struct RetentionOutcome {
 
 /// Everything the server asks of a store. Calls block: use them from a
 /// blocking task or the writer thread, never on the async executor.
+/// What a report covers: a site's events in `[from, to)`, of the sessions
+/// the filters select (all of them without filters; see
+/// [`sonde_protocol::filters`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    pub site: &'a str,
+    pub from: i64,
+    pub to: i64,
+    pub filters: &'a Filters,
+}
+
+static NO_FILTERS: Filters = Filters {
+    page: None,
+    entry_page: None,
+    source: None,
+    medium: None,
+    campaign: None,
+    referrer: None,
+    browser: None,
+    os: None,
+    device: None,
+};
+
+impl<'a> Scope<'a> {
+    pub fn new(site: &'a str, from: i64, to: i64, filters: &'a Filters) -> Self {
+        Scope {
+            site,
+            from,
+            to,
+            filters,
+        }
+    }
+
+    /// Every session of the site in `[from, to)`.
+    pub fn unfiltered(site: &'a str, from: i64, to: i64) -> Self {
+        Scope::new(site, from, to, &NO_FILTERS)
+    }
+
+    /// The period of the same length just before, with the same filters.
+    pub fn previous(self) -> Self {
+        Scope {
+            from: self.from - (self.to - self.from),
+            to: self.from,
+            ..self
+        }
+    }
+}
+
 pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Writes several batches in one transaction (a group commit), skipping
     /// ids already stored and repeats, and says for each batch how many of
@@ -212,26 +262,22 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     fn dump_as_text(&self, table: &str) -> Result<String, StoreError>;
 
     /// Each unit's (session's or visitor's) key and events that some step
-    /// of `funnel` may match, in `[from, to)`, in the order they were stored.
+    /// of `funnel` may match, in the scope's period, in the order they were stored.
     fn funnel_occurrences(
         &self,
-        site: &str,
-        from: i64,
-        to: i64,
+        scope: &Scope,
         funnel: &FunnelDefinition,
     ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError>;
 
-    /// A funnel's figures in `[from, to)`: by default the reference
+    /// A funnel's figures in the scope's period: by default the reference
     /// arithmetic ([`crate::funnel`]) over [`EventStore::funnel_occurrences`];
     /// a store may compute the same in its own engine.
     fn funnel(
         &self,
-        site: &str,
-        from: i64,
-        to: i64,
+        scope: &Scope,
         funnel: &FunnelDefinition,
     ) -> Result<Vec<sonde_protocol::funnel::StepResult>, StoreError> {
-        let units = self.funnel_occurrences(site, from, to, funnel)?;
+        let units = self.funnel_occurrences(scope, funnel)?;
         let progresses: Vec<Vec<i64>> = units
             .iter()
             .map(|(_, events)| crate::funnel::progress(&funnel.steps, events, funnel.window_ms))
@@ -239,40 +285,36 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         Ok(crate::funnel::summarize(funnel.steps.len(), &progresses))
     }
 
-    /// Each unit's value of `dimension`, from its first event in `[from, to)`
+    /// Each unit's value of `dimension`, from its first event in the scope's period
     /// (`(none)` where it has none).
     fn unit_dimension(
         &self,
-        site: &str,
-        from: i64,
-        to: i64,
+        scope: &Scope,
         unit: sonde_protocol::funnel::FunnelUnit,
         dimension: sonde_protocol::funnel::FunnelDimension,
     ) -> Result<std::collections::HashMap<String, String>, StoreError>;
 
-    /// The errors of `site` in `[from, to)`, oldest first.
-    fn errors(&self, site: &str, from: i64, to: i64) -> Result<Vec<ErrorRow>, StoreError>;
+    /// The errors in the scope, oldest first.
+    fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError>;
 
     /// Each visit (session) of `site` that began with a page view in
-    /// `[from, to)`, with where it came from.
-    fn visits(&self, site: &str, from: i64, to: i64) -> Result<Vec<VisitRow>, StoreError>;
+    /// the scope's period, with where it came from.
+    fn visits(&self, scope: &Scope) -> Result<Vec<VisitRow>, StoreError>;
 
     /// The visits that reached `target` (a page or an event) in `[from,
     /// to)`, once per matching event, with the event's value.
     fn goal_hits(
         &self,
-        site: &str,
-        from: i64,
-        to: i64,
+        scope: &Scope,
         target: &sonde_protocol::funnel::Step,
     ) -> Result<Vec<(String, Option<f64>)>, StoreError>;
 
-    /// Sessions of `site` with any event in `[from, to)`.
-    fn session_count(&self, site: &str, from: i64, to: i64) -> Result<u64, StoreError>;
+    /// Sessions with any event in the scope.
+    fn session_count(&self, scope: &Scope) -> Result<u64, StoreError>;
 
-    /// Web vitals of `site` in `[from, to)`: one row per page load and
+    /// Web vitals in the scope: one row per page load and
     /// metric, oldest first.
-    fn vitals(&self, site: &str, from: i64, to: i64) -> Result<Vec<VitalRow>, StoreError>;
+    fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError>;
 
     /// The consent report of `site` for decisions in `[from, to)`, with the
     /// banner impressions of the site's days `first_day..=last_day` (see

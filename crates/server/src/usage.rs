@@ -66,6 +66,7 @@ pub async fn realtime(
         from: since,
         to: now + 1,
         granularity: sonde_protocol::Granularity::Hour,
+        ..UsageQuery::default()
     };
     let (store, k) = (app.store_handle(), app.min_group_size());
     let report =

@@ -17,14 +17,14 @@ use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step
 use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
-use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport};
-use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings, Vital};
+use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport, UsageTotals};
+use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, Filters, SiteSettings, Vital};
 
 mod accounts;
 mod saved;
 
 use super::{
-    ErrorRow, EventStore, RetentionOutcome, StoreError, StoredEvent, VisitRow, VitalRow,
+    ErrorRow, EventStore, RetentionOutcome, Scope, StoreError, StoredEvent, VisitRow, VitalRow,
     WriteOutcome,
 };
 use crate::funnel::{Happened, Occurrence};
@@ -541,6 +541,7 @@ impl EventStore for DuckDbStore {
             entry_pages: breakdown(&by_session("entry"))?,
             exit_pages: breakdown(&by_session("exit"))?,
             sources: breakdown(&by_session("source"))?,
+            referrers: breakdown(&by_session("referrer"))?,
             campaigns: breakdown(&by_session("campaign"))?,
             browsers: breakdown(&by_session("browser"))?,
             os: breakdown(&by_session("os"))?,
@@ -550,9 +551,7 @@ impl EventStore for DuckDbStore {
 
     fn unit_dimension(
         &self,
-        site: &str,
-        from: i64,
-        to: i64,
+        scope: &Scope,
         unit: FunnelUnit,
         dimension: FunnelDimension,
     ) -> Result<std::collections::HashMap<String, String>, StoreError> {
@@ -565,30 +564,34 @@ impl EventStore for DuckDbStore {
             FunnelDimension::Browser => ("browser", ""),
             FunnelDimension::Os => ("os", ""),
             FunnelDimension::Device => ("device", ""),
-            FunnelDimension::Source => ("referrer_host", "AND kind = 'page_view'"),
+            FunnelDimension::Source => (
+                "coalesce(utm_source, referrer_host, 'direct')",
+                "AND kind = 'page_view'",
+            ),
             FunnelDimension::Campaign => ("utm_campaign", "AND kind = 'page_view'"),
         };
         let conn = self.conn();
+        let events = scoped(&conn, scope)?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {unit}, coalesce(first({column} ORDER BY ts, rowid), '(none)') FROM events
-             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT) {only}
+             WHERE {events} {only}
              GROUP BY 1"
         ))?;
-        let rows = stmt.query_map(params![site, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(scope_params(scope), |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn errors(&self, site: &str, from: i64, to: i64) -> Result<Vec<ErrorRow>, StoreError> {
+    fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let events = scoped(&conn, scope)?;
+        let mut stmt = conn.prepare(&format!(
             "SELECT coalesce(session_id, id), epoch_ms(ts), error_message, error_stack, error_source,
                     coalesce(browser, 'unknown'), path
              FROM events
-             WHERE site = ? AND kind = 'error'
-               AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
-             ORDER BY ts, rowid",
-        )?;
-        let rows = stmt.query_map(params![site, from, to], |r| {
+             WHERE {events} AND kind = 'error'
+             ORDER BY ts, rowid"
+        ))?;
+        let rows = stmt.query_map(scope_params(scope), |r| {
             Ok(ErrorRow {
                 session: r.get(0)?,
                 ts: r.get(1)?,
@@ -602,19 +605,22 @@ impl EventStore for DuckDbStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn visits(&self, site: &str, from: i64, to: i64) -> Result<Vec<VisitRow>, StoreError> {
+    fn visits(&self, scope: &Scope) -> Result<Vec<VisitRow>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let events = scoped(&conn, scope)?;
+        let mut stmt = conn.prepare(&format!(
             "SELECT session_id, first(visitor_id ORDER BY ts, rowid), epoch_ms(min(ts)),
-                    first(path ORDER BY ts, rowid), first(referrer_host ORDER BY ts, rowid),
-                    first(utm_source ORDER BY ts, rowid), first(utm_medium ORDER BY ts, rowid),
+                    first(path ORDER BY ts, rowid),
+                    coalesce(first(referrer_host ORDER BY ts, rowid), 'direct'),
+                    coalesce(first(utm_source ORDER BY ts, rowid),
+                             first(referrer_host ORDER BY ts, rowid), 'direct'),
+                    first(utm_medium ORDER BY ts, rowid),
                     first(utm_campaign ORDER BY ts, rowid)
              FROM events
-             WHERE site = ? AND kind = 'page_view' AND session_id IS NOT NULL
-               AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
-             GROUP BY session_id",
-        )?;
-        let rows = stmt.query_map(params![site, from, to], |r| {
+             WHERE {events} AND kind = 'page_view' AND session_id IS NOT NULL
+             GROUP BY session_id"
+        ))?;
+        let rows = stmt.query_map(scope_params(scope), |r| {
             Ok(VisitRow {
                 session: r.get(0)?,
                 visitor: r.get(1)?,
@@ -631,9 +637,7 @@ impl EventStore for DuckDbStore {
 
     fn goal_hits(
         &self,
-        site: &str,
-        from: i64,
-        to: i64,
+        scope: &Scope,
         target: &Step,
     ) -> Result<Vec<(String, Option<f64>)>, StoreError> {
         let (filter, wanted) = match target {
@@ -647,11 +651,12 @@ impl EventStore for DuckDbStore {
             ),
         };
         let conn = self.conn();
+        let events = scoped(&conn, scope)?;
         let mut stmt = conn.prepare(&format!(
             "SELECT coalesce(session_id, id), value, props FROM events
-             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT) AND {filter}"
+             WHERE {events} AND {filter}"
         ))?;
-        let rows = stmt.query_map(params![site, from, to, wanted], |r| {
+        let rows = stmt.query_map(params![scope.site, scope.from, scope.to, wanted], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<f64>>(1)?,
@@ -677,26 +682,27 @@ impl EventStore for DuckDbStore {
         Ok(hits)
     }
 
-    fn session_count(&self, site: &str, from: i64, to: i64) -> Result<u64, StoreError> {
-        let n: i64 = self.conn().query_row(
-            "SELECT count(DISTINCT session_id) FROM events
-             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)",
-            params![site, from, to],
+    fn session_count(&self, scope: &Scope) -> Result<u64, StoreError> {
+        let conn = self.conn();
+        let events = scoped(&conn, scope)?;
+        let n: i64 = conn.query_row(
+            &format!("SELECT count(DISTINCT session_id) FROM events WHERE {events}"),
+            scope_params(scope),
             |r| r.get(0),
         )?;
         Ok(n as u64)
     }
 
-    fn vitals(&self, site: &str, from: i64, to: i64) -> Result<Vec<VitalRow>, StoreError> {
+    fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let events = scoped(&conn, scope)?;
+        let mut stmt = conn.prepare(&format!(
             "SELECT coalesce(session_id, id), epoch_ms(ts), path, name, value
              FROM events
-             WHERE site = ? AND kind = 'vital' AND value IS NOT NULL
-               AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
-             ORDER BY ts, rowid",
-        )?;
-        let rows = stmt.query_map(params![site, from, to], |r| {
+             WHERE {events} AND kind = 'vital' AND value IS NOT NULL
+             ORDER BY ts, rowid"
+        ))?;
+        let rows = stmt.query_map(scope_params(scope), |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
@@ -727,27 +733,23 @@ impl EventStore for DuckDbStore {
     /// without a property); otherwise the reference arithmetic.
     fn funnel(
         &self,
-        site: &str,
-        from: i64,
-        to: i64,
+        scope: &Scope,
         funnel: &FunnelDefinition,
     ) -> Result<Vec<StepResult>, StoreError> {
         if needs_props(funnel) {
-            let units = self.funnel_occurrences(site, from, to, funnel)?;
+            let units = self.funnel_occurrences(scope, funnel)?;
             let progresses: Vec<Vec<i64>> = units
                 .iter()
                 .map(|(_, events)| crate::funnel::progress(&funnel.steps, events, funnel.window_ms))
                 .collect();
             return Ok(crate::funnel::summarize(funnel.steps.len(), &progresses));
         }
-        funnel_in_sql(&self.conn(), site, from, to, funnel)
+        funnel_in_sql(&self.conn(), scope, funnel)
     }
 
     fn funnel_occurrences(
         &self,
-        site: &str,
-        from: i64,
-        to: i64,
+        scope: &Scope,
         funnel: &FunnelDefinition,
     ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
         let unit = match funnel.unit {
@@ -755,9 +757,9 @@ impl EventStore for DuckDbStore {
             FunnelUnit::Visitor => "visitor_id::VARCHAR",
         };
         if !needs_props(funnel) {
-            return funnel_steps_in_sql(&self.conn(), site, from, to, unit, &funnel.steps);
+            return funnel_steps_in_sql(&self.conn(), scope, unit, &funnel.steps);
         }
-        funnel_matched_in_rust(&self.conn(), site, from, to, unit, funnel)
+        funnel_matched_in_rust(&self.conn(), scope, unit, funnel)
     }
 
     fn consent_report(
@@ -822,7 +824,9 @@ impl EventStore for DuckDbStore {
 
     fn usage(&self, q: &UsageQuery, timezone: Tz, k: u64) -> Result<UsageReport, StoreError> {
         let conn = self.conn();
-        let range = "site = ? AND kind = 'page_view' AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)";
+        let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
+        let range = format!("{} AND kind = 'page_view'", scoped(&conn, &scope)?);
+        let range = range.as_str();
         let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, timezone);
         let series = usage_series(&conn, q, &buckets, range)?;
 
@@ -883,20 +887,123 @@ impl EventStore for DuckDbStore {
             pages.into_iter().partition(|p| p.visitors >= k);
         let top_pages: Vec<PageStat> = top_pages.into_iter().take(TOP_PAGES).collect();
 
-        let (total_pageviews, total_visitors): (i64, i64) = conn.query_row(
-            &format!("SELECT count(*), count(DISTINCT visitor_id) FROM events WHERE {range}"),
-            params![q.site, q.from, q.to],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-
+        let totals = usage_totals(&conn, &scope)?;
+        let previous = if q.compare {
+            Some(usage_totals(&conn, &scope.previous())?)
+        } else {
+            None
+        };
         Ok(UsageReport {
             series,
             top_pages,
             top_pages_hidden: small.len() as u64,
-            total_pageviews: total_pageviews as u64,
-            total_visitors: total_visitors as u64,
+            total_pageviews: totals.pageviews,
+            total_visitors: totals.visitors,
+            previous,
         })
     }
+}
+
+/// A period's page views and distinct visitors.
+fn usage_totals(conn: &Connection, scope: &Scope) -> Result<UsageTotals, StoreError> {
+    let events = scoped(conn, scope)?;
+    let (pageviews, visitors): (i64, i64) = conn.query_row(
+        &format!(
+            "SELECT count(*), count(DISTINCT visitor_id) FROM events
+             WHERE {events} AND kind = 'page_view'"
+        ),
+        scope_params(scope),
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(UsageTotals {
+        pageviews: pageviews as u64,
+        visitors: visitors as u64,
+    })
+}
+
+/// The condition that selects a scope's events, with the placeholders of
+/// [`scope_params`]: the site and period, and, when filters are given,
+/// the sessions they select, which it first gathers in the temporary
+/// table `scope_sessions`.
+fn scoped(conn: &Connection, scope: &Scope) -> Result<String, StoreError> {
+    let period = "site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)";
+    if scope.filters.is_empty() {
+        return Ok(period.to_owned());
+    }
+    let (matching, values) = matching_sessions(scope.filters);
+    let mut params: Vec<&dyn duckdb::ToSql> = vec![&scope.site, &scope.from, &scope.to];
+    params.extend(values.iter().map(|v| v as &dyn duckdb::ToSql));
+    conn.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE scope_sessions AS
+             WITH views AS (
+                 SELECT {VIEW_COLUMNS} FROM events WHERE {period} AND kind = 'page_view'
+             ),
+             sessions AS ({sessions})
+             SELECT session FROM sessions WHERE {matching}",
+            sessions = sessions_sql(scope.filters.page.is_some()),
+        ),
+        params.as_slice(),
+    )?;
+    Ok(format!(
+        "{period} AND coalesce(session_id, id) IN (SELECT session FROM scope_sessions)"
+    ))
+}
+
+/// The values of [`scoped`]'s placeholders.
+fn scope_params<'a>(scope: &'a Scope) -> [&'a dyn duckdb::ToSql; 3] {
+    [&scope.site, &scope.from, &scope.to]
+}
+
+/// What [`sessions_sql`] reads of each page view.
+const VIEW_COLUMNS: &str = "coalesce(session_id, id) AS session, visitor_id, ts, path, \
+    referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device";
+
+/// One row per session of the page views in `views` (with
+/// [`VIEW_COLUMNS`]), with the attributes filters and breakdowns read (see
+/// [`sonde_protocol::filters`]). A session's list of pages is costly to
+/// build (a list per session); only the page filter reads it.
+fn sessions_sql(with_pages: bool) -> String {
+    let pages = if with_pages {
+        "list(DISTINCT path)"
+    } else {
+        "NULL::VARCHAR[]"
+    };
+    // `arg_min_null`: the first page view's value even when it is NULL
+    // (`arg_min` would skip to the first page view that has one).
+    format!(
+        "SELECT session, any_value(visitor_id) AS visitor, count(*) AS views,
+                epoch_ms(max(ts)) - epoch_ms(min(ts)) AS duration_ms,
+                arg_min(path, ts) AS entry, arg_max(path, ts) AS exit,
+                coalesce(arg_min_null(utm_source, ts), arg_min_null(referrer_host, ts), 'direct')
+                    AS source,
+                coalesce(arg_min_null(referrer_host, ts), 'direct') AS referrer,
+                arg_min_null(utm_medium, ts) AS medium,
+                arg_min_null(utm_campaign, ts) AS campaign,
+                any_value(browser) AS browser, any_value(os) AS os, any_value(device) AS device,
+                {pages} AS pages
+         FROM views GROUP BY session"
+    )
+}
+
+/// The condition a row of [`sessions_sql`] meets when it matches every
+/// filter given, and the values of its placeholders in order.
+fn matching_sessions(filters: &Filters) -> (String, Vec<String>) {
+    let mut tests = vec!["TRUE".to_owned()];
+    let mut values = Vec::new();
+    for (key, value) in filters.given() {
+        let column = match key {
+            "entry_page" => "entry",
+            other => other,
+        };
+        tests.push(if key == "page" {
+            "list_contains(pages, ?::VARCHAR)".to_owned()
+        } else {
+            format!("{column} = ?::VARCHAR")
+        });
+        values.push(value.to_owned());
+    }
+    (tests.join(" AND "), values)
 }
 
 /// Moves the staged rows into `events` in one statement (one commit), and
@@ -1050,11 +1157,11 @@ fn step_mask(steps: &[Step]) -> (String, Vec<Box<dyn duckdb::ToSql>>) {
 /// holds it to the reference arithmetic.
 fn funnel_in_sql(
     conn: &Connection,
-    site: &str,
-    from: i64,
-    to: i64,
+    scope: &Scope,
     funnel: &FunnelDefinition,
 ) -> Result<Vec<StepResult>, StoreError> {
+    let (site, from, to) = (scope.site, scope.from, scope.to);
+    let events = scoped(conn, scope)?;
     let n = funnel.steps.len();
     let unit = match funnel.unit {
         FunnelUnit::Session => "coalesce(session_id, id)",
@@ -1082,7 +1189,7 @@ fn funnel_in_sql(
                  SELECT hash({unit}) AS key, epoch_ms(ts) AS t,
                         {pos} AS pos, {mask} AS mask
                  FROM events
-                 WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+                 WHERE {events}
              ) WHERE mask > 0
          ),
          c1 AS (SELECT key, pos AS p1, t AS t1 FROM o WHERE mask & 1 <> 0)"
@@ -1165,9 +1272,7 @@ fn funnel_in_sql(
 /// event's properties).
 fn funnel_matched_in_rust(
     conn: &Connection,
-    site: &str,
-    from: i64,
-    to: i64,
+    scope: &Scope,
     unit: &str,
     funnel: &FunnelDefinition,
 ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
@@ -1188,16 +1293,17 @@ fn funnel_matched_in_rust(
             vec![format!("{column} {test}"); count].join(" OR ")
         }
     };
+    let events = scoped(conn, scope)?;
     let sql = format!(
         "SELECT {unit} AS unit, epoch_ms(ts), kind, path, name, props FROM events
-             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+             WHERE {events}
                AND ((kind = 'page_view' AND ({pages}))
                  OR (kind IN ('custom', 'click', 'form_submit') AND ({names})))
              ORDER BY unit, ts, rowid",
         pages = any("path", "LIKE ? ESCAPE '\\'", pages.len()),
         names = any("name", "= ?", names.len()),
     );
-    let mut values: Vec<&dyn duckdb::ToSql> = vec![&site, &from, &to];
+    let mut values: Vec<&dyn duckdb::ToSql> = vec![&scope.site, &scope.from, &scope.to];
     values.extend(pages.iter().map(|p| p as &dyn duckdb::ToSql));
     values.extend(names.iter().map(|n| n as &dyn duckdb::ToSql));
     let mut stmt = conn.prepare(&sql)?;
@@ -1237,23 +1343,22 @@ fn funnel_matched_in_rust(
 /// their hashes; a test holds the two to the same funnel figures.
 fn funnel_steps_in_sql(
     conn: &Connection,
-    site: &str,
-    from: i64,
-    to: i64,
+    scope: &Scope,
     unit: &str,
     steps: &[Step],
 ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
     let (mask, values) = step_mask(steps);
+    let events = scoped(conn, scope)?;
     let sql = format!(
         "SELECT key, unit, t, mask FROM (
              SELECT hash({unit}) AS key, {unit} AS unit, epoch_ms(ts) AS t, rowid AS r, {mask} AS mask
              FROM events
-             WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+             WHERE {events}
          ) WHERE mask > 0
          ORDER BY key, t, r"
     );
     let mut params: Vec<&dyn duckdb::ToSql> = values.iter().map(|v| v.as_ref()).collect();
-    params.extend([&site as &dyn duckdb::ToSql, &from, &to]);
+    params.extend([&scope.site as &dyn duckdb::ToSql, &scope.from, &scope.to]);
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params.as_slice())?;
     let mut units: Vec<(String, Vec<Occurrence>)> = Vec::new();
@@ -1336,14 +1441,12 @@ fn usage_series(
             }
             appender.flush()?;
         }
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare(&format!(
             "SELECT b.start, count(e.id), count(DISTINCT e.visitor_id)
-             FROM buckets b JOIN events e
-               ON e.site = ? AND e.kind = 'page_view'
-              AND e.ts >= epoch_ms(greatest(b.start, ?::BIGINT))
-              AND e.ts < epoch_ms(least(b.stop, ?::BIGINT))
-             GROUP BY b.start",
-        )?;
+             FROM buckets b JOIN (SELECT id, ts, visitor_id FROM events WHERE {range}) e
+               ON e.ts >= epoch_ms(b.start) AND e.ts < epoch_ms(b.stop)
+             GROUP BY b.start"
+        ))?;
         stmt.query_map(params![q.site, q.from, q.to], |r| {
             Ok((
                 r.get(0)?,
@@ -1415,57 +1518,23 @@ fn key_figures(
     to: i64,
 ) -> Result<KeyFigures, StoreError> {
     conn.execute(
-        "CREATE OR REPLACE TEMP TABLE views AS
-         SELECT coalesce(session_id, id) AS session, visitor_id, ts, path, referrer_host,
-                utm_campaign, browser, os, device
-         FROM events
-         WHERE site = ? AND kind = 'page_view' AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)",
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE views AS
+             SELECT {VIEW_COLUMNS} FROM events
+             WHERE site = ? AND kind = 'page_view'
+               AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)"
+        ),
         params![q.site, from, to],
     )?;
-    let f = &q.filters;
-    // A session's list of pages is costly to build (a list per session);
-    // only the page filter reads it.
-    let pages = if f.page.is_some() {
-        "list(DISTINCT path)"
-    } else {
-        "NULL::VARCHAR[]"
-    };
+    let (matching, values) = matching_sessions(&q.filters);
+    let values: Vec<&dyn duckdb::ToSql> = values.iter().map(|v| v as &dyn duckdb::ToSql).collect();
     conn.execute(
         &format!(
             "CREATE OR REPLACE TEMP TABLE chosen AS
-         WITH sessions AS (
-             SELECT session, any_value(visitor_id) AS visitor, count(*) AS views,
-                    epoch_ms(max(ts)) - epoch_ms(min(ts)) AS duration_ms,
-                    arg_min(path, ts) AS entry, arg_max(path, ts) AS exit,
-                    coalesce(arg_min(referrer_host, ts), 'direct') AS source,
-                    arg_min(utm_campaign, ts) AS campaign,
-                    any_value(browser) AS browser, any_value(os) AS os, any_value(device) AS device,
-                    {pages} AS pages
-             FROM views GROUP BY session
-         ),
-         wanted AS (
-             SELECT ?::VARCHAR AS page, ?::VARCHAR AS entry, ?::VARCHAR AS source,
-                    ?::VARCHAR AS campaign, ?::VARCHAR AS browser, ?::VARCHAR AS os,
-                    ?::VARCHAR AS device
-         )
-         SELECT s.* FROM sessions s, wanted w
-         WHERE (w.page IS NULL OR list_contains(s.pages, w.page))
-           AND (w.entry IS NULL OR s.entry = w.entry)
-           AND (w.source IS NULL OR s.source = w.source)
-           AND (w.campaign IS NULL OR s.campaign = w.campaign)
-           AND (w.browser IS NULL OR s.browser = w.browser)
-           AND (w.os IS NULL OR s.os = w.os)
-           AND (w.device IS NULL OR s.device = w.device)"
+             SELECT * FROM ({sessions}) WHERE {matching}",
+            sessions = sessions_sql(q.filters.page.is_some()),
         ),
-        params![
-            f.page,
-            f.entry_page,
-            f.source,
-            f.campaign,
-            f.browser,
-            f.os,
-            f.device
-        ],
+        values.as_slice(),
     )?;
     let figures = conn.query_row(
         "SELECT count(DISTINCT visitor), count(*), coalesce(sum(views), 0)::BIGINT,
@@ -1556,6 +1625,7 @@ mod tests {
             from,
             to,
             granularity,
+            ..Default::default()
         }
     }
 
@@ -1685,6 +1755,7 @@ mod tests {
             vec![page("*"), page("/thanks")],
         ];
         let conn = store.conn();
+        let month = Scope::unfiltered("shop", MIDNIGHT, MIDNIGHT + 30 * DAY);
         for (steps, unit) in funnels
             .iter()
             .flat_map(|s| [(s, FunnelUnit::Session), (s, FunnelUnit::Visitor)])
@@ -1709,31 +1780,12 @@ mod tests {
                     let keys: Vec<String> = units.into_iter().map(|(k, _)| k).collect();
                     (keys, crate::funnel::summarize(steps.len(), &progresses))
                 };
-                let (in_sql_units, in_sql) = figures(
-                    funnel_steps_in_sql(
-                        &conn,
-                        "shop",
-                        MIDNIGHT,
-                        MIDNIGHT + 30 * DAY,
-                        unit_sql,
-                        steps,
-                    )
-                    .unwrap(),
-                );
-                let (in_rust_units, in_rust) = figures(
-                    funnel_matched_in_rust(
-                        &conn,
-                        "shop",
-                        MIDNIGHT,
-                        MIDNIGHT + 30 * DAY,
-                        unit_sql,
-                        &funnel,
-                    )
-                    .unwrap(),
-                );
+                let (in_sql_units, in_sql) =
+                    figures(funnel_steps_in_sql(&conn, &month, unit_sql, steps).unwrap());
+                let (in_rust_units, in_rust) =
+                    figures(funnel_matched_in_rust(&conn, &month, unit_sql, &funnel).unwrap());
                 assert_eq!(in_sql, in_rust, "{steps:?} {unit:?} {window_ms}");
-                let whole_in_sql =
-                    funnel_in_sql(&conn, "shop", MIDNIGHT, MIDNIGHT + 30 * DAY, &funnel).unwrap();
+                let whole_in_sql = funnel_in_sql(&conn, &month, &funnel).unwrap();
                 assert_eq!(
                     whole_in_sql, in_rust,
                     "all in SQL: {steps:?} {unit:?} {window_ms}"
@@ -2037,6 +2089,210 @@ mod tests {
             (1, 1)
         );
         assert_eq!(by_entry.previous.sessions, 0);
+    }
+
+    /// The overview fixture with an error, a vital and a purchase in some
+    /// sessions, and one visit tagged with a campaign medium and source.
+    fn reports_fixture() -> DuckDbStore {
+        let store = overview_fixture();
+        let t = MIDNIGHT + 10 * HOUR;
+        let at = |id: &str, ts: i64, visitor: i64, session: &str, data: EventData| {
+            let mut e = visit(id, ts, visitor, session, "/cart", None);
+            e.data = data;
+            e
+        };
+        let error = |message: &str| {
+            EventData::Error(sonde_protocol::ErrorReport {
+                message: message.into(),
+                source: None,
+                line: None,
+                column: None,
+                stack: None,
+                rejection: false,
+            })
+        };
+        let lcp = |value: f64| EventData::Vital {
+            metric: Vital::Lcp,
+            value,
+        };
+        let purchase = EventData::Custom {
+            name: "purchase".into(),
+            props: Default::default(),
+            value: Some(20.0),
+        };
+        let mut tagged = visit(
+            "s5-1",
+            t + 4 * HOUR,
+            5,
+            "s5",
+            "/",
+            Some(("mail.example", None)),
+        );
+        if let EventData::PageView { campaign, .. } = &mut tagged.data {
+            campaign.source = Some("newsletter".into());
+            campaign.medium = Some("email".into());
+        }
+        store
+            .write(&[
+                at("e1", t + 61_000, 1, "s1", error("Total is NaN")),
+                at("e2", t + HOUR + 1, 2, "s2", error("Total is NaN")),
+                at("v1", t + 62_000, 1, "s1", lcp(1_800.0)),
+                at("v3", t + 2 * HOUR + 1, 2, "s3", lcp(4_500.0)),
+                at("b1", t + 120_000, 1, "s1", purchase.clone()),
+                at("b4", t + 3 * HOUR + 1, 3, "s4", purchase),
+                tagged,
+            ])
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn every_report_counts_only_the_sessions_the_filters_select() {
+        let store = reports_fixture();
+        let day = (MIDNIGHT, MIDNIGHT + DAY);
+        let filtered = |key: &str, value: &str| {
+            let mut f = Filters::default();
+            f.set(key, Some(value.into()));
+            f
+        };
+        let news = filtered("source", "news.example");
+        let scope = Scope::new("shop", day.0, day.1, &news);
+        let all = Scope::unfiltered("shop", day.0, day.1);
+
+        // Sessions s1 and s4 came from news.example (s5's campaign names
+        // its own source, newsletter, over its referrer).
+        let visits = |scope: &Scope| {
+            let mut v: Vec<String> = store
+                .visits(scope)
+                .unwrap()
+                .into_iter()
+                .map(|v| v.session)
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(visits(&scope), ["s1", "s4"]);
+        assert_eq!(visits(&all), ["s1", "s2", "s3", "s4", "s5"]);
+        assert_eq!(store.session_count(&scope).unwrap(), 2);
+        let errors: Vec<String> = store
+            .errors(&scope)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.session)
+            .collect();
+        assert_eq!(errors, ["s1"]);
+        assert_eq!(store.errors(&all).unwrap().len(), 2);
+        let vitals: Vec<f64> = store
+            .vitals(&scope)
+            .unwrap()
+            .iter()
+            .map(|v| v.value)
+            .collect();
+        assert_eq!(vitals, [1_800.0]);
+        let purchase = Step::Event {
+            name: "purchase".into(),
+            property: None,
+            value: None,
+        };
+        assert_eq!(store.goal_hits(&scope, &purchase).unwrap().len(), 2);
+        assert_eq!(
+            store
+                .goal_hits(
+                    &Scope::new("shop", day.0, day.1, &filtered("device", "mobile")),
+                    &purchase
+                )
+                .unwrap(),
+            []
+        );
+        // Home then cart: s1 only; unfiltered, s1, s2, s3 and s5 enter.
+        let funnel = FunnelDefinition {
+            name: "Cart".into(),
+            steps: vec![
+                Step::Page { path: "/".into() },
+                Step::Page {
+                    path: "/cart".into(),
+                },
+            ],
+            window_ms: DAY,
+            unit: FunnelUnit::Session,
+        };
+        let entrants = |scope: &Scope| -> Vec<u64> {
+            store
+                .funnel(scope, &funnel)
+                .unwrap()
+                .iter()
+                .map(|s| s.entrants)
+                .collect()
+        };
+        assert_eq!(entrants(&scope), [1, 1]);
+        assert_eq!(entrants(&all), [4, 1]);
+
+        // The campaign's source and medium, and the referrer.
+        let usage = |filters: Filters, compare: bool| {
+            store
+                .usage(
+                    &UsageQuery {
+                        site: "shop".into(),
+                        from: day.0,
+                        to: day.1,
+                        granularity: Granularity::Day,
+                        filters,
+                        compare,
+                    },
+                    Tz::UTC,
+                    1,
+                )
+                .unwrap()
+        };
+        let newsletter = usage(filtered("source", "newsletter"), false);
+        assert_eq!(
+            (newsletter.total_pageviews, newsletter.total_visitors),
+            (1, 1)
+        );
+        assert_eq!(usage(filtered("medium", "email"), false).total_pageviews, 1);
+        assert_eq!(
+            usage(filtered("referrer", "mail.example"), false).total_pageviews,
+            1
+        );
+        assert_eq!(
+            usage(filtered("campaign", "spring"), false).total_pageviews,
+            1
+        );
+        // s4's referrer is news.example too; s1 and s4 viewed four pages.
+        let by_referrer = usage(filtered("referrer", "news.example"), false);
+        assert_eq!(by_referrer.total_pageviews, 4);
+        assert_eq!(by_referrer.series[0].pageviews, 4);
+        assert_eq!(by_referrer.previous, None, "asked without compare");
+
+        // Direct visits: s2 and s3 today; p1 and p2 the day before.
+        let direct = usage(filtered("source", "direct"), true);
+        assert_eq!((direct.total_pageviews, direct.total_visitors), (3, 1));
+        assert_eq!(
+            direct.previous,
+            Some(UsageTotals {
+                pageviews: 3,
+                visitors: 2
+            })
+        );
+        let by_source = store
+            .overview(&overview_query(Filters::default()), 1)
+            .unwrap();
+        assert_eq!(
+            labels(&by_source.sources),
+            [
+                ("news.example", 2, 2),
+                ("direct", 1, 2),
+                ("newsletter", 1, 1)
+            ]
+        );
+        assert_eq!(
+            labels(&by_source.referrers),
+            [
+                ("news.example", 2, 2),
+                ("direct", 1, 2),
+                ("mail.example", 1, 1)
+            ]
+        );
     }
 
     #[test]
