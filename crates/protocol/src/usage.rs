@@ -1,4 +1,10 @@
 //! The usage query: page views and unique visitors over time, and top pages.
+//!
+//! Visitor ids rotate at the site's midnight (nobody can link two days of
+//! one person), so *visitors* are counted per day of the site's calendar
+//! and added up: a period's visitors (a week's, a page's over a month) are
+//! the sum over its days of each day's distinct visitor ids, and an hour's
+//! are the distinct ids in that hour.
 
 use serde::{Deserialize, Serialize};
 
@@ -66,8 +72,7 @@ pub struct UsageReport {
     pub series: Vec<UsagePoint>,
     /// The most viewed pages in the range, most viewed first; a page seen
     /// by fewer than k visitors is not listed, only counted in
-    /// `top_pages_hidden` (a small group could point at a person). A page's
-    /// visitors are exact under 1,000 and a HyperLogLog estimate above.
+    /// `top_pages_hidden` (a small group could point at a person).
     pub top_pages: Vec<PageStat>,
     #[serde(default)]
     pub top_pages_hidden: u64,

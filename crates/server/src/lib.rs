@@ -29,6 +29,7 @@ pub mod performance;
 pub mod query;
 pub mod rate_limit;
 pub mod retention;
+pub mod rollup;
 pub mod saved;
 pub mod site;
 pub mod store;
@@ -163,6 +164,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let store = state.store_handle();
     forget_idle_rate_limits(std::sync::Arc::clone(state.rate_limits()));
     retention::run_periodically(&state.store_handle(), state.sites());
+    rollup::run_periodically(&state.store_handle(), state.sites());
     let router = app::router(state, config.web_dir.as_deref());
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -51,6 +51,13 @@ enum Command {
         #[arg(long, default_value_t = 0x5017de)]
         seed: u64,
     },
+    /// Counts every site's finished days into the usage rollup now (while
+    /// the server is stopped; a running server does this every minute).
+    Rollup {
+        /// Directory holding the DuckDB file.
+        #[arg(long, env = "SONDE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Checks an exported consent log (CSV or JSON lines): every record
     /// follows the one before it and its hash matches its content.
     VerifyConsentLog {
@@ -151,6 +158,24 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Site { data_dir, action } => site(&data_dir, action),
         Command::User { data_dir, action } => user(&data_dir, action),
+        Command::Rollup { data_dir } => {
+            let store = open_store(&data_dir)?;
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} days ({eta} left)")?,
+            );
+            let started = std::time::Instant::now();
+            let now = chrono::Utc::now().timestamp_millis();
+            let days = sonde_server::rollup::catch_up(&store, now, &|done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })?;
+            bar.finish_and_clear();
+            println!(
+                "rolled up {days} days in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::VerifyConsentLog { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;

@@ -104,6 +104,15 @@ pub struct WriteOutcome {
 }
 
 /// What a retention pass removed.
+/// What one turn of the usage roll-up did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RollupOutcome {
+    /// Days rolled up in this turn.
+    pub rolled: usize,
+    /// Days over and not rolled up yet.
+    pub pending: usize,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RetentionOutcome {
     pub events_deleted: usize,
@@ -208,6 +217,19 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Key figures of the period and the one before, and the breakdowns,
     /// leaving out rows of fewer than `k` visitors (see
     /// [`sonde_protocol::overview`] for the definitions).
+    /// Rolls up to `max_days` of `site`'s days that are over as of
+    /// `now_ms` into per-day usage figures, which usage reports then add
+    /// up instead of counting page views; a store without a rollup does
+    /// nothing.
+    fn roll_up(
+        &self,
+        _site: &SiteSettings,
+        _now_ms: i64,
+        _max_days: usize,
+    ) -> Result<RollupOutcome, StoreError> {
+        Ok(RollupOutcome::default())
+    }
+
     fn overview(&self, q: &OverviewQuery, k: u64) -> Result<OverviewReport, StoreError>;
 
     /// Stores a consent record with the device class of the browser that

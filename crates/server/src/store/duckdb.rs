@@ -5,7 +5,7 @@
 //! connection is not `Sync`; it sits behind a mutex and is used from
 //! blocking tasks, never on the async executor.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -18,14 +18,17 @@ use sonde_protocol::overview::{
     Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
 use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport, UsageTotals};
-use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, Filters, SiteSettings, Vital};
+use sonde_protocol::{
+    ConsentRecord, EraseReceipt, EventData, Filters, Granularity, SiteSettings, Vital,
+};
 
 mod accounts;
+mod rollup;
 mod saved;
 
 use super::{
-    ErrorRow, EventStore, RetentionOutcome, Scope, StoreError, StoredEvent, VisitRow, VitalRow,
-    WriteOutcome,
+    ErrorRow, EventStore, RetentionOutcome, RollupOutcome, Scope, StoreError, StoredEvent,
+    VisitRow, VitalRow, WriteOutcome,
 };
 use crate::funnel::{Happened, Occurrence};
 
@@ -131,12 +134,13 @@ CREATE OR REPLACE TEMP TABLE staging (
 /// Most top pages a usage report lists.
 const TOP_PAGES: usize = 10;
 
-/// Pages estimated to have fewer visitors than this are counted exactly.
-const EXACT_BELOW: u64 = 1_000;
-
 #[derive(Debug)]
 pub struct DuckDbStore {
     conn: Mutex<Connection>,
+    /// Per site, the end of its latest rolled-up day (see [`rollup`]); a
+    /// page view written before it takes its day out of the rollup. Locked
+    /// after `conn`.
+    rolled_until: Mutex<HashMap<String, i64>>,
     /// The DuckDB file; `None` in memory.
     path: Option<PathBuf>,
 }
@@ -161,8 +165,11 @@ impl DuckDbStore {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(accounts::SCHEMA)?;
         conn.execute_batch(saved::SCHEMA)?;
+        conn.execute_batch(rollup::SCHEMA)?;
+        let rolled_until = rollup::rolled_until(&conn)?;
         Ok(DuckDbStore {
             conn: Mutex::new(conn),
+            rolled_until: Mutex::new(rolled_until),
             path,
         })
     }
@@ -183,6 +190,33 @@ impl DuckDbStore {
             |r| r.get(0),
         )?;
         Ok(count.unwrap_or(0) as u64)
+    }
+
+    /// Takes the days that late page views among `rows` fall on out of
+    /// the rollup, before the rows are written.
+    fn unroll_late_views<'e>(
+        &self,
+        conn: &Connection,
+        rows: impl Iterator<Item = &'e StoredEvent>,
+    ) -> Result<(), StoreError> {
+        let rolled_until = self.rolled_until.lock().unwrap_or_else(|e| e.into_inner());
+        if rolled_until.is_empty() {
+            return Ok(());
+        }
+        let mut late: HashMap<&str, (i64, i64)> = HashMap::new();
+        for e in rows {
+            let is_late = rolled_until
+                .get(e.site.as_str())
+                .is_some_and(|until| e.ts < *until);
+            if is_late && matches!(e.data, EventData::PageView { .. }) {
+                let span = late.entry(e.site.as_str()).or_insert((e.ts, e.ts));
+                *span = (span.0.min(e.ts), span.1.max(e.ts));
+            }
+        }
+        for (site, (from, to)) in late {
+            rollup::unroll(conn, site, from, to)?;
+        }
+        Ok(())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -271,6 +305,9 @@ impl EventStore for DuckDbStore {
             .collect();
         let rows = firsts.iter().flatten().copied();
         let conn = self.conn();
+        // Before the write: should it fail half-way, a day is only counted
+        // from the events once more.
+        self.unroll_late_views(&conn, rows.clone())?;
         let new_ids = match append_rows(&conn, "events", rows.clone()) {
             Ok(()) => None,
             Err(e) => {
@@ -311,9 +348,15 @@ impl EventStore for DuckDbStore {
     /// Adds a site or replaces its settings.
     fn put_site(&self, site: &SiteSettings) -> Result<(), StoreError> {
         let json = serde_json::to_string(site).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.conn().execute(
+        let conn = self.conn();
+        conn.execute(
             "INSERT INTO sites VALUES (?, ?) ON CONFLICT DO UPDATE SET settings = excluded.settings",
             params![site.key, json],
+        )?;
+        // Days counted in another timezone are other days.
+        conn.execute(
+            "DELETE FROM rollup_days WHERE site = ? AND timezone <> ?",
+            params![site.key, site.timezone],
         )?;
         Ok(())
     }
@@ -359,6 +402,13 @@ impl EventStore for DuckDbStore {
                     OR utm_term IS NOT NULL OR utm_content IS NOT NULL)",
             params![site.key, cutoff(r.marketing)],
         )?;
+        if events_deleted > 0 {
+            let latest = cutoff(r.usage.max(r.errors).max(r.performance));
+            tx.execute(
+                "DELETE FROM rollup_days WHERE site = ? AND day_start < ?",
+                params![site.key, latest],
+            )?;
+        }
         tx.commit()?;
         Ok(RetentionOutcome {
             events_deleted,
@@ -476,6 +526,9 @@ impl EventStore for DuckDbStore {
             ),
             values.as_slice(),
         )?;
+        if events_deleted > 0 {
+            tx.execute("DELETE FROM rollup_days WHERE site = ?", [site])?;
+        }
         let consent_records_deleted = match consent_id {
             Some(id) => tx.execute(
                 "DELETE FROM consents WHERE site = ? AND consent_id = ?",
@@ -825,59 +878,33 @@ impl EventStore for DuckDbStore {
     fn usage(&self, q: &UsageQuery, timezone: Tz, k: u64) -> Result<UsageReport, StoreError> {
         let conn = self.conn();
         let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
-        let range = format!("{} AND kind = 'page_view'", scoped(&conn, &scope)?);
-        let range = range.as_str();
+        let figures = usage_figures(&conn, &scope, timezone)?;
         let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, timezone);
-        let series = usage_series(&conn, q, &buckets, range)?;
-
-        // Every page once. Counting each page's distinct visitors exactly is
-        // the costly part (half a second at 10 million events), so pages are
-        // counted with HyperLogLog first, and those it puts under
-        // EXACT_BELOW are counted again exactly: the small-group rule and
-        // every small figure are exact, a large page's visitors an estimate
-        // (about 1 % off).
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT path, count(*) AS views, approx_count_distinct(visitor_id)
-             FROM events WHERE {range} GROUP BY path"
-        ))?;
-        let mut pages: Vec<PageStat> = stmt
-            .query_map(params![q.site, q.from, q.to], |r| {
-                Ok(PageStat {
-                    path: r.get(0)?,
-                    pageviews: r.get::<_, i64>(1)? as u64,
-                    visitors: r.get::<_, i64>(2)? as u64,
+        let series = if q.granularity == Granularity::Hour {
+            // An hour is part of a day: counted from the events.
+            let range = format!("{} AND kind = 'page_view'", scoped(&conn, &scope)?);
+            usage_series(&conn, q, &buckets, &range)?
+        } else {
+            buckets
+                .iter()
+                .zip(figures.per_bucket(&buckets))
+                .map(|(b, counts)| UsagePoint {
+                    start: b.start,
+                    local: b.local.clone(),
+                    pageviews: counts.views,
+                    visitors: counts.visitors,
                 })
-            })?
-            .collect::<Result<_, _>>()?;
-        let small: Vec<&str> = pages
+                .collect()
+        };
+        let mut pages: Vec<PageStat> = figures
+            .pages
             .iter()
-            .filter(|p| p.visitors < EXACT_BELOW)
-            .map(|p| p.path.as_str())
+            .map(|(path, counts)| PageStat {
+                path: path.clone(),
+                pageviews: counts.views,
+                visitors: counts.visitors,
+            })
             .collect();
-        if !small.is_empty() {
-            conn.execute_batch("CREATE OR REPLACE TEMP TABLE small_pages (path VARCHAR)")?;
-            {
-                let mut appender = conn.appender("small_pages")?;
-                for path in &small {
-                    appender.append_row([path])?;
-                }
-                appender.flush()?;
-            }
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT path, count(DISTINCT visitor_id) FROM events
-                 WHERE {range} AND path IN (SELECT path FROM small_pages) GROUP BY path"
-            ))?;
-            let exact: std::collections::HashMap<String, u64> = stmt
-                .query_map(params![q.site, q.from, q.to], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-                })?
-                .collect::<Result<_, _>>()?;
-            for page in &mut pages {
-                if let Some(visitors) = exact.get(&page.path) {
-                    page.visitors = *visitors;
-                }
-            }
-        }
         pages.sort_by(|a, b| {
             b.pageviews
                 .cmp(&a.pageviews)
@@ -885,40 +912,63 @@ impl EventStore for DuckDbStore {
         });
         let (top_pages, small): (Vec<PageStat>, Vec<PageStat>) =
             pages.into_iter().partition(|p| p.visitors >= k);
-        let top_pages: Vec<PageStat> = top_pages.into_iter().take(TOP_PAGES).collect();
-
-        let totals = usage_totals(&conn, &scope)?;
+        let total = figures.total();
         let previous = if q.compare {
-            Some(usage_totals(&conn, &scope.previous())?)
+            let total = usage_figures(&conn, &scope.previous(), timezone)?.total();
+            Some(UsageTotals {
+                pageviews: total.views,
+                visitors: total.visitors,
+            })
         } else {
             None
         };
         Ok(UsageReport {
             series,
-            top_pages,
+            top_pages: top_pages.into_iter().take(TOP_PAGES).collect(),
             top_pages_hidden: small.len() as u64,
-            total_pageviews: totals.pageviews,
-            total_visitors: totals.visitors,
+            total_pageviews: total.views,
+            total_visitors: total.visitors,
             previous,
+        })
+    }
+
+    fn roll_up(
+        &self,
+        site: &SiteSettings,
+        now_ms: i64,
+        max_days: usize,
+    ) -> Result<RollupOutcome, StoreError> {
+        let timezone: Tz = site
+            .timezone
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("unknown timezone {:?}", site.timezone)))?;
+        let pending = rollup::pending_days(&self.conn(), &site.key, timezone, now_ms)?;
+        let mut rolled = 0;
+        // A day per turn of the lock, so that writes and queries go on.
+        for day in pending.iter().take(max_days) {
+            let mut conn = self.conn();
+            rollup::roll_day(&mut conn, &site.key, timezone, day)?;
+            let mut until = self.rolled_until.lock().unwrap_or_else(|e| e.into_inner());
+            let latest = until.entry(site.key.clone()).or_insert(day.stop);
+            *latest = (*latest).max(day.stop);
+            rolled += 1;
+        }
+        Ok(RollupOutcome {
+            rolled,
+            pending: pending.len() - rolled,
         })
     }
 }
 
-/// A period's page views and distinct visitors.
-fn usage_totals(conn: &Connection, scope: &Scope) -> Result<UsageTotals, StoreError> {
-    let events = scoped(conn, scope)?;
-    let (pageviews, visitors): (i64, i64) = conn.query_row(
-        &format!(
-            "SELECT count(*), count(DISTINCT visitor_id) FROM events
-             WHERE {events} AND kind = 'page_view'"
-        ),
-        scope_params(scope),
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(UsageTotals {
-        pageviews: pageviews as u64,
-        visitors: visitors as u64,
-    })
+/// A scope's page views and visitors per day and per page: unfiltered,
+/// from the rollup where it has the day.
+fn usage_figures(
+    conn: &Connection,
+    scope: &Scope,
+    timezone: Tz,
+) -> Result<rollup::DayFigures, StoreError> {
+    let condition = scoped(conn, scope)?;
+    rollup::day_figures(conn, scope, timezone, &condition, scope.filters.is_empty())
 }
 
 /// The condition that selects a scope's events, with the placeholders of
@@ -1587,7 +1637,7 @@ fn breakdown(conn: &Connection, sql: &str, k: u64) -> Result<Breakdown, StoreErr
 
 #[cfg(test)]
 mod tests {
-    use sonde_protocol::Granularity;
+
     use sonde_protocol::overview::Filters;
 
     use super::*;
@@ -2293,6 +2343,110 @@ mod tests {
                 ("mail.example", 1, 1)
             ]
         );
+    }
+
+    #[test]
+    fn usage_from_the_rollup_is_usage_counted_from_the_events() {
+        use rand::{Rng, SeedableRng};
+        // 2025-11-24 is a Monday; twelve days of traffic ending on a
+        // Saturday afternoon, in a timezone an hour off UTC and in one
+        // 5 h 45 min off (its days start at 18:15 UTC).
+        let now = MIDNIGHT + 12 * DAY + 15 * HOUR;
+        for timezone in ["Europe/Berlin", "Asia/Kathmandu"] {
+            let tz: Tz = timezone.parse().unwrap();
+            let mut site = SiteSettings::new("shop", vec![]);
+            site.timezone = timezone.into();
+            let rolled = DuckDbStore::in_memory().unwrap();
+            let counted = DuckDbStore::in_memory().unwrap();
+            let write = |events: &[StoredEvent]| {
+                rolled.write(events).unwrap();
+                counted.write(events).unwrap();
+            };
+            let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+            let paths = ["/", "/a", "/b", "/c", "/d", "/e"];
+            let events: Vec<StoredEvent> = (0..3_000)
+                .map(|i| {
+                    // Visitor ids repeat within a day and now and then
+                    // across days (a late event under the next day's salt).
+                    let ts = now - rng.random_range(0..12 * DAY);
+                    view(
+                        &format!("v{i}"),
+                        ts,
+                        rng.random_range(0..60),
+                        paths[rng.random_range(0..6)],
+                    )
+                })
+                .collect();
+            write(&events);
+
+            let queries = [
+                (now - 7 * DAY, now, Granularity::Day, false),
+                (MIDNIGHT, MIDNIGHT + 13 * DAY, Granularity::Day, true),
+                (MIDNIGHT - 2 * DAY, now, Granularity::Week, true),
+                (MIDNIGHT, now, Granularity::Month, false),
+                (now - DAY, now, Granularity::Hour, true),
+            ];
+            let same = |why: &str| {
+                for (from, to, granularity, compare) in queries {
+                    let q = UsageQuery {
+                        site: "shop".into(),
+                        from,
+                        to,
+                        granularity,
+                        compare,
+                        ..Default::default()
+                    };
+                    let (a, b) = (
+                        rolled.usage(&q, tz, 3).unwrap(),
+                        counted.usage(&q, tz, 3).unwrap(),
+                    );
+                    assert_eq!(a, b, "{timezone} {why}: {q:?}");
+                    assert!(a.total_pageviews > 0);
+                }
+            };
+            same("before the roll-up");
+            let turn = rolled.roll_up(&site, now, 100).unwrap();
+            assert_eq!(
+                (turn.rolled, turn.pending),
+                (12, 0),
+                "{timezone}: the days before today"
+            );
+            assert_eq!(rolled.roll_up(&site, now, 100).unwrap().rolled, 0);
+            same("rolled up");
+
+            // A late page view takes its day out until it is rolled again.
+            let late = view("late", now - 3 * DAY, 7, "/late");
+            write(&[late]);
+            same("after a late page view");
+            assert_eq!(rolled.roll_up(&site, now, 100).unwrap().rolled, 1);
+            same("rolled again");
+
+            // An erasure deletes events of rolled-up days.
+            for store in [&rolled, &counted] {
+                store.erase("shop", 7, 0, &[], None).unwrap();
+            }
+            same("after an erasure");
+            rolled.roll_up(&site, now, 100).unwrap();
+            same("rolled after the erasure");
+
+            // The report reads the rollup: events deleted behind its back
+            // (no store does that) still count.
+            rolled
+                .conn()
+                .execute_batch("DELETE FROM events WHERE path = '/e'")
+                .unwrap();
+            let q = UsageQuery {
+                site: "shop".into(),
+                from: MIDNIGHT,
+                to: MIDNIGHT + 10 * DAY,
+                ..Default::default()
+            };
+            let pages = rolled.usage(&q, tz, 1).unwrap().top_pages;
+            assert!(
+                pages.iter().any(|p| p.path == "/e"),
+                "{timezone}: {pages:?}"
+            );
+        }
     }
 
     #[test]
