@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use sonde_protocol::ApiError;
-use sonde_protocol::funnel::{FunnelGroup, FunnelQuery, FunnelReport, Step, StepResult};
+use sonde_protocol::funnel::{FunnelGroup, FunnelQuery, FunnelReport, MAX_STEPS, Step, StepResult};
 
 use crate::app::AppState;
 use crate::auth::Reader;
@@ -186,22 +186,44 @@ pub fn break_down(
 
 /// The figures per step over every unit's progress (see [`progress`]).
 pub fn summarize(step_count: usize, progresses: &[Vec<i64>]) -> Vec<StepResult> {
-    let entrants: Vec<u64> = (0..step_count)
-        .map(|i| progresses.iter().filter(|p| p.len() > i).count() as u64)
-        .collect();
-    (0..step_count)
-        .map(|i| {
-            let share = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
-            let mut gaps: Vec<i64> = if i == 0 {
-                Vec::new()
-            } else {
-                progresses
-                    .iter()
-                    .filter(|p| p.len() > i)
-                    .map(|p| p[i] - p[i - 1])
-                    .collect()
-            };
-            StepResult {
+    let mut tally = Tally::new(step_count);
+    for reached in progresses {
+        tally.add(reached);
+    }
+    tally.finish()
+}
+
+/// The figures per step, gathered one unit's progress at a time.
+#[derive(Clone, Debug)]
+pub struct Tally {
+    entrants: Vec<u64>,
+    /// Per step, the time each unit took from the step before.
+    gaps: Vec<Vec<i64>>,
+}
+
+impl Tally {
+    pub fn new(step_count: usize) -> Self {
+        Tally {
+            entrants: vec![0; step_count],
+            gaps: vec![Vec::new(); step_count],
+        }
+    }
+
+    /// One unit, by the times it reached each step (see [`progress`]).
+    pub fn add(&mut self, reached: &[i64]) {
+        for (i, at) in reached.iter().enumerate().take(self.entrants.len()) {
+            self.entrants[i] += 1;
+            if i > 0 {
+                self.gaps[i].push(at - reached[i - 1]);
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<StepResult> {
+        let entrants = &self.entrants;
+        let share = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+        (0..entrants.len())
+            .map(|i| StepResult {
                 entrants: entrants[i],
                 from_first: share(entrants[i], entrants[0]),
                 from_previous: if i == 0 {
@@ -214,10 +236,53 @@ pub fn summarize(step_count: usize, progresses: &[Vec<i64>]) -> Vec<StepResult> 
                 } else {
                     entrants[i - 1] - entrants[i]
                 },
-                median_ms_from_previous: median(&mut gaps),
+                median_ms_from_previous: median(&mut self.gaps[i]),
+            })
+            .collect()
+    }
+}
+
+/// [`progress`] for a unit whose events say which steps they match as bits
+/// (`masks[i]` for the event at `times[i]`, in stored order), without
+/// allocating: the times each step was reached go to `reached`, and their
+/// count is returned.
+pub fn progress_of_masks(
+    step_count: usize,
+    times: &[i64],
+    masks: &[u32],
+    window_ms: i64,
+    reached: &mut [i64; MAX_STEPS],
+) -> usize {
+    let mut best = 0;
+    let mut run = [0i64; MAX_STEPS];
+    for start in 0..times.len() {
+        if masks[start] & 1 == 0 {
+            continue;
+        }
+        let deadline = times[start].saturating_add(window_ms);
+        run[0] = times[start];
+        let mut got = 1;
+        let mut next = start + 1;
+        while got < step_count {
+            let bit = 1 << got;
+            match (next..times.len()).find(|&e| masks[e] & bit != 0) {
+                Some(e) if times[e] <= deadline => {
+                    run[got] = times[e];
+                    got += 1;
+                    next = e + 1;
+                }
+                _ => break,
             }
-        })
-        .collect()
+        }
+        if got > best {
+            best = got;
+            reached[..got].copy_from_slice(&run[..got]);
+            if best == step_count {
+                break;
+            }
+        }
+    }
+    best
 }
 
 /// The median, the lower of the two middle values for an even count.
