@@ -230,7 +230,14 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         Ok(RollupOutcome::default())
     }
 
-    fn overview(&self, q: &OverviewQuery, k: u64) -> Result<OverviewReport, StoreError>;
+    /// The overview of the sessions the filters select, days on the
+    /// calendar of `timezone` (a session is cut at its midnight).
+    fn overview(
+        &self,
+        q: &OverviewQuery,
+        timezone: chrono_tz::Tz,
+        k: u64,
+    ) -> Result<OverviewReport, StoreError>;
 
     /// Stores a consent record with the device class of the browser that
     /// sent it; `false` when it was stored before.

@@ -109,9 +109,10 @@ pub async fn overview(
             message: format!("the period is longer than {MAX_OVERVIEW_DAYS} days"),
         });
     }
-    query::site(&app, &reader, &query.site)?;
+    let site = query::site(&app, &reader, &query.site)?;
     let (store, k) = (app.store_handle(), app.min_group_size());
-    let report = tokio::task::spawn_blocking(move || store.overview(&query, k)).await??;
+    let report =
+        tokio::task::spawn_blocking(move || store.overview(&query, site.timezone, k)).await??;
     Ok(Json(report))
 }
 

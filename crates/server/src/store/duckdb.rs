@@ -166,6 +166,7 @@ impl DuckDbStore {
         conn.execute_batch(accounts::SCHEMA)?;
         conn.execute_batch(saved::SCHEMA)?;
         conn.execute_batch(rollup::SCHEMA)?;
+        rollup::drop_other_versions(&conn)?;
         let rolled_until = rollup::rolled_until(&conn)?;
         Ok(DuckDbStore {
             conn: Mutex::new(conn),
@@ -570,27 +571,67 @@ impl EventStore for DuckDbStore {
     }
 
     /// Page views and unique visitors per bucket, and the top pages.
-    fn overview(&self, q: &OverviewQuery, k: u64) -> Result<OverviewReport, StoreError> {
+    fn overview(
+        &self,
+        q: &OverviewQuery,
+        timezone: Tz,
+        k: u64,
+    ) -> Result<OverviewReport, StoreError> {
         let conn = self.conn();
         let length = q.to - q.from;
-        let previous = key_figures(&conn, q, q.from - length, q.from)?;
-        let current = key_figures(&conn, q, q.from, q.to)?;
-        // `chosen` now holds the current period's sessions.
+        let previous = key_figures(&conn, q, q.from - length, q.from, timezone)?;
+        let current = key_figures(&conn, q, q.from, q.to, timezone)?;
+        // `counted_sessions` and `chosen_days` now hold the current period's.
         let breakdown = |sql: &str| breakdown(&conn, sql, k);
+        // Visitors are counted per day and added up, so a group's figures
+        // are the counted sessions' and the rolled-up days' sums.
         let by_session = |column: &str| {
             format!(
-                "SELECT {column}, count(DISTINCT visitor), count(*) FROM chosen
-                 WHERE {column} IS NOT NULL GROUP BY {column}"
+                "SELECT label, sum(visitors)::BIGINT, sum(n)::BIGINT FROM (
+                     SELECT {column} AS label, count(DISTINCT (day_start, visitor)) AS visitors,
+                            count(*) AS n
+                     FROM counted_sessions WHERE {column} IS NOT NULL GROUP BY {column}
+                     UNION ALL
+                     SELECT g.label, g.visitors, g.sessions
+                     FROM rollup_day_groups g JOIN chosen_days d
+                       ON g.site = d.site AND g.day_start = d.day_start
+                     WHERE g.dimension = '{column}'
+                 ) GROUP BY label"
             )
+        };
+        let pages = if q.filters.is_empty() {
+            // Every session: the usage report's pages, from the rollup.
+            let scope = Scope::unfiltered(&q.site, q.from, q.to);
+            let figures = usage_figures(&conn, &scope, timezone)?;
+            let mut rows: Vec<BreakdownRow> = figures
+                .pages
+                .into_iter()
+                .map(|(label, counts)| BreakdownRow {
+                    label,
+                    visitors: counts.visitors,
+                    count: counts.views,
+                })
+                .collect();
+            rows.sort_by(|a, b| {
+                b.visitors
+                    .cmp(&a.visitors)
+                    .then_with(|| b.count.cmp(&a.count))
+                    .then_with(|| a.label.cmp(&b.label))
+            });
+            keep_groups(rows, k)
+        } else {
+            breakdown(
+                "SELECT v.path, count(DISTINCT (v.day_start, v.visitor_id)), count(*)
+                 FROM views v JOIN counted_sessions c
+                   ON v.session = c.session AND v.day_start = c.day_start
+                 GROUP BY v.path",
+            )?
         };
         Ok(OverviewReport {
             current,
             previous,
             k,
-            pages: breakdown(
-                "SELECT v.path, count(DISTINCT v.visitor_id), count(*)
-                 FROM views v JOIN chosen c ON v.session = c.session GROUP BY v.path",
-            )?,
+            pages,
             entry_pages: breakdown(&by_session("entry"))?,
             exit_pages: breakdown(&by_session("exit"))?,
             sources: breakdown(&by_session("source"))?,
@@ -987,7 +1028,8 @@ fn scoped(conn: &Connection, scope: &Scope) -> Result<String, StoreError> {
         &format!(
             "CREATE OR REPLACE TEMP TABLE scope_sessions AS
              WITH views AS (
-                 SELECT {VIEW_COLUMNS} FROM events WHERE {period} AND kind = 'page_view'
+                 SELECT {VIEW_COLUMNS}, 0 AS day_start FROM events
+                 WHERE {period} AND kind = 'page_view'
              ),
              sessions AS ({sessions})
              SELECT session FROM sessions WHERE {matching}",
@@ -1005,34 +1047,43 @@ fn scope_params<'a>(scope: &'a Scope) -> [&'a dyn duckdb::ToSql; 3] {
     [&scope.site, &scope.from, &scope.to]
 }
 
-/// What [`sessions_sql`] reads of each page view.
-const VIEW_COLUMNS: &str = "coalesce(session_id, id) AS session, visitor_id, ts, path, \
-    referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device";
+/// The overview's breakdowns of sessions: columns of [`sessions_sql`].
+const OVERVIEW_DIMENSIONS: [&str; 8] = [
+    "entry", "exit", "source", "referrer", "campaign", "browser", "os", "device",
+];
 
-/// One row per session of the page views in `views` (with
-/// [`VIEW_COLUMNS`]), with the attributes filters and breakdowns read (see
-/// [`sonde_protocol::filters`]). A session's list of pages is costly to
-/// build (a list per session); only the page filter reads it.
+/// What [`sessions_sql`] reads of each page view.
+const VIEW_COLUMNS: &str = "coalesce(session_id, id) AS session, visitor_id, ts, rowid AS seq, \
+    path, referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device";
+
+/// One row per session and day of the page views in `views` (with
+/// [`VIEW_COLUMNS`] and `day_start`), with the attributes filters and
+/// breakdowns read (see [`sonde_protocol::filters`]). The overview cuts a
+/// session at the site's midnight (its visitor id changes there); reports
+/// that filter whole sessions give every view the same `day_start`. A
+/// session's list of pages is costly to build (a list per session); only
+/// the page filter reads it.
 fn sessions_sql(with_pages: bool) -> String {
     let pages = if with_pages {
         "list(DISTINCT path)"
     } else {
         "NULL::VARCHAR[]"
     };
-    // `arg_min_null`: the first page view's value even when it is NULL
-    // (`arg_min` would skip to the first page view that has one).
+    // The first page view is the earliest, the first stored among equals;
+    // `arg_min_null` takes its value even when it is NULL (`arg_min` would
+    // skip to the first page view that has one).
     format!(
-        "SELECT session, any_value(visitor_id) AS visitor, count(*) AS views,
+        "SELECT session, day_start, any_value(visitor_id) AS visitor, count(*) AS views,
                 epoch_ms(max(ts)) - epoch_ms(min(ts)) AS duration_ms,
-                arg_min(path, ts) AS entry, arg_max(path, ts) AS exit,
-                coalesce(arg_min_null(utm_source, ts), arg_min_null(referrer_host, ts), 'direct')
+                arg_min(path, (ts, seq)) AS entry, arg_max(path, (ts, seq)) AS exit,
+                coalesce(arg_min_null(utm_source, (ts, seq)), arg_min_null(referrer_host, (ts, seq)), 'direct')
                     AS source,
-                coalesce(arg_min_null(referrer_host, ts), 'direct') AS referrer,
-                arg_min_null(utm_medium, ts) AS medium,
-                arg_min_null(utm_campaign, ts) AS campaign,
+                coalesce(arg_min_null(referrer_host, (ts, seq)), 'direct') AS referrer,
+                arg_min_null(utm_medium, (ts, seq)) AS medium,
+                arg_min_null(utm_campaign, (ts, seq)) AS campaign,
                 any_value(browser) AS browser, any_value(os) AS os, any_value(device) AS device,
                 {pages} AS pages
-         FROM views GROUP BY session"
+         FROM views GROUP BY session, day_start"
     )
 }
 
@@ -1546,54 +1597,110 @@ fn props_as_text(json: &str) -> Vec<(String, String)> {
 /// Most rows a breakdown lists.
 const BREAKDOWN_ROWS: usize = 10;
 
-/// Fills the temporary tables `views` (the site's page views in
-/// `[from, to)`) and `chosen` (their sessions that pass the filters), and
-/// returns the key figures of those sessions.
+/// The key figures of the site's sessions in `[from, to)` (cut at the
+/// site's midnight) that pass the filters. It leaves, for the breakdowns,
+/// the temporary table `counted_sessions` (sessions counted from page
+/// views, which `views` holds with their day) and the view `chosen_days`
+/// (the rolled-up days read instead, only without filters).
 fn key_figures(
     conn: &Connection,
     q: &OverviewQuery,
     from: i64,
     to: i64,
+    timezone: Tz,
 ) -> Result<KeyFigures, StoreError> {
+    let rolled = if q.filters.is_empty() {
+        rollup::rolled_days(conn, &q.site, timezone, from, to)?
+    } else {
+        Vec::new()
+    };
+    let pieces = rollup::uncovered(from, to, &rolled);
+    rollup::fill_day_granules(conn, &pieces, timezone)?;
+    let branches: Vec<String> = pieces
+        .iter()
+        .map(|(a, b)| {
+            format!(
+                "SELECT epoch_ms(ts) // {GRANULE_MS} AS granule, {VIEW_COLUMNS} FROM events
+                 WHERE site = ? AND kind = 'page_view'
+                   AND ts >= epoch_ms({a}::BIGINT) AND ts < epoch_ms({b}::BIGINT)"
+            )
+        })
+        .collect();
+    let branches = if branches.is_empty() {
+        format!("SELECT 0 AS granule, {VIEW_COLUMNS} FROM events WHERE FALSE AND site = ?")
+    } else {
+        branches.join(" UNION ALL ")
+    };
+    let sites: Vec<&dyn duckdb::ToSql> = vec![&q.site; pieces.len().max(1)];
     conn.execute(
         &format!(
             "CREATE OR REPLACE TEMP TABLE views AS
-             SELECT {VIEW_COLUMNS} FROM events
-             WHERE site = ? AND kind = 'page_view'
-               AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)"
+             SELECT e.* EXCLUDE (granule), g.day_start
+             FROM ({branches}) e JOIN day_granules g USING (granule)"
         ),
-        params![q.site, from, to],
+        sites.as_slice(),
     )?;
     let (matching, values) = matching_sessions(&q.filters);
     let values: Vec<&dyn duckdb::ToSql> = values.iter().map(|v| v as &dyn duckdb::ToSql).collect();
     conn.execute(
         &format!(
-            "CREATE OR REPLACE TEMP TABLE chosen AS
+            "CREATE OR REPLACE TEMP TABLE counted_sessions AS
              SELECT * FROM ({sessions}) WHERE {matching}",
             sessions = sessions_sql(q.filters.page.is_some()),
         ),
         values.as_slice(),
     )?;
+    // The rolled-up days read (none with filters, which select sessions a
+    // day's sums cannot). A view holds no placeholders: the values are
+    // written in, the strings quoted as SQL quotes them.
+    let rolled_days = if rolled.is_empty() {
+        "FALSE".to_owned()
+    } else {
+        format!(
+            "site = '{site}' AND timezone = '{timezone}' AND day_start >= {from} AND day_stop <= {to}",
+            site = q.site.replace('\'', "''"),
+            timezone = timezone.name().replace('\'', "''"),
+        )
+    };
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP VIEW chosen_days AS SELECT * FROM rollup_days WHERE {rolled_days}"
+    ))?;
     let figures = conn.query_row(
-        "SELECT count(DISTINCT visitor), count(*), coalesce(sum(views), 0)::BIGINT,
-                coalesce(avg(CASE WHEN views = 1 THEN 1.0 ELSE 0.0 END), 0),
-                coalesce(avg(duration_ms), 0)
-         FROM chosen",
+        "WITH counted AS (
+             SELECT count(DISTINCT (day_start, visitor)) AS visitors, count(*) AS sessions,
+                    coalesce(sum(views), 0) AS views,
+                    count(*) FILTER (WHERE views = 1) AS bounces,
+                    coalesce(sum(duration_ms), 0) AS duration_ms
+             FROM counted_sessions
+         ), rolled AS (
+             SELECT coalesce(sum(visitors), 0) AS visitors, coalesce(sum(sessions), 0) AS sessions,
+                    coalesce(sum(views), 0) AS views, coalesce(sum(bounces), 0) AS bounces,
+                    coalesce(sum(duration_ms), 0) AS duration_ms
+             FROM chosen_days
+         )
+         SELECT (c.visitors + r.visitors)::BIGINT, (c.sessions + r.sessions)::BIGINT,
+                (c.views + r.views)::BIGINT, (c.bounces + r.bounces)::BIGINT,
+                (c.duration_ms + r.duration_ms)::DOUBLE
+         FROM counted c, rolled r",
         [],
         |r| {
-            let (visitors, sessions, pageviews): (i64, i64, i64) =
-                (r.get(0)?, r.get(1)?, r.get(2)?);
+            let (visitors, sessions, pageviews, bounces): (i64, i64, i64, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            let duration_ms: f64 = r.get(4)?;
+            let per_session = |x: f64| {
+                if sessions > 0 {
+                    x / sessions as f64
+                } else {
+                    0.0
+                }
+            };
             Ok(KeyFigures {
                 visitors: visitors as u64,
                 sessions: sessions as u64,
                 pageviews: pageviews as u64,
-                views_per_session: if sessions > 0 {
-                    pageviews as f64 / sessions as f64
-                } else {
-                    0.0
-                },
-                bounce_rate: r.get(3)?,
-                avg_duration_ms: r.get(4)?,
+                views_per_session: per_session(pageviews as f64),
+                bounce_rate: per_session(bounces as f64),
+                avg_duration_ms: per_session(duration_ms),
             })
         },
     )?;
@@ -1615,12 +1722,18 @@ fn breakdown(conn: &Connection, sql: &str, k: u64) -> Result<Breakdown, StoreErr
             })
         })?
         .collect::<Result<_, _>>()?;
+    Ok(keep_groups(rows, k))
+}
+
+/// The largest of `rows` (sorted, largest first) with at least `k`
+/// visitors; the smaller ones are only counted.
+fn keep_groups(rows: Vec<BreakdownRow>, k: u64) -> Breakdown {
     let (listed, small): (Vec<BreakdownRow>, Vec<BreakdownRow>) =
         rows.into_iter().partition(|row| row.visitors >= k);
-    Ok(Breakdown {
+    Breakdown {
         rows: listed.into_iter().take(BREAKDOWN_ROWS).collect(),
         small_groups: small.len() as u64,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -2017,7 +2130,7 @@ mod tests {
     fn the_overview_matches_the_hand_computed_figures() {
         let store = overview_fixture();
         let report = store
-            .overview(&overview_query(Filters::default()), 1)
+            .overview(&overview_query(Filters::default()), Tz::UTC, 1)
             .unwrap();
         assert_eq!(
             report.current,
@@ -2073,7 +2186,7 @@ mod tests {
     fn breakdown_rows_under_k_visitors_are_only_counted() {
         let store = overview_fixture();
         let report = store
-            .overview(&overview_query(Filters::default()), 2)
+            .overview(&overview_query(Filters::default()), Tz::UTC, 2)
             .unwrap();
         assert_eq!(labels(&report.pages), [("/", 2, 3), ("/cart", 2, 2)]);
         assert_eq!(report.pages.small_groups, 2);
@@ -2093,6 +2206,7 @@ mod tests {
                     source: Some("news.example".into()),
                     ..Filters::default()
                 }),
+                Tz::UTC,
                 1,
             )
             .unwrap();
@@ -2108,6 +2222,7 @@ mod tests {
                     page: Some("/cart".into()),
                     ..Filters::default()
                 }),
+                Tz::UTC,
                 1,
             )
             .unwrap();
@@ -2119,6 +2234,7 @@ mod tests {
                     browser: Some("Safari".into()),
                     ..Filters::default()
                 }),
+                Tz::UTC,
                 1,
             )
             .unwrap();
@@ -2313,7 +2429,7 @@ mod tests {
             })
         );
         let by_source = store
-            .overview(&overview_query(Filters::default()), 1)
+            .overview(&overview_query(Filters::default()), Tz::UTC, 1)
             .unwrap();
         assert_eq!(
             labels(&by_source.sources),
@@ -2357,12 +2473,16 @@ mod tests {
                     // Visitor ids repeat within a day and now and then
                     // across days (a late event under the next day's salt).
                     let ts = now - rng.random_range(0..12 * DAY);
-                    view(
-                        &format!("v{i}"),
-                        ts,
-                        rng.random_range(0..60),
-                        paths[rng.random_range(0..6)],
-                    )
+                    let visitor = rng.random_range(0..60);
+                    let mut e = view(&format!("v{i}"), ts, visitor, paths[rng.random_range(0..6)]);
+                    // Sessions run over days, and so over midnight.
+                    e.session_id = Some(format!("s{visitor}-{}", rng.random_range(0..3)));
+                    if let EventData::PageView { referrer, .. } = &mut e.data {
+                        *referrer = ["news.example", "mail.example"]
+                            .get(rng.random_range(0..4))
+                            .map(|r| r.to_string());
+                    }
+                    e
                 })
                 .collect();
             write(&events);
@@ -2391,6 +2511,26 @@ mod tests {
                     assert_eq!(a, b, "{timezone} {why}: {q:?}");
                     assert!(a.total_pageviews > 0);
                 }
+                for (from, to) in [(now - 7 * DAY, now), (MIDNIGHT, MIDNIGHT + 10 * DAY)] {
+                    let mut q = OverviewQuery {
+                        site: "shop".into(),
+                        from,
+                        to,
+                        filters: Filters::default(),
+                    };
+                    let (a, b) = (
+                        rolled.overview(&q, tz, 3).unwrap(),
+                        counted.overview(&q, tz, 3).unwrap(),
+                    );
+                    assert_eq!(a, b, "{timezone} {why}: {q:?}");
+                    assert!(a.current.sessions > 0 && !a.sources.rows.is_empty());
+                    q.filters.source = Some("news.example".into());
+                    assert_eq!(
+                        rolled.overview(&q, tz, 3).unwrap(),
+                        counted.overview(&q, tz, 3).unwrap(),
+                        "{timezone} {why}: {q:?}"
+                    );
+                }
             };
             same("before the roll-up");
             let turn = rolled.roll_up(&site, now, 100).unwrap();
@@ -2417,12 +2557,29 @@ mod tests {
             rolled.roll_up(&site, now, 100).unwrap();
             same("rolled after the erasure");
 
-            // The report reads the rollup: events deleted behind its back
+            // The reports read the rollup: events deleted behind its back
             // (no store does that) still count.
+            // Whole days of the site's calendar, all rolled up.
+            let days = crate::buckets::buckets(MIDNIGHT, MIDNIGHT + 10 * DAY, Granularity::Day, tz);
+            let overview = OverviewQuery {
+                site: "shop".into(),
+                from: days[1].start,
+                to: days[9].start,
+                filters: Filters::default(),
+            };
+            let before = rolled.overview(&overview, tz, 1).unwrap();
             rolled
                 .conn()
                 .execute_batch("DELETE FROM events WHERE path = '/e'")
                 .unwrap();
+            assert_eq!(rolled.overview(&overview, tz, 1).unwrap(), before);
+            assert_ne!(counted.overview(&overview, tz, 1).unwrap().current, {
+                counted
+                    .conn()
+                    .execute_batch("DELETE FROM events WHERE path = '/e'")
+                    .unwrap();
+                counted.overview(&overview, tz, 1).unwrap().current
+            });
             let q = UsageQuery {
                 site: "shop".into(),
                 from: MIDNIGHT,

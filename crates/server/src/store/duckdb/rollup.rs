@@ -24,6 +24,19 @@ use sonde_protocol::Granularity;
 use crate::buckets::Bucket;
 use crate::store::{Scope, StoreError};
 
+/// What the rollup holds and how it counts; rows of another version (an
+/// older Sonde's) are dropped when the store opens and counted again.
+const VERSION: i32 = 4;
+
+/// Drops rollup rows another version of Sonde wrote.
+pub(super) fn drop_other_versions(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM rollup_days WHERE version IS DISTINCT FROM ?",
+        [VERSION],
+    )?;
+    Ok(())
+}
+
 pub(super) const SCHEMA: &str = "
 -- One row per rolled-up day of a site's calendar ([day_start, day_stop) in
 -- ms, in the timezone it was counted in): its page views and visitors.
@@ -35,7 +48,26 @@ CREATE TABLE IF NOT EXISTS rollup_days (
     views     BIGINT NOT NULL,
     visitors  BIGINT NOT NULL
 );
--- The same per page; read only for days listed in rollup_days.
+ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS version INTEGER;
+-- A day's visits (a session cut at the site's midnight): how many, how
+-- many of one page view, and their duration added up.
+ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS sessions BIGINT;
+ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS bounces BIGINT;
+ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS duration_ms BIGINT;
+-- A day's visitors and visits per value of each overview breakdown
+-- (dimension: entry, exit, source, referrer, campaign, browser, os,
+-- device); read only for days listed in rollup_days.
+CREATE TABLE IF NOT EXISTS rollup_day_groups (
+    site      VARCHAR NOT NULL,
+    day_start BIGINT NOT NULL,
+    dimension VARCHAR NOT NULL,
+    label     VARCHAR NOT NULL,
+    visitors  BIGINT NOT NULL,
+    sessions  BIGINT NOT NULL
+);
+DROP TABLE IF EXISTS rollup_sessions;
+-- A day's page views and visitors per page; read only for days listed in
+-- rollup_days.
 CREATE TABLE IF NOT EXISTS rollup_day_pages (
     site      VARCHAR NOT NULL,
     day_start BIGINT NOT NULL,
@@ -167,7 +199,7 @@ pub(super) fn day_figures(
 }
 
 /// The parts of `[from, to)` outside the sorted, disjoint `spans`.
-fn uncovered(from: i64, to: i64, spans: &[(i64, i64)]) -> Vec<(i64, i64)> {
+pub(super) fn uncovered(from: i64, to: i64, spans: &[(i64, i64)]) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut at = from;
     for &(start, stop) in spans {
@@ -182,6 +214,51 @@ fn uncovered(from: i64, to: i64, spans: &[(i64, i64)]) -> Vec<(i64, i64)> {
     out
 }
 
+/// The spans `[day_start, day_stop)` of `site`'s days in `[from, to)` that
+/// are rolled up in `timezone`, oldest first.
+pub(super) fn rolled_days(
+    conn: &Connection,
+    site: &str,
+    timezone: Tz,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT day_start, day_stop FROM rollup_days
+         WHERE site = ? AND timezone = ? AND day_start >= ? AND day_stop <= ?
+         ORDER BY day_start",
+    )?;
+    let rows = stmt.query_map(params![site, timezone.name(), from, to], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Fills the temporary table `day_granules`: each 15-minute slice of
+/// `pieces` and the start of its day on the site's calendar, so that a
+/// page view's day is an equality join away.
+pub(super) fn fill_day_granules(
+    conn: &Connection,
+    pieces: &[(i64, i64)],
+    timezone: Tz,
+) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE day_granules (granule BIGINT, day_start BIGINT)",
+    )?;
+    let mut appender = conn.appender("day_granules")?;
+    for &(from, to) in pieces {
+        for day in crate::buckets::buckets(from, to, Granularity::Day, timezone) {
+            let first = day.start.max(from).div_euclid(GRANULE_MS);
+            let last = (day.stop.min(to) - 1).div_euclid(GRANULE_MS);
+            for granule in first..=last {
+                appender.append_row(params![granule, day.start])?;
+            }
+        }
+    }
+    appender.flush()?;
+    Ok(())
+}
+
 /// Counts the page views of `pieces` (parts of the scope's period) from the
 /// events, per day of the site's calendar and per page.
 fn count_from_events(
@@ -192,23 +269,7 @@ fn count_from_events(
     pieces: &[(i64, i64)],
     figures: &mut DayFigures,
 ) -> Result<(), StoreError> {
-    // Each view's 15-minute slice says its day: an equality join.
-    conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE day_granules (granule BIGINT, day_start BIGINT)",
-    )?;
-    {
-        let mut appender = conn.appender("day_granules")?;
-        for &(from, to) in pieces {
-            for day in crate::buckets::buckets(from, to, Granularity::Day, timezone) {
-                let first = day.start.max(from).div_euclid(GRANULE_MS);
-                let last = (day.stop.min(to) - 1).div_euclid(GRANULE_MS);
-                for granule in first..=last {
-                    appender.append_row(params![granule, day.start])?;
-                }
-            }
-        }
-        appender.flush()?;
-    }
+    fill_day_granules(conn, pieces, timezone)?;
     // One branch per piece, so that each reads only its own stretch of time.
     let branches: Vec<String> = pieces
         .iter()
@@ -300,10 +361,12 @@ pub(super) fn roll_day(
         "DELETE FROM rollup_days WHERE site = ? AND day_start = ?",
         params![site, start],
     )?;
-    tx.execute(
-        "DELETE FROM rollup_day_pages WHERE site = ? AND day_start = ?",
-        params![site, start],
-    )?;
+    for table in ["rollup_day_pages", "rollup_day_groups"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE site = ? AND day_start = ?"),
+            params![site, start],
+        )?;
+    }
     let views = "FROM events WHERE site = ? AND kind = 'page_view'
                  AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)";
     tx.execute(
@@ -315,10 +378,43 @@ pub(super) fn roll_day(
     )?;
     tx.execute(
         &format!(
-            "INSERT INTO rollup_days
-             SELECT ?, ?, ?, ?, count(*), count(DISTINCT visitor_id) {views}"
+            "CREATE OR REPLACE TEMP TABLE day_sessions AS
+             WITH views AS (SELECT {columns}, ?::BIGINT AS day_start {views})
+             {sessions}",
+            columns = super::VIEW_COLUMNS,
+            sessions = super::sessions_sql(false),
         ),
-        params![site, start, stop, timezone.name(), site, start, stop],
+        params![start, site, start, stop],
+    )?;
+    for dimension in super::OVERVIEW_DIMENSIONS {
+        tx.execute(
+            &format!(
+                "INSERT INTO rollup_day_groups
+                 SELECT ?, ?, ?, {dimension}, count(DISTINCT visitor), count(*) FROM day_sessions
+                 WHERE {dimension} IS NOT NULL GROUP BY {dimension}"
+            ),
+            params![site, start, dimension],
+        )?;
+    }
+    tx.execute(
+        &format!(
+            "INSERT INTO rollup_days
+             SELECT ?, ?, ?, ?, count(*), count(DISTINCT visitor_id), ?,
+                    (SELECT count(*) FROM day_sessions),
+                    (SELECT count(*) FROM day_sessions WHERE views = 1),
+                    (SELECT coalesce(sum(duration_ms), 0)::BIGINT FROM day_sessions)
+             {views}"
+        ),
+        params![
+            site,
+            start,
+            stop,
+            timezone.name(),
+            VERSION,
+            site,
+            start,
+            stop
+        ],
     )?;
     tx.commit()?;
     Ok(())
