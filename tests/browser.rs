@@ -378,6 +378,65 @@ async fn a_funnel_is_built_run_saved_and_reopened_from_its_url() {
 }
 
 #[tokio::test]
+async fn a_funnel_step_can_require_an_event_property() {
+    use sonde_protocol::{EventData, PropValue};
+    let _one = ONE_BROWSER.lock().await;
+    let h = Harness::start().await;
+    h.store_page_views(&[("s1", "/demo/"), ("s2", "/demo/"), ("s3", "/demo/")]);
+    let signup = |plan: &str| EventData::Custom {
+        name: "signup".into(),
+        props: [("plan".to_owned(), PropValue::Text(plan.into()))].into(),
+        value: None,
+    };
+    h.store_events(vec![
+        ("s1", "/demo/", signup("pro")),
+        ("s2", "/demo/", signup("free")),
+    ]);
+    h.sign_in_to_dashboard().await;
+    h.click("nav.pages a[href='/funnels']").await;
+    h.type_into("input[name=funnel-name]", "Pro signups").await;
+    h.type_into(".funnel-step:nth-child(1) input[type=text]", "/demo/")
+        .await;
+    h.js("const s = document.querySelector('.funnel-step:nth-child(2) select'); s.value = 'event'; s.dispatchEvent(new Event('change')); return null")
+        .await;
+    h.type_into(
+        ".funnel-step:nth-child(2) input[aria-label='Page path or event name']",
+        "signup",
+    )
+    .await;
+    h.type_into("input[name=window]", "120").await;
+    // Any signup first: two of the three visits.
+    h.click(".funnel-actions button[type=submit]").await;
+    assert_eq!(
+        h.attribute("figure[data-chart=funnel]", "data-entrants")
+            .await
+            .as_deref(),
+        Some("3,2")
+    );
+    // Then only signups to the pro plan: one.
+    h.type_into(
+        ".funnel-step:nth-child(2) input[name=step-property]",
+        "plan",
+    )
+    .await;
+    h.type_into(".funnel-step:nth-child(2) input[name=step-value]", "pro")
+        .await;
+    h.click(".funnel-actions button[type=submit]").await;
+    h.wait_until("the pro signups", || async {
+        h.js("const f = document.querySelector('figure[data-chart=funnel]'); return f && f.dataset.entrants")
+            .await
+            == json!("3,1")
+    })
+    .await;
+    let label = h
+        .js("return document.querySelector('table[data-table=funnel] tbody tr:nth-child(2) td').textContent")
+        .await;
+    assert_eq!(label, json!("Event signup (plan = pro)"));
+    h.screenshot("funnel-property-desktop").await;
+    h.finish().await;
+}
+
+#[tokio::test]
 async fn the_errors_and_performance_pages_show_what_the_api_answers() {
     use sonde_protocol::{ErrorReport, EventData, Vital};
     let _one = ONE_BROWSER.lock().await;

@@ -1,5 +1,6 @@
 //! The funnel builder: a name, 2 to 8 steps (a page path with `*`, or an
-//! event name), a window and a unit; run, save, delete.
+//! event name with an optional property match), a window and a unit; run,
+//! save, delete.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -19,28 +20,42 @@ struct StepRow {
     /// "page" or "event".
     kind: RwSignal<String>,
     text: RwSignal<String>,
+    /// An event step's property, and the value it must have (either may be
+    /// empty: no property match, or any value).
+    property: RwSignal<String>,
+    value: RwSignal<String>,
 }
 
 impl StepRow {
     fn new(key: usize, step: &Step) -> Self {
-        let (kind, text) = match step {
-            Step::Page { path } => ("page", path.clone()),
-            Step::Event { name, .. } => ("event", name.clone()),
+        let (kind, text, property, value) = match step {
+            Step::Page { path } => ("page", path.clone(), None, None),
+            Step::Event {
+                name,
+                property,
+                value,
+            } => ("event", name.clone(), property.clone(), value.clone()),
         };
         StepRow {
             key,
             kind: RwSignal::new(kind.into()),
             text: RwSignal::new(text),
+            property: RwSignal::new(property.unwrap_or_default()),
+            value: RwSignal::new(value.unwrap_or_default()),
         }
     }
 
     fn step(&self) -> Step {
         let text = self.text.get_untracked().trim().to_owned();
+        let given = |s: RwSignal<String>| {
+            Some(s.get_untracked().trim().to_owned()).filter(|t| !t.is_empty())
+        };
         if self.kind.get_untracked() == "event" {
+            let property = given(self.property);
             Step::Event {
                 name: text,
-                property: None,
-                value: None,
+                value: property.as_ref().and(given(self.value)),
+                property,
             }
         } else {
             Step::Page { path: text }
@@ -187,6 +202,16 @@ pub fn Builder(
                         </select>
                         <input type="text" aria-label="Page path or event name" bind:value=row.text
                             placeholder=move || if row.kind.get() == "event" { "signup" } else { "/pricing or /blog/*" } />
+                        <Show when=move || row.kind.get() == "event">
+                            <span class="property-match">
+                                "where "
+                                <input type="text" name="step-property" aria-label="Event property (optional)"
+                                    bind:value=row.property placeholder="plan" size="8" />
+                                " = "
+                                <input type="text" name="step-value" aria-label="Property value (optional: any)"
+                                    bind:value=row.value placeholder="any value" size="8" />
+                            </span>
+                        </Show>
                         <button type="button" class="link" aria-label="Remove this step"
                             disabled=move || { rows.read().len() <= 2 }
                             on:click=move |_| rows.update(|r| r.retain(|x| x.key != row.key))>"Remove"</button>

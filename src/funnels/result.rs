@@ -9,6 +9,16 @@ use crate::charts::percent;
 fn label(step: &Step) -> String {
     match step {
         Step::Page { path } => format!("Page {path}"),
+        Step::Event {
+            name,
+            property: Some(key),
+            value: Some(value),
+        } => format!("Event {name} ({key} = {value})"),
+        Step::Event {
+            name,
+            property: Some(key),
+            value: None,
+        } => format!("Event {name} (with {key})"),
         Step::Event { name, .. } => format!("Event {name}"),
     }
 }
