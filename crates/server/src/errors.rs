@@ -104,12 +104,17 @@ pub fn fingerprint(message: &str, frame: Option<&str>) -> String {
     hasher.finalize().to_hex()[..16].to_owned()
 }
 
-/// A saved funnel's visits: who entered it and who reached its end.
+/// A saved funnel's visits: how many entered it and reached its end, and
+/// which of the visits with errors did.
 #[derive(Clone, Debug, Default)]
 pub struct FunnelVisits {
     pub name: String,
-    pub entered: HashSet<String>,
-    pub converted: HashSet<String>,
+    pub entered: u64,
+    pub converted: u64,
+    /// Visits with an error that entered it.
+    pub entered_with_errors: HashSet<String>,
+    /// Visits with an error that reached its end.
+    pub converted_with_errors: HashSet<String>,
 }
 
 /// Groups errors (oldest first) by fingerprint, most visits affected first.
@@ -201,7 +206,7 @@ pub fn group(
             g.pages = ranked(b.pages);
             g.funnels = funnels
                 .iter()
-                .filter(|f| !f.entered.is_empty())
+                .filter(|f| f.entered > 0)
                 .map(|f| impact(f, &b.sessions))
                 .collect();
             g
@@ -227,20 +232,15 @@ pub fn totals(errors: &[ErrorRow], sessions: u64) -> ErrorTotals {
 }
 
 fn impact(funnel: &FunnelVisits, hit: &HashSet<String>) -> FunnelImpact {
-    let (mut with, mut without) = ((0, 0), (0, 0));
-    for session in &funnel.entered {
-        let slot = if hit.contains(session) {
-            &mut with
-        } else {
-            &mut without
-        };
-        slot.0 += 1;
-        slot.1 += u64::from(funnel.converted.contains(session));
-    }
+    let entered = hit.intersection(&funnel.entered_with_errors).count() as u64;
+    let converted = hit.intersection(&funnel.converted_with_errors).count() as u64;
     FunnelImpact {
         funnel: funnel.name.clone(),
-        with_error: Conversion::new(with.0, with.1),
-        without_error: Conversion::new(without.0, without.1),
+        with_error: Conversion::new(entered, converted),
+        without_error: Conversion::new(
+            funnel.entered.saturating_sub(entered),
+            funnel.converted.saturating_sub(converted),
+        ),
     }
 }
 
@@ -278,17 +278,21 @@ pub async fn errors(
         for saved in saved.funnels(&q.site)? {
             let mut definition = saved.funnel;
             definition.unit = sonde_protocol::funnel::FunnelUnit::Session;
+            // Every visit counted, only those with errors followed.
+            let steps = store.funnel(&scope, &definition)?;
             let mut visits = FunnelVisits {
                 name: definition.name.clone(),
+                entered: steps.first().map_or(0, |s| s.entrants),
+                converted: steps.last().map_or(0, |s| s.entrants),
                 ..FunnelVisits::default()
             };
-            for (session, events) in store.funnel_occurrences(&scope, &definition)? {
+            for (session, events) in store.funnel_occurrences(&scope.with_errors(), &definition)? {
                 let reached = progress(&definition.steps, &events, definition.window_ms).len();
                 if reached > 0 {
-                    visits.entered.insert(session.clone());
+                    visits.entered_with_errors.insert(session.clone());
                 }
                 if reached == definition.steps.len() {
-                    visits.converted.insert(session);
+                    visits.converted_with_errors.insert(session);
                 }
             }
             funnels.push(visits);
@@ -382,10 +386,14 @@ mod tests {
             error("b", DAY + 5, "Failed to load item 99", 43, "Chrome"),
             error("c", DAY + 9, "Something else", 7, "Chrome"),
         ];
+        // Four visits entered (a, b, x, y), three converted (x, y, b); of
+        // those with errors, a entered and b entered and converted.
         let funnel = FunnelVisits {
             name: "Checkout".into(),
-            entered: ["a", "b", "x", "y"].map(String::from).into(),
-            converted: ["x", "y", "b"].map(String::from).into(),
+            entered: 4,
+            converted: 3,
+            entered_with_errors: ["a", "b"].map(String::from).into(),
+            converted_with_errors: ["b"].map(String::from).into(),
         };
         // Hours of the first two days: the series counts each, empty ones too.
         let hours = crate::buckets::buckets(

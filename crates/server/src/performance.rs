@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::State;
 use chrono_tz::Tz;
 use sonde_protocol::errors::Conversion;
-use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, MAX_WINDOW_MS};
 use sonde_protocol::performance::{
     LcpBucket, PagePerformance, PerformanceDay, PerformanceQuery, PerformanceReport, Rating,
     VitalSummary,
@@ -18,7 +17,6 @@ use sonde_protocol::{ApiError, Vital};
 use crate::app::AppState;
 use crate::auth::Reader;
 use crate::error::AppError;
-use crate::funnel::progress;
 use crate::query::{self, Params};
 use crate::store::{Scope, VitalRow};
 
@@ -185,23 +183,13 @@ pub async fn performance(
     let report = tokio::task::spawn_blocking(move || {
         let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
         let rows = store.vitals(&scope)?;
-        let converted = match &goal {
-            Some(goal) => {
-                let reach = FunnelDefinition {
-                    name: goal.name.clone(),
-                    steps: vec![goal.target.clone()],
-                    window_ms: MAX_WINDOW_MS,
-                    unit: FunnelUnit::Session,
-                };
-                store
-                    .funnel_occurrences(&scope, &reach)?
-                    .into_iter()
-                    .filter(|(_, events)| {
-                        !progress(&reach.steps, events, reach.window_ms).is_empty()
-                    })
-                    .map(|(session, _)| session)
-                    .collect()
-            }
+        // A visit converted when some event of it reached the goal.
+        let converted: HashSet<String> = match &goal {
+            Some(goal) => store
+                .goal_hits(&scope, &goal.target)?
+                .into_iter()
+                .map(|(session, _)| session)
+                .collect(),
             None => HashSet::new(),
         };
         let mut report = report(&rows, site.timezone, k, goal.map(|g| (g.name, &converted)));

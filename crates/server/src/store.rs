@@ -130,6 +130,9 @@ pub struct Scope<'a> {
     pub from: i64,
     pub to: i64,
     pub filters: &'a Filters,
+    /// Only sessions with an error in the period (the errors report follows
+    /// them through the funnels without following every session).
+    pub with_errors: bool,
 }
 
 static NO_FILTERS: Filters = Filters {
@@ -151,6 +154,15 @@ impl<'a> Scope<'a> {
             from,
             to,
             filters,
+            with_errors: false,
+        }
+    }
+
+    /// Only the sessions with an error in the period.
+    pub fn with_errors(self) -> Self {
+        Scope {
+            with_errors: true,
+            ..self
         }
     }
 

@@ -1018,8 +1018,23 @@ fn usage_figures(
 /// table `scope_sessions`.
 fn scoped(conn: &Connection, scope: &Scope) -> Result<String, StoreError> {
     let period = "site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)";
+    // The period is written in for the sessions with errors: its
+    // placeholders come once.
+    let with_errors = if scope.with_errors {
+        format!(
+            " AND coalesce(session_id, id) IN (
+                 SELECT coalesce(session_id, id) FROM events
+                 WHERE site = '{site}' AND kind = 'error'
+                   AND ts >= epoch_ms({from}::BIGINT) AND ts < epoch_ms({to}::BIGINT))",
+            site = scope.site.replace('\'', "''"),
+            from = scope.from,
+            to = scope.to,
+        )
+    } else {
+        String::new()
+    };
     if scope.filters.is_empty() {
-        return Ok(period.to_owned());
+        return Ok(format!("{period}{with_errors}"));
     }
     let (matching, values) = matching_sessions(scope.filters);
     let mut params: Vec<&dyn duckdb::ToSql> = vec![&scope.site, &scope.from, &scope.to];
@@ -1038,7 +1053,7 @@ fn scoped(conn: &Connection, scope: &Scope) -> Result<String, StoreError> {
         params.as_slice(),
     )?;
     Ok(format!(
-        "{period} AND coalesce(session_id, id) IN (SELECT session FROM scope_sessions)"
+        "{period} AND coalesce(session_id, id) IN (SELECT session FROM scope_sessions){with_errors}"
     ))
 }
 
@@ -2327,6 +2342,9 @@ mod tests {
         };
         assert_eq!(visits(&scope), ["s1", "s4"]);
         assert_eq!(visits(&all), ["s1", "s2", "s3", "s4", "s5"]);
+        // The errors report follows only the visits with errors.
+        assert_eq!(visits(&all.with_errors()), ["s1", "s2"]);
+        assert_eq!(visits(&scope.with_errors()), ["s1"]);
         assert_eq!(store.session_count(&scope).unwrap(), 2);
         let errors: Vec<String> = store
             .errors(&scope)
