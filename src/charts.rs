@@ -288,10 +288,11 @@ pub fn rate_series_chart(
 }
 
 /// Colours told apart with any colour vision (Okabe and Ito's palette).
-pub const SERIES: [RGBColor; 3] = [
+pub const SERIES: [RGBColor; 4] = [
     RGBColor(0x00, 0x9e, 0x73),
     RGBColor(0xd5, 0x5e, 0x00),
     RGBColor(0x00, 0x72, 0xb2),
+    RGBColor(0xcc, 0x79, 0xa7),
 ];
 
 /// Counts per bucket, one line per series (each in a [`SERIES`] colour and
@@ -343,7 +344,8 @@ pub fn lines_chart(
             match n {
                 0 => chart.draw_series(points.map(|p| Circle::new(p, 3, colour.filled()))),
                 1 => chart.draw_series(points.map(|p| TriangleMarker::new(p, 4, colour.filled()))),
-                _ => chart.draw_series(points.map(|p| Cross::new(p, 3, colour.stroke_width(2)))),
+                2 => chart.draw_series(points.map(|p| Cross::new(p, 3, colour.stroke_width(2)))),
+                _ => chart.draw_series(points.map(|p| Circle::new(p, 3, colour.stroke_width(2)))),
             }
             .map_err(chart_error)?;
         }

@@ -91,9 +91,103 @@ fn Report(report: PerformanceReport, range: Range) -> impl IntoView {
                 {report.site.iter().map(|v| view! { <VitalCard summary=v.clone() before=before(v.metric) /> }).collect_view()}
             </dl>
         </section>
+        <OverTime report=report.clone() range />
         <LcpConversion report=report.clone() />
         <section class="panel" aria-label="Pages">
             <PagesTable report k />
+        </section>
+    }
+}
+
+/// The p75 of each vital per bucket of the range: the timed vitals drawn as
+/// lines, every vital in a table.
+#[component]
+fn OverTime(report: PerformanceReport, range: Range) -> impl IntoView {
+    let granularity = range.granularity();
+    let labels: Vec<String> = report
+        .series
+        .iter()
+        .map(|p| charts::bucket_label(p.start, granularity))
+        .collect();
+    let p75 = |point: &sonde_protocol::performance::PerformancePoint, m: Vital| {
+        point.vitals.iter().find(|v| v.metric == m).map(|v| v.p75)
+    };
+    let timed = [Vital::Lcp, Vital::Fcp, Vital::Ttfb, Vital::Inp];
+    let names: Vec<String> = timed.iter().map(|m| m.as_str().to_uppercase()).collect();
+    let lines: Vec<(&str, Vec<u64>)> = timed
+        .iter()
+        .zip(&names)
+        .map(|(m, name)| {
+            (
+                name.as_str(),
+                report
+                    .series
+                    .iter()
+                    .map(|p| p75(p, *m).unwrap_or(0.0).round() as u64)
+                    .collect(),
+            )
+        })
+        .collect();
+    let chart = if report.series.len() < 2 {
+        view! { <p class="empty">"Vitals were measured in fewer than two buckets of this range: nothing to draw over time."</p> }.into_any()
+    } else {
+        match charts::lines_chart(&labels, &lines, "p75 (ms)", (760, 260)) {
+            Ok(svg) => view! {
+                <div role="img" aria-label="p75 of LCP, FCP, TTFB and INP over time" inner_html=svg></div>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        }
+    };
+    let header = [
+        "From", "LCP p75", "INP p75", "CLS p75", "FCP p75", "TTFB p75", "Loads",
+    ];
+    let rows: Vec<Vec<String>> = report
+        .series
+        .iter()
+        .zip(&labels)
+        .map(|(point, label)| {
+            let mut row = vec![label.clone()];
+            row.extend(
+                [Vital::Lcp, Vital::Inp, Vital::Cls, Vital::Fcp, Vital::Ttfb]
+                    .iter()
+                    .map(|m| p75(point, *m).map_or("–".into(), |v| value(*m, v))),
+            );
+            row.push(
+                point
+                    .vitals
+                    .iter()
+                    .find(|v| v.metric == Vital::Lcp)
+                    .map_or(0, |v| v.samples)
+                    .to_string(),
+            );
+            row
+        })
+        .collect();
+    let csv = crate::csv::to_csv(&header, &rows);
+    let lcp: Vec<String> = report
+        .series
+        .iter()
+        .map(|p| p75(p, Vital::Lcp).map_or("–".into(), |v| format!("{v:.0}")))
+        .collect();
+    view! {
+        <section class="panel" aria-label="Vitals over time">
+            <figure class="chart" data-chart="vitals-over-time" data-lcp=lcp.join(",")>
+                <figcaption>{format!("p75 per {} (site's calendar)", match granularity {
+                    sonde_protocol::Granularity::Hour => "hour",
+                    _ => "day",
+                })}</figcaption>
+                {chart}
+            </figure>
+            <table class="breakdown" data-table="vitals-over-time">
+                <caption>"Over time " <a class="csv" href=crate::csv::data_url(&csv) download="vitals-over-time.csv">"CSV"</a></caption>
+                <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! {
+                        <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
         </section>
     }
 }

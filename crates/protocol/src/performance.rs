@@ -17,6 +17,9 @@ pub struct PerformanceQuery {
     /// A saved goal's id: conversion by LCP bucket is computed for it.
     #[serde(default)]
     pub goal: Option<String>,
+    /// The width of each bucket of `series`.
+    #[serde(default)]
+    pub granularity: crate::Granularity,
     /// Sessions to count: see [`crate::filters`].
     #[serde(flatten)]
     pub filters: crate::Filters,
@@ -99,12 +102,16 @@ pub struct PagePerformance {
     pub vitals: Vec<VitalSummary>,
 }
 
-/// The site's vitals on one day of its calendar.
+/// The site's vitals in one bucket of time (an hour, day, week or month
+/// of its calendar).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PerformanceDay {
-    /// `YYYY-MM-DD` on the site's calendar.
-    pub day: String,
+pub struct PerformancePoint {
+    /// The bucket's start, ms since the epoch.
+    pub start: i64,
+    /// The bucket's start on the site's calendar: `2026-11-24`, or
+    /// `2026-11-24T14:00` for an hour.
+    pub local: String,
     pub vitals: Vec<VitalSummary>,
 }
 
@@ -123,7 +130,8 @@ pub struct PerformanceReport {
     pub site: Vec<VitalSummary>,
     /// Pages with at least `k` page loads measured, most measured first.
     pub pages: Vec<PagePerformance>,
-    pub per_day: Vec<PerformanceDay>,
+    /// Each bucket of the query's granularity that has vitals, oldest first.
+    pub series: Vec<PerformancePoint>,
     /// The goal conversion by LCP bucket, when a goal was asked for.
     pub goal: Option<String>,
     pub lcp_conversion: Vec<LcpBucket>,

@@ -6,16 +6,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Json;
 use axum::extract::State;
-use chrono_tz::Tz;
 use sonde_protocol::errors::Conversion;
 use sonde_protocol::performance::{
-    LcpBucket, PagePerformance, PerformanceDay, PerformanceQuery, PerformanceReport, Rating,
+    LcpBucket, PagePerformance, PerformancePoint, PerformanceQuery, PerformanceReport, Rating,
     VitalSummary,
 };
 use sonde_protocol::{ApiError, Vital};
 
 use crate::app::AppState;
 use crate::auth::Reader;
+use crate::buckets::Bucket;
 use crate::error::AppError;
 use crate::query::{self, Params};
 use crate::store::{Scope, VitalRow};
@@ -74,27 +74,25 @@ fn summaries(rows: &[&VitalRow]) -> Vec<VitalSummary> {
 }
 
 /// The report from the vitals (oldest first): the site, pages measured in
-/// at least `k` visits, days of the site's calendar, and, given the visits
-/// that reached a goal, the goal's conversion by the LCP of each visit's
-/// first page.
+/// at least `k` visits, each bucket of time (of the site's calendar) with
+/// vitals in it, and, given the visits that reached a goal, the goal's
+/// conversion by the LCP of each visit's first page.
 pub fn report(
     rows: &[VitalRow],
-    timezone: Tz,
+    buckets: &[Bucket],
     k: u64,
     goal: Option<(String, &HashSet<String>)>,
 ) -> PerformanceReport {
     let all: Vec<&VitalRow> = rows.iter().collect();
     let mut by_page: HashMap<&str, Vec<&VitalRow>> = HashMap::new();
-    let mut by_day: BTreeMap<String, Vec<&VitalRow>> = BTreeMap::new();
+    let mut by_bucket: BTreeMap<usize, Vec<&VitalRow>> = BTreeMap::new();
     let mut landing_lcp: HashMap<&str, f64> = HashMap::new();
     for row in rows {
         by_page.entry(&row.path).or_default().push(row);
-        let day = chrono::DateTime::from_timestamp_millis(row.ts)
-            .unwrap_or_default()
-            .with_timezone(&timezone)
-            .format("%Y-%m-%d")
-            .to_string();
-        by_day.entry(day).or_default().push(row);
+        let bucket = buckets.partition_point(|b| b.stop <= row.ts);
+        if bucket < buckets.len() {
+            by_bucket.entry(bucket).or_default().push(row);
+        }
         if row.metric == Vital::Lcp {
             landing_lcp.entry(&row.session).or_insert(row.value);
         }
@@ -136,10 +134,11 @@ pub fn report(
     PerformanceReport {
         site: summaries(&all),
         pages: pages.into_iter().map(|(_, p)| p).collect(),
-        per_day: by_day
+        series: by_bucket
             .into_iter()
-            .map(|(day, rows)| PerformanceDay {
-                day,
+            .map(|(i, rows)| PerformancePoint {
+                start: buckets[i].start,
+                local: buckets[i].local.clone(),
                 vitals: summaries(&rows),
             })
             .collect(),
@@ -170,6 +169,7 @@ pub async fn performance(
 ) -> Result<Json<PerformanceReport>, AppError> {
     query::check_period(q.from, q.to)?;
     query::check_length(q.from, q.to, crate::errors::MAX_DAYS)?;
+    crate::usage::check_buckets(q.from, q.to, q.granularity)?;
     let site = query::site(&app, &reader, &q.site)?;
     let goal = match q.goal.clone() {
         Some(id) => {
@@ -192,7 +192,8 @@ pub async fn performance(
                 .collect(),
             None => HashSet::new(),
         };
-        let mut report = report(&rows, site.timezone, k, goal.map(|g| (g.name, &converted)));
+        let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, site.timezone);
+        let mut report = report(&rows, &buckets, k, goal.map(|g| (g.name, &converted)));
         if q.compare {
             let before = store.vitals(&scope.previous())?;
             report.previous = Some(summaries(&before.iter().collect::<Vec<_>>()));
@@ -236,12 +237,13 @@ mod tests {
             lcp("e", "/", 6_000.0),
         ];
         let converted: HashSet<String> = ["a", "b", "c"].map(String::from).into();
-        let r = report(
-            &rows,
+        let days = crate::buckets::buckets(
+            0,
+            2 * 86_400_000,
+            sonde_protocol::Granularity::Day,
             chrono_tz::UTC,
-            2,
-            Some(("Purchase".into(), &converted)),
         );
+        let r = report(&rows, &days, 2, Some(("Purchase".into(), &converted)));
         assert_eq!(r.pages.len(), 1, "/cart was measured in one visit only");
         let home = &r.pages[0].vitals[0];
         assert_eq!((home.samples, home.p75), (5, 4_500.0));
@@ -261,5 +263,11 @@ mod tests {
             ]
         );
         assert_eq!(r.site[0].samples, 6);
+        // Every row is at time 0: one point, the first day's.
+        assert_eq!(r.series.len(), 1);
+        assert_eq!(
+            (r.series[0].local.as_str(), r.series[0].vitals[0].samples),
+            ("1970-01-01", 6)
+        );
     }
 }
