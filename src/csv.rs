@@ -4,6 +4,38 @@
 //! is prefixed with `'`: page paths, campaign names and referrers come from
 //! the public, and a downloaded file must not run what a visitor typed.
 
+use leptos::prelude::*;
+
+/// A table of text cells with its CSV download in the caption, and a last
+/// row (`footer`) that says what it leaves out, if anything.
+#[component]
+pub fn CsvTable(
+    /// The table's `data-table` name.
+    name: &'static str,
+    /// What the rows are ("Error groups").
+    caption: &'static str,
+    /// The downloaded file's name.
+    file: &'static str,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    #[prop(default = None)] footer: Option<String>,
+) -> impl IntoView {
+    let csv = to_csv(&header, &rows);
+    let columns = header.len().to_string();
+    view! {
+        <table class="breakdown" data-table=name>
+            <caption>{caption} " " <a class="csv" href=data_url(&csv) download=file>"CSV"</a></caption>
+            <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
+            <tbody>
+                {rows.into_iter().map(|row| view! {
+                    <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                }).collect_view()}
+                {footer.map(|text| view! { <tr><td colspan=columns class="muted">{text}</td></tr> })}
+            </tbody>
+        </table>
+    }
+}
+
 /// The CSV text of a header and its rows, lines ending in CRLF.
 pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = String::new();

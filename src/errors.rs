@@ -6,6 +6,7 @@ use sonde_protocol::errors::{ErrorGroup, ErrorsReport};
 
 use crate::api::{self, ClientError};
 use crate::charts::percent;
+use crate::csv::CsvTable;
 use crate::dashboard::filters::FilterChips;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
@@ -84,7 +85,6 @@ fn ErrorTable(report: ErrorsReport, range: Range) -> impl IntoView {
             ]
         })
         .collect();
-    let csv = crate::csv::to_csv(&header, &rows);
     view! {
         <section class="panel" aria-label="Error groups">
             <p class="muted" data-summary="errors">
@@ -96,15 +96,7 @@ fn ErrorTable(report: ErrorsReport, range: Range) -> impl IntoView {
                 )}
                 {before}
             </p>
-            <table class="breakdown" data-table="errors">
-                <caption>"Error groups " <a class="csv" href=crate::csv::data_url(&csv) download="errors.csv">"CSV"</a></caption>
-                <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|row| view! {
-                        <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <CsvTable name="errors" caption="Error groups" file="errors.csv" header=header.to_vec() rows=rows />
             {report.groups.into_iter().map(|group| view! { <GroupDetails group /> }).collect_view()}
         </section>
     }

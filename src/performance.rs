@@ -8,6 +8,7 @@ use sonde_protocol::performance::{PerformanceReport, Rating, VitalSummary};
 
 use crate::api::{self, ClientError};
 use crate::charts;
+use crate::csv::CsvTable;
 use crate::dashboard::filters::FilterChips;
 use crate::dashboard::range::Range;
 use crate::layout::Page;
@@ -164,7 +165,6 @@ fn OverTime(report: PerformanceReport, range: Range) -> impl IntoView {
             row
         })
         .collect();
-    let csv = crate::csv::to_csv(&header, &rows);
     let lcp: Vec<String> = report
         .series
         .iter()
@@ -179,15 +179,7 @@ fn OverTime(report: PerformanceReport, range: Range) -> impl IntoView {
                 })}</figcaption>
                 {chart}
             </figure>
-            <table class="breakdown" data-table="vitals-over-time">
-                <caption>"Over time " <a class="csv" href=crate::csv::data_url(&csv) download="vitals-over-time.csv">"CSV"</a></caption>
-                <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|row| view! {
-                        <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <CsvTable name="vitals-over-time" caption="Over time" file="vitals-over-time.csv" header=header.to_vec() rows=rows />
         </section>
     }
 }
@@ -290,17 +282,8 @@ fn PagesTable(report: PerformanceReport, k: u64) -> impl IntoView {
             row
         })
         .collect();
-    let csv = crate::csv::to_csv(&header, &rows);
     view! {
-        <table class="breakdown" data-table="pages-performance">
-            <caption>"Pages " <a class="csv" href=crate::csv::data_url(&csv) download="performance.csv">"CSV"</a></caption>
-            <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
-            <tbody>
-                {rows.into_iter().map(|row| view! {
-                    <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
-                }).collect_view()}
-            </tbody>
-        </table>
+        <CsvTable name="pages-performance" caption="Pages" file="performance.csv" header=header.to_vec() rows=rows />
         <p class="muted">{format!("Pages measured in fewer than {k} visits are not listed.")}</p>
     }
 }

@@ -5,6 +5,7 @@ use sonde_protocol::funnel::{FunnelReport, Step};
 
 use crate::charts;
 use crate::charts::percent;
+use crate::csv::CsvTable;
 
 fn label(step: &Step) -> String {
     match step {
@@ -81,7 +82,6 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
         "Entrants, period before",
         "From step 1, period before",
     ];
-    let csv = crate::csv::to_csv(&header, &rows);
     let chart = if report.steps.first().is_none_or(|s| s.entrants == 0) {
         view! { <p class="empty">"No visit reached step 1 in this period, so there is nothing to chart."</p> }.into_any()
     } else {
@@ -99,20 +99,7 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
                 {chart}
             </figure>
             <Groups report=report.clone() />
-            <table class="breakdown" data-table="funnel">
-                <caption>
-                    "Steps "
-                    <a class="csv" href=crate::csv::data_url(&csv) download="funnel.csv">"CSV"</a>
-                </caption>
-                <thead>
-                    <tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr>
-                </thead>
-                <tbody>
-                    {rows.into_iter().map(|row| view! {
-                        <tr>{row.into_iter().map(|cell| view! { <td>{cell}</td> }).collect_view()}</tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <CsvTable name="funnel" caption="Steps" file="funnel.csv" header=header.to_vec() rows=rows />
         </section>
     }
 }
@@ -135,21 +122,9 @@ fn Groups(report: FunnelReport) -> impl IntoView {
                 ]
             })
             .collect();
-        let csv = crate::csv::to_csv(&header, &rows);
         let hidden = report.breakdown_hidden;
         view! {
-            <table class="breakdown" data-table="funnel-groups">
-                <caption>"By group " <a class="csv" href=crate::csv::data_url(&csv) download="funnel-groups.csv">"CSV"</a></caption>
-                <thead><tr>{header.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|row| view! {
-                        <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
-                    }).collect_view()}
-                    {(hidden > 0).then(|| view! {
-                        <tr><td colspan="4" class="muted">{format!("{hidden} more groups, small or beyond the first ten, not shown")}</td></tr>
-                    })}
-                </tbody>
-            </table>
+            <CsvTable name="funnel-groups" caption="By group" file="funnel-groups.csv" header=header.to_vec() rows=rows footer=(hidden > 0).then(|| format!("{hidden} more groups, small or beyond the first ten, not shown")) />
         }
     })
 }
