@@ -1509,7 +1509,7 @@ fn usage_series(
     range: &str,
 ) -> Result<Vec<UsagePoint>, StoreError> {
     let aligned = buckets.iter().skip(1).all(|b| b.start % GRANULE_MS == 0);
-    let counted: Vec<(i64, u64, u64)> = if aligned {
+    let sql = if aligned {
         conn.execute_batch("CREATE OR REPLACE TEMP TABLE granules (granule BIGINT, start BIGINT)")?;
         {
             let mut appender = conn.appender("granules")?;
@@ -1522,20 +1522,12 @@ fn usage_series(
             }
             appender.flush()?;
         }
-        let mut stmt = conn.prepare(&format!(
+        format!(
             "SELECT g.start, count(*), count(DISTINCT e.visitor_id)
              FROM (SELECT epoch_ms(ts) // {GRANULE_MS} AS granule, visitor_id FROM events WHERE {range}) e
              JOIN granules g USING (granule)
              GROUP BY g.start"
-        ))?;
-        stmt.query_map(params![q.site, q.from, q.to], |r| {
-            Ok((
-                r.get(0)?,
-                r.get::<_, i64>(1)? as u64,
-                r.get::<_, i64>(2)? as u64,
-            ))
-        })?
-        .collect::<Result<_, _>>()?
+        )
     } else {
         conn.execute_batch("CREATE OR REPLACE TEMP TABLE buckets (start BIGINT, stop BIGINT)")?;
         {
@@ -1545,25 +1537,22 @@ fn usage_series(
             }
             appender.flush()?;
         }
-        let mut stmt = conn.prepare(&format!(
+        format!(
             "SELECT b.start, count(e.id), count(DISTINCT e.visitor_id)
              FROM buckets b JOIN (SELECT id, ts, visitor_id FROM events WHERE {range}) e
                ON e.ts >= epoch_ms(b.start) AND e.ts < epoch_ms(b.stop)
              GROUP BY b.start"
-        ))?;
-        stmt.query_map(params![q.site, q.from, q.to], |r| {
+        )
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let counted: std::collections::HashMap<i64, (u64, u64)> = stmt
+        .query_map(params![q.site, q.from, q.to], |r| {
             Ok((
                 r.get(0)?,
-                r.get::<_, i64>(1)? as u64,
-                r.get::<_, i64>(2)? as u64,
+                (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
             ))
         })?
-        .collect::<Result<_, _>>()?
-    };
-    let counted: std::collections::HashMap<i64, (u64, u64)> = counted
-        .into_iter()
-        .map(|(start, views, visitors)| (start, (views, visitors)))
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok(buckets
         .iter()
         .map(|b| {
