@@ -152,7 +152,9 @@ fn fill(path: &Path, count: u64, now: i64) {
     let conn = duckdb::Connection::open(path).expect("the store's file");
     // s: the session, p: the event's place in it. Sessions start one after
     // another over the 30 days, whatever their number, and are stored in
-    // the order they happened, as a running server stores them.
+    // the order they happened, as a running server stores them. A session's
+    // id is 32 hex digits, as the collector's are; the session and path
+    // keys are left for the server to fill in when it opens the file.
     let span = 30 * DAY;
     let step = span / (count as i64 / 8).max(1);
     conn.execute_batch(&format!(
@@ -164,7 +166,7 @@ fn fill(path: &Path, count: u64, now: i64) {
                  WHEN p = 4 THEN 'custom' WHEN p IN (5, 6) THEN 'vital' ELSE 'error' END,
             CASE WHEN p IN (5, 6) THEN 'performance' WHEN p = 7 AND s % 20 = 0 THEN 'errors' ELSE 'usage' END,
             epoch_ms({now}::BIGINT - {span}::BIGINT + s * {step}::BIGINT - 60000 + p * 5000),
-            (hash(s // 2) >> 1)::BIGINT, 's' || s,
+            (hash(s // 2) >> 1)::BIGINT, md5(s::VARCHAR),
             CASE p WHEN 0 THEN (CASE WHEN s % 4 = 0 THEN '/' ELSE '/products/' || (s % 50) END)
                    WHEN 1 THEN '/products/' || (s % 50)
                    WHEN 2 THEN (CASE WHEN s % 3 = 0 THEN '/about' ELSE '/cart' END)
