@@ -8,7 +8,9 @@
 //! - Every request that changes something carries the session's CSRF token
 //!   in `X-CSRF-Token` (the dashboard reads it from `GET /api/session`); a
 //!   cross-site form or script cannot read it, and the strict cookie is not
-//!   sent cross-site either.
+//!   sent cross-site either. Signing in takes only `application/json`, which
+//!   another site's form cannot send, so no one is signed into an account of
+//!   another site's choosing.
 //! - An admin creates read-only share links, one site each ([`share_links`]);
 //!   the dashboard sends the link's token in `X-Sonde-Share`.
 //! - The first admin is made by `sonde user put` or, when no one can sign

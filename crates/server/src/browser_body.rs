@@ -16,7 +16,21 @@ use crate::site::Site;
 
 /// Reads and parses a JSON body sent by the collector.
 pub async fn read<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, AppError> {
-    check_content_type(headers)?;
+    check_content_type(headers, &["application/json", "text/plain"])?;
+    let bytes = read_limited(body).await?;
+    parse(&bytes)
+}
+
+/// Reads and parses a JSON body that must say it is JSON: a form on
+/// another site can post `text/plain` (shaped like JSON) without asking,
+/// but not `application/json`, which needs a CORS preflight this server
+/// answers for no one. Signing in takes only this, so another site cannot
+/// sign a visitor into an account of its choosing.
+pub async fn read_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, AppError> {
+    check_content_type(headers, &["application/json"])?;
     let bytes = read_limited(body).await?;
     parse(&bytes)
 }
@@ -47,9 +61,10 @@ pub fn global_privacy_control(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().trim_ascii() == b"1")
 }
 
-/// JSON, or `text/plain` because `navigator.sendBeacon` cannot send JSON
-/// cross-origin without a preflight it does not make.
-fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
+/// Whether the body's content type is one of `accepted`. The collector's
+/// endpoints take `text/plain` too, because `navigator.sendBeacon` cannot
+/// send JSON cross-origin without a preflight it does not make.
+fn check_content_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), AppError> {
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|c| c.to_str().ok())
@@ -60,9 +75,10 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" | "text/plain" => Ok(()),
-        _ => Err(AppError::UnsupportedContentType(content_type.to_owned())),
+    if accepted.contains(&essence.as_str()) {
+        Ok(())
+    } else {
+        Err(AppError::UnsupportedContentType(content_type.to_owned()))
     }
 }
 

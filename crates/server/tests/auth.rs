@@ -188,6 +188,40 @@ async fn a_change_without_the_sessions_csrf_token_is_refused() {
     }
 }
 
+/// Another site's form can post JSON-shaped `text/plain` without asking;
+/// signing in refuses it, so no one is signed into an account of another
+/// site's choosing.
+#[tokio::test]
+async fn a_sign_in_sent_the_way_another_sites_form_can_is_refused() {
+    let app = TestApp::start().await;
+    app.add_viewer().await;
+    let visitor = client();
+    let form = visitor
+        .post(app.url("/api/session"))
+        .header("content-type", "text/plain")
+        .header("origin", "https://evil.example")
+        .body(json!({"username": "vera", "password": VIEWER_PASSWORD}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        form.headers().get("set-cookie").is_none(),
+        "no session cookie is set"
+    );
+    expect_error(
+        form,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_content_type",
+    )
+    .await;
+    let current = visitor.get(app.url("/api/session")).send().await.unwrap();
+    assert_eq!(current.status(), StatusCode::UNAUTHORIZED);
+    // The dashboard's own JSON sign-in still works.
+    sign_in(&visitor, &app.server.url(), "vera", VIEWER_PASSWORD)
+        .await
+        .expect("vera signs in with JSON");
+}
+
 #[tokio::test]
 async fn a_share_link_reads_its_own_site_only_and_nothing_once_revoked() {
     let app = TestApp::start_with(|c| {

@@ -44,6 +44,7 @@ pub fn after_failure(failed: u32, locked_until: Option<i64>, now: i64) -> (u32, 
     responses(
         (status = 200, description = "Signed in: the session cookie is set; the body has the CSRF token", body = Principal),
         (status = 401, description = "Wrong username or password", body = ApiError),
+        (status = 415, description = "Not sent as application/json (as a form on another site would send it)", body = ApiError),
         (status = 429, description = "Locked after repeated failures (Retry-After says for how long)", body = ApiError),
     )
 )]
@@ -52,7 +53,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let SignIn { username, password } = browser_body::read(&headers, body).await?;
+    let SignIn { username, password } = browser_body::read_json(&headers, body).await?;
     let accounts = app.accounts_handle();
     let (user, csrf_token, token) = tokio::task::spawn_blocking(move || {
         let now = now_ms();
