@@ -214,43 +214,6 @@ pub(super) fn uncovered(from: i64, to: i64, spans: &[(i64, i64)]) -> Vec<(i64, i
     out
 }
 
-/// The paths of `site`'s page views in `[from, to)`, and perhaps a few
-/// more: from the rollup for the days it holds (in whichever timezone),
-/// from the events for the rest. What funnel steps are matched against.
-pub(super) fn paths_viewed(
-    conn: &Connection,
-    site: &str,
-    from: i64,
-    to: i64,
-) -> Result<Vec<String>, StoreError> {
-    let mut spans: Vec<(i64, i64)> = conn
-        .prepare_cached(
-            "SELECT day_start, day_stop FROM rollup_days
-             WHERE site = ? AND day_start >= ? AND day_stop <= ?",
-        )?
-        .query_map(params![site, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    spans.sort_unstable();
-    let mut paths: std::collections::HashSet<String> = conn
-        .prepare_cached(
-            "SELECT DISTINCT p.path FROM rollup_day_pages p JOIN rollup_days d
-               ON p.site = d.site AND p.day_start = d.day_start
-             WHERE d.site = ? AND d.day_start >= ? AND d.day_stop <= ?",
-        )?
-        .query_map(params![site, from, to], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT path FROM events
-         WHERE site = ? AND kind = 'page_view' AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)",
-    )?;
-    for (start, stop) in uncovered(from, to, &spans) {
-        for path in stmt.query_map(params![site, start, stop], |r| r.get(0))? {
-            paths.insert(path?);
-        }
-    }
-    Ok(paths.into_iter().collect())
-}
-
 /// The spans `[day_start, day_stop)` of `site`'s days in `[from, to)` that
 /// are rolled up in `timezone`, oldest first.
 pub(super) fn rolled_days(
