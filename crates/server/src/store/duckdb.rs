@@ -331,17 +331,16 @@ impl EventStore for DuckDbStore {
         // Before the write: should it fail half-way, a day is only counted
         // from the events once more.
         self.unroll_late_views(&conn, rows.clone())?;
-        let mut paths = self.paths();
-        paths.number(
+        let path_ids = self.paths().number(
             &conn,
             rows.clone().map(|e| (e.site.as_str(), e.path.as_str())),
         )?;
-        let new_ids = match append_rows(&conn, "events", rows.clone(), &paths) {
+        let new_ids = match append_rows(&conn, "events", rows.clone(), &path_ids) {
             Ok(()) => None,
             Err(e) => {
                 tracing::debug!(error = %e, "a group repeats stored ids; writing it through staging");
                 conn.execute_batch(STAGING)?;
-                append_rows(&conn, "staging", rows, &paths)?;
+                append_rows(&conn, "staging", rows, &path_ids)?;
                 Some(move_staged_rows(&conn)?)
             }
         };
@@ -1172,31 +1171,27 @@ fn move_staged_rows(conn: &Connection) -> Result<HashSet<String>, StoreError> {
 }
 
 /// Appends events to `table` (`events`, or `staging` which has the same
-/// columns) and commits them, all or none.
+/// columns), each with its path's number, and commits them, all or none.
 fn append_rows<'e>(
     conn: &Connection,
     table: &str,
     rows: impl Iterator<Item = &'e StoredEvent>,
-    paths: &paths::PathIds,
+    path_ids: &[i32],
 ) -> Result<(), StoreError> {
     let mut appender = conn.appender(table)?;
     // By name: a file made by an older Sonde has its columns in another order.
     for column in COLUMNS.split(", ") {
         appender.add_column(column)?;
     }
-    for e in rows {
-        append(&mut appender, e, paths.get(&e.site, &e.path))?;
+    for (e, path_id) in rows.zip(path_ids) {
+        append(&mut appender, e, *path_id)?;
     }
     appender.flush()?;
     Ok(())
 }
 
 /// Appends one event as a row, its kind's fields in their columns.
-fn append(
-    appender: &mut Appender<'_>,
-    e: &StoredEvent,
-    path_id: Option<i32>,
-) -> Result<(), StoreError> {
+fn append(appender: &mut Appender<'_>, e: &StoredEvent, path_id: i32) -> Result<(), StoreError> {
     let (mut referrer, mut title, mut name, mut href) = (None, None, None, None);
     let (mut value, mut props, mut error) = (None, None, None);
     let mut campaign = Default::default();

@@ -66,7 +66,7 @@ impl PathIds {
     }
 
     /// The number of `site`'s `path`, when it has one.
-    pub fn get(&self, site: &str, path: &str) -> Option<i32> {
+    fn get(&self, site: &str, path: &str) -> Option<i32> {
         self.by_site.get(site)?.get(path).copied()
     }
 
@@ -79,24 +79,40 @@ impl PathIds {
             .map(|(path, id)| (path.as_str(), *id))
     }
 
-    /// Gives each of `paths` (site, path) without a number one, stored
-    /// before the events that carry it.
+    /// The number of each of `paths` (site, path), in order, giving those
+    /// without one a number, stored before the events that carry it.
     pub fn number<'p>(
         &mut self,
         conn: &Connection,
         paths: impl Iterator<Item = (&'p str, &'p str)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<i32>, StoreError> {
+        let mut ids = Vec::new();
         let mut new: Vec<(&str, &str, i32)> = Vec::new();
+        let mut last: Option<((&str, &str), i32)> = None;
         for (site, path) in paths {
-            if self.get(site, path).is_none() {
-                let of_site = self.by_site.entry(site.to_owned()).or_default();
-                of_site.insert(path.to_owned(), self.next);
-                new.push((site, path, self.next));
-                self.next += 1;
+            // A batch's events often share their page.
+            if let Some((seen, id)) = last
+                && seen == (site, path)
+            {
+                ids.push(id);
+                continue;
             }
+            let id = match self.get(site, path) {
+                Some(id) => id,
+                None => {
+                    let id = self.next;
+                    self.next += 1;
+                    let of_site = self.by_site.entry(site.to_owned()).or_default();
+                    of_site.insert(path.to_owned(), id);
+                    new.push((site, path, id));
+                    id
+                }
+            };
+            last = Some(((site, path), id));
+            ids.push(id);
         }
         if new.is_empty() {
-            return Ok(());
+            return Ok(ids);
         }
         let stored = (|| {
             let mut appender = conn.appender("paths")?;
@@ -114,7 +130,7 @@ impl PathIds {
             }
             return Err(e.into());
         }
-        Ok(())
+        Ok(ids)
     }
 
     /// Deletes `site`'s paths that no stored event has any more (after
