@@ -29,8 +29,18 @@ async fn an_ingested_batch_shows_up_in_the_usage_report() {
         assert_eq!(report.total_visitors, 1, "{granularity}");
         assert_eq!(report.series.iter().map(|p| p.pageviews).sum::<u64>(), 3);
     }
-    let report = app.usage("day").await;
-    assert_eq!(report.series.len(), 3, "two days back plus today");
+    // One bucket per day of the site's calendar (UTC) the range touches:
+    // three, or four when the hour after now runs past midnight.
+    const DAY: i64 = 86_400_000;
+    let now = now_ms();
+    let (from, to) = (now - 2 * DAY, now + 3_600_000);
+    let report = app.usage_between("day", from, to).await;
+    let days = ((to - 1).div_euclid(DAY) - from.div_euclid(DAY) + 1) as usize;
+    assert_eq!(
+        report.series.len(),
+        days,
+        "two days back, today (and tomorrow)"
+    );
     let pages: Vec<(&str, u64)> = report
         .top_pages
         .iter()

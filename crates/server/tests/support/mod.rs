@@ -123,13 +123,19 @@ impl TestApp {
 
     pub async fn usage(&self, granularity: &str) -> UsageReport {
         let now = now_ms();
+        self.usage_between(granularity, now - 2 * 86_400_000, now + 3_600_000)
+            .await
+    }
+
+    /// The usage report of `shop` over `[from, to)`.
+    pub async fn usage_between(&self, granularity: &str, from: i64, to: i64) -> UsageReport {
         let res = self
             .http
             .get(self.url("/api/usage"))
             .query(&[
                 ("site", "shop".to_string()),
-                ("from", (now - 2 * 86_400_000).to_string()),
-                ("to", (now + 3_600_000).to_string()),
+                ("from", from.to_string()),
+                ("to", to.to_string()),
                 ("granularity", granularity.to_string()),
             ])
             .send()
