@@ -1056,8 +1056,8 @@ fn scoped(conn: &Connection, scope: &Scope) -> Result<String, StoreError> {
     // placeholders come once.
     let with_errors = if scope.with_errors {
         format!(
-            " AND coalesce(session_id, id) IN (
-                 SELECT coalesce(session_id, id) FROM events
+            " AND session_key IN (
+                 SELECT session_key FROM events
                  WHERE site = '{site}' AND kind = 'error'
                    AND ts >= epoch_ms({from}::BIGINT) AND ts < epoch_ms({to}::BIGINT))",
             site = scope.site.replace('\'', "''"),
@@ -1087,7 +1087,7 @@ fn scoped(conn: &Connection, scope: &Scope) -> Result<String, StoreError> {
         params.as_slice(),
     )?;
     Ok(format!(
-        "{period} AND coalesce(session_id, id) IN (SELECT session FROM scope_sessions){with_errors}"
+        "{period} AND session_key IN (SELECT session FROM scope_sessions){with_errors}"
     ))
 }
 
@@ -1102,7 +1102,7 @@ const OVERVIEW_DIMENSIONS: [&str; 8] = [
 ];
 
 /// What [`sessions_sql`] reads of each page view.
-const VIEW_COLUMNS: &str = "coalesce(session_id, id) AS session, visitor_id, ts, rowid AS seq, \
+const VIEW_COLUMNS: &str = "session_key AS session, visitor_id, ts, rowid AS seq, \
     path, referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device";
 
 /// One row per session and day of the page views in `views` (with
