@@ -2100,6 +2100,74 @@ mod tests {
         assert_eq!(backfilled, [session_key("s1"), session_key("e2")]);
     }
 
+    /// A file from before path numbers: opening it numbers its paths, and
+    /// funnels count its page views.
+    #[test]
+    fn opening_a_file_without_path_numbers_numbers_its_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sonde.duckdb");
+        let funnel = FunnelDefinition {
+            name: "f".into(),
+            steps: vec![
+                Step::Page {
+                    path: "/products/*".into(),
+                },
+                Step::Page {
+                    path: "/cart*".into(),
+                },
+            ],
+            window_ms: HOUR,
+            unit: FunnelUnit::Visitor,
+        };
+        let day = Scope::unfiltered("shop", MIDNIGHT, MIDNIGHT + DAY);
+        {
+            let store = DuckDbStore::open(&file).unwrap();
+            store
+                .write(&[
+                    view("a", MIDNIGHT + 1, 1, "/products/kettle"),
+                    view("b", MIDNIGHT + 2, 1, "/cart"),
+                    view("c", MIDNIGHT + 3, 2, "/products/cup"),
+                ])
+                .unwrap();
+            // As an older Sonde left it.
+            store
+                .conn()
+                .execute_batch(
+                    "UPDATE events SET path_id = NULL, session_key = NULL; DELETE FROM paths;",
+                )
+                .unwrap();
+        }
+        let store = DuckDbStore::open(&file).unwrap();
+        let entrants: Vec<u64> = store
+            .funnel(&day, &funnel)
+            .unwrap()
+            .iter()
+            .map(|s| s.entrants)
+            .collect();
+        assert_eq!(entrants, [2, 1]);
+        let unnumbered: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM events WHERE path_id IS NULL OR session_key IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unnumbered, 0);
+        // A new page after reopening gets a number of its own, after the
+        // numbers given at opening.
+        store
+            .write(&[view("d", MIDNIGHT + 4, 2, "/cart/saved")])
+            .unwrap();
+        let entrants: Vec<u64> = store
+            .funnel(&day, &funnel)
+            .unwrap()
+            .iter()
+            .map(|s| s.entrants)
+            .collect();
+        assert_eq!(entrants, [2, 2]);
+    }
+
     /// The SQL test of a step's path means what the step's pattern means
     /// (`*` any run of characters, everything else itself), whichever
     /// shortcut it takes.

@@ -19,7 +19,7 @@ pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS paths (
     site    VARCHAR NOT NULL,
     path    VARCHAR NOT NULL,
-    path_id INTEGER NOT NULL,
+    path_id INTEGER NOT NULL UNIQUE,
     PRIMARY KEY (site, path)
 );
 ALTER TABLE events ADD COLUMN IF NOT EXISTS path_id INTEGER;
