@@ -2138,13 +2138,11 @@ mod tests {
                 .unwrap();
         }
         let store = DuckDbStore::open(&file).unwrap();
-        let entrants: Vec<u64> = store
-            .funnel(&day, &funnel)
-            .unwrap()
-            .iter()
-            .map(|s| s.entrants)
-            .collect();
-        assert_eq!(entrants, [2, 1]);
+        let entrants = || -> Vec<u64> {
+            let steps = store.funnel(&day, &funnel).unwrap();
+            steps.iter().map(|s| s.entrants).collect()
+        };
+        assert_eq!(entrants(), [2, 1]);
         let unnumbered: i64 = store
             .conn()
             .query_row(
@@ -2159,13 +2157,7 @@ mod tests {
         store
             .write(&[view("d", MIDNIGHT + 4, 2, "/cart/saved")])
             .unwrap();
-        let entrants: Vec<u64> = store
-            .funnel(&day, &funnel)
-            .unwrap()
-            .iter()
-            .map(|s| s.entrants)
-            .collect();
-        assert_eq!(entrants, [2, 2]);
+        assert_eq!(entrants(), [2, 2]);
     }
 
     /// The SQL test of a step's path means what the step's pattern means
