@@ -312,12 +312,7 @@ async fn a_funnel_is_built_run_saved_and_reopened_from_its_url() {
     h.click(".funnel-actions button[type=submit]").await;
     // Three visits entered; two of them reached the cart after the home page
     // (s4's cart view has no home page before it).
-    assert_eq!(
-        h.attribute("figure[data-chart=funnel]", "data-entrants")
-            .await
-            .as_deref(),
-        Some("3,2")
-    );
+    assert_eq!(h.funnel_entrants().await.as_deref(), Some("3,2"));
     let second_row = h
         .js("return [...document.querySelectorAll('table[data-table=funnel] tbody tr:nth-child(2) td')].map(td => td.textContent)")
         .await;
@@ -362,12 +357,7 @@ async fn a_funnel_is_built_run_saved_and_reopened_from_its_url() {
     // Reopened from its URL (a bookmark), it shows the same funnel and runs it.
     h.open("/funnels").await;
     h.browser.goto(saved_url.as_str()).await.unwrap();
-    assert_eq!(
-        h.attribute("figure[data-chart=funnel]", "data-entrants")
-            .await
-            .as_deref(),
-        Some("3,2")
-    );
+    assert_eq!(h.funnel_entrants().await.as_deref(), Some("3,2"));
     let name = h
         .js("return document.querySelector('input[name=funnel-name]').value")
         .await;
@@ -407,12 +397,7 @@ async fn a_funnel_step_can_require_an_event_property() {
     h.type_into("input[name=window]", "120").await;
     // Any signup first: two of the three visits.
     h.click(".funnel-actions button[type=submit]").await;
-    assert_eq!(
-        h.attribute("figure[data-chart=funnel]", "data-entrants")
-            .await
-            .as_deref(),
-        Some("3,2")
-    );
+    assert_eq!(h.funnel_entrants().await.as_deref(), Some("3,2"));
     // Then only signups to the pro plan: one.
     h.type_into(
         ".funnel-step:nth-child(2) input[name=step-property]",
@@ -629,11 +614,7 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
         .map(|s| s["entrants"].to_string())
         .collect();
     assert_eq!(entrants.len(), 4);
-    assert_eq!(
-        h.attribute("figure[data-chart=funnel]", "data-entrants")
-            .await,
-        Some(entrants.join(","))
-    );
+    assert_eq!(h.funnel_entrants().await, Some(entrants.join(",")));
     shots("funnel-demo").await;
     // Broken down by device: the groups are the API's.
     h.js("const s = document.querySelector('select[name=breakdown]'); s.value = 'device'; s.dispatchEvent(new Event('change')); return null")

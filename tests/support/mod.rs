@@ -434,6 +434,13 @@ impl Harness {
             .unwrap()
     }
 
+    /// The entrants per step the funnel chart shows (`data-entrants`,
+    /// comma-separated), once it is drawn.
+    pub async fn funnel_entrants(&self) -> Option<String> {
+        self.attribute("figure[data-chart=funnel]", "data-entrants")
+            .await
+    }
+
     pub fn stored(&self) -> BTreeMap<String, u64> {
         self.server.store().count_by_kind("demo").unwrap()
     }
