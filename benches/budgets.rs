@@ -1,103 +1,275 @@
 //! The browser budgets, measured in real headless Chromium against the real
 //! server and the real build (`dist/`), and written to BENCHMARKS.md:
 //!
-//! - bytes Sonde adds to a page view (gzip, as transferred over HTTP): a
-//!   first visit (loader, collector, banner) and a returning visitor whose
-//!   decision is stored (loader and collector only), with a cold cache, and
-//!   with a warm one;
-//! - main-thread time per tracked event, over 10,000 `sonde.track` calls.
+//! - bytes Sonde adds to a page view (as transferred over HTTP): a first
+//!   visit (loader, collector, banner and the banner's settings) and a
+//!   returning visitor whose decision is stored, with a cold cache, and the
+//!   returning visitor's next page with a warm one;
+//! - main-thread time per tracked event, over 10,000 `sonde.track` calls;
+//! - main-thread time of the embed during page load;
+//! - the same bytes and load times, in the same run and the same browser,
+//!   for the same demo page with other tools in Sonde's place
+//!   (`budgets/contenders.rs`, `compare/`).
 //!
 //! Run with `cargo xtask bench` (it builds `dist/` first). An example target
 //! rather than a bench target, so it builds in the dev profile and reuses
-//! DuckDB's build.
+//! DuckDB's build. `SONDE_BENCH_ROUNDS` sets how many timed loads each page
+//! gets (7 by default).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::fmt::Write as _;
+#[path = "budgets/cdp.rs"]
+mod cdp;
+#[path = "budgets/contenders.rs"]
+mod contenders;
+#[path = "budgets/load.rs"]
+mod load;
+#[path = "budgets/report.rs"]
+mod report;
+
 use std::time::Duration;
 
-use serde_json::Value;
+use contenders::Contender;
+use fantoccini::Client;
+use load::{Page, Sample, Visit};
+use serde_json::{Value, json};
 use support::Harness;
 
-/// Budgets from the brief, in bytes and milliseconds.
-const RETURNING_BUDGET: u64 = 15 * 1024;
-const FIRST_VISIT_BUDGET: u64 = 60 * 1024;
-const PER_EVENT_BUDGET_MS: f64 = 0.05;
-const EVENTS: u32 = 10_000;
+const KB: u64 = 1024;
+/// Budgets from the brief: what must hold, and what to aim for.
+pub const FIRST_VISIT: Budget = Budget::bytes(25 * KB, 17 * KB);
+pub const RETURNING: Budget = Budget::bytes(12 * KB, 10 * KB);
+pub const NEXT_PAGE: Budget = Budget::bytes(KB, 0);
+pub const PER_EVENT_MUST_MS: f64 = 0.05;
+/// Main-thread time of the embed while a page loads: measured, no must.
+pub const LOAD_AIM_MS: f64 = 5.0;
+pub const EVENTS: u32 = 10_000;
+const DEFAULT_ROUNDS: usize = 7;
 
-/// Sonde's resources as this page loaded them.
-const RESOURCES: &str = "return performance.getEntriesByType('resource')
-    .concat(performance.getEntriesByType('navigation'))
-    .filter(e => /\\/sonde(\\.js|\\/)/.test(e.name))
-    .map(e => ({ name: new URL(e.name).pathname, transfer: e.transferSize, body: e.encodedBodySize, decoded: e.decodedBodySize }))";
+/// A byte budget: at most `must`, ideally at most `aim`.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub must: u64,
+    pub aim: u64,
+}
 
+impl Budget {
+    const fn bytes(must: u64, aim: u64) -> Budget {
+        Budget { must, aim }
+    }
+}
+
+/// Sonde's script tag on the demo shop, as the browser tests know it.
+const SONDE_BANNER: &str = "document.querySelector('#sonde-consent section.sonde-banner')";
+const SONDE_RUNNING: &str = "typeof (window.sonde || {}).track === 'function' \
+     && !document.querySelector('#sonde-consent section.sonde-banner')";
+
+/// One round of a page: a first visit, and the returning visit after it.
 #[derive(Debug)]
-struct Load {
-    resources: Vec<(String, u64, u64, u64)>,
+pub struct Visits {
+    pub first: Sample,
+    pub returning: Sample,
+    /// The page alone, loaded just before each of them in timed rounds:
+    /// what their times are compared with, its loads spread over the run
+    /// like theirs.
+    pub alone: Vec<Sample>,
 }
 
-impl Load {
-    fn transfer(&self) -> u64 {
-        self.resources.iter().map(|r| r.1).sum()
-    }
-    fn body(&self) -> u64 {
-        self.resources.iter().map(|r| r.2).sum()
-    }
-    fn decoded(&self) -> u64 {
-        self.resources.iter().map(|r| r.3).sum()
-    }
-}
-
-async fn measure_load(h: &Harness, wait_for_banner: bool) -> Load {
-    h.wait_for_sonde().await;
-    if wait_for_banner {
-        h.wait_for_banner().await;
-    }
-    // Let late fetches (the banner's wasm) finish and be recorded.
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let entries = h.js(RESOURCES).await;
-    let resources = entries
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|e| {
-            let n = |k: &str| e[k].as_f64().unwrap_or(0.0) as u64;
-            (
-                e["name"].as_str().unwrap_or_default().to_owned(),
-                n("transfer"),
-                n("body"),
-                n("decoded"),
-            )
-        })
-        .collect();
-    Load { resources }
+/// What was measured of one page over the rounds.
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// The first round, when the browser accepted gzip only: its bytes are
+    /// the gzip figures; its times are left out, as a warm-up.
+    pub gzip: Option<Visits>,
+    /// The timed rounds, with the encodings the browser asks for itself.
+    pub timed: Vec<Visits>,
+    /// Why it stopped being measured.
+    pub failure: Option<String>,
 }
 
 #[tokio::main]
 async fn main() {
+    // The checkout `cargo xtask bench` runs for (the path compiled in may
+    // be another clone's when clones share a target directory).
+    let root = std::env::var_os("SONDE_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let rounds = std::env::var("SONDE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(DEFAULT_ROUNDS);
+
     let h = Harness::start().await;
-
-    // A first visit: nothing cached, no decision stored.
-    h.visit("/demo/").await;
-    let first = measure_load(&h, true).await;
-    h.click("button[data-action=accept]").await;
-
-    // A returning visitor: the decision is stored; the cache is cold (a
-    // visit weeks later) and then warm (the next page).
-    h.cdp("Network.enable", serde_json::json!({})).await;
-    h.cdp("Network.clearBrowserCache", serde_json::json!({}))
-        .await;
-    h.visit("/demo/products.html").await;
-    let returning_cold = measure_load(&h, false).await;
-    assert!(
-        !h.banner_shown().await,
-        "a returning visitor sees no banner"
+    let compare = contenders::prepare(&root).await;
+    let blank = &compare.blank;
+    let mut all = compare.contenders;
+    all.insert(
+        1,
+        Contender {
+            label: "Sonde",
+            url: h.url("/demo/"),
+            origin: h.server.url(),
+            counted: ["/sonde.js", "/sonde/", "/api/banner/"]
+                .map(|p| h.url(p))
+                .to_vec(),
+            first_ready: SONDE_BANNER,
+            returning_ready: SONDE_RUNNING,
+            accept: Some("button[data-action=accept]"),
+            note: "the demo shop's own home page, with its one script tag; counted: `/sonde.js`, \
+                   everything under `/sonde/` and the banner's settings (`/api/banner/demo`).",
+            unavailable: None,
+        },
     );
-    h.visit("/demo/cart.html").await;
-    let returning_warm = measure_load(&h, false).await;
+    let sonde = 1;
 
-    // Main-thread time per tracked event.
+    let browser = &h.browser;
+    cdp::send(browser, "Network.enable", json!({}))
+        .await
+        .unwrap();
+    cdp::enable_metrics(browser).await.unwrap();
+    cdp::send(browser, "HeapProfiler.enable", json!({}))
+        .await
+        .unwrap();
+    let mut measured: Vec<Measured> = all
+        .iter()
+        .map(|c| Measured {
+            failure: c.unavailable.clone(),
+            ..Measured::default()
+        })
+        .collect();
+    for round in 0..=rounds {
+        let gzip_only = round == 0;
+        let headers = if gzip_only {
+            json!({ "Accept-Encoding": "gzip, deflate" })
+        } else {
+            json!({})
+        };
+        cdp::send(
+            browser,
+            "Network.setExtraHTTPHeaders",
+            json!({ "headers": headers }),
+        )
+        .await
+        .unwrap();
+        eprintln!(
+            "budgets: round {round} of {rounds}{}",
+            if gzip_only { " (gzip only)" } else { "" }
+        );
+        // Every page in each round, so a slow minute of the machine falls
+        // on all of them; the page alone is loaded beside each of them.
+        let (baseline, tools) = all.split_first().expect("the page alone");
+        for (i, (contender, m)) in (1..).zip(tools.iter().zip(&mut measured[1..])) {
+            if m.failure.is_some() {
+                continue;
+            }
+            let beside = (!gzip_only).then_some(baseline);
+            match visit_twice(browser, blank, contender, beside).await {
+                Ok(visits) if gzip_only => m.gzip = Some(visits),
+                Ok(visits) => m.timed.push(visits),
+                // What this benchmark is for: no figures without Sonde's.
+                Err(e) if i == sonde => panic!("Sonde could not be measured: {e}"),
+                Err(e) => {
+                    eprintln!("budgets: {}: {e}", contender.label);
+                    m.failure = Some(e);
+                }
+            }
+        }
+    }
+
+    // The returning visitor's next page: a decision stored, the cache as
+    // the visit before it left it.
+    visit_twice(browser, blank, &all[sonde], None)
+        .await
+        .unwrap();
+    let next_url = h.url("/demo/products.html");
+    let next_page = load::warm(
+        browser,
+        Page {
+            url: &next_url,
+            ..all[sonde].page()
+        },
+        SONDE_RUNNING,
+    )
+    .await
+    .unwrap();
+
+    let (per_event_ms, events_ms) = time_per_event(&h).await;
+    let browser_version = browser_version(browser).await;
+    h.finish().await;
+
+    let report = report::Report {
+        contenders: &all,
+        measured: &measured,
+        sonde,
+        next_page: &next_page,
+        per_event_ms,
+        events_ms,
+        browser: browser_version,
+        rounds,
+    }
+    .render();
+    println!("{report}");
+    let path = root.join("BENCHMARKS.md");
+    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    std::fs::write(&path, report::replace_section(&existing, &report)).unwrap();
+    eprintln!("written to {}", path.display());
+}
+
+/// A first visit to `contender`'s page (nothing stored, banner shown), a
+/// click on its "accept all", then a returning visit, both cold; with the
+/// page alone loaded just before each, when `baseline` is given.
+async fn visit_twice(
+    browser: &Client,
+    blank: &str,
+    contender: &Contender,
+    baseline: Option<&Contender>,
+) -> Result<Visits, String> {
+    let page = contender.page();
+    let beside = async || match baseline {
+        Some(b) => load::cold(
+            browser,
+            blank,
+            b.page(),
+            Visit::Returning,
+            b.returning_ready,
+        )
+        .await
+        .map(Some)
+        .map_err(|e| format!("the page alone: {e}")),
+        None => Ok(None),
+    };
+    let before_first = beside().await?;
+    let first = load::cold(browser, blank, page, Visit::First, contender.first_ready)
+        .await
+        .map_err(|e| format!("first visit: {e}"))?;
+    if let Some(accept) = contender.accept {
+        load::click(browser, accept).await?;
+        // The decision is stored as the click is handled; its report to a
+        // server may take a moment.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let before_returning = beside().await?;
+    let returning = load::cold(
+        browser,
+        blank,
+        page,
+        Visit::Returning,
+        contender.returning_ready,
+    )
+    .await
+    .map_err(|e| format!("returning visit: {e}"))?;
+    Ok(Visits {
+        first,
+        returning,
+        alone: before_first.into_iter().chain(before_returning).collect(),
+    })
+}
+
+/// Main-thread time per `sonde.track` call on the open page, and in all.
+async fn time_per_event(h: &Harness) -> (f64, f64) {
+    h.wait_for_sonde().await;
     let timing: Value = h
         .js(&format!(
             "for (let i = 0; i < 200; i++) sonde.track('warm_up', {{ i }});
@@ -107,126 +279,18 @@ async fn main() {
              return {{ total, per_event: total / {EVENTS} }};"
         ))
         .await;
-    let per_event = timing["per_event"].as_f64().unwrap();
-    let total = timing["total"].as_f64().unwrap();
-    let browser = h.js("return navigator.userAgent").await;
-    h.finish().await;
-
-    let report = render(
-        &first,
-        &returning_cold,
-        &returning_warm,
-        per_event,
-        total,
-        &browser,
-    );
-    println!("{report}");
-    // The checkout `cargo xtask bench` runs for (the path compiled in may
-    // be another clone's when clones share a target directory).
-    let root = std::env::var_os("SONDE_ROOT")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
-    let path = root.join("BENCHMARKS.md");
-    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    std::fs::write(&path, replace_section(&existing, &report)).unwrap();
-    eprintln!("written to {}", path.display());
+    (
+        timing["per_event"].as_f64().unwrap(),
+        timing["total"].as_f64().unwrap(),
+    )
 }
 
-fn verdict(ok: bool) -> &'static str {
-    if ok { "within budget" } else { "OVER BUDGET" }
-}
-
-fn render(
-    first: &Load,
-    cold: &Load,
-    warm: &Load,
-    per_event: f64,
-    total: f64,
-    browser: &Value,
-) -> String {
-    let kb = |b: u64| format!("{:.1} KB", b as f64 / 1024.0);
-    let mut out = String::new();
-    writeln!(out, "{START}").unwrap();
-    writeln!(out, "## Browser budgets (`cargo xtask bench`)\n").unwrap();
-    writeln!(
-        out,
-        "Measured {} on this machine in headless {}, against `sonde serve` on loopback (gzip by the server). \
-         Bytes are what the browser's Resource Timing reports for Sonde's files: transferred (gzip body plus headers), \
-         gzip body alone, and decoded.\n",
-        chrono::Utc::now().format("%Y-%m-%d"),
-        browser.as_str().and_then(|ua| ua.split_whitespace().find(|p| p.starts_with("HeadlessChrome") || p.starts_with("Chrome"))).unwrap_or("Chromium"),
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "| what | transferred | gzip body | decoded | budget | |"
-    )
-    .unwrap();
-    writeln!(out, "|---|---|---|---|---|---|").unwrap();
-    let row = |out: &mut String, what: &str, load: &Load, budget: Option<u64>| {
-        writeln!(
-            out,
-            "| {what} | {} | {} | {} | {} | {} |",
-            kb(load.transfer()),
-            kb(load.body()),
-            kb(load.decoded()),
-            budget.map(kb).unwrap_or_else(|| "–".into()),
-            budget.map(|b| verdict(load.transfer() <= b)).unwrap_or(""),
-        )
-        .unwrap();
-    };
-    row(
-        &mut out,
-        "first visit (banner shown), cold cache",
-        first,
-        Some(FIRST_VISIT_BUDGET),
-    );
-    row(
-        &mut out,
-        "returning visitor (decision stored), cold cache",
-        cold,
-        Some(RETURNING_BUDGET),
-    );
-    row(
-        &mut out,
-        "returning visitor, next page (warm cache)",
-        warm,
-        None,
-    );
-    writeln!(out, "\nPer file, first visit:\n").unwrap();
-    writeln!(out, "| file | transferred | gzip body | decoded |").unwrap();
-    writeln!(out, "|---|---|---|---|").unwrap();
-    for (name, transfer, body, decoded) in &first.resources {
-        writeln!(
-            out,
-            "| `{name}` | {} | {} | {} |",
-            kb(*transfer),
-            kb(*body),
-            kb(*decoded)
-        )
-        .unwrap();
-    }
-    writeln!(
-        out,
-        "\n| main-thread time per tracked event (`sonde.track` with 2 properties and a value, {EVENTS} calls) | {per_event:.4} ms ({total:.1} ms in all) | budget {PER_EVENT_BUDGET_MS} ms | {} |",
-        verdict(per_event < PER_EVENT_BUDGET_MS)
-    )
-    .unwrap();
-    writeln!(out, "{END}").unwrap();
-    out
-}
-
-const START: &str = "<!-- budgets:start (written by `cargo xtask bench`) -->";
-const END: &str = "<!-- budgets:end -->";
-
-fn replace_section(existing: &str, section: &str) -> String {
-    match (existing.find(START), existing.find(END)) {
-        (Some(a), Some(b)) => format!(
-            "{}{}{}",
-            &existing[..a],
-            section.trim_end(),
-            &existing[b + END.len()..]
-        ),
-        _ => format!("{}\n{}", existing.trim_end(), section),
-    }
+/// "Chrome/156.0.8078.114": the browser's own version (the user agent the
+/// harness sets names a desktop Chrome, not this one).
+async fn browser_version(browser: &Client) -> String {
+    cdp::send(browser, "Browser.getVersion", json!({}))
+        .await
+        .ok()
+        .and_then(|v| v["product"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "Chromium".into())
 }

@@ -19,7 +19,7 @@ use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
 use sonde_protocol::overview::{Filters, OverviewReport};
 use sonde_protocol::performance::PerformanceReport;
 use sonde_protocol::usage::RealtimeReport;
-use sonde_protocol::{ApiError, Granularity, SiteSummary, UsageReport};
+use sonde_protocol::{ApiError, DashboardTelemetry, Granularity, SiteSummary, UsageReport};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientError {
@@ -152,6 +152,12 @@ pub async fn sign_out() -> Result<(), ClientError> {
     delete("/api/session").await?;
     CREDENTIALS.with_borrow_mut(|c| c.csrf_token = None);
     Ok(())
+}
+
+/// Whether the operator turned on telemetry of the dashboard's own use, and
+/// under which site.
+pub async fn dashboard_telemetry() -> Result<DashboardTelemetry, ClientError> {
+    get("/api/dashboard-telemetry").await
 }
 
 pub async fn sites() -> Result<Vec<SiteSummary>, ClientError> {

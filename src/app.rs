@@ -11,6 +11,7 @@ use crate::errors::Errors;
 use crate::funnels::Funnels;
 use crate::performance::Performance;
 use crate::session::SessionGate;
+use crate::telemetry::DashboardTelemetry;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -27,5 +28,6 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </Router>
         </SessionGate>
+        <DashboardTelemetry />
     }
 }

@@ -1,6 +1,7 @@
 //! Sonde's web app: the dashboard. Built for the browser by Trunk. (The
 //! consent banner is a module of its own, `crates/banner`, and the demo
-//! shop is plain pages under `public/demo/`, instrumented by the script tag.)
+//! shop is plain pages under `public/demo/`, instrumented by the script tag;
+//! the dashboard's own telemetry, when on, goes through the same embed.)
 
 mod api;
 mod app;
@@ -15,6 +16,7 @@ mod funnels;
 mod layout;
 mod performance;
 mod session;
+mod telemetry;
 mod view;
 
 fn main() {

@@ -35,6 +35,8 @@ const CONTRAST: &str = "
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
+/// Shift (held) then Tab, as WebDriver sends a chord.
+const SHIFT_TAB: &str = "\u{E008}\u{E004}";
 
 #[tokio::test]
 async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_dashboard() {
@@ -966,7 +968,7 @@ async fn reject_all_sends_nothing_to_the_ingest_endpoint() {
     assert_eq!(
         h.server.store().banner_impressions("demo").unwrap(),
         1,
-        "the banner's download counts one impression"
+        "the download of the banner's wording counts one impression"
     );
     h.finish().await;
 }
@@ -1338,10 +1340,10 @@ async fn a_policy_version_bump_asks_again() {
     h.wait_for_stored("page_view", 2).await;
     assert!(!h.banner_shown().await, "the decision is remembered");
     assert_eq!(
-        h.js("return performance.getEntriesByType('resource').filter(e => e.name.includes('/sonde/banner')).length")
+        h.js("return performance.getEntriesByType('resource').filter(e => e.name.includes('/sonde/banner') || e.name.includes('/api/banner/')).length")
             .await,
         0,
-        "a returning visitor does not download the banner"
+        "a returning visitor downloads neither the banner nor its wording"
     );
     // The demo shop is at policy version 1; a decision stored under an
     // earlier version no longer counts.
@@ -1376,7 +1378,37 @@ async fn the_banner_works_with_the_keyboard_alone() {
     assert_eq!(outline, "solid", "the focus is visible");
     h.press(TAB).await;
     assert_eq!(h.focused().await, "choose");
-    h.press(ENTER).await;
+    h.press(TAB).await;
+    assert_eq!(h.focused().await, "accept");
+    // The focus stays inside the dialog while it is open.
+    h.press(TAB).await;
+    let first = h
+        .js("return document.querySelector('#sonde-consent').querySelector('button, input, a[href]') === document.activeElement")
+        .await;
+    assert_eq!(first, true, "Tab from the last control wraps to the first");
+    h.press(SHIFT_TAB).await;
+    assert_eq!(
+        h.focused().await,
+        "accept",
+        "and Shift+Tab back to the last"
+    );
+    h.click("button[data-action=choose]").await;
+    h.press(ESCAPE).await;
+    h.wait_until("the details to close", || async {
+        h.browser
+            .find_all(Locator::Css("#sonde-category-usage"))
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+    h.browser
+        .find(Locator::Css("button[data-action=choose]"))
+        .await
+        .unwrap()
+        .send_keys(ENTER)
+        .await
+        .unwrap();
     h.wait_until("the first choice to take the focus", || async {
         h.focused().await == "sonde-category-usage"
     })
@@ -1469,5 +1501,97 @@ async fn the_banner_and_settings_fit_a_360_px_screen_and_200_percent_zoom() {
         );
         h.screenshot(&format!("settings-{name}")).await;
     }
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_meets_its_readers_with_the_same_banner_when_its_own_use_is_measured() {
+    let _one = ONE_BROWSER.lock().await;
+    // Off by default: no banner, no footer, nothing loaded.
+    let h = Harness::start().await;
+    h.open("/").await;
+    h.wait_until("the sign-in form", || async {
+        h.js("return !!document.querySelector('form')").await == true
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!h.banner_shown().await, "no banner when telemetry is off");
+    assert_eq!(
+        h.js("return !!document.querySelector('script[data-sonde-embed]')")
+            .await,
+        false
+    );
+    h.finish().await;
+
+    let h = Harness::start_with(|c| c.dashboard_telemetry = true).await;
+    h.open("/").await;
+    h.wait_for_banner().await;
+    // What the footer says the reader allowed (found anew each time: the
+    // page re-renders around it).
+    let allowed = || async {
+        h.js("const e = document.querySelector('footer.telemetry [data-telemetry-grants]'); return e && e.textContent")
+            .await
+    };
+    h.wait_until("the footer", || async {
+        allowed().await == "not decided yet"
+    })
+    .await;
+    h.choose(&["usage", "performance"]).await;
+    h.wait_until("the footer to follow the decision", || async {
+        allowed().await == "usage, performance"
+    })
+    .await;
+    h.sign_in_to_dashboard().await;
+    h.wait_until("the dashboard's page views to arrive", || async {
+        h.server
+            .store()
+            .count_by_kind(sonde_protocol::DASHBOARD_SITE)
+            .unwrap()
+            .get("page_view")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    })
+    .await;
+    assert_eq!(
+        h.stored().values().sum::<u64>(),
+        0,
+        "nothing counted for the demo shop"
+    );
+    // The footer's link reopens the same banner's settings; withdrawing
+    // there updates the footer.
+    h.click("footer.telemetry [data-sonde-settings]").await;
+    h.wait_for_banner().await;
+    h.click("button[data-action=reject]").await;
+    h.wait_until("the footer to follow the withdrawal", || async {
+        allowed().await == "nothing"
+    })
+    .await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn the_banner_speaks_the_browsers_language() {
+    let _one = ONE_BROWSER.lock().await;
+    let h = Harness::start().await;
+    h.cdp(
+        "Emulation.setUserAgentOverride",
+        json!({"userAgent": support::BROWSER_USER_AGENT, "acceptLanguage": "it-IT,de-DE;q=0.8,en;q=0.5"}),
+    )
+    .await;
+    h.first_visit().await;
+    let dialog = h
+        .browser
+        .find(Locator::Css("#sonde-consent section.sonde-banner"))
+        .await
+        .unwrap();
+    assert_eq!(dialog.attr("lang").await.unwrap().as_deref(), Some("de"));
+    let text = dialog.text().await.unwrap();
+    for german in ["Alle ablehnen", "Auswählen", "Alle akzeptieren"] {
+        assert!(text.contains(german), "{german} missing: {text}");
+    }
+    h.screenshot("banner-german").await;
+    h.click("button[data-action=reject]").await;
+    assert_eq!(h.server.store().consent_count("demo").unwrap(), 1);
     h.finish().await;
 }

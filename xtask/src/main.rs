@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod embed;
+
 const TRUNK_VERSION: &str = "0.21.14";
 /// Debian's wasm-opt (108) breaks the module; the npm package's works.
 const BINARYEN_VERSION: &str = "132";
@@ -164,6 +166,9 @@ fn setup(root: &Path, needs: Needs) -> Result<()> {
             ],
         )?;
     }
+    if !embed::toolchain_ready() {
+        apt_install(&embed::DEBIAN_PACKAGES)?;
+    }
     if needs == Needs::Everything
         && (output("chromium", &["--version"]).is_err()
             || output("chromedriver", &["--version"]).is_err())
@@ -207,95 +212,7 @@ fn build_web(root: &Path) -> Result<()> {
         "xtask: web app built into dist/ in {:.1?}",
         started.elapsed()
     );
-    build_embed(root)
-}
-
-/// The embeddable build a customer's site loads: `dist/sonde.js` (the
-/// loader) and, in `dist/sonde/`, the collector and the banner as separate
-/// wasm modules, each with wasm-bindgen's ES-module glue and shrunk by
-/// wasm-opt. Run after Trunk, which empties `dist/`.
-fn build_embed(root: &Path) -> Result<()> {
-    let started = Instant::now();
-    step(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--package",
-            "sonde-collector",
-            "--package",
-            "sonde-banner",
-            "--lib",
-        ],
-    )?;
-    let built = target_dir()?.join("wasm32-unknown-unknown/release");
-    let out = root.join("dist/sonde");
-    std::fs::create_dir_all(&out)?;
-    for (crate_name, module) in [("sonde_collector", "collector"), ("sonde_banner", "banner")] {
-        let wasm = built.join(format!("{crate_name}.wasm"));
-        step(
-            "wasm-bindgen",
-            &[
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-dir",
-                path_str(&out)?,
-                "--out-name",
-                module,
-                path_str(&wasm)?,
-            ],
-        )?;
-        let glue = out.join(format!("{module}.js"));
-        step(
-            "terser",
-            &[
-                path_str(&glue)?,
-                "--module",
-                "--compress",
-                "--mangle",
-                "--output",
-                path_str(&glue)?,
-            ],
-        )?;
-        let bg = out.join(format!("{module}_bg.wasm"));
-        step(
-            "wasm-opt",
-            &[
-                "-Oz",
-                "--strip-debug",
-                "--strip-producers",
-                "--enable-bulk-memory",
-                "--enable-nontrapping-float-to-int",
-                "--enable-sign-ext",
-                "--enable-mutable-globals",
-                "--enable-reference-types",
-                path_str(&bg)?,
-                "-o",
-                path_str(&bg)?,
-            ],
-        )?;
-    }
-    // The loader's documentation stays in its source.
-    step(
-        "terser",
-        &[
-            path_str(&root.join("crates/collector/js/sonde.js"))?,
-            "--compress",
-            "--mangle",
-            "--comments",
-            "false",
-            "--output",
-            path_str(&root.join("dist/sonde.js"))?,
-        ],
-    )?;
-    eprintln!(
-        "xtask: embeddable collector and banner built into dist/sonde/ in {:.1?}",
-        started.elapsed()
-    );
-    Ok(())
+    embed::build(root)
 }
 
 fn path_str(path: &Path) -> Result<&str> {
@@ -385,6 +302,7 @@ fn test(root: &Path) -> Result<()> {
 fn bench(root: &Path) -> Result<()> {
     setup(root, Needs::Everything)?;
     build_web(root)?;
+    embed::size_report(root)?;
     step("cargo", &["build", WORKSPACE, "--examples"])?;
     let budgets = target_dir()?.join("debug/examples/budgets");
     step_in(root, path_str(&budgets)?, &[])

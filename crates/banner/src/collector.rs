@@ -1,34 +1,39 @@
-//! The collector as the banner sees it: the object `sonde.js` put on
+//! The collector as the banner sees it: the module `sonde.js` put on
 //! `window.sonde` (see the collector's `embed` module).
 
-use wasm_bindgen::prelude::*;
+use sonde_browser::{call0, call1, call2, settle};
+use wasm_bindgen::JsValue;
 
-#[wasm_bindgen]
-extern "C" {
-    /// The running collector.
-    #[derive(Clone, Debug)]
-    pub type Sonde;
+/// The running collector.
+#[derive(Clone, Debug)]
+pub struct Sonde(pub JsValue);
 
+impl Sonde {
     /// Records the decision and applies it at once.
-    #[wasm_bindgen(method)]
-    pub fn decide(
-        this: &Sonde,
-        usage: bool,
-        errors: bool,
-        performance: bool,
-        marketing: bool,
-        source: &str,
-    );
+    pub fn decide(&self, [usage, errors, performance, marketing]: [bool; 4], source: &str) {
+        let decide = sonde_browser::get(&self.0, "decide");
+        // Five arguments: more than the door's `call` passes, so `apply`.
+        let arguments = sonde_browser::parse("[]");
+        for granted in [usage, errors, performance, marketing] {
+            call1(&arguments, "push", &granted.into());
+        }
+        call1(&arguments, "push", &source.into());
+        call2(&decide, "apply", &self.0, &arguments);
+    }
 
     /// Whether a category is granted now.
-    #[wasm_bindgen(method)]
-    pub fn granted(this: &Sonde, category: &str) -> bool;
+    pub fn granted(&self, category: &str) -> bool {
+        call1(&self.0, "granted", &category.into()).is_truthy()
+    }
 
     /// Whether the browser sends Global Privacy Control.
-    #[wasm_bindgen(method)]
-    pub fn gpc(this: &Sonde) -> bool;
+    pub fn gpc(&self) -> bool {
+        call0(&self.0, "gpc").is_truthy()
+    }
 
-    /// "Erase my data": resolves to `{ eventsDeleted, consentRecordsDeleted }`.
-    #[wasm_bindgen(method)]
-    pub fn erase(this: &Sonde) -> js_sys::Promise;
+    /// "Erase my data": `done` gets `{ eventsDeleted, consentRecordsDeleted }`,
+    /// or the reason nothing was erased (`"unreachable"` or `"refused"`).
+    pub fn erase(&self, done: Box<dyn FnOnce(JsValue)>) {
+        settle(&call0(&self.0, "erase"), done);
+    }
 }

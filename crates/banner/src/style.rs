@@ -41,5 +41,7 @@ pub const CSS: &str = r#"
   font: inherit; background: none; border: none; padding: 0.4rem 0; margin-right: 1rem; min-height: 2.75rem;
   color: #1d4ed8; text-decoration: underline; cursor: pointer;
 }
+#sonde-consent .sonde-policy { color: #1d4ed8; text-decoration: underline; }
+#sonde-consent #sonde-text { white-space: pre-line; }
 #sonde-consent [data-erase-result]:empty { display: none; }
 "#;

@@ -1,18 +1,17 @@
-//! Automatic capture of interactions (`usage`): clicks on elements the site
-//! marked with `data-sonde-event`, outbound links, file downloads, and form
-//! submissions (the form's name only, never a field value). One listener per
-//! kind on the document, in the capture phase, so a page that stops
-//! propagation still gets counted.
-
-use std::cell::RefCell;
-use std::rc::Weak;
+//! Automatic capture of `usage`: page views (on load and on navigation
+//! inside a single-page app), clicks on elements the site marked with
+//! `data-sonde-event`, outbound links, file downloads, and form submissions
+//! (the form's name only, never a field value).
+//!
+//! One listener per kind on the document, in the capture phase, so a page
+//! that stops propagation still gets counted; each asks for the `usage`
+//! grant before it reads anything, so nothing is captured without it.
 
 use sonde_protocol::EventData;
-use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlAnchorElement, HtmlFormElement};
+use wasm_bindgen::JsValue;
 
-use crate::browser::{self, Listener};
-use crate::{Collector, State};
+use crate::browser::{self, call1, get, text};
+use crate::{Collector, enqueue, settings, with};
 
 /// The attribute that names a click event: `data-sonde-event="add_to_cart"`.
 pub const EVENT_ATTRIBUTE: &str = "data-sonde-event";
@@ -23,53 +22,97 @@ const DOWNLOAD_EXTENSIONS: [&str; 16] = [
     "mp3", "mp4", "epub",
 ];
 
-pub struct Interactions {
-    _click: Listener,
-    _submit: Listener,
+fn usage_granted() -> bool {
+    with(|s| s.grants().usage).unwrap_or(false)
 }
 
-impl Interactions {
-    pub fn install(collector: Weak<RefCell<State>>) -> Option<Interactions> {
-        let document = web_sys::window()?.document()?;
-        let on_click = collector.clone();
-        let click = Listener::new(&document, "click", true, move |event| {
-            if let (Some(c), Some(data)) = (Collector::from_weak(&on_click), classify_click(&event))
-            {
-                c.enqueue(data);
+/// Clicks (settings links first, then what `usage` records) and form
+/// submissions, for the page's lifetime.
+pub fn listen() {
+    let document = browser::document();
+    browser::listen(
+        &document,
+        "click",
+        true,
+        Box::new(|event| {
+            let Some(target) = target(&event) else { return };
+            if settings::opened_by(&event, &target) || !usage_granted() {
+                return;
             }
-        });
-        let submit = Listener::new(&document, "submit", true, move |event| {
-            let form = event
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlFormElement>().ok());
-            if let (Some(c), Some(form)) = (Collector::from_weak(&collector), form) {
-                c.enqueue(EventData::FormSubmit {
+            if let Some(data) = classify_click(&target) {
+                enqueue(data);
+            }
+            // Where the browser has no Navigation API, a click is when a
+            // single-page app changes its address: look once it has.
+            if !get(&browser::global(), "navigation").is_object() {
+                browser::after(0, Box::new(|_| Collector::PAGE.track_page_view()));
+            }
+        }),
+    );
+    browser::listen(
+        &document,
+        "submit",
+        true,
+        Box::new(|event| {
+            if let Some(form) = target(&event).filter(|_| usage_granted()) {
+                enqueue(EventData::FormSubmit {
                     form: form_name(&form),
                 });
             }
-        });
-        Some(Interactions {
-            _click: click,
-            _submit: submit,
-        })
-    }
+        }),
+    );
 }
 
-fn classify_click(event: &web_sys::Event) -> Option<EventData> {
-    let target: Element = event.target()?.dyn_into().ok()?;
-    if let Some(marked) = target.closest("[data-sonde-event]").ok()? {
-        let name = marked.get_attribute(EVENT_ATTRIBUTE)?;
-        return (!name.trim().is_empty()).then(|| EventData::Click {
-            name: name.trim().to_owned(),
+/// Page views for navigation inside a single-page app: the Navigation
+/// API's `currententrychange` (`pushState`, `replaceState`, back and
+/// forward), or `popstate` where it is missing. A change that keeps the
+/// path (a new query string) is not a new page view.
+pub fn follow_navigation() {
+    let navigation = get(&browser::global(), "navigation");
+    let (target, kind) = if navigation.is_object() {
+        (navigation, "currententrychange")
+    } else {
+        (browser::global(), "popstate")
+    };
+    browser::listen(
+        &target,
+        kind,
+        false,
+        Box::new(|_| Collector::PAGE.track_page_view()),
+    );
+}
+
+fn target(event: &JsValue) -> Option<JsValue> {
+    Some(get(event, "target")).filter(JsValue::is_object)
+}
+
+/// `element.closest(selector)`.
+pub fn closest(element: &JsValue, selector: &str) -> Option<JsValue> {
+    Some(call1(element, "closest", &selector.into())).filter(JsValue::is_object)
+}
+
+fn attribute(element: &JsValue, name: &str) -> Option<String> {
+    call1(element, "getAttribute", &name.into()).as_string()
+}
+
+fn classify_click(target: &JsValue) -> Option<EventData> {
+    if let Some(marked) = closest(target, "[data-sonde-event]") {
+        let name = attribute(&marked, EVENT_ATTRIBUTE)?;
+        let name = name.trim_ascii();
+        return (!name.is_empty()).then(|| EventData::Click {
+            name: name.to_owned(),
         });
     }
-    let link: HtmlAnchorElement = target.closest("a[href]").ok()??.dyn_into().ok()?;
-    let href = link.href();
-    if link.has_attribute("download") || is_download(&link.pathname()) {
+    let link = closest(target, "a[href]")?;
+    let href = text(&link, "href")?;
+    let downloads = call1(&link, "hasAttribute", &"download".into()).is_truthy()
+        || is_download(&text(&link, "pathname").unwrap_or_default());
+    if downloads {
         return Some(EventData::Download { href });
     }
-    let external = matches!(link.protocol().as_str(), "http:" | "https:")
-        && browser::hostname().is_some_and(|own| !link.hostname().eq_ignore_ascii_case(&own));
+    let web = matches!(text(&link, "protocol").as_deref(), Some("http:" | "https:"));
+    let own = browser::hostname();
+    let external = web && !text(&link, "hostname").is_some_and(|h| h.eq_ignore_ascii_case(&own));
     external.then_some(EventData::Outbound { href })
 }
 
@@ -82,10 +125,10 @@ fn is_download(path: &str) -> bool {
 }
 
 /// `data-sonde-form`, else the `name` or `id` attribute.
-fn form_name(form: &HtmlFormElement) -> String {
+fn form_name(form: &JsValue) -> String {
     ["data-sonde-form", "name", "id"]
         .iter()
-        .filter_map(|attr| form.get_attribute(attr))
-        .find(|name| !name.trim().is_empty())
+        .filter_map(|name| attribute(form, name))
+        .find(|name| !name.trim_ascii().is_empty())
         .unwrap_or_else(|| "form".to_owned())
 }

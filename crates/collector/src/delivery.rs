@@ -5,15 +5,13 @@
 //! server acknowledged them; the server drops duplicates by event id, so
 //! sending an event twice is harmless and losing one is not.
 
-use std::cell::RefCell;
-use std::rc::Weak;
-
 use sonde_protocol::limits::MAX_EVENTS_PER_BATCH;
 use sonde_protocol::{Category, Event, EventData, Grants, json};
+use wasm_bindgen::JsValue;
 
 use crate::browser::{self, get};
 use crate::transport::{self, Outcome};
-use crate::{Collector, State};
+use crate::{State, with};
 
 /// A queued event, kept as the JSON it will be sent as: encoding happens once,
 /// and persisting the queue is a string join.
@@ -55,11 +53,12 @@ pub struct Queue {
     options: DeliveryOptions,
     storage_key: String,
     events: Vec<Queued>,
-    timer: Option<i32>,
+    timer_set: bool,
     /// A write to storage is pending: writes are coalesced, so tracking an
     /// event costs no serialisation of the whole queue.
     persist_pending: bool,
-    in_flight: bool,
+    /// The ids of the batch being sent.
+    in_flight: Option<Vec<String>>,
     backoff_ms: i32,
 }
 
@@ -67,28 +66,30 @@ impl Queue {
     /// The queue left by earlier pages of this site on this device.
     pub fn restore(site: &str, options: DeliveryOptions) -> Queue {
         let storage_key = "sonde:queue:".to_owned() + site;
-        let stored = browser::local_storage()
-            .and_then(|s| s.get_item(&storage_key).ok().flatten())
-            .and_then(|text| js_sys::JSON::parse(&text).ok())
-            .map(|list| js_sys::Array::from(&list))
-            .unwrap_or_default();
-        let events = stored
-            .iter()
-            .filter_map(|event| {
-                Some(Queued {
-                    id: get(&event, "id").as_string()?,
-                    category: EventData::category_of_kind(&get(&event, "kind").as_string()?)?,
-                    json: js_sys::JSON::stringify(&event).ok()?.into(),
-                })
-            })
-            .collect();
+        let mut events = Vec::new();
+        if let Some(text) = browser::load("localStorage", &storage_key) {
+            let list = browser::parse(&text);
+            let length = get(&list, "length").as_f64().unwrap_or(0.0) as u32;
+            for i in 0..length {
+                let event = browser::get_index(&list, i);
+                let restored = (|| {
+                    let kind = browser::text(&event, "kind")?;
+                    Some(Queued {
+                        id: browser::text(&event, "id")?,
+                        category: EventData::category_of_kind(&kind)?,
+                        json: browser::stringify(&event)?,
+                    })
+                })();
+                events.extend(restored);
+            }
+        }
         Queue {
             options,
             storage_key,
             events,
-            timer: None,
+            timer_set: false,
             persist_pending: false,
-            in_flight: false,
+            in_flight: None,
             backoff_ms: 0,
         }
     }
@@ -124,58 +125,17 @@ impl Queue {
     /// Writes the queue to storage now.
     pub fn persist(&mut self) {
         self.persist_pending = false;
-        let Some(storage) = browser::local_storage() else {
-            return;
-        };
         if self.events.is_empty() {
-            let _ = storage.remove_item(&self.storage_key);
-        } else {
-            let mut text =
-                String::with_capacity(self.events.iter().map(|e| e.json.len() + 1).sum());
-            text.push('[');
-            for (i, event) in self.events.iter().enumerate() {
-                if i > 0 {
-                    text.push(',');
-                }
-                text.push_str(&event.json);
-            }
-            text.push(']');
-            let _ = storage.set_item(&self.storage_key, &text);
-        }
-    }
-
-    /// Arranges a write to storage as soon as the current task ends, and the
-    /// next send: now when a batch is full, else after the flush delay (or
-    /// the backoff, after a failure).
-    pub fn schedule(&mut self, collector: Weak<RefCell<State>>) {
-        if !self.persist_pending {
-            self.persist_pending = true;
-            let collector = collector.clone();
-            browser::set_timeout(0, move || {
-                if let Some(c) = Collector::from_weak(&collector) {
-                    let mut state = c.0.borrow_mut();
-                    if state.queue.persist_pending {
-                        state.queue.persist();
-                    }
-                }
-            });
-        }
-        if self.events.is_empty() || self.in_flight || self.timer.is_some() {
+            browser::forget("localStorage", &self.storage_key);
             return;
         }
-        let delay = if self.backoff_ms > 0 {
-            self.backoff_ms
-        } else if self.events.len() >= self.options.batch_size {
-            0
-        } else {
-            self.options.flush_after_ms
-        };
-        self.timer = browser::set_timeout(delay, move || {
-            if let Some(c) = Collector::from_weak(&collector) {
-                c.0.borrow_mut().queue.timer = None;
-                flush(Collector::weak(&c));
-            }
-        });
+        let mut text = String::with_capacity(self.events.iter().map(|e| e.json.len() + 1).sum());
+        for event in &self.events {
+            text.push(if text.is_empty() { '[' } else { ',' });
+            text.push_str(&event.json);
+        }
+        text.push(']');
+        browser::store("localStorage", &self.storage_key, &text);
     }
 
     fn next_batch(&self, site: &str, grants: Grants) -> Option<(String, Vec<String>)> {
@@ -188,42 +148,91 @@ impl Queue {
         Some((json::batch(site, grants, &encoded), ids))
     }
 
+    fn remove(&mut self, ids: &[String]) {
+        self.events.retain(|e| !ids.contains(&e.id));
+    }
+
     fn failed(&mut self) {
         let doubled = (self.backoff_ms * 2)
             .clamp(self.options.initial_backoff_ms, self.options.max_backoff_ms);
-        let jitter = 1.0 - js_sys::Math::random() * 0.5;
-        self.backoff_ms = ((doubled as f64) * jitter).max(1.0) as i32;
+        let random = browser::call0(&browser::global_get("Math"), "random")
+            .as_f64()
+            .unwrap_or(0.5);
+        self.backoff_ms = ((doubled as f64) * (1.0 - random * 0.5)).max(1.0) as i32;
+    }
+}
+
+/// Arranges a write to storage as soon as the current task ends, and the
+/// next send: now when a batch is full, else after the flush delay (or the
+/// backoff, after a failure).
+pub fn schedule() {
+    let Some((persist, send_after)) = with(|state| {
+        let queue = &mut state.queue;
+        let persist = !queue.persist_pending;
+        queue.persist_pending = true;
+        if queue.events.is_empty() || queue.in_flight.is_some() || queue.timer_set {
+            return (persist, None);
+        }
+        queue.timer_set = true;
+        let delay = if queue.backoff_ms > 0 {
+            queue.backoff_ms
+        } else if queue.events.len() >= queue.options.batch_size {
+            0
+        } else {
+            queue.options.flush_after_ms
+        };
+        (persist, Some(delay))
+    }) else {
+        return;
+    };
+    if persist {
+        browser::after(
+            0,
+            Box::new(|_| {
+                with(|state| {
+                    if state.queue.persist_pending {
+                        state.queue.persist();
+                    }
+                });
+            }),
+        );
+    }
+    if let Some(delay) = send_after {
+        browser::after(
+            delay,
+            Box::new(|_| {
+                with(|state| state.queue.timer_set = false);
+                flush();
+            }),
+        );
     }
 }
 
 /// Sends the oldest queued events as one batch, unless a send is in flight.
-pub fn flush(collector: Weak<RefCell<State>>) {
-    let Some(c) = Collector::from_weak(&collector) else {
+pub fn flush() {
+    let Some((endpoint, body)) = with(|state| {
+        if state.queue.in_flight.is_some() {
+            return None;
+        }
+        let grants = state.grants();
+        let (body, ids) = state.queue.next_batch(&state.options.site, grants)?;
+        state.queue.in_flight = Some(ids);
+        Some((state.endpoints.ingest.clone(), body))
+    })
+    .flatten() else {
         return;
     };
-    let (endpoint, body, ids) = {
-        let mut state = c.0.borrow_mut();
-        let grants = state.grants();
-        let site = state.options.site.clone();
-        if state.queue.in_flight {
-            return;
-        }
-        let Some((body, ids)) = state.queue.next_batch(&site, grants) else {
-            return;
-        };
-        state.queue.in_flight = true;
-        (state.endpoints.ingest.clone(), body, ids)
-    };
-    transport::post(&endpoint, &body, move |outcome| {
-        let Some(c) = Collector::from_weak(&collector) else {
-            return;
-        };
-        let mut state = c.0.borrow_mut();
+    transport::post(&endpoint, &body, Box::new(delivered));
+}
+
+/// The answer to the batch in flight.
+fn delivered(outcome: Outcome) {
+    with(|state| {
         let queue = &mut state.queue;
-        queue.in_flight = false;
+        let ids = queue.in_flight.take().unwrap_or_default();
         match outcome {
             Outcome::Accepted(_) => {
-                queue.events.retain(|e| !ids.contains(&e.id));
+                queue.remove(&ids);
                 queue.backoff_ms = 0;
             }
             Outcome::Refused(status) => {
@@ -233,23 +242,39 @@ pub fn flush(collector: Weak<RefCell<State>>) {
                 json::int(&mut message, status.into());
                 message.push_str("); dropping it");
                 browser::warn(&message);
-                queue.events.retain(|e| !ids.contains(&e.id));
+                queue.remove(&ids);
             }
             Outcome::Failed => queue.failed(),
         }
         queue.persist();
-        queue.schedule(collector.clone());
     });
+    schedule();
 }
 
-/// The page is being hidden (tab switch, navigation, close): store the queue
-/// and hand the next batch to `sendBeacon`, which outlives the page. The
-/// events stay queued until a normal send is acknowledged; if the beacon got
-/// through, that later send only counts as duplicates.
-pub fn flush_on_hide(state: &mut State) {
-    state.queue.persist();
-    let grants = state.grants();
-    if let Some((body, _)) = state.queue.next_batch(&state.options.site, grants) {
-        transport::beacon(&state.endpoints.ingest, &body);
-    }
+/// When the page is hidden (tab switch, navigation, close): the vitals'
+/// final values are queued, the queue stored, and the next batch handed to
+/// `sendBeacon`, which outlives the page. The events stay queued until a
+/// normal send is acknowledged; if the beacon got through, that later send
+/// only counts as duplicates.
+pub fn listen_for_hiding() {
+    let on_hide = |_: JsValue| {
+        if !browser::hidden() {
+            return;
+        }
+        crate::vitals::report_final();
+        with(|state: &mut State| {
+            state.queue.persist();
+            let grants = state.grants();
+            if let Some((body, _)) = state.queue.next_batch(&state.options.site, grants) {
+                transport::beacon(&state.endpoints.ingest, &body);
+            }
+        });
+    };
+    browser::listen(
+        &browser::document(),
+        "visibilitychange",
+        false,
+        Box::new(on_hide),
+    );
+    browser::listen(&browser::global(), "pagehide", false, Box::new(on_hide));
 }

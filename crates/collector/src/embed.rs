@@ -1,6 +1,6 @@
 //! The collector as a site sees it from JavaScript, through the script tag:
-//! `sonde.js` loads this module, calls [`start`], and puts the returned
-//! [`Sonde`] on `window.sonde`, replaying calls the page queued before.
+//! `sonde.js` loads this module, calls [`start`], and puts the module itself
+//! on `window.sonde`, replaying calls the page queued before.
 //!
 //! ```html
 //! <script src="https://sonde.example/sonde.js" data-site="KEY" async></script>
@@ -11,21 +11,21 @@
 //! ```
 //!
 //! The banner, a separate module loaded only when needed, uses the same
-//! object to read and record the decision and to erase the visitor's data.
+//! functions to read and record the decision and to erase the visitor's
+//! data. Free functions rather than a class: a class costs glue of its own.
+//! Each decision is announced with a `sonde:consent` event on `window`
+//! (the Leptos integration and any page script can follow it).
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect};
 use sonde_protocol::{Category, DecisionSource, Grants, PropValue, Props};
 use wasm_bindgen::prelude::*;
 
-use crate::{Collector, DeliveryOptions, Options, browser};
+use crate::browser::{self, call1, call2, call3, get};
+use crate::{Collector, DeliveryOptions, Options, with};
 
-/// The collector's JavaScript face, `window.sonde`.
-#[wasm_bindgen]
-pub struct Sonde {
-    collector: Collector,
-}
+/// The name of the event announcing the decision in force.
+pub const DECISION_EVENT: &str = "sonde:consent";
 
 /// Starts the collector for the script tag's site. `open_banner(source)` is
 /// called with `"banner"` or `"settings"` when the banner must be shown;
@@ -37,9 +37,9 @@ pub fn start(
     policy_version: u32,
     settings_button: bool,
     google_consent_mode: bool,
-    open_banner: Function,
-    early_errors: js_sys::Array,
-) -> Sonde {
+    open_banner: JsValue,
+    early_errors: JsValue,
+) {
     let options = Options {
         site,
         api,
@@ -49,110 +49,108 @@ pub fn start(
         google_consent_mode,
     };
     let open: crate::OpenBanner = Rc::new(move |source: DecisionSource| {
-        let _ = open_banner.call1(&JsValue::NULL, &source.as_str().into());
+        call2(
+            &open_banner,
+            "call",
+            &JsValue::NULL,
+            &source.as_str().into(),
+        );
     });
-    let collector = Collector::start(options, open);
-    let early: Vec<JsValue> = early_errors.iter().collect();
-    crate::errors::replay(&collector, &early);
-    Sonde { collector }
+    Collector::start(options, open);
+    crate::errors::replay(&early_errors);
 }
 
+/// `sonde.track(name, props?, value?)`: a custom event; `props` is a flat
+/// object of strings, numbers and booleans, `value` a number such as
+/// revenue.
 #[wasm_bindgen]
-impl Sonde {
-    /// `sonde.track(name, props?, value?)`: a custom event; `props` is a flat
-    /// object of strings, numbers and booleans, `value` a number such as
-    /// revenue.
-    pub fn track(&self, name: &str, props: JsValue, value: JsValue) {
-        self.collector
-            .track(name, props_from_js(&props), value.as_f64());
-    }
+pub fn track(name: &str, props: JsValue, value: JsValue) {
+    Collector::PAGE.track(name, props_from_js(&props), value.as_f64());
+}
 
-    /// Records a decision made in the banner (`source` `"banner"`) or the
-    /// settings (`"settings"`).
-    pub fn decide(
-        &self,
-        usage: bool,
-        errors: bool,
-        performance: bool,
-        marketing: bool,
-        source: &str,
-    ) {
-        let source = if source == "settings" {
-            DecisionSource::Settings
-        } else {
-            DecisionSource::Banner
+/// Records a decision made in the banner (`source` `"banner"`) or the
+/// settings (`"settings"`).
+#[wasm_bindgen]
+pub fn decide(usage: bool, errors: bool, performance: bool, marketing: bool, source: &str) {
+    let source = if source == "settings" {
+        DecisionSource::Settings
+    } else {
+        DecisionSource::Banner
+    };
+    let grants = Grants {
+        usage,
+        errors,
+        performance,
+        marketing,
+    };
+    Collector::PAGE.decide(grants, source);
+}
+
+/// Whether `category` (`"usage"`, `"errors"`, …) is granted now.
+#[wasm_bindgen]
+pub fn granted(category: &str) -> bool {
+    let grants = Collector::PAGE.grants();
+    Category::OPTIONAL
+        .iter()
+        .any(|c| c.as_str() == category && grants.allows(*c))
+}
+
+/// Whether the visitor has decided under the current policy version.
+#[wasm_bindgen(js_name = hasDecision)]
+pub fn has_decision() -> bool {
+    Collector::PAGE.decision().is_some()
+}
+
+/// Whether the browser sends Global Privacy Control.
+#[wasm_bindgen]
+pub fn gpc() -> bool {
+    Collector::PAGE.gpc()
+}
+
+/// Opens the privacy settings.
+#[wasm_bindgen(js_name = openSettings)]
+pub fn open_settings() {
+    Collector::PAGE.open_settings();
+}
+
+/// "Erase my data": resolves to `{ eventsDeleted, consentRecordsDeleted }`,
+/// or rejects with why nothing was erased (`"unreachable"`, `"refused"`).
+#[wasm_bindgen]
+pub fn erase() -> JsValue {
+    let pending = call1(
+        &browser::global_get("Promise"),
+        "withResolvers",
+        &JsValue::UNDEFINED,
+    );
+    let (resolve, reject) = (get(&pending, "resolve"), get(&pending, "reject"));
+    Collector::PAGE.erase(Box::new(move |outcome| {
+        let (settle, value) = match outcome {
+            Ok(receipt) => {
+                let mut json = String::from("{\"eventsDeleted\":");
+                sonde_protocol::json::int(&mut json, receipt.events_deleted as i64);
+                json.push_str(",\"consentRecordsDeleted\":");
+                sonde_protocol::json::int(&mut json, receipt.consent_records_deleted as i64);
+                json.push('}');
+                (resolve, browser::parse(&json))
+            }
+            Err(failure) => (reject, failure.as_str().into()),
         };
-        self.collector.decide(
-            Grants {
-                usage,
-                errors,
-                performance,
-                marketing,
-            },
-            source,
-        );
-    }
+        call2(&settle, "call", &JsValue::NULL, &value);
+        announce_decision();
+    }));
+    get(&pending, "promise")
+}
 
-    /// Whether `category` (`"usage"`, `"errors"`, …) is granted now.
-    pub fn granted(&self, category: &str) -> bool {
-        let grants = self.collector.grants();
-        Category::OPTIONAL
-            .iter()
-            .any(|c| c.as_str() == category && grants.allows(*c))
-    }
+/// Sends what is queued now.
+#[wasm_bindgen]
+pub fn flush() {
+    Collector::PAGE.flush();
+}
 
-    /// Whether the visitor has decided under the current policy version.
-    #[wasm_bindgen(js_name = hasDecision)]
-    pub fn has_decision(&self) -> bool {
-        self.collector.decision().is_some()
-    }
-
-    /// Whether the browser sends Global Privacy Control.
-    pub fn gpc(&self) -> bool {
-        self.collector.gpc()
-    }
-
-    /// Opens the privacy settings.
-    #[wasm_bindgen(js_name = openSettings)]
-    pub fn open_settings(&self) {
-        self.collector.open_settings();
-    }
-
-    /// "Erase my data": resolves to `{ eventsDeleted, consentRecordsDeleted }`.
-    pub fn erase(&self) -> js_sys::Promise {
-        let collector = self.collector.clone();
-        js_sys::Promise::new(&mut move |resolve, reject| {
-            collector.erase(move |outcome| match outcome {
-                Ok(receipt) => {
-                    let result = Object::new();
-                    let _ = Reflect::set(
-                        &result,
-                        &"eventsDeleted".into(),
-                        &(receipt.events_deleted as f64).into(),
-                    );
-                    let _ = Reflect::set(
-                        &result,
-                        &"consentRecordsDeleted".into(),
-                        &(receipt.consent_records_deleted as f64).into(),
-                    );
-                    let _ = resolve.call1(&JsValue::NULL, &result);
-                }
-                Err(message) => {
-                    let _ = reject.call1(&JsValue::NULL, &message.into());
-                }
-            });
-        })
-    }
-
-    /// Sends what is queued now.
-    pub fn flush(&self) {
-        self.collector.flush();
-    }
-
-    /// Number of events waiting to be sent.
-    pub fn queued(&self) -> usize {
-        self.collector.queued()
-    }
+/// Number of events waiting to be sent.
+#[wasm_bindgen]
+pub fn queued() -> usize {
+    Collector::PAGE.queued()
 }
 
 /// A flat JS object as properties; other values are dropped with a warning.
@@ -161,14 +159,18 @@ fn props_from_js(props: &JsValue) -> Props {
     if props.is_undefined() || props.is_null() {
         return out;
     }
-    let Some(object) = props.dyn_ref::<Object>() else {
+    if !props.is_object() {
         browser::warn("Sonde: event properties must be an object; they were dropped");
         return out;
-    };
-    for entry in Object::entries(object).iter() {
-        let key = Reflect::get_u32(&entry, 0).ok().and_then(|k| k.as_string());
-        let value = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
-        let Some(key) = key else { continue };
+    }
+    let entries = browser::call1(&browser::global_get("Object"), "entries", props);
+    let length = get(&entries, "length").as_f64().unwrap_or(0.0) as u32;
+    for i in 0..length {
+        let entry = browser::get_index(&entries, i);
+        let Some(key) = browser::get_index(&entry, 0).as_string() else {
+            continue;
+        };
+        let value = browser::get_index(&entry, 1);
         let value = if let Some(s) = value.as_string() {
             PropValue::Text(s)
         } else if let Some(n) = value.as_f64() {
@@ -188,23 +190,48 @@ fn props_from_js(props: &JsValue) -> Props {
     out
 }
 
-/// `gtag('consent', 'update', …)` with the grants mapped to Consent Mode v2.
-pub fn google_consent_update(grants: Grants) {
-    let Some(window) = web_sys::window() else {
+/// Tells the page the decision in force: a `sonde:consent` event on
+/// `window`, and Google Consent Mode v2 when the site asked for it.
+pub fn announce_decision() {
+    let Some((decided, grants, google)) = with(|s| {
+        (
+            s.decision.is_some(),
+            s.grants(),
+            s.options.google_consent_mode,
+        )
+    }) else {
         return;
     };
-    let Ok(gtag) = browser::get(&window, "gtag").dyn_into::<Function>() else {
-        return;
-    };
-    let state = |granted: bool| JsValue::from(if granted { "granted" } else { "denied" });
-    let update = Object::new();
-    for (key, granted) in [
-        ("analytics_storage", grants.usage),
-        ("ad_storage", grants.marketing),
-        ("ad_user_data", grants.marketing),
-        ("ad_personalization", grants.marketing),
-    ] {
-        let _ = Reflect::set(&update, &key.into(), &state(granted));
+    let window = browser::global();
+    call1(
+        &window,
+        "dispatchEvent",
+        &browser::construct("Event", &DECISION_EVENT.into()),
+    );
+    if google && decided {
+        google_consent_update(&window, grants);
     }
-    let _ = gtag.call3(&window, &"consent".into(), &"update".into(), &update);
+}
+
+/// `gtag('consent', 'update', …)` with the grants mapped to Consent Mode
+/// v2, when `gtag` is on the page.
+fn google_consent_update(window: &JsValue, grants: Grants) {
+    let state = |granted: bool| if granted { "\"granted\"" } else { "\"denied\"" };
+    let marketing = state(grants.marketing);
+    let update = "{\"analytics_storage\":".to_owned()
+        + state(grants.usage)
+        + ",\"ad_storage\":"
+        + marketing
+        + ",\"ad_user_data\":"
+        + marketing
+        + ",\"ad_personalization\":"
+        + marketing
+        + "}";
+    call3(
+        window,
+        "gtag",
+        &"consent".into(),
+        &"update".into(),
+        &browser::parse(&update),
+    );
 }

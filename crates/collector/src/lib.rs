@@ -5,11 +5,17 @@
 //! Nothing is captured, queued or sent before the visitor decides; a category
 //! that is not granted is never captured at all, and withdrawing one drops
 //! its queued events. Each module is one concern: [`consent`] (the decision
-//! on the device and its anonymous record), [`navigation`] and [`capture`]
-//! (`usage`), [`errors`], [`vitals`] (`performance`), [`delivery`] (queue,
-//! batches, retries), [`transport`] (fetch and beacon), [`settings`] (how the
-//! visitor reopens the choices), and [`embed`] (the API the script tag and
-//! the banner use from JavaScript).
+//! on the device and its anonymous record), [`capture`] (`usage`: page
+//! views, clicks, forms), [`errors`], [`vitals`] (`performance`),
+//! [`delivery`] (queue, batches, retries), [`transport`] (fetch and beacon),
+//! [`settings`] (how the visitor reopens the choices), [`browser`] (what it
+//! asks of the browser) and [`embed`] (the API the script tag and the
+//! banner use from JavaScript).
+//!
+//! Written for size: it is the only part of Sonde that loads on other
+//! people's pages. No `core::fmt` (no `format!`, no `{:?}` reached), no map
+//! types, one callback type, and one page-wide state instead of shared
+//! handles (a page has one collector).
 
 mod browser;
 mod capture;
@@ -17,18 +23,16 @@ mod consent;
 mod delivery;
 pub mod embed;
 mod errors;
-mod navigation;
 mod settings;
 mod transport;
 mod vitals;
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use sonde_protocol::limits::{MAX_NAME_LEN, MAX_PROPS};
 use sonde_protocol::{
-    Campaign, ConsentDecision, ConsentRecord, DecisionSource, EraseReceipt, EraseRequest, Event,
-    EventData, Grants, Props, scrub,
+    Campaign, ConsentDecision, DecisionSource, EraseReceipt, Event, EventData, Grants, Props, scrub,
 };
 
 pub use capture::EVENT_ATTRIBUTE;
@@ -56,9 +60,30 @@ pub struct Options {
 /// ([`DecisionSource::Banner`]) or the visitor opened the settings.
 pub type OpenBanner = Rc<dyn Fn(DecisionSource)>;
 
-/// A running collector. Clones share the same state.
-#[derive(Clone)]
-pub struct Collector(Rc<RefCell<State>>);
+/// Why "erase my data" erased nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EraseFailure {
+    /// Offline, or the server did not answer.
+    Unreachable,
+    /// The server refused the request, or its answer was not understood.
+    Refused,
+}
+
+impl EraseFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EraseFailure::Unreachable => "unreachable",
+            EraseFailure::Refused => "refused",
+        }
+    }
+}
+
+/// The page's collector, once [`Collector::start`]ed. A handle: copies
+/// reach the same collector, which lives as long as the page.
+#[derive(Clone, Copy, Debug)]
+pub struct Collector {
+    _started: (),
+}
 
 struct Endpoints {
     ingest: String,
@@ -75,128 +100,109 @@ struct State {
     queue: delivery::Queue,
     /// The page this document was loaded as: where its vitals belong.
     load_url: String,
-    navigation: Option<navigation::Hooks>,
-    interactions: Option<capture::Interactions>,
-    errors: Option<errors::Errors>,
+    /// Page views are followed (navigation hooks installed).
+    usage_started: bool,
     vitals: Option<vitals::Vitals>,
-    _listeners: Vec<browser::Listener>,
     last_path: Option<String>,
     sent_referrer: bool,
 }
 
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the collector's state; `None` before it started, or when
+/// the state is in use further up the stack (a callback the browser ran
+/// synchronously), which the collector never relies on.
+fn with<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    STATE.with(|state| Some(f(state.try_borrow_mut().ok()?.as_mut()?)))
+}
+
 impl Collector {
+    /// The page's collector, for the callbacks that reach it.
+    const PAGE: Collector = Collector { _started: () };
+
     /// Starts collecting under the decision stored on this device, if there
     /// is one for the current policy version, and resumes delivery of events
-    /// queued on an earlier page. Without one, `open_banner` is called.
+    /// queued on an earlier page. Without one, `open_banner` is called. A
+    /// page has one collector: a second start returns the first.
     pub fn start(options: Options, open_banner: OpenBanner) -> Collector {
+        let collector = Collector::PAGE;
+        if with(|_| ()).is_some() {
+            return collector;
+        }
         let decision =
             consent::load(&options.site).filter(|d| d.is_current(options.policy_version));
-        let api = options.api.trim_end_matches('/');
+        let api = options.api.strip_suffix('/').unwrap_or(&options.api);
         let endpoints = Endpoints {
             ingest: api.to_owned() + "/ingest",
             consent: api.to_owned() + "/consent",
             erase: api.to_owned() + "/erase",
         };
         let queue = delivery::Queue::restore(&options.site, options.delivery.clone());
-        let href = browser::location_href().unwrap_or_default();
-        consent::resend_pending(endpoints.consent.clone(), &options.site);
-        let collector = Collector(Rc::new(RefCell::new(State {
+        consent::resend_pending(&endpoints.consent, &options.site);
+        let decided = decision.is_some();
+        STATE.set(Some(State {
             options,
             endpoints,
             decision,
             gpc: browser::global_privacy_control(),
             open_banner,
             queue,
-            load_url: scrub::page_url(&href),
-            navigation: None,
-            interactions: None,
-            errors: None,
+            load_url: scrub::page_url(&browser::location_href()),
+            usage_started: false,
             vitals: None,
-            _listeners: Vec::new(),
             last_path: None,
             sent_referrer: false,
-        })));
-        collector.listen_to_lifecycle();
+        }));
+        capture::listen();
+        errors::listen();
+        delivery::listen_for_hiding();
         collector.apply_grants();
-        collector.update_google_consent();
-        let decided = collector.0.borrow().decision.is_some();
         if decided {
             collector.show_settings_button();
         } else {
-            let open = Rc::clone(&collector.0.borrow().open_banner);
-            open(DecisionSource::Banner);
+            collector.open_banner(DecisionSource::Banner);
         }
-        collector.0.borrow_mut().queue.schedule(collector.weak());
+        delivery::schedule();
         collector
     }
 
     /// The decision in force, or `None` while the visitor has not decided.
     pub fn decision(&self) -> Option<ConsentDecision> {
-        self.0.borrow().decision.clone()
+        with(|s| s.decision.clone()).flatten()
     }
 
     /// What may be collected now.
     pub fn grants(&self) -> Grants {
-        self.0.borrow().grants()
+        with(|s| s.grants()).unwrap_or(Grants::NONE)
     }
 
     /// Whether the browser sends Global Privacy Control.
     pub fn gpc(&self) -> bool {
-        self.0.borrow().gpc
+        with(|s| s.gpc).unwrap_or(false)
     }
 
     /// Records the visitor's decision on this device, sends its anonymous
     /// consent record, and applies it at once: newly granted categories
     /// start, withdrawn ones stop and their queued events are dropped.
     pub fn decide(&self, grants: Grants, source: DecisionSource) {
-        let (endpoint, record) = {
-            let mut state = self.0.borrow_mut();
-            let consent_id = state
-                .decision
-                .as_ref()
-                .map(|d| d.consent_id.clone())
-                .filter(|id| !id.is_empty())
-                .unwrap_or_else(browser::random_id);
-            let decision = ConsentDecision {
-                policy_version: state.options.policy_version,
-                grants,
-                decided_at: browser::now_ms(),
-                consent_id,
-                gpc: state.gpc,
-            };
-            consent::store(&state.options.site, &decision);
-            let record = ConsentRecord {
-                site: state.options.site.clone(),
-                consent_id: decision.consent_id.clone(),
-                grants,
-                policy_version: decision.policy_version,
-                gpc: decision.gpc,
-                source,
-                decided_at: decision.decided_at,
-            };
-            state.decision = Some(decision);
-            let grants = state.grants();
-            state.queue.retain_granted(grants);
-            (state.endpoints.consent.clone(), record)
-        };
-        consent::send_record(endpoint, record);
+        with(|state| consent::decide(state, grants, source));
         self.apply_grants();
-        self.update_google_consent();
         self.show_settings_button();
     }
 
     /// Opens the privacy settings (the banner, with the choices in force).
     pub fn open_settings(&self) {
-        let open = Rc::clone(&self.0.borrow().open_banner);
-        open(DecisionSource::Settings);
+        self.open_banner(DecisionSource::Settings);
     }
 
     /// Records a custom event, such as a conversion with its revenue as
     /// `value`. Needs `usage`. A name or properties beyond the limits are
     /// refused or cut with a console warning, never sent as they are.
     pub fn track(&self, name: &str, mut props: Props, value: Option<f64>) {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        let name = name.trim_ascii();
+        if name.is_empty() || scrub::char_count(name) > MAX_NAME_LEN {
             let subject = "the event name \"".to_owned() + name + "\" is empty or longer than";
             browser::warn_limit(&subject, MAX_NAME_LEN, " characters", "it was not tracked");
             return;
@@ -204,10 +210,10 @@ impl Collector {
         if props.len() > MAX_PROPS {
             let subject = "the event \"".to_owned() + name + "\" has more properties than";
             browser::warn_limit(&subject, MAX_PROPS, "", "the rest were dropped");
-            props = props.into_iter().take(MAX_PROPS).collect();
+            props.truncate(MAX_PROPS);
         }
         props.retain(|key, _| {
-            let ok = !key.is_empty() && key.chars().count() <= MAX_NAME_LEN;
+            let ok = !key.is_empty() && scrub::char_count(key) <= MAX_NAME_LEN;
             if !ok {
                 let subject =
                     "the property name \"".to_owned() + key + "\" is empty or longer than";
@@ -221,7 +227,7 @@ impl Collector {
             }
             v.is_finite()
         });
-        self.enqueue(EventData::Custom {
+        enqueue(EventData::Custom {
             name: name.to_owned(),
             props,
             value,
@@ -231,232 +237,96 @@ impl Collector {
     /// Records a page view of the current location, unless it is the page
     /// last recorded (a `replaceState` that changed nothing, say).
     pub fn track_page_view(&self) {
-        let Some(location) = browser::location_href() else {
-            return;
-        };
-        let url = scrub::page_url(&location);
-        let data = {
-            let mut state = self.0.borrow_mut();
+        let location = browser::location_href();
+        let data = with(|state| {
             let grants = state.grants();
+            let url = scrub::page_url(&location);
             if !grants.usage || state.last_path.as_deref() == Some(&url) {
-                return;
+                return None;
             }
             state.last_path = Some(url);
             // Where the visit came from belongs to its first page only.
             let first = !state.sent_referrer;
             state.sent_referrer = true;
-            let referrer = first.then(external_referrer_host).flatten();
+            let referrer = if first {
+                external_referrer_host()
+            } else {
+                None
+            };
             let campaign = if first && grants.marketing {
                 Campaign::from_url(&location)
             } else {
                 Campaign::default()
             };
-            EventData::PageView {
+            let title = browser::text(&browser::document(), "title").filter(|t| !t.is_empty());
+            Some(EventData::PageView {
                 referrer,
-                title: browser::document_title().filter(|t| !t.is_empty()),
+                title,
                 campaign,
-            }
-        };
-        self.enqueue(data);
+            })
+        });
+        if let Some(data) = data.flatten() {
+            enqueue(data);
+        }
     }
 
     /// Asks the server to erase everything that can still be linked to this
     /// visitor, then forgets this tab's session and the queued events, so
     /// nothing sent afterwards links back. `done` gets the server's counts.
-    pub fn erase(&self, done: impl FnOnce(Result<EraseReceipt, String>) + 'static) {
-        let (endpoint, request) = {
-            let state = self.0.borrow();
-            let request = EraseRequest {
-                site: state.options.site.clone(),
-                sessions: browser::existing_session_id().into_iter().collect(),
-                consent_id: state
-                    .decision
-                    .as_ref()
-                    .map(|d| d.consent_id.clone())
-                    .filter(|id| !id.is_empty()),
-            };
-            (state.endpoints.erase.clone(), request)
-        };
-        let weak = self.weak();
-        transport::post(&endpoint, &request.to_json(), move |outcome| {
-            let receipt = match outcome {
-                transport::Outcome::Accepted(text) => match js_sys::JSON::parse(&text) {
-                    Ok(value) => EraseReceipt {
-                        events_deleted: consent::number(&value, "events_deleted"),
-                        consent_records_deleted: consent::number(&value, "consent_records_deleted"),
-                    },
-                    Err(_) => return done(Err("the server's answer was not understood".into())),
-                },
-                transport::Outcome::Refused(_) => {
-                    return done(Err("the server refused the request".into()));
-                }
-                transport::Outcome::Failed => {
-                    return done(Err(
-                        "the server could not be reached; try again later".into()
-                    ));
-                }
-            };
-            if let Some(c) = Collector::from_weak(&weak) {
-                c.forget_after_erase();
-            }
-            done(Ok(receipt));
-        });
-    }
-
-    fn forget_after_erase(&self) {
-        browser::end_session();
-        let mut state = self.0.borrow_mut();
-        consent::drop_pending(&state.options.site);
-        let State {
-            queue,
-            decision,
-            options,
-            ..
-        } = &mut *state;
-        queue.clear();
-        // A fresh consent id: the erased records are not linked to new ones.
-        if let Some(decision) = decision {
-            decision.consent_id = browser::random_id();
-            consent::store(&options.site, decision);
-        }
+    pub fn erase(&self, done: Box<dyn FnOnce(Result<EraseReceipt, EraseFailure>)>) {
+        consent::erase(done);
     }
 
     /// Sends everything queued now rather than at the next timer.
     pub fn flush(&self) {
-        delivery::flush(self.weak());
+        delivery::flush();
     }
 
     /// Number of events waiting to be sent.
     pub fn queued(&self) -> usize {
-        self.0.borrow().queue.len()
+        with(|s| s.queue.len()).unwrap_or(0)
     }
 
-    /// Queues an event of the current page if its category is granted.
-    fn enqueue(&self, data: EventData) {
-        let mut state = self.0.borrow_mut();
-        let grants = state.grants();
-        if !grants.allows(data.category()) {
-            return;
+    fn open_banner(&self, source: DecisionSource) {
+        // Called without holding the state: the page's callback may call
+        // back into the collector.
+        if let Some(open) = with(|s| Rc::clone(&s.open_banner)) {
+            open(source);
         }
-        let url = match &data {
-            EventData::Vital { .. } => state.load_url.clone(),
-            _ => browser::location_href().unwrap_or_default(),
-        };
-        let mut event = Event {
-            id: browser::random_id(),
-            ts: browser::now_ms(),
-            session: grants.usage.then(browser::session_id).flatten(),
-            url,
-            data,
-        };
-        event.strip_ungranted(grants);
-        event.scrub();
-        state.queue.push(&event);
-        state.queue.schedule(self.weak());
     }
 
-    /// Installs or removes the capture each category needs.
+    /// Starts the capture newly granted categories need. What is withdrawn
+    /// stops at once without being removed: every capture asks for its
+    /// grant before it reads anything.
     fn apply_grants(&self) {
-        let grants = self.grants();
-        let weak = self.weak();
-        let start_usage = {
-            let mut state = self.0.borrow_mut();
-            let start_usage = grants.usage && state.navigation.is_none();
-            if start_usage {
-                state.navigation = navigation::Hooks::install(weak.clone());
-                state.interactions = capture::Interactions::install(weak.clone());
-            } else if !grants.usage {
-                if let Some(hooks) = state.navigation.take() {
-                    hooks.remove();
-                }
-                state.interactions = None;
+        let start_usage = with(|state| {
+            let grants = state.grants();
+            if grants.performance && state.vitals.is_none() {
+                state.vitals = Some(vitals::Vitals::observe());
+            }
+            if !grants.usage {
                 state.last_path = None;
             }
-            if grants.errors && state.errors.is_none() {
-                state.errors = errors::Errors::install(weak.clone());
-            } else if !grants.errors {
-                state.errors = None;
-            }
-            if grants.performance && state.vitals.is_none() {
-                state.vitals = Some(vitals::Vitals::install());
-            } else if !grants.performance {
-                state.vitals = None;
-            }
-            start_usage
-        };
-        if start_usage {
-            self.track_page_view();
-        }
-    }
-
-    /// When the page is hidden: the vitals' final values, then everything
-    /// queued stored and handed to a beacon.
-    fn listen_to_lifecycle(&self) {
-        let Some(window) = web_sys::window() else {
+            let start = grants.usage && !state.usage_started;
+            state.usage_started |= grants.usage;
+            (start, grants.usage)
+        });
+        let Some((start, usage)) = start_usage else {
             return;
         };
-        let on_hide = {
-            let weak = self.weak();
-            move |_: web_sys::Event| {
-                let Some(c) = Collector::from_weak(&weak) else {
-                    return;
-                };
-                let hidden = web_sys::window()
-                    .and_then(|w| w.document())
-                    .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
-                if !hidden {
-                    return;
-                }
-                let finals =
-                    c.0.borrow_mut()
-                        .vitals
-                        .as_mut()
-                        .and_then(|v| v.take_final());
-                for (metric, value) in finals.unwrap_or_default() {
-                    c.enqueue(EventData::Vital { metric, value });
-                }
-                delivery::flush_on_hide(&mut c.0.borrow_mut());
-            }
-        };
-        let mut listeners = Vec::new();
-        if let Some(document) = window.document() {
-            listeners.push(browser::Listener::new(
-                &document,
-                "visibilitychange",
-                false,
-                on_hide.clone(),
-            ));
+        if start {
+            capture::follow_navigation();
         }
-        listeners.push(browser::Listener::new(&window, "pagehide", false, on_hide));
-        if let Some(settings) = settings::listen(self.weak()) {
-            listeners.push(settings);
+        if usage {
+            self.track_page_view();
         }
-        self.0.borrow_mut()._listeners = listeners;
+        embed::announce_decision();
     }
 
     fn show_settings_button(&self) {
-        if self.0.borrow().options.settings_button {
+        if with(|s| s.options.settings_button) == Some(true) {
             settings::show_button();
         }
-    }
-
-    /// Google Consent Mode v2: tells `gtag` what the visitor granted, when
-    /// the site asked for it and `gtag` is on the page.
-    fn update_google_consent(&self) {
-        let state = self.0.borrow();
-        if !state.options.google_consent_mode || state.decision.is_none() {
-            return;
-        }
-        let grants = state.grants();
-        embed::google_consent_update(grants);
-    }
-
-    fn weak(&self) -> Weak<RefCell<State>> {
-        Rc::downgrade(&self.0)
-    }
-
-    fn from_weak(weak: &Weak<RefCell<State>>) -> Option<Collector> {
-        weak.upgrade().map(Collector)
     }
 }
 
@@ -476,9 +346,41 @@ impl State {
     }
 }
 
+/// Queues an event of the current page if its category is granted.
+fn enqueue(data: EventData) {
+    let queued = with(|state| {
+        let grants = state.grants();
+        if !grants.allows(data.category()) {
+            return;
+        }
+        let url = match &data {
+            EventData::Vital { .. } => state.load_url.clone(),
+            _ => browser::location_href(),
+        };
+        let session = if grants.usage {
+            browser::session_id()
+        } else {
+            None
+        };
+        let mut event = Event {
+            id: browser::random_id(),
+            ts: browser::now_ms(),
+            session,
+            url,
+            data,
+        };
+        event.strip_ungranted(grants);
+        event.scrub();
+        state.queue.push(&event);
+    });
+    if queued.is_some() {
+        delivery::schedule();
+    }
+}
+
 /// The referring page's host, when it is another site.
 fn external_referrer_host() -> Option<String> {
-    let referrer = scrub::referrer_host(&browser::document_referrer()?)?;
-    let own = browser::hostname()?.to_ascii_lowercase();
-    (referrer != own).then_some(referrer)
+    let referrer = browser::text(&browser::document(), "referrer")?;
+    let referrer = scrub::referrer_host(&referrer)?;
+    (referrer != browser::hostname().to_ascii_lowercase()).then_some(referrer)
 }

@@ -2,14 +2,11 @@
 //! `data-sonde-settings` attribute, and a small floating "Privacy" button the
 //! site can turn off (`data-settings-button="off"` on the script tag).
 
-use std::cell::RefCell;
-use std::rc::Weak;
+use wasm_bindgen::JsValue;
 
-use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlElement};
-
-use crate::browser::Listener;
-use crate::{Collector, State};
+use crate::Collector;
+use crate::browser::{self, call0, call1, call2};
+use crate::capture::closest;
 
 /// The attribute that turns any element into a privacy settings link.
 pub const SETTINGS_ATTRIBUTE: &str = "data-sonde-settings";
@@ -20,39 +17,33 @@ const BUTTON_STYLE: &str = "position:fixed;left:12px;bottom:12px;z-index:2147483
     border:1px solid #4a4a5a;background:#fff;color:#1d1d2b;cursor:pointer;\
     box-shadow:0 1px 4px rgba(0,0,0,.2)";
 
-/// The settings links, listened to on the document, so elements added later
-/// work too.
-pub fn listen(collector: Weak<RefCell<State>>) -> Option<Listener> {
-    let document = web_sys::window()?.document()?;
-    Some(Listener::new(&document, "click", true, move |event| {
-        let link = event
-            .target()
-            .and_then(|t| t.dyn_into::<Element>().ok())
-            .and_then(|e| e.closest("[data-sonde-settings]").ok().flatten());
-        if let (Some(_), Some(c)) = (link, Collector::from_weak(&collector)) {
-            event.prevent_default();
-            c.open_settings();
-        }
-    }))
+/// A click on a settings link (elements added later count too, since the
+/// click is seen on the document) opens the settings.
+pub fn opened_by(event: &JsValue, target: &JsValue) -> bool {
+    if closest(target, "[data-sonde-settings]").is_none() {
+        return false;
+    }
+    call0(event, "preventDefault");
+    Collector::PAGE.open_settings();
+    true
 }
 
 /// Adds the floating button unless it is there already.
-pub fn show_button() -> Option<()> {
-    let document = web_sys::window()?.document()?;
-    if document.get_element_by_id(BUTTON_ID).is_some() {
-        return Some(());
+pub fn show_button() {
+    let document = browser::document();
+    if call1(&document, "getElementById", &BUTTON_ID.into()).is_object() {
+        return;
     }
-    let button: HtmlElement = document.create_element("button").ok()?.dyn_into().ok()?;
-    button.set_id(BUTTON_ID);
-    button.set_text_content(Some("Privacy"));
+    let button = call1(&document, "createElement", &"button".into());
+    browser::set(&button, "id", &BUTTON_ID.into());
+    browser::set(&button, "textContent", &"Privacy".into());
     for (name, value) in [
         ("type", "button"),
         ("aria-label", "Privacy settings"),
         (SETTINGS_ATTRIBUTE, ""),
         ("style", BUTTON_STYLE),
     ] {
-        button.set_attribute(name, value).ok()?;
+        call2(&button, "setAttribute", &name.into(), &value.into());
     }
-    document.body()?.append_child(&button).ok()?;
-    Some(())
+    call1(&browser::get(&document, "body"), "append", &button);
 }

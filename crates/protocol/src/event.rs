@@ -65,6 +65,7 @@ pub enum EventData {
     Custom {
         name: String,
         #[serde(default, skip_serializing_if = "Props::is_empty")]
+        #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, PropValue>))]
         props: Props,
         /// A numeric value, such as the revenue of a conversion.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,8 +126,118 @@ impl Campaign {
     }
 }
 
-/// A custom event's properties: short names to strings, numbers or booleans.
-pub type Props = std::collections::BTreeMap<String, PropValue>;
+/// A custom event's properties: short names, each once, to strings, numbers
+/// or booleans, in the order they were given. A short vector rather than a
+/// map: there are at most [`MAX_PROPS`] of them, and the collector, which
+/// builds them on every page, should not carry a tree's code. On the wire it
+/// is a JSON object; a name given twice keeps its last value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Props(Vec<(String, PropValue)>);
+
+impl Props {
+    pub fn new() -> Props {
+        Props(Vec::new())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Sets `name` to `value`, in place when it is already there.
+    pub fn insert(&mut self, name: String, value: PropValue) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&PropValue> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, (String, PropValue)> {
+        self.0.iter()
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut PropValue> {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+
+    /// Keeps the properties `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &PropValue) -> bool) {
+        self.0.retain(|(n, v)| keep(n, v));
+    }
+
+    /// Keeps the first `n` properties.
+    pub fn truncate(&mut self, n: usize) {
+        self.0.truncate(n);
+    }
+}
+
+impl<'a> IntoIterator for &'a Props {
+    type Item = &'a (String, PropValue);
+    type IntoIter = std::slice::Iter<'a, (String, PropValue)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl FromIterator<(String, PropValue)> for Props {
+    fn from_iter<I: IntoIterator<Item = (String, PropValue)>>(iter: I) -> Props {
+        let mut props = Props::new();
+        for (name, value) in iter {
+            props.insert(name, value);
+        }
+        props
+    }
+}
+
+impl<const N: usize> From<[(String, PropValue); N]> for Props {
+    fn from(pairs: [(String, PropValue); N]) -> Props {
+        pairs.into_iter().collect()
+    }
+}
+
+impl Serialize for Props {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Props {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Props, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Props;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of strings, numbers and booleans")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Props, A::Error> {
+                let mut props = Props::new();
+                while let Some((name, value)) = map.next_entry::<String, PropValue>()? {
+                    props.insert(name, value);
+                }
+                Ok(props)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
 
 /// A property value; nested objects and arrays are not accepted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -384,6 +495,12 @@ pub enum Rejection {
     OutOfRange { field: String, min: u64, max: u64 },
     #[error("{field}: {timezone:?} is not an IANA timezone (such as Europe/Berlin or UTC)")]
     UnknownTimezone { field: String, timezone: String },
+    #[error(
+        "{field} must be an absolute http:// or https:// URL, without spaces, quotes, backslashes or angle brackets"
+    )]
+    NotAUrl { field: String },
+    #[error("{field} must not contain control characters")]
+    ControlCharacter { field: String },
 }
 
 impl Rejection {
@@ -402,6 +519,8 @@ impl Rejection {
             Rejection::NotAnOrigin { .. } => "invalid_origin",
             Rejection::OutOfRange { .. } => "out_of_range",
             Rejection::UnknownTimezone { .. } => "unknown_timezone",
+            Rejection::NotAUrl { .. } => "invalid_url",
+            Rejection::ControlCharacter { .. } => "invalid_text",
         }
     }
 
@@ -419,7 +538,9 @@ impl Rejection {
             | Rejection::Negative { field }
             | Rejection::NotAnOrigin { field }
             | Rejection::OutOfRange { field, .. }
-            | Rejection::UnknownTimezone { field, .. } => field,
+            | Rejection::UnknownTimezone { field, .. }
+            | Rejection::NotAUrl { field }
+            | Rejection::ControlCharacter { field } => field,
         }
     }
 }
@@ -573,7 +694,7 @@ pub fn check_props(field: &str, props: &Props) -> Result<(), Rejection> {
             max: MAX_PROPS,
         });
     }
-    for (name, value) in props {
+    for (name, value) in props.iter() {
         check_name(&format!("{field}.{name}"), name)?;
         match value {
             PropValue::Text(s) => check_len(&format!("{field}.{name}"), s, MAX_PROP_VALUE_LEN)?,
@@ -954,6 +1075,19 @@ mod tests {
         };
         let err = batch(vec![event]).validate(NOW).unwrap_err();
         assert_eq!(err.field(), "events[0].name");
+    }
+
+    #[test]
+    fn properties_keep_their_order_and_a_repeated_name_its_last_value() {
+        let json = r#"{"plan":"pro","items":2,"plan":"team","gift":true}"#;
+        let props: Props = serde_json::from_str(json).unwrap();
+        assert_eq!(props.len(), 3);
+        assert_eq!(props.get("plan"), Some(&PropValue::Text("team".into())));
+        assert_eq!(
+            serde_json::to_string(&props).unwrap(),
+            r#"{"plan":"team","items":2.0,"gift":true}"#
+        );
+        assert!(serde_json::from_str::<Props>("[1]").is_err());
     }
 
     #[test]

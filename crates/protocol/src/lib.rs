@@ -32,5 +32,7 @@ pub use event::{
     Rejection, Vital,
 };
 pub use filters::Filters;
-pub use site::{Retention, SiteSettings, SiteSummary};
+pub use site::{
+    BannerSettings, DASHBOARD_SITE, DashboardTelemetry, Retention, SiteSettings, SiteSummary,
+};
 pub use usage::{Granularity, PageStat, UsagePoint, UsageQuery, UsageReport};

@@ -29,3 +29,7 @@ pub const MAX_PROP_VALUE_LEN: usize = 256;
 pub const MAX_MESSAGE_LEN: usize = 1024;
 /// Longest error stack trace.
 pub const MAX_STACK_LEN: usize = 4096;
+/// Longest banner title a site may set (characters).
+pub const MAX_BANNER_TITLE_LEN: usize = 120;
+/// Longest banner text a site may set (characters).
+pub const MAX_BANNER_TEXT_LEN: usize = 1000;

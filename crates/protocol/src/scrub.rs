@@ -35,34 +35,52 @@ pub fn page_url(url: &str) -> String {
     let path = if path.is_empty() { "/" } else { &path };
     // A decoded `?` or `#` belongs to the path: keep it encoded, so the
     // path never reads as carrying a query or a fragment.
-    text(path).replace('?', "%3F").replace('#', "%23")
+    let scrubbed = text(path);
+    let mut out = String::with_capacity(scrubbed.len());
+    for part in scrubbed.split_inclusive(['?', '#']) {
+        match part.as_bytes().last() {
+            Some(b'?') => {
+                out.push_str(&part[..part.len() - 1]);
+                out.push_str("%3F");
+            }
+            Some(b'#') => {
+                out.push_str(&part[..part.len() - 1]);
+                out.push_str("%23");
+            }
+            _ => out.push_str(part),
+        }
+    }
+    out
 }
 
 /// The campaign (`utm_*`) parameters of a URL, as `(name without the utm_
 /// prefix, decoded value)` pairs.
 pub fn utm_parameters(url: &str) -> Vec<(String, String)> {
-    let before_fragment = url.split('#').next().unwrap_or_default();
-    let Some((_, query)) = before_fragment.split_once('?') else {
+    let before_fragment = until(url, b"#");
+    let Some(at) = find(before_fragment, b'?') else {
         return Vec::new();
     };
-    query
-        .split('&')
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            let name = name.strip_prefix("utm_")?;
-            let value = percent_decode(value, true);
-            (!value.is_empty()).then(|| (name.to_owned(), text(&value)))
-        })
-        .collect()
+    let mut parameters = Vec::new();
+    for pair in before_fragment[at + 1..].split('&') {
+        let Some(eq) = find(pair, b'=') else { continue };
+        let Some(name) = pair[..eq].strip_prefix("utm_") else {
+            continue;
+        };
+        let value = percent_decode(&pair[eq + 1..], true);
+        if !value.is_empty() {
+            parameters.push((name.to_owned(), text(&value)));
+        }
+    }
+    parameters
 }
 
 /// A link target reduced to host and path, for outbound links and
 /// downloads: no credentials, port, query or fragment.
 pub fn link(url: &str) -> String {
-    match url.split_once("://") {
-        Some((_, rest)) => {
+    match after_scheme(url) {
+        Some(rest) => {
             let host = referrer_host(url).unwrap_or_default();
-            let path = rest.find('/').map_or("", |slash| path_of(&rest[slash..]));
+            let path = find(rest, b'/').map_or("", |slash| path_of(&rest[slash..]));
             text(&(host + path))
         }
         None => page_url(url),
@@ -72,13 +90,13 @@ pub fn link(url: &str) -> String {
 /// Reduces a referrer (a URL, or already a bare host) to its host, the only
 /// part kept without the `marketing` grant. `None` when there is no host.
 pub fn referrer_host(referrer: &str) -> Option<String> {
-    let rest = referrer
-        .split_once("://")
-        .map_or(referrer, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = until(after_scheme(referrer).unwrap_or(referrer), b"/?#");
     // Drop any credentials, then the port.
-    let host = authority.rsplit('@').next()?;
-    let host = host.split(':').next()?;
+    let host = match authority.bytes().rposition(|b| b == b'@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    let host = until(host, b":");
     let plausible = !host.is_empty()
         && host
             .bytes()
@@ -88,82 +106,119 @@ pub fn referrer_host(referrer: &str) -> Option<String> {
 
 /// Free text with e-mail addresses, long digit runs and token-like strings
 /// replaced by [`EMAIL`], [`NUMBER`] and [`TOKEN`].
+///
+/// The scan runs over the UTF-8 bytes: every rule is about ASCII, and each
+/// byte of a character beyond ASCII (all of them 0x80 or above) counts as a
+/// letter, so a word ends exactly where it would by characters, and the
+/// collector carries neither Unicode tables nor a `Vec<char>`.
 pub fn text(input: &str) -> String {
-    let chars: Vec<char> = input.chars().collect();
+    let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
     let mut i = 0;
+    // Where the input has been copied up to.
+    let mut copied = 0;
     // What follows a placeholder starts a word of its own, so scrubbing the
     // output again finds nothing more ("[number]_token…" stays as it is).
     let mut after_placeholder = false;
-    while i < chars.len() {
-        let word_start = i == 0 || !is_word(chars[i - 1]) || after_placeholder;
+    while i < bytes.len() {
+        let word_start = i == 0 || !is_word(bytes[i - 1]) || after_placeholder;
         after_placeholder = false;
-        if is_word(chars[i]) && word_start {
-            let end = word_end(&chars, i);
-            if let Some(email_end) = email_end(&chars, i, end) {
-                out.push_str(EMAIL);
-                i = email_end;
-                after_placeholder = true;
-                continue;
-            }
-            if let Some(digits_end) = digit_run_end(&chars, i) {
-                out.push_str(NUMBER);
-                i = digits_end;
-                after_placeholder = true;
-                continue;
-            }
-            if is_token(&chars[i..end]) {
-                out.push_str(TOKEN);
-                i = end;
-                continue;
-            }
-            out.extend(&chars[i..end]);
-            i = end;
+        if !(is_word(bytes[i]) && word_start) {
+            i += 1;
             continue;
         }
-        out.push(chars[i]);
-        i += 1;
+        let end = word_end(bytes, i);
+        let redacted = if let Some(email_end) = email_end(bytes, i, end) {
+            after_placeholder = true;
+            Some((EMAIL, email_end))
+        } else if let Some(digits_end) = digit_run_end(bytes, i) {
+            after_placeholder = true;
+            Some((NUMBER, digits_end))
+        } else if is_token(&bytes[i..end]) {
+            Some((TOKEN, end))
+        } else {
+            None
+        };
+        match redacted {
+            Some((placeholder, until)) => {
+                // Every cut is next to an ASCII byte: a character boundary.
+                out.push_str(&input[copied..i]);
+                out.push_str(placeholder);
+                i = until;
+                copied = until;
+            }
+            None => i = end,
+        }
     }
+    out.push_str(&input[copied..]);
     out
 }
 
 /// At most `max` characters of `s`, cut at a character boundary.
 pub fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((cut, _)) => s[..cut].to_owned(),
-        None => s.to_owned(),
+    let mut chars = 0;
+    for (at, b) in s.bytes().enumerate() {
+        // A character starts at every byte that is not a continuation byte.
+        if b & 0xC0 != 0x80 {
+            if chars == max {
+                return s[..at].to_owned();
+            }
+            chars += 1;
+        }
     }
+    s.to_owned()
+}
+
+/// The number of characters in `s`, counted without decoding it.
+pub fn char_count(s: &str) -> usize {
+    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
 }
 
 fn path_of(url: &str) -> &str {
-    let without_origin = match url.find("://") {
-        Some(scheme_end) => {
-            let rest = &url[scheme_end + 3..];
-            rest.find('/').map_or("/", |slash| &rest[slash..])
-        }
+    let without_origin = match after_scheme(url) {
+        Some(rest) => find(rest, b'/').map_or("/", |slash| &rest[slash..]),
         None => url,
     };
-    without_origin.split(['?', '#']).next().unwrap_or_default()
+    until(without_origin, b"?#")
 }
 
-fn is_word(c: char) -> bool {
-    is_alphanumeric(c) || matches!(c, '-' | '_' | '.' | '+' | '%')
+/// What follows the first `://`. The URL helpers search bytes by hand:
+/// `str`'s pattern searchers cost the collector more than these rules.
+fn after_scheme(url: &str) -> Option<&str> {
+    let at = url.as_bytes().windows(3).position(|w| w == b"://")?;
+    Some(&url[at + 3..])
 }
 
-/// A letter or digit. Anything beyond ASCII counts as a letter: exact for
-/// the e-mail, digit-run and token rules (which are ASCII), and it keeps
-/// Unicode's tables, several kilobytes, out of the collector.
-fn is_alphanumeric(c: char) -> bool {
-    c.is_ascii_alphanumeric() || !c.is_ascii()
+/// The first position of the ASCII byte `b`.
+fn find(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
 }
 
-fn is_letter(c: char) -> bool {
-    c.is_ascii_alphabetic() || !c.is_ascii()
+/// `s` up to the first of the ASCII `stops`.
+fn until<'a>(s: &'a str, stops: &[u8]) -> &'a str {
+    match s.bytes().position(|c| stops.contains(&c)) {
+        Some(at) => &s[..at],
+        None => s,
+    }
 }
 
-fn word_end(chars: &[char], start: usize) -> usize {
+fn is_word(b: u8) -> bool {
+    is_alphanumeric(b) || matches!(b, b'-' | b'_' | b'.' | b'+' | b'%')
+}
+
+/// A letter or digit; every byte of a character beyond ASCII counts as a
+/// letter (see [`text`]).
+fn is_alphanumeric(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || !b.is_ascii()
+}
+
+fn is_letter(b: u8) -> bool {
+    b.is_ascii_alphabetic() || !b.is_ascii()
+}
+
+fn word_end(bytes: &[u8], start: usize) -> usize {
     let mut end = start;
-    while end < chars.len() && is_word(chars[end]) {
+    while end < bytes.len() && is_word(bytes[end]) {
         end += 1;
     }
     end
@@ -171,16 +226,19 @@ fn word_end(chars: &[char], start: usize) -> usize {
 
 /// `local@domain.tld` starting at `start`, where the local part is the word
 /// `start..end`; returns where the address ends.
-fn email_end(chars: &[char], start: usize, end: usize) -> Option<usize> {
-    if chars.get(end) != Some(&'@') || end == start {
+fn email_end(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+    if bytes.get(end) != Some(&b'@') || end == start {
         return None;
     }
-    let domain_end = word_end(chars, end + 1);
-    let domain: String = chars[end + 1..domain_end].iter().collect();
-    let domain = domain.trim_end_matches('.');
-    let (name, tld) = domain.rsplit_once('.')?;
-    (!name.is_empty() && tld.len() >= 2 && tld.chars().all(is_letter))
-        .then(|| end + 1 + domain.chars().count())
+    let domain_end = word_end(bytes, end + 1);
+    let mut domain = &bytes[end + 1..domain_end];
+    while let [rest @ .., b'.'] = domain {
+        domain = rest;
+    }
+    let dot = domain.iter().rposition(|b| *b == b'.')?;
+    let (name, tld) = (&domain[..dot], &domain[dot + 1..]);
+    (!name.is_empty() && tld.len() >= 2 && tld.iter().all(|b| is_letter(*b)))
+        .then_some(end + 1 + domain.len())
 }
 
 /// A run of at least [`MIN_DIGITS`] digits starting at `start`, allowing
@@ -188,19 +246,19 @@ fn email_end(chars: &[char], start: usize, end: usize) -> Option<usize> {
 /// the longest one that ends at a word boundary: a digit run glued to
 /// letters ("abc1234567x") is a token, not a number, but a number followed by
 /// a space and such a word ("123456 7abc") is still a number.
-fn digit_run_end(chars: &[char], start: usize) -> Option<usize> {
+fn digit_run_end(bytes: &[u8], start: usize) -> Option<usize> {
     let (mut i, mut digits, mut longest) = (start, 0, None);
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
             digits += 1;
             i += 1;
-            let at_boundary = i == chars.len() || !is_alphanumeric(chars[i]);
+            let at_boundary = i == bytes.len() || !is_alphanumeric(bytes[i]);
             if at_boundary && digits >= MIN_DIGITS {
                 longest = Some(i);
             }
-        } else if matches!(chars[i], ' ' | '-')
+        } else if matches!(bytes[i], b' ' | b'-')
             && digits > 0
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
         {
             i += 1;
         } else {
@@ -210,30 +268,43 @@ fn digit_run_end(chars: &[char], start: usize) -> Option<usize> {
     longest
 }
 
-fn is_token(word: &[char]) -> bool {
-    let core: Vec<char> = word
-        .iter()
-        .copied()
-        .filter(|c| !matches!(c, '.' | '+' | '%'))
-        .collect();
-    core.len() >= MIN_TOKEN_LEN
-        && core.iter().any(char::is_ascii_digit)
-        && core.iter().any(|c| is_letter(*c))
-        && core
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+/// A token-like word: ignoring `.`, `+` and `%`, at least [`MIN_TOKEN_LEN`]
+/// ASCII letters, digits, `-` or `_`, with a letter and a digit among them.
+fn is_token(word: &[u8]) -> bool {
+    let (mut len, mut digit, mut letter) = (0, false, false);
+    for &b in word {
+        if matches!(b, b'.' | b'+' | b'%') {
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')) {
+            return false;
+        }
+        len += 1;
+        digit |= b.is_ascii_digit();
+        letter |= b.is_ascii_alphabetic();
+    }
+    len >= MIN_TOKEN_LEN && digit && letter
 }
 
 /// Decodes `%XX` escapes (and `+` as a space in query values), so that an
-/// encoded e-mail address (`jane%40example.com`) is recognised.
+/// encoded e-mail address (`jane%40example.com`) is recognised. Escapes that
+/// do not decode to UTF-8 stay as they came, the ASCII ones around them
+/// decoded.
 fn percent_decode(value: &str, plus_is_space: bool) -> String {
+    decode(value, plus_is_space, false)
+        .or_else(|| decode(value, plus_is_space, true))
+        .unwrap_or_else(|| value.to_owned())
+}
+
+fn decode(value: &str, plus_is_space: bool, ascii_only: bool) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         let escaped = (bytes[i] == b'%')
             .then(|| Some((hex(*bytes.get(i + 1)?)? << 4) | hex(*bytes.get(i + 2)?)?))
-            .flatten();
+            .flatten()
+            .filter(|b| !ascii_only || b.is_ascii());
         match (bytes[i], escaped) {
             (_, Some(b)) => {
                 out.push(b);
@@ -249,11 +320,16 @@ fn percent_decode(value: &str, plus_is_space: bool) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).ok()
 }
 
 fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +368,9 @@ mod tests {
         );
         assert_eq!(page_url("/products/kettle-2024"), "/products/kettle-2024");
         assert_eq!(page_url("/u/jane%40example.com/a+b"), "/u/[email]/a+b");
+        assert_eq!(page_url("/caf%C3%A9"), "/café");
+        // Not UTF-8: kept encoded, and what is ASCII still decoded.
+        assert_eq!(page_url("/%FF/jane%40example.com"), "/%FF/[email]");
     }
 
     #[test]
@@ -382,5 +461,8 @@ mod tests {
     fn truncation_respects_character_boundaries() {
         assert_eq!(truncate("héllo", 2), "hé");
         assert_eq!(truncate("hi", 10), "hi");
+        assert_eq!(truncate("日本語", 0), "");
+        assert_eq!(truncate("日本語", 3), "日本語");
+        assert_eq!(char_count("héllo 日本"), 8);
     }
 }

@@ -4,7 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Rejection;
-use crate::limits::MAX_SITE_KEY_LEN;
+use crate::limits::{MAX_BANNER_TEXT_LEN, MAX_BANNER_TITLE_LEN, MAX_SITE_KEY_LEN, MAX_URL_LEN};
+
+/// Key of the site that counts the dashboard's own use, when the operator
+/// turns dashboard telemetry on: a site like any other, on the server's own
+/// origins.
+pub const DASHBOARD_SITE: &str = "sonde-dashboard";
 
 /// A site the dashboard can show.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +68,122 @@ pub struct SiteSettings {
     pub policy_version: u32,
     #[serde(default)]
     pub retention: Retention,
+    /// The banner's wording on this site; each part left out takes the
+    /// banner's built-in text in the visitor's language.
+    #[serde(default)]
+    pub banner: BannerSettings,
+}
+
+/// A site's own wording for its consent banner, as the banner downloads it
+/// (`GET /api/banner/{site}`). Every field is optional: `null` (or absent)
+/// means the banner's built-in, translated text, and no policy link.
+///
+/// The banner shows these as plain text (never as markup); the policy link
+/// is an absolute `http(s)` URL with no quote, space or angle bracket.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, rename_all = "snake_case")]
+pub struct BannerSettings {
+    /// The banner's heading, at most 120 characters.
+    pub title: Option<String>,
+    /// The banner's explanation, at most 1,000 characters; line breaks are kept.
+    pub text: Option<String>,
+    /// The site's privacy policy: an absolute `https://` or `http://` URL.
+    pub policy_url: Option<String>,
+}
+
+impl BannerSettings {
+    /// Whether the site has no wording of its own.
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none() && self.text.is_none() && self.policy_url.is_none()
+    }
+
+    /// Checks each part given; `prefix` is the JSON path the fields are
+    /// named under in a refusal (`banner` in [`SiteSettings`]).
+    pub fn validate(&self, prefix: &str) -> Result<(), Rejection> {
+        let field = |name: &str| {
+            if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}.{name}")
+            }
+        };
+        if let Some(title) = &self.title {
+            check_text(title, &field("title"), MAX_BANNER_TITLE_LEN, false)?;
+        }
+        if let Some(text) = &self.text {
+            check_text(text, &field("text"), MAX_BANNER_TEXT_LEN, true)?;
+        }
+        if let Some(url) = &self.policy_url {
+            let field = field("policy_url");
+            if url.len() > MAX_URL_LEN {
+                return Err(Rejection::TooLong {
+                    field,
+                    len: url.len(),
+                    max: MAX_URL_LEN,
+                });
+            }
+            if !is_absolute_http_url(url) {
+                return Err(Rejection::NotAUrl { field });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Not blank, at most `max` characters, and no control character (but line
+/// breaks where `multiline`).
+fn check_text(value: &str, field: &str, max: usize, multiline: bool) -> Result<(), Rejection> {
+    if value.trim().is_empty() {
+        return Err(Rejection::Empty {
+            field: field.to_owned(),
+        });
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(Rejection::TooLong {
+            field: field.to_owned(),
+            len,
+            max,
+        });
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && c == '\n'))
+    {
+        return Err(Rejection::ControlCharacter {
+            field: field.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// `http://` or `https://`, a host, then anything but what could end an
+/// HTML attribute or hide in one: spaces, quotes, `<`, `>`, `\`, control
+/// characters and non-ASCII (percent-encode those).
+fn is_absolute_http_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    !host.is_empty()
+        && !host.contains('@')
+        && url.bytes().all(|b| {
+            b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`')
+        })
+}
+
+/// Whether the dashboard counts its own use (`GET /api/dashboard-telemetry`):
+/// the site key to load the embed with, or `null` when the operator left
+/// dashboard telemetry off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardTelemetry {
+    /// [`DASHBOARD_SITE`] when on, `null` when off.
+    pub site: Option<String>,
 }
 
 fn utc() -> String {
@@ -83,6 +204,7 @@ impl SiteSettings {
             timezone: utc(),
             policy_version: 1,
             retention: Retention::default(),
+            banner: BannerSettings::default(),
         }
     }
 
@@ -140,7 +262,7 @@ impl SiteSettings {
                 });
             }
         }
-        Ok(())
+        self.banner.validate("banner")
     }
 }
 
@@ -191,5 +313,116 @@ mod tests {
             site,
             SiteSettings::new("blog", vec!["https://blog.example".into()])
         );
+    }
+
+    #[test]
+    fn banner_wording_is_checked_field_by_field() {
+        let mut site = SiteSettings::new("shop", vec!["https://shop.example".into()]);
+        site.banner = BannerSettings {
+            title: Some("Your privacy at the shop".into()),
+            text: Some("We count visits.\nNothing else.".into()),
+            policy_url: Some("https://shop.example/privacy?lang=en#cookies".into()),
+        };
+        assert_eq!(site.validate(), Ok(()));
+
+        let refused = |banner: BannerSettings| {
+            let mut site = site.clone();
+            site.banner = banner;
+            let err = site.validate().unwrap_err();
+            (err.field().to_owned(), err.code())
+        };
+        let long_title = "a".repeat(MAX_BANNER_TITLE_LEN + 1);
+        assert_eq!(
+            refused(BannerSettings {
+                title: Some(long_title),
+                ..site.banner.clone()
+            }),
+            ("banner.title".to_owned(), "too_long")
+        );
+        // Characters, not bytes: 120 umlauts are a valid title.
+        let mut umlauts = site.clone();
+        umlauts.banner.title = Some("ä".repeat(MAX_BANNER_TITLE_LEN));
+        assert_eq!(umlauts.validate(), Ok(()));
+        assert_eq!(
+            refused(BannerSettings {
+                text: Some("x".repeat(MAX_BANNER_TEXT_LEN + 1)),
+                ..Default::default()
+            }),
+            ("banner.text".to_owned(), "too_long")
+        );
+        assert_eq!(
+            refused(BannerSettings {
+                title: Some("  ".into()),
+                ..Default::default()
+            }),
+            ("banner.title".to_owned(), "empty_field")
+        );
+        assert_eq!(
+            refused(BannerSettings {
+                title: Some("two\nlines".into()),
+                ..Default::default()
+            }),
+            ("banner.title".to_owned(), "invalid_text")
+        );
+        for bad in [
+            "/privacy",
+            "javascript:alert(1)",
+            "ftp://shop.example/privacy",
+            "https://",
+            "https:///privacy",
+            "https://shop.example/a b",
+            "https://shop.example/\"onmouseover=\"x",
+            "https://shop.example/<script>",
+            "https://user@shop.example/",
+        ] {
+            assert_eq!(
+                refused(BannerSettings {
+                    policy_url: Some(bad.into()),
+                    ..Default::default()
+                }),
+                ("banner.policy_url".to_owned(), "invalid_url"),
+                "{bad}"
+            );
+        }
+        let long_url = format!("https://shop.example/{}", "p".repeat(MAX_URL_LEN));
+        assert_eq!(
+            refused(BannerSettings {
+                policy_url: Some(long_url),
+                ..Default::default()
+            }),
+            ("banner.policy_url".to_owned(), "too_long")
+        );
+        let mut http = site.clone();
+        http.banner.policy_url = Some("http://localhost:8080/demo/privacy.html".into());
+        assert_eq!(http.validate(), Ok(()));
+    }
+
+    #[test]
+    fn settings_stored_before_banner_wording_still_load() {
+        let old = r#"{"key":"shop","name":"Shop","origins":["https://shop.example"],
+            "timezone":"Europe/Berlin","policy_version":3,
+            "retention":{"usage":30,"errors":7,"performance":7,"marketing":7}}"#;
+        let site: SiteSettings = serde_json::from_str(old).unwrap();
+        assert_eq!(site.banner, BannerSettings::default());
+        assert!(site.banner.is_empty());
+        assert_eq!(site.validate(), Ok(()));
+        // Part of the wording: the rest is null.
+        let partial: SiteSettings =
+            serde_json::from_str(r#"{"key":"shop","origins":["*"],"banner":{"title":"Hello"}}"#)
+                .unwrap();
+        assert_eq!(partial.banner.title.as_deref(), Some("Hello"));
+        assert_eq!(partial.banner.policy_url, None);
+    }
+
+    #[test]
+    fn banner_settings_answer_every_field_null_or_not() {
+        let json = serde_json::to_string(&BannerSettings {
+            title: Some("Hi".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(json, r#"{"title":"Hi","text":null,"policy_url":null}"#);
+        let off = serde_json::to_string(&DashboardTelemetry { site: None }).unwrap();
+        assert_eq!(off, r#"{"site":null}"#);
     }
 }

@@ -2,6 +2,9 @@
 //! what must hold for any text a page or a client can send.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "reference/scrub_by_chars.rs"]
+mod scrub_by_chars;
+
 use proptest::prelude::*;
 use sonde_protocol::event::Partition;
 use sonde_protocol::limits::*;
@@ -69,6 +72,17 @@ proptest! {
         let clean = scrub::text(&text);
         prop_assert!(!has_email(&clean), "{clean}");
         prop_assert!(!has_digit_run(&clean, scrub::MIN_DIGITS), "{clean}");
+    }
+
+    #[test]
+    fn scrubbing_bytes_redacts_exactly_what_scrubbing_characters_did(
+        text in prop_oneof![messy_text(), "\\PC{0,60}", "[a-zé日@._ 0-9-]{0,60}"],
+    ) {
+        prop_assert_eq!(scrub::text(&text), scrub_by_chars::text(&text));
+        for max in [0, 1, 5, 30] {
+            prop_assert_eq!(scrub::truncate(&text, max), scrub_by_chars::truncate(&text, max));
+        }
+        prop_assert_eq!(scrub::char_count(&text), text.chars().count());
     }
 
     #[test]

@@ -8,12 +8,10 @@ use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
-use sonde_protocol::{SiteSettings, SiteSummary};
-use tower::ServiceBuilder;
+use sonde_protocol::{DASHBOARD_SITE, SiteSettings, SiteSummary};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, Reader};
@@ -51,6 +49,7 @@ struct Inner {
     rate_limits: Arc<RateLimits>,
     admin_token: Option<String>,
     min_group_size: u64,
+    dashboard_telemetry: bool,
 }
 
 impl AppState {
@@ -83,6 +82,7 @@ impl AppState {
             rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
             admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
             min_group_size: config.min_group_size.max(1),
+            dashboard_telemetry: config.dashboard_telemetry,
         }));
         Ok((state, writer_thread))
     }
@@ -126,6 +126,12 @@ impl AppState {
     /// Breakdown rows need at least this many visitors to be listed.
     pub fn min_group_size(&self) -> u64 {
         self.0.min_group_size
+    }
+
+    /// The site the dashboard counts its own use under, when the operator
+    /// turned dashboard telemetry on.
+    pub fn dashboard_site(&self) -> Option<&'static str> {
+        self.0.dashboard_telemetry.then_some(DASHBOARD_SITE)
     }
 
     /// The admin API's token; `None` turns the admin API off.
@@ -173,8 +179,9 @@ pub struct Visitor {
 }
 
 /// The sites kept in the store, with the origins the configuration names
-/// (`--site`, and the demo site on this server's own origin) applied and
-/// saved: a configured site keeps its other settings from the store.
+/// (`--site`, and the demo and dashboard sites on this server's own origin)
+/// applied and saved: a configured site keeps its other settings from the
+/// store.
 fn load_sites(
     store: &dyn EventStore,
     config: &Config,
@@ -185,20 +192,39 @@ fn load_sites(
         .into_iter()
         .map(|s| (s.key.clone(), s))
         .collect();
-    let mut configured = config.sites.clone();
-    if config.demo && !configured.iter().any(|s| s.key == DEMO_SITE) {
-        configured.push(SiteOrigins {
-            key: DEMO_SITE.into(),
-            origins: own_origins(addr),
-        });
+    // Each with the name a new site gets.
+    let mut configured: Vec<(SiteOrigins, &str)> =
+        config.sites.iter().map(|s| (s.clone(), "")).collect();
+    // The server's own sites; a `--site` of the same key wins (behind a
+    // proxy, the operator names the public origin).
+    for (on, key, name) in [
+        (config.demo, DEMO_SITE, ""),
+        (
+            config.dashboard_telemetry,
+            DASHBOARD_SITE,
+            "Sonde dashboard",
+        ),
+    ] {
+        if on && !configured.iter().any(|(s, _)| s.key == key) {
+            configured.push((
+                SiteOrigins {
+                    key: key.into(),
+                    origins: own_origins(addr),
+                },
+                name,
+            ));
+        }
     }
-    for SiteOrigins { key, origins } in configured {
+    for (SiteOrigins { key, origins }, name) in configured {
         let settings = match stored.remove(&key) {
             Some(existing) => SiteSettings {
                 origins,
                 ..existing
             },
-            None => SiteSettings::new(&key, origins),
+            None => SiteSettings {
+                name: name.to_owned(),
+                ..SiteSettings::new(&key, origins)
+            },
         };
         let site = Site::new(settings).map_err(|e| StartError::Site(key.clone(), e))?;
         store.put_site(&site.settings)?;
@@ -247,11 +273,35 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
                     .is_ok_and(|o| state.sites().any_allows_origin(o))
             }))
     };
+    // The banner's settings: answered to the origins its site allows.
+    let banner_cors = {
+        let state = state.clone();
+        CorsLayer::new()
+            .allow_methods([Method::GET])
+            .allow_origin(AllowOrigin::predicate(
+                move |origin: &HeaderValue, parts: &axum::http::request::Parts| {
+                    let key = parts.uri.path().rsplit('/').next().unwrap_or_default();
+                    origin.to_str().is_ok_and(|o| {
+                        state
+                            .sites()
+                            .get(key)
+                            .is_some_and(|site| site.allows_origin(o))
+                    })
+                },
+            ))
+    };
     let api = Router::new()
         .route("/ingest", post(ingest::ingest))
         .route("/consent", post(consent::record))
         .route("/erase", post(erase::erase))
         .route_layer(browser_cors)
+        // The banner downloads its site's wording from the customer's page:
+        // a plain cross-origin GET, readable by the site's own origins.
+        .route(
+            "/banner/{site}",
+            get(embed::banner_settings).layer(banner_cors),
+        )
+        .route("/dashboard-telemetry", get(embed::dashboard_telemetry))
         .route("/usage", get(usage::usage))
         .route("/overview", get(usage::overview))
         .route("/realtime", get(usage::realtime))
@@ -302,33 +352,13 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
     if let Some(dir) = web_dir {
-        let banner_dir = dir.to_owned();
-        // The loader and the collector load on every page of a customer's
-        // site: let browsers keep them for an hour (a new release reaches
-        // everyone within it). The banner is never cached (see `embed`).
-        let cached = SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=3600"),
-        );
         router = router
-            .route(
-                &format!("/{}", embed::BANNER_SCRIPT),
-                get(move |state, query| embed::banner_script(state, query, banner_dir)),
-            )
-            .route_service(
-                "/sonde.js",
-                ServiceBuilder::new()
-                    .layer(cached.clone())
-                    .service(ServeFile::new(dir.join("sonde.js"))),
-            )
-            .nest_service(
-                "/sonde",
-                ServiceBuilder::new()
-                    .layer(cached)
-                    .service(ServeDir::new(dir.join("sonde"))),
-            )
+            .route_service("/sonde.js", embed::loader(dir))
+            .nest_service("/sonde", embed::hashed_files(dir))
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
+    // Compresses what is not compressed yet (the dashboard, the API); the
+    // embed's files come precompressed and are left alone.
     router
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

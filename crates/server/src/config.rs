@@ -81,6 +81,19 @@ pub struct Config {
     #[arg(long, env = "SONDE_MIN_GROUP_SIZE", default_value_t = 5)]
     pub min_group_size: u64,
 
+    /// Count the dashboard's own use: registers the site `sonde-dashboard`
+    /// on this server's own origin, and the dashboard loads the embed for it
+    /// (its users meet the banner like any visitor). Off by default.
+    #[arg(
+        long,
+        env = "SONDE_DASHBOARD_TELEMETRY",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub dashboard_telemetry: bool,
+
     /// Deliver four weeks of demo traffic to the demo site (through the
     /// ingest path, see [`crate::demo`]) when it has no events.
     #[arg(long, env = "SONDE_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
@@ -105,6 +118,7 @@ impl Config {
             web_dir: None,
             sites: Vec::new(),
             demo: false,
+            dashboard_telemetry: false,
             seed_demo: false,
             write_queue: crate::writer::DEFAULT_QUEUE_CAPACITY,
             admin_token: None,
@@ -124,6 +138,7 @@ pub struct FileConfig {
     web_dir: Option<PathBuf>,
     sites: Option<Vec<String>>,
     demo: Option<bool>,
+    dashboard_telemetry: Option<bool>,
     seed_demo: Option<bool>,
     write_queue: Option<usize>,
     rate_limit_visitor: Option<u32>,
@@ -180,6 +195,11 @@ impl Config {
         take(&mut self.demo, file.demo, unset("demo"));
         take(&mut self.seed_demo, file.seed_demo, unset("seed_demo"));
         take(
+            &mut self.dashboard_telemetry,
+            file.dashboard_telemetry,
+            unset("dashboard_telemetry"),
+        );
+        take(
             &mut self.write_queue,
             file.write_queue,
             unset("write_queue"),
@@ -226,6 +246,7 @@ mod tests {
             data_dir = "/var/lib/sonde"
             sites = ["shop=https://shop.example,https://www.shop.example"]
             rate_limit_visitor = 20
+            dashboard_telemetry = true
             "#,
         )
         .unwrap();
@@ -237,7 +258,29 @@ mod tests {
         assert_eq!(config.sites[0].key, "shop");
         assert_eq!(config.sites[0].origins.len(), 2);
         assert_eq!(config.rate_limit_visitor, 20);
+        assert!(config.dashboard_telemetry);
         assert!(!config.demo, "unchanged when the file says nothing");
+    }
+
+    #[test]
+    fn dashboard_telemetry_is_off_unless_asked_for() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: Config,
+        }
+        let parse = |args: &[&str]| {
+            <Cli as clap::Parser>::try_parse_from(
+                std::iter::once("sonde").chain(args.iter().copied()),
+            )
+            .unwrap()
+            .config
+            .dashboard_telemetry
+        };
+        assert!(!parse(&[]));
+        assert!(parse(&["--dashboard-telemetry"]));
+        assert!(parse(&["--dashboard-telemetry", "true"]));
+        assert!(!parse(&["--dashboard-telemetry=false"]));
     }
 
     #[test]

@@ -106,6 +106,18 @@ enum SiteAction {
         /// Days to keep campaign parameters on page views.
         #[arg(long)]
         retain_marketing: Option<u32>,
+        /// The banner's heading on this site (at most 120 characters);
+        /// `""` goes back to the banner's built-in, translated one.
+        #[arg(long)]
+        banner_title: Option<String>,
+        /// The banner's text on this site (at most 1,000 characters); `""`
+        /// goes back to the built-in one.
+        #[arg(long)]
+        banner_text: Option<String>,
+        /// The site's privacy policy, linked from the banner: an absolute
+        /// `https://` or `http://` URL; `""` removes the link.
+        #[arg(long)]
+        policy_url: Option<String>,
     },
     /// Stops serving a site; its data stays until its retention ends.
     Remove { key: String },
@@ -306,6 +318,9 @@ fn site(data_dir: &Path, action: SiteAction) -> anyhow::Result<()> {
             retain_errors,
             retain_performance,
             retain_marketing,
+            banner_title,
+            banner_text,
+            policy_url,
         } => {
             let existing = store.sites()?.into_iter().find(|s| s.key == key);
             if existing.is_none() && origins.is_empty() {
@@ -327,6 +342,16 @@ fn site(data_dir: &Path, action: SiteAction) -> anyhow::Result<()> {
             ] {
                 if let Some(days) = value {
                     *slot = days;
+                }
+            }
+            let b = &mut settings.banner;
+            for (slot, value) in [
+                (&mut b.title, banner_title),
+                (&mut b.text, banner_text),
+                (&mut b.policy_url, policy_url),
+            ] {
+                if let Some(value) = value {
+                    *slot = Some(value).filter(|v| !v.is_empty());
                 }
             }
             settings.name = name.unwrap_or(settings.name);

@@ -8,12 +8,14 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "Sonde",
-        description = "Consent-first product telemetry: the collector's endpoints (ingest, consent, erase) and the dashboard's queries. Every refusal has an `ApiError` body naming the problem and, when there is one, the field."
+        description = "Consent-first product telemetry: the collector's and the banner's endpoints (ingest, consent, erase, banner settings) and the dashboard's queries. Every refusal has an `ApiError` body naming the problem and, when there is one, the field."
     ),
     paths(
         crate::ingest::ingest,
         crate::consent::record,
         crate::erase::erase,
+        crate::embed::banner_settings,
+        crate::embed::dashboard_telemetry,
         crate::usage::usage,
         crate::usage::overview,
         crate::usage::realtime,
@@ -48,7 +50,7 @@ use utoipa::OpenApi;
     ),
     modifiers(&AdminToken),
     tags(
-        (name = "collection", description = "What the browser sends"),
+        (name = "collection", description = "What the browser sends, and what the embed asks for; no sign-in"),
         (name = "dashboard", description = "What the dashboard asks: a signed-in person (session cookie) or a share link (`X-Sonde-Share`)"),
         (name = "account", description = "Signing in, people and share links; changes need the session's `X-CSRF-Token`"),
         (name = "admin", description = "Sites and their settings, for the operator (bearer admin token)"),

@@ -264,7 +264,8 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         to: i64,
     ) -> Result<Vec<sonde_protocol::consent_report::ConsentLogEntry>, StoreError>;
 
-    /// Counts one download of the banner for `site` on `day`.
+    /// Counts one banner shown for `site` on `day` (a download of its
+    /// banner settings, see [`crate::embed`]).
     fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;
 
     /// Counts one request from a bot for `site` on `day`.
@@ -292,7 +293,7 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Consent records stored for `site`.
     fn consent_count(&self, site: &str) -> Result<u64, StoreError>;
 
-    /// Banner downloads counted for `site`, all days.
+    /// Banner impressions counted for `site`, all days.
     fn banner_impressions(&self, site: &str) -> Result<u64, StoreError>;
 
     /// Bot requests counted for `site`, all days.

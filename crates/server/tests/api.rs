@@ -600,6 +600,8 @@ async fn the_openapi_document_describes_every_endpoint_and_the_wire_types() {
         "/api/sites/{site}/funnels",
         "/api/sites",
         "/api/admin/sites",
+        "/api/banner/{site}",
+        "/api/dashboard-telemetry",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is not described");
     }
@@ -610,6 +612,8 @@ async fn the_openapi_document_describes_every_endpoint_and_the_wire_types() {
         "IngestReceipt",
         "RejectedEvent",
         "ApiError",
+        "BannerSettings",
+        "DashboardTelemetry",
     ] {
         assert!(schemas[schema].is_object(), "{schema} is not described");
     }
@@ -978,16 +982,13 @@ async fn a_funnel_counts_sessions_through_pages_and_an_event_in_order() {
 
 #[tokio::test]
 async fn the_consent_report_counts_banners_decisions_grants_and_gpc() {
-    // A web directory with a banner script, so its downloads are counted.
-    let web = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(web.path().join("sonde")).unwrap();
-    std::fs::write(web.path().join("sonde/banner.js"), "export {}").unwrap();
-    let web_dir = web.path().to_owned();
-    let app = TestApp::start_with(move |c| c.web_dir = Some(web_dir)).await;
+    let app = TestApp::start().await;
+    // Five banners shown: each downloads the site's banner settings.
     for _ in 0..5 {
         let res = app
             .http
-            .get(app.url("/sonde/banner.js?site=shop"))
+            .get(app.url("/api/banner/shop"))
+            .header("origin", ORIGIN)
             .send()
             .await
             .unwrap();
@@ -1213,4 +1214,399 @@ async fn every_report_takes_filters_and_the_period_before() {
         .query_around("/api/usage", now, &[("compare", "sometimes")])
         .await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+}
+
+/// `GET url` with the given request headers.
+async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = app.http.get(app.url(path));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+fn header<'a>(res: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    res.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn the_banner_downloads_its_sites_wording_uncached_and_each_download_is_one_impression() {
+    let app = TestApp::start_with(|c| c.admin_token = Some("s3cret-admin".into())).await;
+    // Before any wording: every part null, the banner's own text applies.
+    let res = get_with(&app, "/api/banner/shop", &[("origin", ORIGIN)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "cache-control"), Some("no-store"));
+    let plain: Value = res.json().await.unwrap();
+    assert_eq!(
+        plain,
+        json!({"title": null, "text": null, "policy_url": null})
+    );
+
+    let wording = json!({
+        "title": "Privacy at the shop",
+        "text": "We count visits, nothing more.\nYou decide.",
+        "policy_url": "https://shop.example/privacy"
+    });
+    let res = app
+        .http
+        .put(app.url("/api/admin/sites/shop"))
+        .bearer_auth("s3cret-admin")
+        .json(&json!({"key": "shop", "origins": [ORIGIN], "banner": wording}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let saved: sonde_protocol::SiteSettings = res.json().await.unwrap();
+    assert_eq!(
+        saved.banner.policy_url.as_deref(),
+        Some("https://shop.example/privacy")
+    );
+
+    for _ in 0..2 {
+        let res = get_with(&app, "/api/banner/shop", &[("origin", ORIGIN)]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(header(&res, "cache-control"), Some("no-store"));
+        assert_eq!(header(&res, "access-control-allow-origin"), Some(ORIGIN));
+        assert!(
+            header(&res, "content-type")
+                .unwrap()
+                .starts_with("application/json")
+        );
+        let banner: sonde_protocol::BannerSettings = res.json().await.unwrap();
+        assert_eq!(banner.title.as_deref(), Some("Privacy at the shop"));
+        assert_eq!(
+            banner.text.as_deref(),
+            Some("We count visits, nothing more.\nYou decide.")
+        );
+    }
+    // Another origin gets the answer (it is no secret) but its page may not
+    // read it.
+    let res = get_with(
+        &app,
+        "/api/banner/shop",
+        &[("origin", "https://evil.example")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "access-control-allow-origin"), None);
+    // A HEAD shows no banner to anyone.
+    let res = app
+        .http
+        .head(app.url("/api/banner/shop"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // The plain one, the two worded ones and the other origin's: four.
+    assert_eq!(app.server.store().banner_impressions("shop").unwrap(), 4);
+    // Reopened settings are not a banner asking for a decision.
+    let res = get_with(
+        &app,
+        "/api/banner/shop?reason=settings",
+        &[("origin", ORIGIN)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "cache-control"), Some("no-store"));
+    assert_eq!(app.server.store().banner_impressions("shop").unwrap(), 4);
+
+    let res = get_with(&app, "/api/banner/nope", &[("origin", ORIGIN)]).await;
+    assert_eq!(header(&res, "cache-control"), Some("no-store"));
+    assert_eq!(header(&res, "access-control-allow-origin"), None);
+    let err = expect_error(res, StatusCode::NOT_FOUND, "unknown_site").await;
+    assert!(err.message.contains("\"nope\""), "{err:?}");
+    assert_eq!(err.field.as_deref(), Some("site"));
+    assert_eq!(app.server.store().banner_impressions("nope").unwrap(), 0);
+
+    // The banner code itself counts nothing any more.
+    let res = get_with(&app, "/sonde/banner.js?site=shop", &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.server.store().banner_impressions("shop").unwrap(), 4);
+}
+
+#[tokio::test]
+async fn bad_banner_wording_is_refused_by_field_and_old_settings_still_load() {
+    // A site stored by a Sonde from before banner wording.
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let file = data_dir.join("sonde.duckdb");
+    drop(DuckDbStore::open(&file).unwrap());
+    let conn = duckdb::Connection::open(&file).unwrap();
+    conn.execute(
+        "INSERT INTO sites VALUES ('old', ?)",
+        [r#"{"key":"old","name":"Old","origins":["https://old.example"],"timezone":"Europe/Berlin","policy_version":2,"retention":{"usage":30,"errors":7,"performance":7,"marketing":7}}"#],
+    )
+    .unwrap();
+    drop(conn);
+    let app = TestApp::start_with(move |c| {
+        c.data_dir = data_dir;
+        c.admin_token = Some("s3cret-admin".into());
+    })
+    .await;
+    let res = get_with(
+        &app,
+        "/api/banner/old",
+        &[("origin", "https://old.example")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        header(&res, "access-control-allow-origin"),
+        Some("https://old.example")
+    );
+    let banner: sonde_protocol::BannerSettings = res.json().await.unwrap();
+    assert!(banner.is_empty());
+
+    let put = |banner: Value| {
+        app.http
+            .put(app.url("/api/admin/sites/old"))
+            .bearer_auth("s3cret-admin")
+            .json(&json!({"key": "old", "origins": ["https://old.example"], "banner": banner}))
+            .send()
+    };
+    for (banner, code, field) in [
+        (
+            json!({"policy_url": "javascript:alert(1)"}),
+            "invalid_url",
+            "banner.policy_url",
+        ),
+        (
+            json!({"policy_url": "/privacy"}),
+            "invalid_url",
+            "banner.policy_url",
+        ),
+        (
+            json!({"policy_url": format!("https://old.example/{}", "p".repeat(2048))}),
+            "too_long",
+            "banner.policy_url",
+        ),
+        (
+            json!({"title": "t".repeat(121)}),
+            "too_long",
+            "banner.title",
+        ),
+        (json!({"text": "t".repeat(1001)}), "too_long", "banner.text"),
+        (json!({"title": ""}), "empty_field", "banner.title"),
+    ] {
+        let err = expect_error(
+            put(banner.clone()).await.unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+        )
+        .await;
+        assert_eq!(err.field.as_deref(), Some(field), "{banner}: {err:?}");
+        assert!(err.message.contains(field), "{err:?}");
+    }
+    // Nothing refused was kept.
+    let res = get_with(&app, "/api/banner/old", &[]).await;
+    let banner: sonde_protocol::BannerSettings = res.json().await.unwrap();
+    assert!(banner.is_empty());
+    // The longest title allowed is taken.
+    let res = put(json!({"title": "t".repeat(120)})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// A built web directory as the build lays it out: the loader and the
+/// content-hashed files, each beside its brotli and gzip variants (their
+/// content marks which one was sent).
+fn built_web_dir() -> tempfile::TempDir {
+    let web = tempfile::tempdir().unwrap();
+    let dir = web.path();
+    std::fs::create_dir_all(dir.join("sonde")).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        format!("<!doctype html><title>Sonde</title>{}", " ".repeat(2048)),
+    )
+    .unwrap();
+    for (name, body) in [
+        ("sonde.js", b"loader".as_slice()),
+        ("sonde/collector-0123456789abcdef.js", b"collector glue"),
+        ("sonde/collector-0123456789abcdef.wasm", b"\0asm\x01\0\0\0"),
+    ] {
+        std::fs::write(dir.join(name), body).unwrap();
+        std::fs::write(dir.join(format!("{name}.br")), format!("{name} as br")).unwrap();
+        std::fs::write(dir.join(format!("{name}.gz")), format!("{name} as gzip")).unwrap();
+    }
+    web
+}
+
+#[tokio::test]
+async fn embed_files_are_cached_by_their_name_and_sent_precompressed() {
+    let web = built_web_dir();
+    let web_dir = web.path().to_owned();
+    let app = TestApp::start_with(move |c| c.web_dir = Some(web_dir)).await;
+    let loader_cache = "public, max-age=300, stale-while-revalidate=86400";
+    let immutable = "public, max-age=31536000, immutable";
+    for (path, accept, encoding, body, content_type, cache) in [
+        (
+            "/sonde.js",
+            Some("gzip, deflate, br, zstd"),
+            Some("br"),
+            "sonde.js as br",
+            "text/javascript",
+            loader_cache,
+        ),
+        (
+            "/sonde.js",
+            Some("gzip"),
+            Some("gzip"),
+            "sonde.js as gzip",
+            "text/javascript",
+            loader_cache,
+        ),
+        (
+            "/sonde.js",
+            None,
+            None,
+            "loader",
+            "text/javascript",
+            loader_cache,
+        ),
+        (
+            "/sonde/collector-0123456789abcdef.js",
+            Some("br;q=1.0, gzip;q=0.8"),
+            Some("br"),
+            "sonde/collector-0123456789abcdef.js as br",
+            "text/javascript",
+            immutable,
+        ),
+        (
+            "/sonde/collector-0123456789abcdef.js",
+            Some("identity"),
+            None,
+            "collector glue",
+            "text/javascript",
+            immutable,
+        ),
+        (
+            "/sonde/collector-0123456789abcdef.wasm",
+            Some("gzip"),
+            Some("gzip"),
+            "sonde/collector-0123456789abcdef.wasm as gzip",
+            "application/wasm",
+            immutable,
+        ),
+        (
+            "/sonde/collector-0123456789abcdef.wasm",
+            Some("br"),
+            Some("br"),
+            "sonde/collector-0123456789abcdef.wasm as br",
+            "application/wasm",
+            immutable,
+        ),
+        (
+            "/sonde/collector-0123456789abcdef.wasm",
+            None,
+            None,
+            "\0asm\x01\0\0\0",
+            "application/wasm",
+            immutable,
+        ),
+    ] {
+        let headers: Vec<(&str, &str)> =
+            accept.map(|a| ("accept-encoding", a)).into_iter().collect();
+        let res = get_with(&app, path, &headers).await;
+        let what = format!("{path} with {accept:?}");
+        assert_eq!(res.status(), StatusCode::OK, "{what}");
+        assert_eq!(header(&res, "cache-control"), Some(cache), "{what}");
+        assert_eq!(header(&res, "content-encoding"), encoding, "{what}");
+        assert_eq!(header(&res, "content-type"), Some(content_type), "{what}");
+        let vary: Vec<&str> = res
+            .headers()
+            .get_all("vary")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            vary,
+            ["accept-encoding"],
+            "{what}: sent once, not compressed again"
+        );
+        assert_eq!(res.bytes().await.unwrap(), body.as_bytes(), "{what}");
+    }
+    // A name that is not there is not cached as missing.
+    let res = get_with(
+        &app,
+        "/sonde/collector-ffffffffffffffff.js",
+        &[("accept-encoding", "br")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_ne!(header(&res, "cache-control"), Some(immutable));
+    // The dashboard is as before, now compressed with brotli too.
+    let res = get_with(&app, "/", &[("accept-encoding", "br")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "content-encoding"), Some("br"));
+    assert_eq!(header(&res, "cache-control"), None);
+    let res = get_with(&app, "/some/client/route", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "content-encoding"), Some("gzip"));
+}
+
+#[tokio::test]
+async fn dashboard_telemetry_is_off_by_default_and_on_counts_the_dashboard_as_a_site() {
+    let app = TestApp::start().await;
+    let res = get_with(&app, "/api/dashboard-telemetry", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"site": null}));
+    let res = get_with(&app, "/api/banner/sonde-dashboard", &[]).await;
+    expect_error(res, StatusCode::NOT_FOUND, "unknown_site").await;
+
+    let app = TestApp::start_with(|c| c.dashboard_telemetry = true).await;
+    // Asked without signing in: the dashboard asks before anyone has.
+    let res = support::client()
+        .get(app.url("/api/dashboard-telemetry"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let on: sonde_protocol::DashboardTelemetry = res.json().await.unwrap();
+    assert_eq!(on.site.as_deref(), Some(sonde_protocol::DASHBOARD_SITE));
+    assert_eq!(sonde_protocol::DASHBOARD_SITE, "sonde-dashboard");
+
+    // The dashboard's pages, on the server's own origin, are that site's.
+    let own = app.server.url();
+    let res = get_with(&app, "/api/banner/sonde-dashboard", &[("origin", &own)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        header(&res, "access-control-allow-origin"),
+        Some(own.as_str())
+    );
+    let send = |path: &'static str, origin: String, body: Value| {
+        app.http
+            .post(app.url(path))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .header("origin", origin)
+            .body(body.to_string())
+            .send()
+    };
+    let mut record = consent_record("da5h0001", now_ms());
+    record["site"] = json!("sonde-dashboard");
+    let res = send("/api/consent", own.clone(), record).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut b = batch(vec![page_view("dash-1", "/overview")]);
+    b["site"] = json!("sonde-dashboard");
+    let res = send("/api/ingest", own.clone(), b.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: IngestReceipt = res.json().await.unwrap();
+    assert_eq!(receipt.accepted, 1);
+    // Only from there.
+    let res = send("/api/ingest", ORIGIN.to_owned(), b).await.unwrap();
+    expect_error(res, StatusCode::FORBIDDEN, "origin_not_allowed").await;
+    let sites: Vec<sonde_protocol::SiteSummary> = app
+        .http
+        .get(app.url("/api/sites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = sites.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(keys, ["shop", "sonde-dashboard"]);
+    assert_eq!(
+        app.server.store().consent_count("sonde-dashboard").unwrap(),
+        1
+    );
 }

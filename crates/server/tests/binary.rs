@@ -191,6 +191,41 @@ fn sites_set_with_the_cli_are_listed_and_validated() {
     assert_eq!(site.origins, ["https://blog.example"]);
     assert_eq!(site.timezone, "Europe/Paris");
     assert_eq!(site.retention.errors, 14);
+    assert!(site.banner.is_empty(), "no wording of its own yet");
+
+    // The banner's wording: a bad policy link is refused by name, a good
+    // one kept with the rest, and "" goes back to the built-in text.
+    let refused = sonde(&["put", "blog", "--policy-url", "/privacy"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("banner.policy_url"),
+        "{refused:?}"
+    );
+    let worded = sonde(&[
+        "put",
+        "blog",
+        "--banner-title",
+        "Cookies? None. Counting? Ask.",
+        "--banner-text",
+        "We count visits if you let us.",
+        "--policy-url",
+        "https://blog.example/privacy",
+    ]);
+    assert!(worded.status.success(), "{worded:?}");
+    let cleared = sonde(&["put", "blog", "--banner-text", ""]);
+    assert!(cleared.status.success(), "{cleared:?}");
+    let listed = sonde(&["list"]);
+    let site: sonde_protocol::SiteSettings =
+        serde_json::from_slice(listed.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(
+        site.banner,
+        sonde_protocol::BannerSettings {
+            title: Some("Cookies? None. Counting? Ask.".into()),
+            text: None,
+            policy_url: Some("https://blog.example/privacy".into()),
+        }
+    );
+    assert_eq!(site.retention.errors, 14, "the other settings stay");
     assert!(sonde(&["remove", "blog"]).status.success());
     assert!(!sonde(&["remove", "blog"]).status.success());
 }
