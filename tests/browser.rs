@@ -1595,3 +1595,91 @@ async fn the_banner_speaks_the_browsers_language() {
     assert_eq!(h.server.store().consent_count("demo").unwrap(), 1);
     h.finish().await;
 }
+
+#[tokio::test]
+async fn the_banner_says_what_the_site_wrote_and_links_its_privacy_policy() {
+    let _one = ONE_BROWSER.lock().await;
+    const TOKEN: &str = "operator-secret";
+    let h = Harness::start_with(|c| c.admin_token = Some(TOKEN.into())).await;
+    let admin = reqwest::Client::new();
+    let sites: serde_json::Value = admin
+        .get(h.url("/api/admin/sites"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut demo = sites
+        .as_array()
+        .and_then(|sites| sites.iter().find(|s| s["key"] == "demo"))
+        .cloned()
+        .unwrap_or_else(|| panic!("the demo site is listed: {sites}"));
+    demo["banner"] = json!({
+        "title": "Tea & <b>you</b>",
+        "text": "We count visits to the shop.\nNothing about you.",
+        "policy_url": "https://shop.example/privacy",
+    });
+    let put = admin
+        .put(h.url("/api/admin/sites/demo"))
+        .bearer_auth(TOKEN)
+        .json(&demo)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+
+    h.first_visit().await;
+    let title = h.browser.find(Locator::Css("#sonde-title")).await.unwrap();
+    assert_eq!(
+        title.text().await.unwrap(),
+        "Tea & <b>you</b>",
+        "shown as text"
+    );
+    assert_eq!(
+        h.js("return document.querySelector('#sonde-title b')")
+            .await,
+        serde_json::Value::Null,
+        "never as markup"
+    );
+    let text = h
+        .browser
+        .find(Locator::Css("#sonde-text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.starts_with("We count visits to the shop.\nNothing about you."),
+        "{text}"
+    );
+    let link = h
+        .browser
+        .find(Locator::Css("#sonde-text a.sonde-policy"))
+        .await
+        .unwrap();
+    assert_eq!(
+        link.attr("href").await.unwrap().as_deref(),
+        Some("https://shop.example/privacy")
+    );
+    assert_eq!(link.text().await.unwrap(), "Privacy policy");
+    h.screenshot("banner-site-wording").await;
+    h.click("button[data-action=accept]").await;
+    // Reopening the settings does not count as a banner shown.
+    h.click("[data-sonde-settings]").await;
+    h.wait_for_banner().await;
+    assert_eq!(
+        h.browser
+            .find(Locator::Css("#sonde-title"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Privacy settings"
+    );
+    assert_eq!(h.server.store().banner_impressions("demo").unwrap(), 1);
+    h.finish().await;
+}
