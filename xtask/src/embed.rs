@@ -274,14 +274,20 @@ fn owner(name: &str) -> String {
     if name.starts_with("data segment") {
         return "data (strings, tables)".into();
     }
+    if name.starts_with("import ") || name.starts_with("export ") || name.starts_with("__") {
+        return "wasm-bindgen exports, imports and tables".into();
+    }
     match name.find(['[', ':']) {
         Some(end)
-            if name[..end]
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+            if end > 0
+                && name[..end]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
         {
             name[..end].to_owned()
         }
+        // `<[u8]>::…`, `<&mut F>::…`: generic code of core and alloc.
+        Some(_) if name.contains("::") => "core and alloc (generic)".into(),
         _ => "wasm-bindgen exports, imports and tables".into(),
     }
 }
