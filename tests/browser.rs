@@ -1580,13 +1580,9 @@ async fn the_banner_speaks_the_browsers_language() {
     )
     .await;
     h.first_visit().await;
-    let dialog = h
-        .browser
-        .find(Locator::Css("#sonde-consent section.sonde-banner"))
-        .await
-        .unwrap();
-    assert_eq!(dialog.attr("lang").await.unwrap().as_deref(), Some("de"));
-    let text = dialog.text().await.unwrap();
+    let dialog = "#sonde-consent section.sonde-banner";
+    assert_eq!(h.attribute(dialog, "lang").await.as_deref(), Some("de"));
+    let text = h.text(dialog).await;
     for german in ["Alle ablehnen", "Auswählen", "Alle akzeptieren"] {
         assert!(text.contains(german), "{german} missing: {text}");
     }
@@ -1631,9 +1627,8 @@ async fn the_banner_says_what_the_site_wrote_and_links_its_privacy_policy() {
     assert!(put.status().is_success(), "{}", put.text().await.unwrap());
 
     h.first_visit().await;
-    let title = h.browser.find(Locator::Css("#sonde-title")).await.unwrap();
     assert_eq!(
-        title.text().await.unwrap(),
+        h.text("#sonde-title").await,
         "Tea & <b>you</b>",
         "shown as text"
     );
@@ -1643,43 +1638,23 @@ async fn the_banner_says_what_the_site_wrote_and_links_its_privacy_policy() {
         serde_json::Value::Null,
         "never as markup"
     );
-    let text = h
-        .browser
-        .find(Locator::Css("#sonde-text"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = h.text("#sonde-text").await;
     assert!(
         text.starts_with("We count visits to the shop.\nNothing about you."),
         "{text}"
     );
-    let link = h
-        .browser
-        .find(Locator::Css("#sonde-text a.sonde-policy"))
-        .await
-        .unwrap();
+    let link = "#sonde-text a.sonde-policy";
     assert_eq!(
-        link.attr("href").await.unwrap().as_deref(),
+        h.attribute(link, "href").await.as_deref(),
         Some("https://shop.example/privacy")
     );
-    assert_eq!(link.text().await.unwrap(), "Privacy policy");
+    assert_eq!(h.text(link).await, "Privacy policy");
     h.screenshot("banner-site-wording").await;
     h.click("button[data-action=accept]").await;
     // Reopening the settings does not count as a banner shown.
     h.click("[data-sonde-settings]").await;
     h.wait_for_banner().await;
-    assert_eq!(
-        h.browser
-            .find(Locator::Css("#sonde-title"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Privacy settings"
-    );
+    assert_eq!(h.text("#sonde-title").await, "Privacy settings");
     assert_eq!(h.server.store().banner_impressions("demo").unwrap(), 1);
     h.finish().await;
 }

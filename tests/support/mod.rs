@@ -434,6 +434,19 @@ impl Harness {
             .unwrap()
     }
 
+    /// The text of the element at `css`, once it exists.
+    pub async fn text(&self, css: &str) -> String {
+        self.browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The entrants per step the funnel chart shows (`data-entrants`,
     /// comma-separated), once it is drawn.
     pub async fn funnel_entrants(&self) -> Option<String> {
