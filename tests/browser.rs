@@ -1392,23 +1392,9 @@ async fn the_banner_works_with_the_keyboard_alone() {
         "accept",
         "and Shift+Tab back to the last"
     );
-    h.click("button[data-action=choose]").await;
-    h.press(ESCAPE).await;
-    h.wait_until("the details to close", || async {
-        h.browser
-            .find_all(Locator::Css("#sonde-category-usage"))
-            .await
-            .unwrap()
-            .is_empty()
-    })
-    .await;
-    h.browser
-        .find(Locator::Css("button[data-action=choose]"))
-        .await
-        .unwrap()
-        .send_keys(ENTER)
-        .await
-        .unwrap();
+    h.press(SHIFT_TAB).await;
+    assert_eq!(h.focused().await, "choose");
+    h.press(ENTER).await;
     h.wait_until("the first choice to take the focus", || async {
         h.focused().await == "sonde-category-usage"
     })

@@ -186,16 +186,18 @@ impl Harness {
             .expect("signed in, the dashboard names the reader");
     }
 
-    pub async fn click(&self, css: &str) {
+    /// The element at `css`, once it exists.
+    pub async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.browser
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .click()
-            .await
-            .unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
     }
 
     /// Waits until the page's collector is running (`window.sonde` is the
@@ -423,28 +425,12 @@ impl Harness {
 
     /// The value of `attribute` of the element at `css`, once it exists.
     pub async fn attribute(&self, css: &str, attribute: &str) -> Option<String> {
-        self.browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .attr(attribute)
-            .await
-            .unwrap()
+        self.element(css).await.attr(attribute).await.unwrap()
     }
 
     /// The text of the element at `css`, once it exists.
     pub async fn text(&self, css: &str) -> String {
-        self.browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .text()
-            .await
-            .unwrap()
+        self.element(css).await.text().await.unwrap()
     }
 
     /// The entrants per step the funnel chart shows (`data-entrants`,
