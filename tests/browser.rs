@@ -791,9 +791,9 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
     );
     let export = h.attribute("a[data-export=jsonl]", "href").await.unwrap();
     let log = h.api_text(&export).await;
-    let entries = sonde_server::consent_log::parse(&log).unwrap();
+    let entries = sonde_server::reports::consent_log::parse(&log).unwrap();
     assert!(entries.len() as u64 >= consent["decisions"].as_u64().unwrap());
-    assert_eq!(sonde_server::consent_log::verify(&entries), Ok(()));
+    assert_eq!(sonde_server::reports::consent_log::verify(&entries), Ok(()));
     shots("consent-demo").await;
     h.finish().await;
 }

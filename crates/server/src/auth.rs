@@ -1,6 +1,6 @@
 //! Who may read the dashboard, and who may change what it keeps.
 //!
-//! - People sign in with a username and password ([`sign_in`]); the password
+//! - People sign in with a username and password ([`crate::http::session`]); the password
 //!   is kept as an argon2id hash ([`password`]). A sign-in starts a session:
 //!   a random token in an `HttpOnly`, `SameSite=Strict` cookie, kept in the
 //!   store as its blake3 hash. Five failed sign-ins in a row lock the
@@ -11,18 +11,16 @@
 //!   sent cross-site either. Signing in takes only `application/json`, which
 //!   another site's form cannot send, so no one is signed into an account of
 //!   another site's choosing.
-//! - An admin creates read-only share links, one site each ([`share_links`]);
+//! - An admin creates read-only share links, one site each ([`crate::http::share_links`]);
 //!   the dashboard sends the link's token in `X-Sonde-Share`.
 //! - The first admin is made by `sonde user put` or, when no one can sign
-//!   in yet, at start with a password printed once ([`users::first_admin`]).
+//!   in yet, at start with a password printed once ([`accounts::first_admin`]).
 //!
 //! Handlers say what they need by their extractors: [`Reader`] to read a
 //! site's data, [`SignedIn`] for a person, [`AdminUser`] for an admin.
 
+pub mod accounts;
 pub mod password;
-pub mod share_links;
-pub mod sign_in;
-pub mod users;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -30,8 +28,8 @@ use axum::http::{HeaderMap, Method, header};
 use sonde_protocol::account::{Role, User};
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "sonde_session";
@@ -52,7 +50,7 @@ pub fn token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 

@@ -26,9 +26,9 @@ use sonde_protocol::{
     PropValue, Vital,
 };
 
-use crate::app::{AppState, DEMO_SITE};
 use crate::error::AppError;
 use crate::ingest::{self, Delivery};
+use crate::state::{AppState, DEMO_SITE};
 use crate::visitor::DailySalt;
 
 /// How much traffic to make.
@@ -637,7 +637,7 @@ async fn deliver(
         let delivery = Delivery {
             received,
             peer: visitor.ip,
-            user_agent: visitor.agent,
+            user_agent: visitor.agent.to_owned(),
             gpc: visitor.gpc,
         };
         let receipt = ingest::store(

@@ -78,6 +78,10 @@ pub enum AppError {
     Salt(std::io::Error),
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The server was started without the connections' addresses (a
+    /// router served without `into_make_service_with_connect_info`).
+    #[error("the connection's address is unknown")]
+    NoPeerAddress,
 }
 
 impl AppError {
@@ -106,9 +110,10 @@ impl AppError {
             AppError::LockedOut(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            AppError::Store(_)
+            | AppError::Salt(_)
+            | AppError::Task(_)
+            | AppError::NoPeerAddress => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -137,7 +142,10 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Busy => "busy",
             AppError::RateLimited(_) => "rate_limited",
-            AppError::Store(_) | AppError::Salt(_) | AppError::Task(_) => "internal",
+            AppError::Store(_)
+            | AppError::Salt(_)
+            | AppError::Task(_)
+            | AppError::NoPeerAddress => "internal",
         }
     }
 

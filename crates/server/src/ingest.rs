@@ -1,133 +1,58 @@
-//! The ingest endpoint: batches of events from the collector.
-//!
-//! The order of checks is the order of cost: content type, body size, JSON
-//! shape, protocol limits, site and origin; only then is the visitor id
-//! computed and the batch written. A batch is refused whole for what concerns
-//! all of it (size, site, origin, an envelope beyond the limits, or no valid
-//! event at all); otherwise the events that break a limit are refused one by
-//! one, named in the answer, and the rest are stored. Events whose category
-//! the batch's consent does not grant are dropped here even though the
-//! collector never sends them.
+//! The ingest pipeline, after a batch is read and checked: bots are counted
+//! and dropped, the visitor id is computed, events the consent does not
+//! grant are dropped, the rest are scrubbed again and handed to the writer.
+//! The ingest endpoint ([`crate::http::ingest`]) runs it with the server's
+//! salts, the demo traffic generator ([`crate::demo`]) with its own (it
+//! replays past days, whose salts are long gone).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::Json;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
-use sonde_protocol::event::Partition;
-use sonde_protocol::{ApiError, Batch, Event, Grants, IngestReceipt, RejectedEvent};
+use sonde_protocol::{Event, Grants, IngestReceipt};
 
-use crate::app::AppState;
-use crate::browser_body;
 use crate::error::AppError;
 use crate::site::Site;
+use crate::state::AppState;
 use crate::store::{StoredEvent, WriteOutcome};
 use crate::user_agent::Agent;
-use crate::visitor::{DailySalt, visitor_id};
+use crate::visitor::{DailySalt, Visitor};
 
-/// `POST /api/ingest`
-#[utoipa::path(
-    post,
-    path = "/api/ingest",
-    tag = "collection",
-    request_body(content = Batch, description = "Events of one site, with the consent they were collected under; `text/plain` is accepted too, for beacons"),
-    responses(
-        (status = 200, description = "Committed: what was stored, repeated, dropped by consent or refused", body = IngestReceipt),
-        (status = 400, description = "Malformed JSON", body = ApiError),
-        (status = 403, description = "The origin may not send for this site", body = ApiError),
-        (status = 404, description = "Unknown site", body = ApiError),
-        (status = 413, description = "Body over 64 KiB, or too many events", body = ApiError),
-        (status = 415, description = "Neither JSON nor text", body = ApiError),
-        (status = 422, description = "A field missing or mistyped, or no valid event", body = ApiError),
-        (status = 429, description = "Rate limited; see Retry-After", body = ApiError),
-        (status = 503, description = "The write queue is full; see Retry-After", body = ApiError),
-    )
-)]
-pub async fn ingest(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<IngestReceipt>, AppError> {
-    app.metrics().ingest_request();
-    let result = accept(&app, peer, &headers, body).await;
-    match &result {
-        Ok(receipt) => app.metrics().accepted(
-            receipt.accepted,
-            receipt.duplicates,
-            receipt.dropped_by_consent,
-        ),
-        Err(e) => app.metrics().rejected(e.code()),
-    }
-    result.map(Json)
-}
-
-async fn accept(
-    app: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<IngestReceipt, AppError> {
-    let batch: Batch = browser_body::read(headers, body).await?;
-    let received = chrono::Utc::now();
-    let (site_key, consent) = (batch.site.clone(), batch.consent);
-    let Partition {
-        valid: events,
-        refused,
-    } = batch.partition(received.timestamp_millis())?;
-    if events.is_empty()
-        && let Some((_, rejection)) = refused.first()
-    {
-        // Nothing to accept: the batch is refused, for its first bad event.
-        return Err(rejection.clone().into());
-    }
-    for (_, rejection) in &refused {
-        app.metrics().rejected(rejection.code());
-    }
-    let site = browser_body::site_for(app, &site_key, headers)?;
-    app.rate_limits()
-        .check_site(site.key())
-        .map_err(AppError::RateLimited)?;
-    let delivery = Delivery {
-        received,
-        peer: peer.ip(),
-        user_agent: headers
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|ua| ua.to_str().ok())
-            .unwrap_or_default(),
-        gpc: browser_body::global_privacy_control(headers),
-    };
-    let mut receipt = store(app, &site, events, consent, &delivery, app.salts(), true).await?;
-    receipt.rejected = refused
-        .iter()
-        .map(|(id, rejection)| RejectedEvent::new(id, rejection))
-        .collect();
-    Ok(receipt)
-}
-
-/// What the server knows of a delivery besides its batch.
-#[derive(Clone, Copy, Debug)]
-pub struct Delivery<'a> {
+/// What the server knows of a delivery besides what it carries: read from
+/// the request in one place ([`crate::http::delivery`]).
+#[derive(Clone, Debug)]
+pub struct Delivery {
     pub received: chrono::DateTime<chrono::Utc>,
-    /// Used for the visitor id, and nowhere else.
+    /// Used for the visitor id ([`Delivery::visitor`]), and nowhere else.
     pub peer: IpAddr,
-    pub user_agent: &'a str,
+    pub user_agent: String,
     /// `Sec-GPC: 1`.
     pub gpc: bool,
+}
+
+impl Delivery {
+    /// The sender's anonymous id on `site`'s day of the delivery, from
+    /// `salts`: the only use of the sender's address.
+    pub fn visitor(&self, salts: &DailySalt, site: &Site) -> Result<Visitor, AppError> {
+        salts
+            .visitor(
+                site.key(),
+                site.timezone,
+                self.peer,
+                &self.user_agent,
+                self.received,
+            )
+            .map_err(AppError::Salt)
+    }
 }
 
 /// Stores a site's checked events as their delivery allows: bots are
 /// counted and dropped; the visitor id is computed from `salts`; events the
 /// consent does not grant are dropped; the rest are scrubbed and committed.
-/// The ingest endpoint uses this with the server's salts, the demo traffic
-/// generator with its own (it replays past days, whose salts are long gone).
 pub async fn store(
     app: &AppState,
     site: &Site,
     events: Vec<Event>,
     mut consent: Grants,
-    delivery: &Delivery<'_>,
+    delivery: &Delivery,
     salts: &DailySalt,
     rate_limited: bool,
 ) -> Result<IngestReceipt, AppError> {
@@ -136,7 +61,7 @@ pub async fn store(
     if delivery.gpc {
         consent.marketing = false;
     }
-    let software = match app.user_agents().classify(delivery.user_agent) {
+    let software = match app.user_agents().classify(&delivery.user_agent) {
         Agent::Bot => {
             app.metrics().bot(site.key());
             let (store, key) = (app.store_handle(), site.key().to_owned());
@@ -149,10 +74,7 @@ pub async fn store(
         }
         Agent::Visitor(software) => software,
     };
-    let day = salts
-        .salt_for(site.timezone, delivery.received)
-        .map_err(AppError::Salt)?;
-    let visitor = visitor_id(&day.salt, site.key(), delivery.peer, delivery.user_agent);
+    let visitor = delivery.visitor(salts, site)?.id;
     if rate_limited {
         app.rate_limits()
             .check_visitor(visitor)

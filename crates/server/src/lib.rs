@@ -2,38 +2,38 @@
 //! it, stores it in an embedded DuckDB file, answers the dashboard's queries
 //! and serves the built web app, all from one origin.
 //!
-//! The layout follows the request: [`config`] says what to run, [`app`] wires
-//! the routes, [`ingest`] takes batches in, [`visitor`] turns a request into an
-//! anonymous visitor id, [`store`] keeps events, [`usage`] answers usage
-//! queries, and [`error`] is the one place errors become HTTP responses.
+//! The layers point one way (see ARCHITECTURE.md):
+//!
+//! - [`routes`] (the one route list) and [`http`] (thin handlers and the
+//!   extractors they share) receive requests;
+//! - [`state`] holds what handlers share; [`ingest`] (the pipeline from a
+//!   checked batch to the writer), [`demo`], [`retention`] and [`rollup`]
+//!   are the services;
+//! - [`reports`] says what every report means, in pure Rust;
+//! - [`store`] keeps events, consents, sites and accounts behind traits,
+//!   and [`writer`] commits to it in groups.
+//!
+//! Beside them: [`config`], [`auth`] (who may read and change what),
+//! [`visitor`] (anonymous ids, daily salts), [`user_agent`], [`site`],
+//! [`rate_limit`], [`metrics`], [`openapi`], and [`error`], the one place
+//! errors become HTTP responses.
 
-pub mod admin;
-pub mod app;
 pub mod auth;
-mod browser_body;
-pub mod buckets;
 pub mod config;
-pub mod consent;
-pub mod consent_log;
-pub mod conversions;
 pub mod demo;
-pub mod embed;
-pub mod erase;
 pub mod error;
-pub mod errors;
-pub mod funnel;
+pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
-pub mod performance;
-pub mod query;
 pub mod rate_limit;
+pub mod reports;
 pub mod retention;
 pub mod rollup;
-pub mod saved;
+pub mod routes;
 pub mod site;
+pub mod state;
 pub mod store;
-pub mod usage;
 pub mod user_agent;
 pub mod visitor;
 pub mod writer;
@@ -55,19 +55,15 @@ pub enum StartError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot open the store: {0}")]
-    Store(#[from] store::StoreError),
-    #[error("cannot open the salt file: {0}")]
-    Salt(std::io::Error),
+    #[error(transparent)]
+    Open(#[from] state::OpenError),
+    #[error("cannot create the first admin: {0}")]
+    FirstAdmin(#[from] store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("site {0:?} cannot be served: {1}")]
-    Site(String, sonde_protocol::Rejection),
-    #[error("cannot start the writer thread: {0}")]
-    Writer(std::io::Error),
     #[error("cannot deliver demo traffic: {0}")]
     Demo(#[from] demo::DemoError),
 }
@@ -149,8 +145,8 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr: config.bind,
         source,
     })?;
-    let (state, writer) = app::AppState::open(&config, addr)?;
-    let first_admin_password = auth::users::first_admin(state.accounts_handle().as_ref())?;
+    let (state, writer) = state::AppState::open(&config, addr)?;
+    let first_admin_password = auth::accounts::first_admin(state.accounts_handle().as_ref())?;
     if config.demo
         && config.seed_demo
         && let Some(summary) = demo::seed_if_empty(&state, demo::Plan::default()).await?
@@ -165,7 +161,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     forget_idle_rate_limits(std::sync::Arc::clone(state.rate_limits()));
     retention::run_periodically(&state.store_handle(), state.sites());
     rollup::run_periodically(&state.store_handle(), state.sites());
-    let router = app::router(state, config.web_dir.as_deref());
+    let router = routes::router(state, config.web_dir.as_deref());
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(

@@ -191,9 +191,9 @@ async fn main() -> anyhow::Result<()> {
         Command::VerifyConsentLog { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let entries = sonde_server::consent_log::parse(&text)
+            let entries = sonde_server::reports::consent_log::parse(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            sonde_server::consent_log::verify(&entries)
+            sonde_server::reports::consent_log::verify(&entries)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             println!(
                 "{}: {} records, the chain is intact",
@@ -225,7 +225,7 @@ async fn demo(data_dir: PathBuf, plan: sonde_server::demo::Plan) -> anyhow::Resu
     let mut config = Config::ephemeral(&data_dir);
     config.demo = true;
     std::fs::create_dir_all(&data_dir)?;
-    let (app, writer) = sonde_server::app::AppState::open(&config, config.bind)
+    let (app, writer) = sonde_server::state::AppState::open(&config, config.bind)
         .context("cannot open the data directory (is Sonde running on it?)")?;
     let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
         "{bar:30} {pos}/{len} visitors ({eta} left)",
@@ -284,7 +284,7 @@ fn user(data_dir: &Path, action: UserAction) -> anyhow::Result<()> {
                 password: password.clone(),
                 role,
             };
-            sonde_server::auth::users::put(&store, &new).map_err(|e| anyhow::anyhow!("{e}"))?;
+            sonde_server::auth::accounts::put(&store, &new).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{username} may sign in as {}", role.as_str());
             if generated {
                 println!("password (shown once): {password}");
@@ -388,7 +388,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(password) = server.first_admin_password() {
         said += &format!(
             "  No one could sign in yet, so Sonde made an admin. Sign in to the dashboard as\n    username: {}\n    password: {password}\n  (shown this once; `sonde user put` sets a new one while Sonde is stopped)\n",
-            sonde_server::auth::users::FIRST_ADMIN
+            sonde_server::auth::accounts::FIRST_ADMIN
         );
     }
     // One write; and a closed stdout (whoever started Sonde stopped

@@ -1,7 +1,9 @@
-//! The OpenAPI description of the HTTP API, generated from the handlers and
-//! the protocol's types (utoipa), and served at `GET /api/openapi.json`.
+//! The OpenAPI description of the HTTP API beyond its paths: its title,
+//! tags and security schemes. The paths come from the route list itself
+//! ([`crate::routes::api`]), generated from the handlers and the
+//! protocol's types (utoipa), and the document is served at `GET
+//! /api/openapi.json`.
 
-use axum::Json;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -9,44 +11,6 @@ use utoipa::OpenApi;
     info(
         title = "Sonde",
         description = "Consent-first product telemetry: the collector's and the banner's endpoints (ingest, consent, erase, banner settings) and the dashboard's queries. Every refusal has an `ApiError` body naming the problem and, when there is one, the field."
-    ),
-    paths(
-        crate::ingest::ingest,
-        crate::consent::record,
-        crate::erase::erase,
-        crate::embed::banner_settings,
-        crate::embed::dashboard_telemetry,
-        crate::usage::usage,
-        crate::usage::overview,
-        crate::usage::realtime,
-        crate::funnel::funnel,
-        crate::consent::report,
-        crate::errors::errors,
-        crate::consent_log::export,
-        crate::conversions::conversions,
-        crate::performance::performance,
-        crate::app::list_sites,
-        crate::auth::sign_in::sign_in,
-        crate::auth::sign_in::current,
-        crate::auth::sign_in::sign_out,
-        crate::auth::users::list,
-        crate::auth::users::put_user,
-        crate::auth::users::remove,
-        crate::auth::share_links::list,
-        crate::auth::share_links::create,
-        crate::auth::share_links::revoke,
-        crate::saved::list_funnels,
-        crate::saved::get_funnel,
-        crate::saved::create_funnel,
-        crate::saved::update_funnel,
-        crate::saved::delete_funnel,
-        crate::saved::list_goals,
-        crate::saved::create_goal,
-        crate::saved::update_goal,
-        crate::saved::delete_goal,
-        crate::admin::list_sites,
-        crate::admin::put_site,
-        crate::admin::remove_site,
     ),
     modifiers(&AdminToken),
     tags(
@@ -70,9 +34,4 @@ impl utoipa::Modify for AdminToken {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
-}
-
-/// `GET /api/openapi.json`
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }

@@ -23,9 +23,13 @@ use sonde_protocol::consent_report::ConsentReport;
 use sonde_protocol::funnel::FunnelDefinition;
 use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::usage::{UsageQuery, UsageReport};
-use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, Filters, SiteSettings};
+use sonde_protocol::{ConsentRecord, EraseReceipt, EventData, SiteSettings};
 
-use crate::funnel::Occurrence;
+use crate::reports::Scope;
+use crate::reports::conversions::VisitRow;
+use crate::reports::errors::ErrorRow;
+use crate::reports::funnel::Occurrence;
+use crate::reports::performance::VitalRow;
 use crate::user_agent::Software;
 
 pub use self::accounts::{AccountStore, StoredSession, StoredUser};
@@ -59,43 +63,6 @@ pub struct StoredEvent {
     pub data: EventData,
 }
 
-/// An error as the errors page reads it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ErrorRow {
-    pub session: String,
-    pub ts: i64,
-    pub message: String,
-    pub stack: Option<String>,
-    pub source: Option<String>,
-    pub browser: String,
-    pub path: String,
-}
-
-/// A visit as the conversions report reads it: its first page view.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct VisitRow {
-    pub session: String,
-    pub visitor: i64,
-    pub start: i64,
-    pub landing: String,
-    /// As a filter reads them (see [`sonde_protocol::filters`]): the
-    /// referrer host or `direct`; the campaign's source, else the referrer.
-    pub referrer: String,
-    pub source: String,
-    pub medium: Option<String>,
-    pub campaign: Option<String>,
-}
-
-/// A web vital as the performance page reads it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct VitalRow {
-    pub session: String,
-    pub ts: i64,
-    pub path: String,
-    pub metric: sonde_protocol::Vital,
-    pub value: f64,
-}
-
 /// What a write did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteOutcome {
@@ -103,7 +70,6 @@ pub struct WriteOutcome {
     pub duplicates: usize,
 }
 
-/// What a retention pass removed.
 /// What one turn of the usage roll-up did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RollupOutcome {
@@ -113,6 +79,7 @@ pub struct RollupOutcome {
     pub pending: usize,
 }
 
+/// What a retention pass removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RetentionOutcome {
     pub events_deleted: usize,
@@ -121,66 +88,6 @@ pub struct RetentionOutcome {
 
 /// Everything the server asks of a store. Calls block: use them from a
 /// blocking task or the writer thread, never on the async executor.
-/// What a report covers: a site's events in `[from, to)`, of the sessions
-/// the filters select (all of them without filters; see
-/// [`sonde_protocol::filters`]).
-#[derive(Clone, Copy, Debug)]
-pub struct Scope<'a> {
-    pub site: &'a str,
-    pub from: i64,
-    pub to: i64,
-    pub filters: &'a Filters,
-    /// Only sessions with an error in the period (the errors report follows
-    /// them through the funnels without following every session).
-    pub with_errors: bool,
-}
-
-static NO_FILTERS: Filters = Filters {
-    page: None,
-    entry_page: None,
-    source: None,
-    medium: None,
-    campaign: None,
-    referrer: None,
-    browser: None,
-    os: None,
-    device: None,
-};
-
-impl<'a> Scope<'a> {
-    pub fn new(site: &'a str, from: i64, to: i64, filters: &'a Filters) -> Self {
-        Scope {
-            site,
-            from,
-            to,
-            filters,
-            with_errors: false,
-        }
-    }
-
-    /// Only the sessions with an error in the period.
-    pub fn with_errors(self) -> Self {
-        Scope {
-            with_errors: true,
-            ..self
-        }
-    }
-
-    /// Every session of the site in `[from, to)`.
-    pub fn unfiltered(site: &'a str, from: i64, to: i64) -> Self {
-        Scope::new(site, from, to, &NO_FILTERS)
-    }
-
-    /// The period of the same length just before, with the same filters.
-    pub fn previous(self) -> Self {
-        Scope {
-            from: self.from - (self.to - self.from),
-            to: self.from,
-            ..self
-        }
-    }
-}
-
 pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Writes several batches in one transaction (a group commit), skipping
     /// ids already stored and repeats, and says for each batch how many of
@@ -265,7 +172,7 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<sonde_protocol::consent_report::ConsentLogEntry>, StoreError>;
 
     /// Counts one banner shown for `site` on `day` (a download of its
-    /// banner settings, see [`crate::embed`]).
+    /// banner settings, see [`crate::http::embed`]).
     fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;
 
     /// Counts one request from a bot for `site` on `day`.
@@ -312,7 +219,7 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError>;
 
     /// A funnel's figures in the scope's period: by default the reference
-    /// arithmetic ([`crate::funnel`]) over [`EventStore::funnel_occurrences`];
+    /// arithmetic ([`crate::reports::funnel`]) over [`EventStore::funnel_occurrences`];
     /// a store may compute the same in its own engine.
     fn funnel(
         &self,
@@ -322,9 +229,14 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         let units = self.funnel_occurrences(scope, funnel)?;
         let progresses: Vec<Vec<i64>> = units
             .iter()
-            .map(|(_, events)| crate::funnel::progress(&funnel.steps, events, funnel.window_ms))
+            .map(|(_, events)| {
+                crate::reports::funnel::progress(&funnel.steps, events, funnel.window_ms)
+            })
             .collect();
-        Ok(crate::funnel::summarize(funnel.steps.len(), &progresses))
+        Ok(crate::reports::funnel::summarize(
+            funnel.steps.len(),
+            &progresses,
+        ))
     }
 
     /// Each unit's value of `dimension`, from its first event in the scope's period

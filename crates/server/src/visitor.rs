@@ -38,6 +38,15 @@ pub fn visitor_id(salt: &Salt, site: &str, ip: IpAddr, user_agent: &str) -> i64 
     i64::from_le_bytes(first8)
 }
 
+/// A browser's visitor, as far as Sonde can tell on a site's current day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Visitor {
+    pub id: i64,
+    /// When the site's day began (ms since the epoch): the id links nothing
+    /// from before.
+    pub day_start_ms: i64,
+}
+
 /// The salt of one timezone's current day, and when that day began.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DaySalt {
@@ -94,6 +103,23 @@ impl DailySalt {
         write_salt_file(&self.path, &next)?;
         *current = next;
         Ok(DaySalt { salt, day_start_ms })
+    }
+
+    /// Today's visitor id, at `at`, of the browser at `ip` with
+    /// `user_agent` on `site`, whose days are those of `timezone`.
+    pub fn visitor(
+        &self,
+        site: &str,
+        timezone: Tz,
+        ip: IpAddr,
+        user_agent: &str,
+        at: DateTime<Utc>,
+    ) -> io::Result<Visitor> {
+        let day = self.salt_for(timezone, at)?;
+        Ok(Visitor {
+            id: visitor_id(&day.salt, site, ip, user_agent),
+            day_start_ms: day.day_start_ms,
+        })
     }
 }
 

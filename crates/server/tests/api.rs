@@ -1058,12 +1058,12 @@ async fn the_consent_report_counts_banners_decisions_grants_and_gpc() {
                 .contains(&format!("consent-log-shop.{format}"))
         );
         let text = res.text().await.unwrap();
-        let entries = sonde_server::consent_log::parse(&text).unwrap();
+        let entries = sonde_server::reports::consent_log::parse(&text).unwrap();
         assert_eq!(entries.len(), 5, "{text}");
-        assert_eq!(sonde_server::consent_log::verify(&entries), Ok(()));
+        assert_eq!(sonde_server::reports::consent_log::verify(&entries), Ok(()));
         let tampered = text.replacen("c3", "c9", 1);
-        let entries = sonde_server::consent_log::parse(&tampered).unwrap();
-        assert!(sonde_server::consent_log::verify(&entries).is_err());
+        let entries = sonde_server::reports::consent_log::parse(&tampered).unwrap();
+        assert!(sonde_server::reports::consent_log::verify(&entries).is_err());
     }
     let bad = app
         .query_around("/api/consent-log", ts, &[("format", "xml")])

@@ -27,11 +27,12 @@ mod paths;
 mod rollup;
 mod saved;
 
-use super::{
-    ErrorRow, EventStore, RetentionOutcome, RollupOutcome, Scope, StoreError, StoredEvent,
-    VisitRow, VitalRow, WriteOutcome,
-};
-use crate::funnel::{Happened, Occurrence};
+use super::{EventStore, RetentionOutcome, RollupOutcome, StoreError, StoredEvent, WriteOutcome};
+use crate::reports::Scope;
+use crate::reports::conversions::VisitRow;
+use crate::reports::errors::ErrorRow;
+use crate::reports::funnel::{Happened, Occurrence};
+use crate::reports::performance::VitalRow;
 
 /// One column per field any event kind has; a kind leaves the others NULL.
 /// `ALTER … IF NOT EXISTS` brings a file written by an older Sonde along.
@@ -867,9 +868,14 @@ impl EventStore for DuckDbStore {
             let units = self.funnel_occurrences(scope, funnel)?;
             let progresses: Vec<Vec<i64>> = units
                 .iter()
-                .map(|(_, events)| crate::funnel::progress(&funnel.steps, events, funnel.window_ms))
+                .map(|(_, events)| {
+                    crate::reports::funnel::progress(&funnel.steps, events, funnel.window_ms)
+                })
                 .collect();
-            return Ok(crate::funnel::summarize(funnel.steps.len(), &progresses));
+            return Ok(crate::reports::funnel::summarize(
+                funnel.steps.len(),
+                &progresses,
+            ));
         }
         let conn = self.conn();
         funnel_in_sql(&conn, scope, funnel, &self.paths())
@@ -954,7 +960,7 @@ impl EventStore for DuckDbStore {
         let conn = self.conn();
         let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
         let figures = usage_figures(&conn, &scope, timezone)?;
-        let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, timezone);
+        let buckets = crate::reports::buckets::buckets(q.from, q.to, q.granularity, timezone);
         let series = if q.granularity == Granularity::Hour {
             // An hour is part of a day: counted from the events.
             let range = format!("{} AND kind = 'page_view'", scoped(&conn, &scope)?);
@@ -1350,8 +1356,8 @@ fn path_test(pattern: &str) -> (&'static str, String) {
 /// A funnel's figures when every step can be matched in SQL: DuckDB reads
 /// each event some step matches with those steps (bit `i` for step `i`) and
 /// the key of its unit; only numbers cross, as Arrow columns, and
-/// [`crate::funnel::tally_marked`] groups them by unit and follows each by
-/// the semantics of [`crate::funnel::progress`]. A test holds it to the
+/// [`crate::reports::funnel::tally_marked`] groups them by unit and follows each by
+/// the semantics of [`crate::reports::funnel::progress`]. A test holds it to the
 /// reference arithmetic.
 ///
 /// Page steps are matched once per distinct path of the site, not once per
@@ -1440,7 +1446,7 @@ fn funnel_in_sql(
         .iter()
         .map(|batch| {
             let column = |i: usize| batch.column(i).as_any();
-            Ok(crate::funnel::MarkedColumns {
+            Ok(crate::reports::funnel::MarkedColumns {
                 units: column(0)
                     .downcast_ref::<UInt64Array>()
                     .ok_or_else(|| unexpected("unit key"))?
@@ -1456,7 +1462,7 @@ fn funnel_in_sql(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(crate::funnel::tally_marked(
+    Ok(crate::reports::funnel::tally_marked(
         funnel.steps.len(),
         funnel.window_ms,
         &columns,
@@ -1473,7 +1479,7 @@ fn funnel_matched_in_rust(
     funnel: &FunnelDefinition,
 ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
     // A superset of what the steps match (an event step's property is not
-    // tested), narrowed in SQL; the steps themselves decide (crate::funnel).
+    // tested), narrowed in SQL; the steps themselves decide (crate::reports::funnel).
     let StepMask { any, values, .. } = step_mask(&funnel.steps);
     let events = scoped(conn, scope)?;
     let sql = format!(
@@ -1578,7 +1584,7 @@ const GRANULE_MS: i64 = 15 * 60 * 1000;
 fn usage_series(
     conn: &Connection,
     q: &UsageQuery,
-    buckets: &[crate::buckets::Bucket],
+    buckets: &[crate::reports::buckets::Bucket],
     range: &str,
 ) -> Result<Vec<UsagePoint>, StoreError> {
     let aligned = buckets.iter().skip(1).all(|b| b.start % GRANULE_MS == 0);
@@ -2021,10 +2027,13 @@ mod tests {
                     units.sort_by(|a, b| a.0.cmp(&b.0));
                     let progresses: Vec<Vec<i64>> = units
                         .iter()
-                        .map(|(_, e)| crate::funnel::progress(steps, e, window_ms))
+                        .map(|(_, e)| crate::reports::funnel::progress(steps, e, window_ms))
                         .collect();
                     let keys: Vec<String> = units.into_iter().map(|(k, _)| k).collect();
-                    (keys, crate::funnel::summarize(steps.len(), &progresses))
+                    (
+                        keys,
+                        crate::reports::funnel::summarize(steps.len(), &progresses),
+                    )
                 };
                 let (in_sql_units, in_sql) =
                     figures(funnel_steps_in_sql(&conn, &month, unit_sql, steps).unwrap());
@@ -2896,7 +2905,12 @@ mod tests {
             // The reports read the rollup: events deleted behind its back
             // (no store does that) still count.
             // Whole days of the site's calendar, all rolled up.
-            let days = crate::buckets::buckets(MIDNIGHT, MIDNIGHT + 10 * DAY, Granularity::Day, tz);
+            let days = crate::reports::buckets::buckets(
+                MIDNIGHT,
+                MIDNIGHT + 10 * DAY,
+                Granularity::Day,
+                tz,
+            );
             let overview = OverviewQuery {
                 site: "shop".into(),
                 from: days[1].start,

@@ -21,8 +21,9 @@ use chrono_tz::Tz;
 use duckdb::{Connection, params};
 use sonde_protocol::Granularity;
 
-use crate::buckets::Bucket;
-use crate::store::{Scope, StoreError};
+use crate::reports::Scope;
+use crate::reports::buckets::Bucket;
+use crate::store::StoreError;
 
 /// What the rollup holds and how it counts; rows of another version (an
 /// older Sonde's) are dropped when the store opens and counted again.
@@ -247,7 +248,7 @@ pub(super) fn fill_day_granules(
     )?;
     let mut appender = conn.appender("day_granules")?;
     for &(from, to) in pieces {
-        for day in crate::buckets::buckets(from, to, Granularity::Day, timezone) {
+        for day in crate::reports::buckets::buckets(from, to, Granularity::Day, timezone) {
             let first = day.start.max(from).div_euclid(GRANULE_MS);
             let last = (day.stop.min(to) - 1).div_euclid(GRANULE_MS);
             for granule in first..=last {
@@ -321,7 +322,7 @@ pub(super) fn pending_days(
     timezone: Tz,
     now_ms: i64,
 ) -> Result<Vec<Bucket>, StoreError> {
-    let today = crate::buckets::buckets(now_ms, now_ms + 1, Granularity::Day, timezone);
+    let today = crate::reports::buckets::buckets(now_ms, now_ms + 1, Granularity::Day, timezone);
     let Some(today_start) = today.first().map(|d| d.start) else {
         return Ok(Vec::new());
     };
@@ -340,7 +341,7 @@ pub(super) fn pending_days(
         .query_map(params![site, timezone.name()], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(
-        crate::buckets::buckets(first, today_start, Granularity::Day, timezone)
+        crate::reports::buckets::buckets(first, today_start, Granularity::Day, timezone)
             .into_iter()
             .filter(|d| d.stop <= today_start && !rolled.contains(&d.start))
             .collect(),

@@ -1,114 +1,20 @@
-//! The consent endpoint: one anonymous record per decision, under
-//! `necessary`, on an endpoint of its own so it is never mixed with events.
-//! No visitor id is computed here: the record is about a decision, not a
-//! person.
+//! The consent report's insights, apart from any store: decisions per day,
+//! grant rates by device and by where the decision was made, coverage with
+//! its Wilson interval, and the counted visits corrected for coverage. The
+//! definitions are in [`sonde_protocol::consent_report`].
+//!
+//! # What a store provides
+//!
+//! The totals of [`ConsentReport`] (banners shown on the site's days of the
+//! period, decisions and grant rates of the records decided in it), and the
+//! consent log of the period (see [`super::consent_log`]): each record once,
+//! ordered by decision time, then consent id.
 
-use axum::Json;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use std::collections::BTreeMap;
 
 use sonde_protocol::consent_report::{
-    ConsentDay, ConsentLogEntry, ConsentReport, ConsentReportQuery, Estimate, GrantRates, GrantsBy,
+    ConsentDay, ConsentLogEntry, ConsentReport, Estimate, GrantRates, GrantsBy,
 };
-use sonde_protocol::{ApiError, ConsentReceipt, ConsentRecord};
-
-use crate::app::AppState;
-use crate::auth::Reader;
-use crate::browser_body;
-use crate::error::AppError;
-use crate::query::{self, Params};
-use crate::store::Scope;
-use crate::user_agent::Agent;
-
-/// `POST /api/consent`
-#[utoipa::path(
-    post,
-    path = "/api/consent",
-    tag = "collection",
-    request_body(content = ConsentRecord, description = "One anonymous consent decision"),
-    responses(
-        (status = 200, description = "Stored, or already stored by an earlier send", body = ConsentReceipt),
-        (status = 404, description = "Unknown site", body = ApiError),
-        (status = 422, description = "A field missing, mistyped or beyond a limit", body = ApiError),
-    )
-)]
-pub async fn record(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<ConsentReceipt>, AppError> {
-    let mut record: ConsentRecord = browser_body::read(&headers, body).await?;
-    record.validate(chrono::Utc::now().timestamp_millis())?;
-    // A browser may send Global Privacy Control as a header without
-    // exposing it to scripts; the record says it was on either way.
-    record.gpc |= browser_body::global_privacy_control(&headers);
-    browser_body::site_for(&app, &record.site, &headers)?;
-    // The device class only: the grant rates by device need no more.
-    let user_agent = headers
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|ua| ua.to_str().ok())
-        .unwrap_or_default();
-    let device = match app.user_agents().classify(user_agent) {
-        Agent::Visitor(software) => software.device.as_str(),
-        Agent::Bot => "unknown",
-    };
-    let store = app.store_handle();
-    let stored =
-        tokio::task::spawn_blocking(move || store.record_consent(&record, device)).await??;
-    Ok(Json(ConsentReceipt { stored }))
-}
-
-/// `GET /api/consent-report?site=…&from=…&to=…`
-#[utoipa::path(
-    get,
-    path = "/api/consent-report",
-    tag = "dashboard",
-    params(ConsentReportQuery),
-    responses(
-        (status = 200, description = "Banners shown, decisions, grant rates, GPC share", body = ConsentReport),
-        (status = 401, description = "Not signed in and no share link", body = ApiError),
-        (status = 403, description = "A share link for another site", body = ApiError),
-        (status = 404, description = "Unknown site", body = ApiError),
-        (status = 422, description = "A bad range", body = ApiError),
-    )
-)]
-pub async fn report(
-    State(app): State<AppState>,
-    reader: Reader,
-    Params(q): Params<ConsentReportQuery>,
-) -> Result<Json<ConsentReport>, AppError> {
-    query::check_period(q.from, q.to)?;
-    let site = query::site(&app, &reader, &q.site)?;
-    // Banner impressions are counted per day of the site's calendar.
-    let timezone = site.timezone;
-    let day = move |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .unwrap_or_default()
-            .with_timezone(&timezone)
-            .date_naive()
-    };
-    let days = (day(q.from), day(q.to - 1));
-    let store = app.store_handle();
-    let report = tokio::task::spawn_blocking(move || {
-        let mut report = store.consent_report(&q.site, q.from, q.to, days)?;
-        let log = store.consent_log(&q.site, q.from, q.to)?;
-        let counted = store.session_count(&Scope::unfiltered(&q.site, q.from, q.to))?;
-        add_insights(&mut report, &log, counted, site.timezone);
-        if q.compare {
-            let (from, to) = (q.from - (q.to - q.from), q.from);
-            let mut before = store.consent_report(&q.site, from, to, (day(from), day(to - 1)))?;
-            let log = store.consent_log(&q.site, from, to)?;
-            let counted = store.session_count(&Scope::unfiltered(&q.site, from, to))?;
-            add_insights(&mut before, &log, counted, site.timezone);
-            report.previous = Some(before.totals());
-        }
-        Ok::<_, AppError>(report)
-    })
-    .await??;
-    Ok(Json(report))
-}
 
 /// The 95 % Wilson score interval of `successes` out of `trials`.
 pub fn wilson(successes: u64, trials: u64) -> Option<Estimate> {

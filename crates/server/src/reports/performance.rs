@@ -1,24 +1,34 @@
-//! The performance report: percentiles and ratings of web vitals
-//! ([`summarize`], [`report`]), apart from any store, then the endpoint.
-//! The definitions are in [`sonde_protocol::performance`].
+//! The performance report, apart from any store: percentiles and ratings
+//! of web vitals ([`summarize`], [`report`]) per page, per bucket and by
+//! LCP against a goal's conversion. The definitions are in
+//! [`sonde_protocol::performance`].
+//!
+//! # What a store provides
+//!
+//! Every stored web vital of the scope as a [`VitalRow`] (the collector
+//! reports each metric once per page load), oldest first (time, then the
+//! stored sequence number); and, with a goal, its hits (see
+//! [`super::conversions`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use axum::Json;
-use axum::extract::State;
+use sonde_protocol::Vital;
 use sonde_protocol::errors::Conversion;
 use sonde_protocol::performance::{
-    LcpBucket, PagePerformance, PerformancePoint, PerformanceQuery, PerformanceReport, Rating,
-    VitalSummary,
+    LcpBucket, PagePerformance, PerformancePoint, PerformanceReport, Rating, VitalSummary,
 };
-use sonde_protocol::{ApiError, Vital};
 
-use crate::app::AppState;
-use crate::auth::Reader;
-use crate::buckets::Bucket;
-use crate::error::AppError;
-use crate::query::{self, Params};
-use crate::store::{Scope, VitalRow};
+use super::buckets::Bucket;
+
+/// A web vital as the performance page reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VitalRow {
+    pub session: String,
+    pub ts: i64,
+    pub path: String,
+    pub metric: sonde_protocol::Vital,
+    pub value: f64,
+}
 
 /// The 75th percentile by nearest rank: the smallest sample that at least
 /// 75 % of the samples do not exceed.
@@ -58,7 +68,7 @@ pub fn summarize(metric: Vital, mut values: Vec<f64>) -> VitalSummary {
     }
 }
 
-fn summaries(rows: &[&VitalRow]) -> Vec<VitalSummary> {
+pub fn summaries(rows: &[&VitalRow]) -> Vec<VitalSummary> {
     let mut by_metric: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     for row in rows {
         let order = Vital::ALL
@@ -149,61 +159,6 @@ pub fn report(
     }
 }
 
-/// `GET /api/performance?site=…&from=…&to=…[&goal=…]`
-#[utoipa::path(
-    get,
-    path = "/api/performance",
-    tag = "dashboard",
-    params(PerformanceQuery),
-    responses(
-        (status = 200, description = "Web vitals at p75 with rating shares, per page and per day, and conversion by LCP", body = PerformanceReport),
-        (status = 401, description = "Not signed in and no share link", body = ApiError),
-        (status = 404, description = "Unknown site or goal", body = ApiError),
-        (status = 422, description = "A bad range", body = ApiError),
-    )
-)]
-pub async fn performance(
-    State(app): State<AppState>,
-    reader: Reader,
-    Params(q): Params<PerformanceQuery>,
-) -> Result<Json<PerformanceReport>, AppError> {
-    query::check_period(q.from, q.to)?;
-    query::check_length(q.from, q.to, crate::errors::MAX_DAYS)?;
-    crate::usage::check_buckets(q.from, q.to, q.granularity)?;
-    let site = query::site(&app, &reader, &q.site)?;
-    let goal = match q.goal.clone() {
-        Some(id) => {
-            let goal: sonde_protocol::goal::SavedGoal =
-                crate::saved::load(&app, &reader, id).await?;
-            Some(goal.goal)
-        }
-        None => None,
-    };
-    let (store, k) = (app.store_handle(), app.min_group_size());
-    let report = tokio::task::spawn_blocking(move || {
-        let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
-        let rows = store.vitals(&scope)?;
-        // A visit converted when some event of it reached the goal.
-        let converted: HashSet<String> = match &goal {
-            Some(goal) => store
-                .goal_hits(&scope, &goal.target)?
-                .into_iter()
-                .map(|(session, _)| session)
-                .collect(),
-            None => HashSet::new(),
-        };
-        let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, site.timezone);
-        let mut report = report(&rows, &buckets, k, goal.map(|g| (g.name, &converted)));
-        if q.compare {
-            let before = store.vitals(&scope.previous())?;
-            report.previous = Some(summaries(&before.iter().collect::<Vec<_>>()));
-        }
-        Ok::<_, AppError>(report)
-    })
-    .await??;
-    Ok(Json(report))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +192,7 @@ mod tests {
             lcp("e", "/", 6_000.0),
         ];
         let converted: HashSet<String> = ["a", "b", "c"].map(String::from).into();
-        let days = crate::buckets::buckets(
+        let days = crate::reports::buckets::buckets(
             0,
             2 * 86_400_000,
             sonde_protocol::Granularity::Day,

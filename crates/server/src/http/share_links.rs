@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use sonde_protocol::ApiError;
 use sonde_protocol::account::{NewShareLink, ShareLink};
 
-use super::{AdminUser, now_ms, random_token, token_hash};
-use crate::app::AppState;
+use crate::auth::{AdminUser, now_ms, random_token, token_hash};
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// `GET /api/sites/{site}/share-links`
 #[utoipa::path(
@@ -28,7 +28,7 @@ pub async fn list(
     State(app): State<AppState>,
     Path(site): Path<String>,
 ) -> Result<Json<Vec<ShareLink>>, AppError> {
-    crate::query::known_site(&app, &site)?;
+    super::report_query::known_site(&app, &site)?;
     let accounts = app.accounts_handle();
     Ok(Json(
         tokio::task::spawn_blocking(move || accounts.share_links(&site)).await??,
@@ -52,7 +52,7 @@ pub async fn create(
     State(app): State<AppState>,
     Path(site): Path<String>,
 ) -> Result<(StatusCode, Json<NewShareLink>), AppError> {
-    crate::query::known_site(&app, &site)?;
+    super::report_query::known_site(&app, &site)?;
     let token = random_token();
     let link = ShareLink {
         id: random_token()[..16].to_owned(),

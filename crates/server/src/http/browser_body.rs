@@ -10,9 +10,9 @@ use axum::http::header::{CONTENT_TYPE, ORIGIN};
 use serde::de::DeserializeOwned;
 use sonde_protocol::limits::MAX_BODY_BYTES;
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::site::Site;
+use crate::state::AppState;
 
 /// Reads and parses a JSON body sent by the collector.
 pub async fn read<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, AppError> {

@@ -1,59 +1,18 @@
 //! People who may sign in: `GET`/`POST /api/users`, `DELETE
-//! /api/users/{username}` (admins only), and the first admin.
+//! /api/users/{username}` (admins only).
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use sonde_protocol::ApiError;
-use sonde_protocol::account::{NewUser, Role, User, check_password, check_username};
+use sonde_protocol::account::{NewUser, Role, User};
 
-use super::{AdminUser, password};
-use crate::app::AppState;
-use crate::browser_body;
+use super::browser_body;
+use crate::auth::AdminUser;
+use crate::auth::accounts::put;
 use crate::error::AppError;
-use crate::store::{AccountStore, StoreError, StoredUser};
-
-/// The first admin's username.
-pub const FIRST_ADMIN: &str = "admin";
-
-/// Stores a person with a checked username and password, hashing the password.
-pub fn put(accounts: &dyn AccountStore, user: &NewUser) -> Result<(), AppError> {
-    check_username(&user.username).map_err(|message| AppError::InvalidField {
-        field: "username".into(),
-        message,
-    })?;
-    check_password(&user.password).map_err(|message| AppError::InvalidField {
-        field: "password".into(),
-        message,
-    })?;
-    accounts.put_user(&StoredUser {
-        username: user.username.clone(),
-        role: user.role,
-        password_hash: password::hash(&user.password),
-        failed_sign_ins: 0,
-        locked_until: None,
-    })?;
-    Ok(())
-}
-
-/// When no one can sign in yet, makes the admin `admin` with a random
-/// password and returns the password (to be shown once: only its hash is kept).
-pub fn first_admin(accounts: &dyn AccountStore) -> Result<Option<String>, StoreError> {
-    if accounts.user_count()? > 0 {
-        return Ok(None);
-    }
-    // 20 hex characters: 80 bits, typed from a terminal without ambiguity.
-    let password = super::random_token()[..20].to_owned();
-    accounts.put_user(&StoredUser {
-        username: FIRST_ADMIN.into(),
-        role: Role::Admin,
-        password_hash: password::hash(&password),
-        failed_sign_ins: 0,
-        locked_until: None,
-    })?;
-    Ok(Some(password))
-}
+use crate::state::AppState;
 
 /// `GET /api/users`
 #[utoipa::path(
@@ -139,21 +98,4 @@ pub async fn remove(
     }
     tracing::info!(user = %username, by = %admin.username, "user removed");
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::DuckDbStore;
-
-    #[test]
-    fn the_first_admin_is_made_once_and_can_sign_in() {
-        let store = DuckDbStore::in_memory().unwrap();
-        let password = first_admin(&store).unwrap().expect("no one could sign in");
-        let stored = store.user(FIRST_ADMIN).unwrap().unwrap();
-        assert_eq!(stored.role, Role::Admin);
-        assert!(password::verify(&password, &stored.password_hash));
-        assert!(!stored.password_hash.contains(&password));
-        assert_eq!(first_admin(&store).unwrap(), None);
-    }
 }

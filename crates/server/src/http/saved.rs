@@ -12,10 +12,10 @@ use sonde_protocol::funnel::{FunnelDefinition, SavedFunnel};
 use sonde_protocol::goal::{Goal, SavedGoal};
 use sonde_protocol::{ApiError, Rejection};
 
-use crate::app::AppState;
+use super::browser_body;
 use crate::auth::{AdminUser, Reader};
-use crate::browser_body;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::{SavedStore, StoreError};
 
 /// Something a site keeps: its body as people define it, and how it is stored.
@@ -124,7 +124,7 @@ async fn list<T: Saved>(
     reader: Reader,
     site: String,
 ) -> Result<Json<Vec<T>>, AppError> {
-    crate::query::site(&app, &reader, &site)?;
+    super::report_query::site(&app, &reader, &site)?;
     let store = app.saved_handle();
     Ok(Json(
         tokio::task::spawn_blocking(move || T::list(store.as_ref(), &site)).await??,
@@ -137,7 +137,7 @@ async fn create<T: Saved>(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<T>), AppError> {
-    crate::query::known_site(&app, &site)?;
+    super::report_query::known_site(&app, &site)?;
     let body: T::Body = browser_body::read(&headers, body).await?;
     T::check(&body)?;
     let item = T::new(

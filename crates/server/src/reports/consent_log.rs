@@ -3,17 +3,14 @@
 //! changed, removed or inserted line shows when the file is checked
 //! ([`verify`], `sonde verify-consent-log FILE`). The chain protects the
 //! exported file; the store itself is protected by who may reach it.
+//!
+//! # What a store provides
+//!
+//! The consent records of a site decided in a period, each once, ordered
+//! by decision time, then consent id, numbered from 1 in that order, with
+//! empty hashes: [`chain`] fills them.
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use sonde_protocol::ApiError;
-use sonde_protocol::consent_report::{CONSENT_LOG_CSV_HEADER, ConsentLogEntry, ConsentLogQuery};
-
-use crate::app::AppState;
-use crate::auth::Reader;
-use crate::error::AppError;
-use crate::query::{self, Params};
+use sonde_protocol::consent_report::{CONSENT_LOG_CSV_HEADER, ConsentLogEntry};
 
 /// The first record's `prev_hash`.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -152,59 +149,6 @@ fn parse_csv_line(line: &str) -> Option<ConsentLogEntry> {
         prev_hash: (*prev).into(),
         hash: (*hash).into(),
     })
-}
-
-/// `GET /api/consent-log?site=…&from=…&to=…&format=csv|jsonl`
-#[utoipa::path(
-    get,
-    path = "/api/consent-log",
-    tag = "dashboard",
-    params(ConsentLogQuery),
-    responses(
-        (status = 200, description = "The consent records, hash-chained, as a download", body = String),
-        (status = 401, description = "Not signed in and no share link", body = ApiError),
-        (status = 422, description = "A bad range or format", body = ApiError),
-    )
-)]
-pub async fn export(
-    State(app): State<AppState>,
-    reader: Reader,
-    Params(q): Params<ConsentLogQuery>,
-) -> Result<Response, AppError> {
-    query::check_period(q.from, q.to)?;
-    let (content_type, extension) = match q.format.as_str() {
-        "csv" => ("text/csv; charset=utf-8", "csv"),
-        "jsonl" => ("application/jsonl; charset=utf-8", "jsonl"),
-        other => {
-            return Err(AppError::BadQuery {
-                field: Some("format".into()),
-                message: format!("format {other:?} is not csv or jsonl"),
-            });
-        }
-    };
-    query::site(&app, &reader, &q.site)?;
-    let store = app.store_handle();
-    let (site, from, to) = (q.site.clone(), q.from, q.to);
-    let mut entries =
-        tokio::task::spawn_blocking(move || store.consent_log(&site, from, to)).await??;
-    chain(&mut entries);
-    let body = if extension == "csv" {
-        to_csv(&entries)
-    } else {
-        to_jsonl(&entries)
-    };
-    let file = format!(
-        "attachment; filename=\"consent-log-{}.{extension}\"",
-        q.site
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, file),
-        ],
-        body,
-    )
-        .into_response())
 }
 
 #[cfg(test)]

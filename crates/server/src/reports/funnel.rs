@@ -1,74 +1,21 @@
-//! Funnels. The arithmetic, apart from any store: given each unit's events
-//! in the order they were stored, which steps it reached and when
-//! ([`progress`]), and the figures per step ([`summarize`]). The semantics
-//! are written in [`sonde_protocol::funnel`]. Then the endpoint, which feeds
-//! the arithmetic from the store.
+//! Funnels, apart from any store: given each unit's events in the order
+//! they were stored, which steps it reached and when ([`progress`]), the
+//! figures per step ([`summarize`]) and per value of a dimension
+//! ([`break_down`]). The semantics are written in [`sonde_protocol::funnel`].
+//!
+//! # What a store provides
+//!
+//! For a funnel over a [`Scope`](super::Scope), the store answers each unit
+//! (a session, or a visitor, as the funnel says) that has an event in the
+//! scope's period which some step may match, with those events as
+//! [`Occurrence`]s, in the order they were stored (time, then the stored
+//! sequence number: two events of one millisecond keep their arrival
+//! order). Units come in any order. For a breakdown, the store answers each
+//! unit's value of the dimension from its first event in the period. A
+//! store may instead compute [`summarize`]'s figures in its own engine, as
+//! long as they equal this arithmetic's on every input.
 
-use axum::Json;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use sonde_protocol::ApiError;
-use sonde_protocol::funnel::{FunnelGroup, FunnelQuery, FunnelReport, MAX_STEPS, Step, StepResult};
-
-use crate::app::AppState;
-use crate::auth::Reader;
-use crate::browser_body;
-use crate::error::AppError;
-use crate::store::Scope;
-
-/// `POST /api/funnel`: a funnel's figures over a period.
-#[utoipa::path(
-    post,
-    path = "/api/funnel",
-    tag = "dashboard",
-    request_body = FunnelQuery,
-    responses(
-        (status = 200, description = "Entrants, conversion, drop-off and median time per step", body = FunnelReport),
-        (status = 401, description = "Not signed in and no share link", body = ApiError),
-        (status = 403, description = "A share link for another site", body = ApiError),
-        (status = 404, description = "Unknown site", body = ApiError),
-        (status = 422, description = "A bad funnel or range (which field, which rule)", body = ApiError),
-    )
-)]
-pub async fn funnel(
-    State(app): State<AppState>,
-    reader: Reader,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<FunnelReport>, AppError> {
-    let query: FunnelQuery = browser_body::read(&headers, body).await?;
-    query.funnel.validate()?;
-    crate::query::check_period(query.from, query.to)?;
-    crate::query::site(&app, &reader, &query.site)?;
-    let (store, k) = (app.store_handle(), app.min_group_size());
-    let report = tokio::task::spawn_blocking(move || {
-        let funnel = &query.funnel;
-        let scope = Scope::new(&query.site, query.from, query.to, &query.filters);
-        let steps = store.funnel(&scope, funnel)?;
-        let previous = if query.compare {
-            Some(store.funnel(&scope.previous(), funnel)?)
-        } else {
-            None
-        };
-        let (breakdown, breakdown_hidden) = match query.breakdown {
-            Some(dimension) => {
-                let units = store.funnel_occurrences(&scope, funnel)?;
-                let values = store.unit_dimension(&scope, funnel.unit, dimension)?;
-                break_down(&funnel.steps, funnel.window_ms, &units, &values, k)
-            }
-            None => (Vec::new(), 0),
-        };
-        Ok::<_, AppError>(FunnelReport {
-            steps,
-            previous,
-            breakdown,
-            breakdown_hidden,
-        })
-    })
-    .await??;
-    Ok(Json(report))
-}
+use sonde_protocol::funnel::{FunnelGroup, MAX_STEPS, Step, StepResult};
 
 /// What one event of a unit says, as far as funnels care.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,22 +87,25 @@ pub fn progress(steps: &[Step], events: &[Occurrence], window_ms: i64) -> Vec<i6
 /// Most groups a breakdown lists.
 const GROUPS: usize = 10;
 
-/// The funnel per value of a dimension: each unit's progress goes to its
-/// value's group; groups entered by fewer than `k` units are only counted.
+/// A funnel broken down by a dimension: the figures over every unit, and
+/// per value of the dimension (each unit's progress goes to its value's
+/// group, `(none)` for a unit without one), from one pass over each unit's
+/// events. Groups entered by fewer than `k` units are only counted, as are
+/// those past the top ten; the second figure is that count.
 pub fn break_down(
     steps: &[Step],
     window_ms: i64,
     units: &[(String, Vec<Occurrence>)],
     values: &std::collections::HashMap<String, String>,
     k: u64,
-) -> (Vec<FunnelGroup>, u64) {
+) -> (Vec<StepResult>, Vec<FunnelGroup>, u64) {
+    let mut all = Tally::new(steps.len());
     let mut groups: std::collections::BTreeMap<&str, Vec<Vec<i64>>> = Default::default();
     for (unit, events) in units {
         let value = values.get(unit).map_or("(none)", String::as_str);
-        groups
-            .entry(value)
-            .or_default()
-            .push(progress(steps, events, window_ms));
+        let reached = progress(steps, events, window_ms);
+        all.add(&reached);
+        groups.entry(value).or_default().push(reached);
     }
     let mut hidden = 0;
     let mut out: Vec<FunnelGroup> = Vec::new();
@@ -181,7 +131,7 @@ pub fn break_down(
     });
     hidden += out.len().saturating_sub(GROUPS) as u64;
     out.truncate(GROUPS);
-    (out, hidden)
+    (all.finish(), out, hidden)
 }
 
 /// The figures per step over every unit's progress (see [`progress`]).
@@ -562,7 +512,10 @@ mod tests {
         .into_iter()
         .map(|(u, v)| (u.into(), v.into()))
         .collect();
-        let (groups, hidden) = break_down(&steps, 10 * MIN, &units, &values, 2);
+        let (totals, groups, hidden) = break_down(&steps, 10 * MIN, &units, &values, 2);
+        // The totals count every unit, hidden groups' too: a, b, c and d entered.
+        let entered: Vec<u64> = totals.iter().map(|s| s.entrants).collect();
+        assert_eq!(entered, [4, 3]);
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].label, "Firefox");
         let entrants: Vec<u64> = groups[0].steps.iter().map(|s| s.entrants).collect();

@@ -8,32 +8,13 @@ use axum::response::{IntoResponse, Response};
 use sonde_protocol::ApiError;
 use sonde_protocol::account::{Principal, SignIn};
 
-use super::{
+use super::browser_body;
+use crate::auth::accounts::{SESSION_MS, after_failure};
+use crate::auth::{
     Reader, SESSION_COOKIE, SHARE_HEADER, SignedIn, now_ms, password, random_token, token_hash,
 };
-use crate::app::AppState;
-use crate::browser_body;
 use crate::error::AppError;
-
-/// Failed sign-ins in a row that lock an account.
-pub const MAX_FAILED_SIGN_INS: u32 = 5;
-/// How long a locked account stays locked.
-pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
-/// How long a session lasts.
-pub const SESSION_MS: i64 = 14 * 24 * 60 * 60 * 1000;
-
-/// A person's failed sign-ins and lock after one more failure at `now`. A
-/// lock that has run out starts the count again.
-pub fn after_failure(failed: u32, locked_until: Option<i64>, now: i64) -> (u32, Option<i64>) {
-    let before = if locked_until.is_some_and(|until| until <= now) {
-        0
-    } else {
-        failed
-    };
-    let failed = before + 1;
-    let lock = (failed >= MAX_FAILED_SIGN_INS).then_some(now + LOCKOUT_MS);
-    (failed, lock)
-}
+use crate::state::AppState;
 
 /// `POST /api/session`: signs in with a username and password.
 #[utoipa::path(
@@ -184,19 +165,6 @@ fn secure(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn five_failures_in_a_row_lock_for_fifteen_minutes() {
-        let mut state = (0, None);
-        for _ in 0..4 {
-            state = after_failure(state.0, state.1, 1_000);
-            assert_eq!(state.1, None);
-        }
-        state = after_failure(state.0, state.1, 1_000);
-        assert_eq!(state, (5, Some(1_000 + LOCKOUT_MS)));
-        // Once the lock ran out, counting starts again.
-        assert_eq!(after_failure(5, Some(2_000), 2_000), (1, None));
-    }
 
     #[test]
     fn cookies_are_secure_except_on_loopback() {

@@ -31,8 +31,8 @@ use tower_http::services::fs::ServeFileSystemResponseBody;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeader;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// `Cache-Control` of the loader: five minutes fresh, then served from the
 /// cache while it is revalidated, for up to a day.

@@ -9,14 +9,13 @@ use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::get;
 use sonde_protocol::{ApiError, SiteSettings};
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
-use crate::browser_body;
+use super::browser_body;
 use crate::error::AppError;
 use crate::site::Site;
+use crate::state::AppState;
 
 /// Proof that a request carries the admin token.
 #[derive(Debug)]
@@ -42,13 +41,6 @@ impl FromRequestParts<AppState> for Admin {
             Err(AppError::NotAuthorized)
         }
     }
-}
-
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/sites", get(list_sites)).route(
-        "/sites/{key}",
-        axum::routing::put(put_site).delete(remove_site),
-    )
 }
 
 /// `GET /api/admin/sites`

@@ -1,17 +1,16 @@
 //! "Erase my data": deletes everything that can still be linked to the
 //! visitor who asks. See [`sonde_protocol::erase`] for why that is all.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use sonde_protocol::{ApiError, EraseReceipt, EraseRequest};
 
-use crate::app::AppState;
-use crate::browser_body;
+use super::browser_body;
 use crate::error::AppError;
+use crate::ingest::Delivery;
+use crate::state::AppState;
 
 /// `POST /api/erase`
 #[utoipa::path(
@@ -27,7 +26,7 @@ use crate::error::AppError;
 )]
 pub async fn erase(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    delivery: Delivery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<EraseReceipt>, AppError> {
@@ -36,8 +35,7 @@ pub async fn erase(
     let site = browser_body::site_for(&app, &request.site, &headers)?;
     // Today's id for this browser, computed as at ingest: the same request
     // properties and today's salt give the same id.
-    let now = chrono::Utc::now();
-    let visitor = app.visitor(now, &site, peer, &headers)?;
+    let visitor = delivery.visitor(app.salts(), &site)?;
     let store = app.store_handle();
     let receipt = tokio::task::spawn_blocking(move || {
         store.erase(

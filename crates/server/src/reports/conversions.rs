@@ -1,23 +1,38 @@
-//! The conversions report of a goal: the arithmetic ([`report`]) apart from
-//! any store, then the endpoint. The definitions are in
-//! [`sonde_protocol::goal`].
+//! The conversions report of a goal, apart from any store ([`report`]):
+//! rates over time and by source, medium, campaign, referrer and landing
+//! page, top ten per breakdown, rows of fewer than `k` visitors only
+//! counted. The definitions are in [`sonde_protocol::goal`].
+//!
+//! # What a store provides
+//!
+//! - Each visit (session) that began with a page view in the scope's
+//!   period, once, as a [`VisitRow`] read from its first page view (in any
+//!   order: the arithmetic sorts).
+//! - The goal's hits in the period: one `(session, value)` per matching
+//!   event, repeats included (a visit converts once, its values add up).
 
 use std::collections::{HashMap, HashSet};
 
-use axum::Json;
-use axum::extract::State;
-use sonde_protocol::ApiError;
 use sonde_protocol::goal::{
-    ConversionBreakdown, ConversionPoint, ConversionRow, ConversionsQuery, ConversionsReport, Goal,
-    SavedGoal,
+    ConversionBreakdown, ConversionPoint, ConversionRow, ConversionsReport, Goal,
 };
 
-use crate::app::AppState;
-use crate::auth::Reader;
-use crate::buckets::Bucket;
-use crate::error::AppError;
-use crate::query::{self, Params};
-use crate::store::{Scope, VisitRow};
+use super::buckets::Bucket;
+
+/// A visit as the conversions report reads it: its first page view.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VisitRow {
+    pub session: String,
+    pub visitor: i64,
+    pub start: i64,
+    pub landing: String,
+    /// As a filter reads them (see [`sonde_protocol::filters`]): the
+    /// referrer host or `direct`; the campaign's source, else the referrer.
+    pub referrer: String,
+    pub source: String,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+}
 
 /// The label of visits without a campaign medium or name.
 pub const NONE: &str = "(none)";
@@ -132,57 +147,6 @@ pub fn report(
         k,
         previous: None,
     }
-}
-
-/// `GET /api/conversions?site=…&goal=…&from=…&to=…[&granularity=…]`
-#[utoipa::path(
-    get,
-    path = "/api/conversions",
-    tag = "dashboard",
-    params(ConversionsQuery),
-    responses(
-        (status = 200, description = "A goal's conversions over time and by source, medium, campaign, referrer and landing page", body = ConversionsReport),
-        (status = 401, description = "Not signed in and no share link", body = ApiError),
-        (status = 404, description = "Unknown site or goal", body = ApiError),
-        (status = 422, description = "A bad range or granularity", body = ApiError),
-    )
-)]
-pub async fn conversions(
-    State(app): State<AppState>,
-    reader: Reader,
-    Params(q): Params<ConversionsQuery>,
-) -> Result<Json<ConversionsReport>, AppError> {
-    query::check_period(q.from, q.to)?;
-    query::check_length(q.from, q.to, crate::errors::MAX_DAYS)?;
-    crate::usage::check_buckets(q.from, q.to, q.granularity)?;
-    let site = query::site(&app, &reader, &q.site)?;
-    let saved: SavedGoal = crate::saved::load(&app, &reader, q.goal.clone()).await?;
-    if saved.site != q.site {
-        return Err(AppError::NotFound(format!(
-            "no goal {:?} on site {:?}",
-            q.goal, q.site
-        )));
-    }
-    let (store, k) = (app.store_handle(), app.min_group_size());
-    let report = tokio::task::spawn_blocking(move || {
-        let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
-        let previous = if q.compare {
-            let before = scope.previous();
-            let visits = store.visits(&before)?;
-            let hits = store.goal_hits(&before, &saved.goal.target)?;
-            Some(report(saved.goal.clone(), &visits, &hits, &[], k).totals())
-        } else {
-            None
-        };
-        let visits = store.visits(&scope)?;
-        let hits = store.goal_hits(&scope, &saved.goal.target)?;
-        let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, site.timezone);
-        let mut report = report(saved.goal, &visits, &hits, &buckets, k);
-        report.previous = previous;
-        Ok::<_, AppError>(report)
-    })
-    .await??;
-    Ok(Json(report))
 }
 
 #[cfg(test)]

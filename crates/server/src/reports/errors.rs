@@ -1,24 +1,40 @@
-//! The errors report: grouping by fingerprint ([`fingerprint`], [`group`]),
-//! apart from any store, then the endpoint. The definitions are in
+//! The errors report, apart from any store: grouping by fingerprint
+//! ([`fingerprint`], [`group`]), reach, the period before ([`compare`]) and
+//! the effect on saved funnels ([`funnel_visits`]). The definitions are in
 //! [`sonde_protocol::errors`].
+//!
+//! # What a store provides
+//!
+//! - The errors of the scope's sessions in its period as [`ErrorRow`]s,
+//!   oldest first (time, then the stored sequence number), each stored
+//!   error once: groups list their first and last occurrence and their
+//!   pages and browsers from this order.
+//! - The number of sessions with any event in the scope (the share of
+//!   visits an error reached is over these).
+//! - For each saved funnel, its figures over every session, and the
+//!   occurrences of only the sessions with an error in the period
+//!   ([`super::Scope::with_errors`]), as the funnel contract says.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use axum::Json;
-use axum::extract::State;
 use chrono_tz::Tz;
-use sonde_protocol::ApiError;
-use sonde_protocol::errors::{
-    Conversion, ErrorGroup, ErrorTotals, ErrorsQuery, ErrorsReport, FunnelImpact, LabelCount,
-};
+use sonde_protocol::errors::{Conversion, ErrorGroup, ErrorTotals, FunnelImpact, LabelCount};
+use sonde_protocol::funnel::{FunnelDefinition, StepResult};
 
-use crate::app::AppState;
-use crate::auth::Reader;
-use crate::buckets::Bucket;
-use crate::error::AppError;
-use crate::funnel::progress;
-use crate::query::{self, Params};
-use crate::store::{ErrorRow, Scope};
+use super::buckets::Bucket;
+use super::funnel::{Occurrence, progress};
+
+/// An error as the errors page reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorRow {
+    pub session: String,
+    pub ts: i64,
+    pub message: String,
+    pub stack: Option<String>,
+    pub source: Option<String>,
+    pub browser: String,
+    pub path: String,
+}
 
 /// The message with what varies between occurrences replaced: numbers by
 /// `<n>`, quoted text by `<s>`, hex runs of 8 or more by `<hex>`.
@@ -244,88 +260,44 @@ fn impact(funnel: &FunnelVisits, hit: &HashSet<String>) -> FunnelImpact {
     }
 }
 
-/// Longest period the errors report covers.
-pub const MAX_DAYS: i64 = 400;
-
-/// `GET /api/errors?site=…&from=…&to=…`
-#[utoipa::path(
-    get,
-    path = "/api/errors",
-    tag = "dashboard",
-    params(ErrorsQuery),
-    responses(
-        (status = 200, description = "Errors grouped by fingerprint, with their reach and their effect on each saved funnel", body = ErrorsReport),
-        (status = 401, description = "Not signed in and no share link", body = ApiError),
-        (status = 404, description = "Unknown site", body = ApiError),
-        (status = 422, description = "A bad range", body = ApiError),
-    )
-)]
-pub async fn errors(
-    State(app): State<AppState>,
-    reader: Reader,
-    Params(q): Params<ErrorsQuery>,
-) -> Result<Json<ErrorsReport>, AppError> {
-    query::check_period(q.from, q.to)?;
-    query::check_length(q.from, q.to, MAX_DAYS)?;
-    crate::usage::check_buckets(q.from, q.to, q.granularity)?;
-    let site = query::site(&app, &reader, &q.site)?;
-    let (store, saved) = (app.store_handle(), app.saved_handle());
-    let report = tokio::task::spawn_blocking(move || {
-        let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
-        let rows = store.errors(&scope)?;
-        let sessions = store.session_count(&scope)?;
-        let mut funnels = Vec::new();
-        for saved in saved.funnels(&q.site)? {
-            let mut definition = saved.funnel;
-            definition.unit = sonde_protocol::funnel::FunnelUnit::Session;
-            // Every visit counted, only those with errors followed.
-            let steps = store.funnel(&scope, &definition)?;
-            let mut visits = FunnelVisits {
-                name: definition.name.clone(),
-                entered: steps.first().map_or(0, |s| s.entrants),
-                converted: steps.last().map_or(0, |s| s.entrants),
-                ..FunnelVisits::default()
-            };
-            for (session, events) in store.funnel_occurrences(&scope.with_errors(), &definition)? {
-                let reached = progress(&definition.steps, &events, definition.window_ms).len();
-                if reached > 0 {
-                    visits.entered_with_errors.insert(session.clone());
-                }
-                if reached == definition.steps.len() {
-                    visits.converted_with_errors.insert(session);
-                }
-            }
-            funnels.push(visits);
+/// A saved funnel's visits (see [`FunnelVisits`]) from its figures over
+/// every visit and the progress of the visits with an error.
+pub fn funnel_visits(
+    funnel: &FunnelDefinition,
+    steps: &[StepResult],
+    units_with_errors: Vec<(String, Vec<Occurrence>)>,
+) -> FunnelVisits {
+    let mut visits = FunnelVisits {
+        name: funnel.name.clone(),
+        entered: steps.first().map_or(0, |s| s.entrants),
+        converted: steps.last().map_or(0, |s| s.entrants),
+        ..FunnelVisits::default()
+    };
+    for (session, events) in units_with_errors {
+        let reached = progress(&funnel.steps, &events, funnel.window_ms).len();
+        if reached > 0 {
+            visits.entered_with_errors.insert(session.clone());
         }
-        let buckets = crate::buckets::buckets(q.from, q.to, q.granularity, site.timezone);
-        let mut groups = group(&rows, sessions, site.timezone, &buckets, &funnels);
-        let previous = if q.compare {
-            let before = scope.previous();
-            let rows = store.errors(&before)?;
-            let mut counts: HashMap<String, u64> = HashMap::new();
-            for e in &rows {
-                let message = normalise(&e.message);
-                let frame = top_frame(e.stack.as_deref(), e.source.as_deref());
-                *counts
-                    .entry(fingerprint(&message, frame.as_deref()))
-                    .or_default() += 1;
-            }
-            for g in &mut groups {
-                g.previous_count = Some(counts.get(&g.fingerprint).copied().unwrap_or(0));
-            }
-            Some(totals(&rows, store.session_count(&before)?))
-        } else {
-            None
-        };
-        Ok::<_, AppError>(ErrorsReport {
-            sessions,
-            totals: totals(&rows, sessions),
-            previous,
-            groups,
-        })
-    })
-    .await??;
-    Ok(Json(report))
+        if reached == funnel.steps.len() {
+            visits.converted_with_errors.insert(session);
+        }
+    }
+    visits
+}
+
+/// Sets each group's count in the period before from that period's errors.
+pub fn compare(groups: &mut [ErrorGroup], before: &[ErrorRow]) {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for e in before {
+        let message = normalise(&e.message);
+        let frame = top_frame(e.stack.as_deref(), e.source.as_deref());
+        *counts
+            .entry(fingerprint(&message, frame.as_deref()))
+            .or_default() += 1;
+    }
+    for g in groups {
+        g.previous_count = Some(counts.get(&g.fingerprint).copied().unwrap_or(0));
+    }
 }
 
 #[cfg(test)]
@@ -396,7 +368,7 @@ mod tests {
             converted_with_errors: ["b"].map(String::from).into(),
         };
         // Hours of the first two days: the series counts each, empty ones too.
-        let hours = crate::buckets::buckets(
+        let hours = crate::reports::buckets::buckets(
             0,
             2 * DAY,
             sonde_protocol::Granularity::Hour,

@@ -1,0 +1,222 @@
+//! The server's shared state: the stores, the writer, the salts, the sites
+//! and the limits every handler may need. It knows nothing of routes or
+//! handlers; [`crate::routes`] hands it to them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sonde_protocol::{DASHBOARD_SITE, SiteSettings};
+
+use crate::config::{Config, SiteOrigins};
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimits;
+use crate::site::{Site, Sites};
+use crate::store::{AccountStore, DuckDbStore, EventStore, SavedStore};
+use crate::user_agent::Classifier;
+use crate::visitor::DailySalt;
+use crate::writer::{Writer, WriterThread};
+
+/// Why the state could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot open the salt file: {0}")]
+    Salt(std::io::Error),
+    #[error("site {0:?} cannot be served: {1}")]
+    Site(String, sonde_protocol::Rejection),
+    #[error("cannot start the writer thread: {0}")]
+    Writer(std::io::Error),
+}
+
+/// Key of the demo site, served on the server's own origin.
+pub const DEMO_SITE: &str = "demo";
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn EventStore>,
+    accounts: Arc<dyn AccountStore>,
+    saved: Arc<dyn SavedStore>,
+    writer: Writer,
+    salts: DailySalt,
+    sites: Arc<Sites>,
+    metrics: Arc<Metrics>,
+    user_agents: Classifier,
+    rate_limits: Arc<RateLimits>,
+    admin_token: Option<String>,
+    min_group_size: u64,
+    dashboard_telemetry: bool,
+}
+
+impl AppState {
+    /// Opens the store and salt in the data directory and starts the writer,
+    /// whose thread the caller joins after the last request (see
+    /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
+    /// the demo site can allow the server's own origin.
+    pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), OpenError> {
+        let duckdb = Arc::new(DuckDbStore::open(&config.data_dir.join("sonde.duckdb"))?);
+        let (store, accounts, saved): (
+            Arc<dyn EventStore>,
+            Arc<dyn AccountStore>,
+            Arc<dyn SavedStore>,
+        ) = (duckdb.clone(), duckdb.clone(), duckdb);
+        let metrics = Arc::new(Metrics::default());
+        let (writer, writer_thread) =
+            Writer::start(Arc::clone(&store), config.write_queue, Arc::clone(&metrics))
+                .map_err(OpenError::Writer)?;
+        let salts = DailySalt::open(config.data_dir.join("salt")).map_err(OpenError::Salt)?;
+        let sites = Arc::new(load_sites(store.as_ref(), config, addr)?);
+        let state = AppState(Arc::new(Inner {
+            store,
+            accounts,
+            saved,
+            writer,
+            salts,
+            sites,
+            metrics,
+            user_agents: Classifier::default(),
+            rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
+            admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
+            min_group_size: config.min_group_size.max(1),
+            dashboard_telemetry: config.dashboard_telemetry,
+        }));
+        Ok((state, writer_thread))
+    }
+
+    pub fn store(&self) -> &dyn EventStore {
+        self.0.store.as_ref()
+    }
+
+    /// A handle for blocking tasks.
+    pub fn store_handle(&self) -> Arc<dyn EventStore> {
+        Arc::clone(&self.0.store)
+    }
+
+    /// People, sessions and share links, for blocking tasks.
+    pub fn accounts_handle(&self) -> Arc<dyn AccountStore> {
+        Arc::clone(&self.0.accounts)
+    }
+
+    /// Saved funnels and goals, for blocking tasks.
+    pub fn saved_handle(&self) -> Arc<dyn SavedStore> {
+        Arc::clone(&self.0.saved)
+    }
+
+    /// Where ingest hands its rows to be committed.
+    pub fn writer(&self) -> &Writer {
+        &self.0.writer
+    }
+
+    pub fn salts(&self) -> &DailySalt {
+        &self.0.salts
+    }
+
+    pub fn sites(&self) -> &Arc<Sites> {
+        &self.0.sites
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// Breakdown rows need at least this many visitors to be listed.
+    pub fn min_group_size(&self) -> u64 {
+        self.0.min_group_size
+    }
+
+    /// The site the dashboard counts its own use under, when the operator
+    /// turned dashboard telemetry on.
+    pub fn dashboard_site(&self) -> Option<&'static str> {
+        self.0.dashboard_telemetry.then_some(DASHBOARD_SITE)
+    }
+
+    /// The admin API's token; `None` turns the admin API off.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.0.admin_token.as_deref()
+    }
+
+    pub fn rate_limits(&self) -> &Arc<RateLimits> {
+        &self.0.rate_limits
+    }
+
+    /// Tells bots from visitors' browsers, systems and devices.
+    pub fn user_agents(&self) -> &Classifier {
+        &self.0.user_agents
+    }
+}
+
+/// The sites kept in the store, with the origins the configuration names
+/// (`--site`, and the demo and dashboard sites on this server's own origin)
+/// applied and saved: a configured site keeps its other settings from the
+/// store.
+fn load_sites(
+    store: &dyn EventStore,
+    config: &Config,
+    addr: SocketAddr,
+) -> Result<Sites, OpenError> {
+    let mut stored: std::collections::HashMap<String, SiteSettings> = store
+        .sites()?
+        .into_iter()
+        .map(|s| (s.key.clone(), s))
+        .collect();
+    // Each with the name a new site gets.
+    let mut configured: Vec<(SiteOrigins, &str)> =
+        config.sites.iter().map(|s| (s.clone(), "")).collect();
+    // The server's own sites; a `--site` of the same key wins (behind a
+    // proxy, the operator names the public origin).
+    for (on, key, name) in [
+        (config.demo, DEMO_SITE, ""),
+        (
+            config.dashboard_telemetry,
+            DASHBOARD_SITE,
+            "Sonde dashboard",
+        ),
+    ] {
+        if on && !configured.iter().any(|(s, _)| s.key == key) {
+            configured.push((
+                SiteOrigins {
+                    key: key.into(),
+                    origins: own_origins(addr),
+                },
+                name,
+            ));
+        }
+    }
+    for (SiteOrigins { key, origins }, name) in configured {
+        let settings = match stored.remove(&key) {
+            Some(existing) => SiteSettings {
+                origins,
+                ..existing
+            },
+            None => SiteSettings {
+                name: name.to_owned(),
+                ..SiteSettings::new(&key, origins)
+            },
+        };
+        let site = Site::new(settings).map_err(|e| OpenError::Site(key.clone(), e))?;
+        store.put_site(&site.settings)?;
+        stored.insert(key, site.settings);
+    }
+    let sites = stored
+        .into_values()
+        .map(|settings| {
+            let key = settings.key.clone();
+            Site::new(settings).map_err(|e| OpenError::Site(key, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Sites::new(sites))
+}
+
+/// The origins a browser uses for this server: its address, and `localhost`
+/// for a loopback address.
+fn own_origins(addr: SocketAddr) -> Vec<String> {
+    let mut origins = vec![format!("http://{addr}")];
+    if addr.ip().is_loopback() {
+        origins.push(format!("http://localhost:{}", addr.port()));
+    }
+    origins
+}
