@@ -198,3 +198,103 @@ fn forget_idle_rate_limits(limits: Arc<rate_limit::RateLimits>) {
         }
     });
 }
+
+/// The layers as ARCHITECTURE.md draws them, checked on the source: which
+/// top-level module may name which, and no cycle among them.
+#[cfg(test)]
+mod layers {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Each top-level module and the other top-level modules its code
+    /// (outside comments and tests) names through `crate::`.
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut pending = vec![src.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let relative = path.strip_prefix(&src).unwrap().to_str().unwrap();
+                let top = relative.split('/').next().unwrap().trim_end_matches(".rs");
+                if matches!(top, "lib" | "main") || !relative.ends_with(".rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                let names = graph.entry(top.to_owned()).or_default();
+                for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                    for (at, _) in line.match_indices("crate::") {
+                        let rest = &line[at + "crate::".len()..];
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                            .collect();
+                        if !name.is_empty() && name != top {
+                            names.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        graph
+    }
+
+    #[test]
+    fn report_semantics_import_nothing_of_the_server() {
+        assert_eq!(imports()["reports"], BTreeSet::new());
+    }
+
+    #[test]
+    fn lower_layers_do_not_reach_up() {
+        let graph = imports();
+        for (module, names) in &graph {
+            if module != "routes" {
+                assert!(!names.contains("routes"), "{module} names the router");
+            }
+            if !matches!(module.as_str(), "routes" | "http") {
+                assert!(!names.contains("http"), "{module} names a handler");
+            }
+        }
+        for below in ["store", "state", "ingest", "writer", "auth"] {
+            assert!(!graph[below].contains("demo"), "{below} names the demo");
+        }
+        for name in &graph["store"] {
+            assert!(
+                matches!(name.as_str(), "reports" | "user_agent"),
+                "the store names {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_modules_import_each_other_without_a_cycle() {
+        let graph = imports();
+        // Depth-first, with the path so far: a module met again on it closes a cycle.
+        fn visit<'a>(
+            graph: &'a BTreeMap<String, BTreeSet<String>>,
+            module: &'a str,
+            path: &mut Vec<&'a str>,
+            done: &mut BTreeSet<&'a str>,
+        ) {
+            if done.contains(module) {
+                return;
+            }
+            assert!(!path.contains(&module), "import cycle: {path:?} → {module}");
+            path.push(module);
+            for next in graph.get(module).into_iter().flatten() {
+                visit(graph, next, path, done);
+            }
+            path.pop();
+            done.insert(module);
+        }
+        let mut done = BTreeSet::new();
+        for module in graph.keys() {
+            visit(&graph, module, &mut Vec::new(), &mut done);
+        }
+    }
+}
