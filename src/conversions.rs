@@ -5,7 +5,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use sonde_protocol::account::{Principal, Role};
 use sonde_protocol::funnel::Step;
 use sonde_protocol::goal::{ConversionBreakdown, ConversionsReport, Goal, SavedGoal};
 
@@ -47,15 +46,7 @@ pub fn Conversions() -> impl IntoView {
         load(site, goal.get(), view.range.get(), view.filters.get())
     };
     let session = expect_context::<Session>();
-    let admin = move || {
-        matches!(
-            session.principal(),
-            Some(Principal::User {
-                role: Role::Admin,
-                ..
-            })
-        )
-    };
+    let admin = move || session.is_admin();
     view! {
         <ReportPage page=Page::Conversions load=fetch failure="The conversions could not load: "
             let((site, goals, report))>

@@ -8,7 +8,7 @@ use crate::api::{self, ClientError};
 use crate::charts::percent;
 use crate::controls::{Range, period, use_view};
 use crate::csv::CsvTable;
-use crate::layout::ReportPage;
+use crate::layout::{Nothing, ReportPage};
 use crate::route::Page;
 
 fn date(ms: i64) -> String {
@@ -28,18 +28,10 @@ pub fn Errors() -> impl IntoView {
     let view = use_view();
     view! {
         <ReportPage page=Page::Errors load=move |site| load(site, view.range.get(), view.filters.get())
-            failure="The errors could not load: " let:report>
-            {if report.groups.is_empty() {
-                view! {
-                    <p class="empty">{format!(
-                        "No error was reported in {} (errors are collected from visitors who allow them{}).",
-                        view.range.get_untracked().phrase(),
-                        if view.filters.get_untracked().is_empty() { "" } else { ", in the visits the filters select" },
-                    )}</p>
-                }.into_any()
-            } else {
-                view! { <ErrorTable report range=view.range.get_untracked() /> }.into_any()
-            }}
+            failure="The errors could not load: "
+            nothing=Nothing { when: |r: &ErrorsReport| r.groups.is_empty(), said: "No error was reported", source: "errors are collected from visitors who allow them" }
+            let:report>
+            <ErrorTable report range=view.range.get_untracked() />
         </ReportPage>
     }
 }

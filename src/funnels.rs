@@ -7,7 +7,6 @@ mod result;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use sonde_protocol::account::{Principal, Role};
 
 use crate::api;
 use crate::layout::ReportPage;
@@ -29,15 +28,7 @@ pub fn Funnels() -> impl IntoView {
         }
     };
     let session = expect_context::<Session>();
-    let admin = move || {
-        matches!(
-            session.principal(),
-            Some(Principal::User {
-                role: Role::Admin,
-                ..
-            })
-        )
-    };
+    let admin = move || session.is_admin();
     view! {
         <ReportPage page=Page::Funnels load let((site, funnels))>
             {

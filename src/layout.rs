@@ -10,13 +10,27 @@ use leptos_router::hooks::{use_location, use_query_map};
 use sonde_protocol::account::Principal;
 
 use crate::api::ClientError;
-use crate::controls::{FilterChips, RangeControl, query};
+use crate::controls::{FilterChips, RangeControl, query, use_view};
 use crate::route::Page;
 use crate::session::Session;
 use crate::site::CurrentSite;
 
+/// What a report page says when its report holds nothing: "No error was
+/// reported in the last 7 days (errors are collected from visitors who
+/// allow them, in the visits the filters select)."
+pub struct Nothing<T> {
+    /// Whether the report holds nothing to show.
+    pub when: fn(&T) -> bool,
+    /// What did not happen ("No error was reported").
+    pub said: &'static str,
+    /// Where the report's data comes from, the reason it may have none
+    /// ("errors are collected from visitors who allow them").
+    pub source: &'static str,
+}
+
 /// A report page: the frame, the filters (or why they do not apply here),
-/// and what `load` fetched for the current site, drawn by `children`.
+/// and what `load` fetched for the current site, drawn by `children`
+/// (or, when it holds nothing, what [`Nothing`] says).
 ///
 /// `load` runs again whenever a signal it reads when called changes (the
 /// range and the filters of [`use_view`](crate::controls::use_view)), and
@@ -35,6 +49,9 @@ pub fn ReportPage<T, Load, Fut, Show, V>(
     /// place of the filter chips while any filter is set.
     #[prop(optional)]
     ignores_filters: Option<&'static str>,
+    /// What to say instead of drawing a report that holds nothing.
+    #[prop(optional)]
+    nothing: Option<Nothing<T>>,
     /// Draws the report.
     children: Show,
 ) -> impl IntoView
@@ -58,17 +75,31 @@ where
             }
         }
     });
+    let view = use_view();
+    let nothing = nothing.map(|n| {
+        let said = move || {
+            format!(
+                "{} in {} ({}{}).",
+                n.said,
+                view.range.get_untracked().phrase(),
+                n.source,
+                if view.filters.get_untracked().is_empty() {
+                    ""
+                } else {
+                    ", in the visits the filters select"
+                },
+            )
+        };
+        (n.when, said)
+    });
     let filters = match ignores_filters {
         None => view! { <FilterChips /> }.into_any(),
-        Some(reason) => {
-            let view = crate::controls::use_view();
-            (move || {
-                (!view.filters.get().is_empty()).then(|| {
-                    view! { <p class="notice" data-filters-ignored="">{reason}</p> }
-                })
+        Some(reason) => (move || {
+            (!view.filters.get().is_empty()).then(|| {
+                view! { <p class="notice" data-filters-ignored="">{reason}</p> }
             })
-            .into_any()
-        }
+        })
+        .into_any(),
     };
     let loading = || view! { <p class="loading">"Loading…"</p> };
     view! {
@@ -78,7 +109,12 @@ where
                 {move || {
                     report.get().map(|loaded| match loaded {
                         None => loading().into_any(),
-                        Some(Ok(report)) => children(report).into_any(),
+                        Some(Ok(report)) => match &nothing {
+                            Some((empty, said)) if empty(&report) => {
+                                view! { <p class="empty">{said()}</p> }.into_any()
+                            }
+                            _ => children(report).into_any(),
+                        },
                         Some(Err(e)) => view! {
                             <p class="error" role="alert">{format!("{failure}{e}")}</p>
                         }

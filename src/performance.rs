@@ -10,7 +10,7 @@ use crate::api::{self, ClientError};
 use crate::charts;
 use crate::controls::{Range, period, use_view};
 use crate::csv::CsvTable;
-use crate::layout::ReportPage;
+use crate::layout::{Nothing, ReportPage};
 use crate::route::Page;
 
 async fn load(
@@ -53,18 +53,10 @@ pub fn Performance() -> impl IntoView {
     let view = use_view();
     view! {
         <ReportPage page=Page::Performance load=move |site| load(site, view.range.get(), view.filters.get())
-            failure="The performance report could not load: " let:report>
-            {if report.site.is_empty() {
-                view! {
-                    <p class="empty">{format!(
-                        "No web vitals were reported in {} (they come from visitors who allow performance measurement{}).",
-                        view.range.get_untracked().phrase(),
-                        if view.filters.get_untracked().is_empty() { "" } else { ", in the visits the filters select" },
-                    )}</p>
-                }.into_any()
-            } else {
-                view! { <Report report range=view.range.get_untracked() /> }.into_any()
-            }}
+            failure="The performance report could not load: "
+            nothing=Nothing { when: |r: &PerformanceReport| r.site.is_empty(), said: "No web vitals were reported", source: "they come from visitors who allow performance measurement" }
+            let:report>
+            <Report report range=view.range.get_untracked() />
         </ReportPage>
     }
 }

@@ -2,7 +2,7 @@
 
 use plotters::prelude::*;
 
-use super::frame::{self, label_style, nice_ceiling};
+use super::frame::{self, bar, bar_label, nice_ceiling};
 use super::{ChartError, SERIES, chart_error};
 
 /// Counted visits beside the estimate of all visits, its 95 % interval
@@ -30,17 +30,10 @@ pub fn estimate_chart(
             .map_err(chart_error)?;
         let bars = [(0, counted as f64, SERIES[2]), (1, estimate, SERIES[0])];
         chart
-            .draw_series(bars.iter().map(|(i, v, colour)| {
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(*i), 0.0),
-                        (SegmentValue::Exact(i + 1), *v),
-                    ],
-                    colour.mix(0.8).filled(),
-                );
-                bar.set_margin(0, 0, 30, 30);
-                bar
-            }))
+            .draw_series(
+                bars.iter()
+                    .map(|(i, v, colour)| bar(*i, (0.0, *v), colour.mix(0.8).filled(), 30)),
+            )
             .map_err(chart_error)?;
         chart
             .draw_series(std::iter::once(ErrorBar::new_vertical(
@@ -54,16 +47,8 @@ pub fn estimate_chart(
             .map_err(chart_error)?;
         chart
             .draw_series([
-                Text::new(
-                    format!("{counted}"),
-                    (SegmentValue::CenterOf(0), counted as f64),
-                    label_style(),
-                ),
-                Text::new(
-                    format!("≈ {estimate:.0} ({low:.0} to {high:.0})"),
-                    (SegmentValue::CenterOf(1), high),
-                    label_style(),
-                ),
+                bar_label(0, counted as f64, format!("{counted}")),
+                bar_label(1, high, format!("≈ {estimate:.0} ({low:.0} to {high:.0})")),
             ])
             .map_err(chart_error)?;
         Ok(Vec::new())

@@ -101,8 +101,36 @@ where
         .collect()
 }
 
+/// Bar `i` of a segmented x axis, from `zero` up to `value`, `inset`
+/// pixels in from each side of its segment.
+pub fn bar<Y>(
+    i: usize,
+    (zero, value): (Y, Y),
+    style: ShapeStyle,
+    inset: u32,
+) -> Rectangle<(SegmentValue<usize>, Y)> {
+    let mut bar = Rectangle::new(
+        [
+            (SegmentValue::Exact(i), zero),
+            (SegmentValue::Exact(i + 1), value),
+        ],
+        style,
+    );
+    bar.set_margin(0, 0, inset, inset);
+    bar
+}
+
+/// `text` centred above `value` in segment `i`: a bar's value label.
+pub fn bar_label<Y>(
+    i: usize,
+    value: Y,
+    text: String,
+) -> Text<'static, (SegmentValue<usize>, Y), String> {
+    Text::new(text, (SegmentValue::CenterOf(i), value), label_style())
+}
+
 /// A bar's value label: centred above the bar.
-pub fn label_style() -> TextStyle<'static> {
+fn label_style() -> TextStyle<'static> {
     ("sans-serif", 14)
         .into_font()
         .color(&BLACK)

@@ -2,7 +2,7 @@
 
 use plotters::prelude::*;
 
-use super::frame::{self, label_style, nice_ceiling};
+use super::frame::{self, bar, bar_label, nice_ceiling};
 use super::{ChartError, PAGEVIEWS, chart_error};
 
 /// One bar per funnel step (its entrants), labelled with the count and the
@@ -27,17 +27,12 @@ pub fn funnel_chart(steps: &[(String, u64)], size: (u32, u32)) -> Result<String,
             .draw()
             .map_err(chart_error)?;
         chart
-            .draw_series(steps.iter().enumerate().map(|(i, (_, n))| {
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 0),
-                        (SegmentValue::Exact(i + 1), *n),
-                    ],
-                    PAGEVIEWS.mix(0.8).filled(),
-                );
-                bar.set_margin(0, 0, 8, 8);
-                bar
-            }))
+            .draw_series(
+                steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, n))| bar(i, (0, *n), PAGEVIEWS.mix(0.8).filled(), 8)),
+            )
             .map_err(chart_error)?;
         chart
             .draw_series(steps.iter().enumerate().map(|(i, (_, n))| {
@@ -46,11 +41,7 @@ pub fn funnel_chart(steps: &[(String, u64)], size: (u32, u32)) -> Result<String,
                 } else {
                     *n as f64 * 100.0 / first as f64
                 };
-                Text::new(
-                    format!("{n} ({share:.0} %)"),
-                    (SegmentValue::CenterOf(i), *n),
-                    label_style(),
-                )
+                bar_label(i, *n, format!("{n} ({share:.0} %)"))
             }))
             .map_err(chart_error)?;
         Ok(Vec::new())

@@ -3,7 +3,7 @@
 
 use plotters::prelude::*;
 
-use super::frame::{self, column_zones, label_style, percent_ceiling};
+use super::frame::{self, bar, bar_label, column_zones, percent_ceiling};
 use super::{ChartError, VISITORS, chart_error};
 
 /// One labelled bar per group, for rates (0 to 1), each bar labelled with
@@ -33,24 +33,12 @@ pub fn rate_chart(
             .map_err(chart_error)?;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, (_, rate, _))| {
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 0.0),
-                        (SegmentValue::Exact(i + 1), rate * 100.0),
-                    ],
-                    VISITORS.mix(0.85).filled(),
-                );
-                bar.set_margin(0, 0, 12, 12);
-                bar
+                bar(i, (0.0, rate * 100.0), VISITORS.mix(0.85).filled(), 12)
             }))
             .map_err(chart_error)?;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, (_, rate, n))| {
-                Text::new(
-                    format!("{:.1} % of {n}", rate * 100.0),
-                    (SegmentValue::CenterOf(i), rate * 100.0),
-                    label_style(),
-                )
+                bar_label(i, rate * 100.0, format!("{:.1} % of {n}", rate * 100.0))
             }))
             .map_err(chart_error)?;
         Ok(Vec::new())
