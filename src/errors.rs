@@ -23,14 +23,19 @@ async fn load(
     api::errors(&period(&site, range, &filters)).await
 }
 
+/// What the page says when the range holds no error.
+const NO_ERRORS: Nothing<ErrorsReport> = Nothing {
+    when: |report| report.groups.is_empty(),
+    said: "No error was reported",
+    source: "errors are collected from visitors who allow them",
+};
+
 #[component]
 pub fn Errors() -> impl IntoView {
     let view = use_view();
+    let load = move |site| load(site, view.range.get(), view.filters.get());
     view! {
-        <ReportPage page=Page::Errors load=move |site| load(site, view.range.get(), view.filters.get())
-            failure="The errors could not load: "
-            nothing=Nothing { when: |r: &ErrorsReport| r.groups.is_empty(), said: "No error was reported", source: "errors are collected from visitors who allow them" }
-            let:report>
+        <ReportPage page=Page::Errors load failure="The errors could not load: " nothing=NO_ERRORS let:report>
             <ErrorTable report range=view.range.get_untracked() />
         </ReportPage>
     }

@@ -48,14 +48,19 @@ fn rating_class(r: Rating) -> &'static str {
     }
 }
 
+/// What the page says when the range holds no web vitals.
+const NO_VITALS: Nothing<PerformanceReport> = Nothing {
+    when: |report| report.site.is_empty(),
+    said: "No web vitals were reported",
+    source: "they come from visitors who allow performance measurement",
+};
+
 #[component]
 pub fn Performance() -> impl IntoView {
     let view = use_view();
+    let load = move |site| load(site, view.range.get(), view.filters.get());
     view! {
-        <ReportPage page=Page::Performance load=move |site| load(site, view.range.get(), view.filters.get())
-            failure="The performance report could not load: "
-            nothing=Nothing { when: |r: &PerformanceReport| r.site.is_empty(), said: "No web vitals were reported", source: "they come from visitors who allow performance measurement" }
-            let:report>
+        <ReportPage page=Page::Performance load failure="The performance report could not load: " nothing=NO_VITALS let:report>
             <Report report range=view.range.get_untracked() />
         </ReportPage>
     }
