@@ -164,20 +164,6 @@ pub async fn sites() -> Result<Vec<SiteSummary>, ClientError> {
     get("/api/sites").await
 }
 
-/// The site shown when the reader may see it (the demo), else the first one.
-const PREFERRED_SITE: &str = "demo";
-
-/// The site the dashboard shows.
-pub async fn current_site() -> Result<String, ClientError> {
-    let sites = sites().await?;
-    sites
-        .iter()
-        .find(|s| s.key == PREFERRED_SITE)
-        .or(sites.first())
-        .map(|s| s.key.clone())
-        .ok_or_else(|| ClientError::Decode("the server has no site configured".into()))
-}
-
 fn site_path(site: &str, rest: &str) -> String {
     format!("/api/sites/{}/{rest}", js_sys::encode_uri_component(site))
 }

@@ -1,8 +1,7 @@
-//! The routes of the web app.
+//! The app: the reader's gate, then the site shown and the pages' routes.
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 
 use crate::consent::Consent;
 use crate::conversions::Conversions;
@@ -10,24 +9,35 @@ use crate::dashboard::Dashboard;
 use crate::errors::Errors;
 use crate::funnels::Funnels;
 use crate::performance::Performance;
+use crate::route::Page;
 use crate::session::SessionGate;
+use crate::site::CurrentSite;
 use crate::telemetry::DashboardTelemetry;
 
 #[component]
 pub fn App() -> impl IntoView {
     view! {
         <SessionGate>
-            <Router>
-                <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                    <Route path=path!("/") view=Dashboard />
-                    <Route path=path!("/funnels") view=Funnels />
-                    <Route path=path!("/conversions") view=Conversions />
-                    <Route path=path!("/errors") view=Errors />
-                    <Route path=path!("/consent") view=Consent />
-                    <Route path=path!("/performance") view=Performance />
-                </Routes>
-            </Router>
+            <Pages />
         </SessionGate>
         <DashboardTelemetry />
+    }
+}
+
+/// The pages a known reader sees, about the site chosen once for them.
+#[component]
+fn Pages() -> impl IntoView {
+    CurrentSite::provide();
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=Page::Overview view=Dashboard />
+                <Route path=Page::Funnels view=Funnels />
+                <Route path=Page::Conversions view=Conversions />
+                <Route path=Page::Errors view=Errors />
+                <Route path=Page::Consent view=Consent />
+                <Route path=Page::Performance view=Performance />
+            </Routes>
+        </Router>
     }
 }

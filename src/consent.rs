@@ -9,12 +9,14 @@ use sonde_protocol::consent_report::{ConsentReport, GrantsBy};
 use crate::api::{self, ClientError};
 use crate::charts;
 use crate::charts::percent;
-use crate::dashboard::range::Range;
-use crate::layout::Page;
-use crate::view::{RangeControl, use_view};
+use crate::controls::{Range, use_view};
+use crate::layout::ReportPage;
+use crate::route::Page;
 
-async fn load(range: Range) -> Result<(String, (i64, i64), ConsentReport), ClientError> {
-    let site = api::current_site().await?;
+async fn load(
+    site: String,
+    range: Range,
+) -> Result<(String, (i64, i64), ConsentReport), ClientError> {
     let period = range.bounds(js_sys::Date::now() as i64);
     let report = api::consent_report(&site, period.0, period.1).await?;
     Ok((site, period, report))
@@ -23,21 +25,13 @@ async fn load(range: Range) -> Result<(String, (i64, i64), ConsentReport), Clien
 #[component]
 pub fn Consent() -> impl IntoView {
     let view = use_view();
-    let loaded = LocalResource::new(move || load(view.range.get()));
     view! {
-        <Page title="Consent" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
-            {move || (!view.filters.get().is_empty()).then(|| view! {
-                <p class="notice" data-filters-ignored="">
-                    "The filters do not apply to this page: a consent decision is deliberately not linked to the visits it allowed."
-                </p>
-            })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || loaded.get().map(|r| match r {
-                    Err(e) => view! { <p class="error" role="alert">"The consent report could not load: " {e.to_string()}</p> }.into_any(),
-                    Ok((site, (from, to), report)) => view! { <Report site from to report range=view.range.get_untracked() /> }.into_any(),
-                })}
-            </Transition>
-        </Page>
+        <ReportPage page=Page::Consent load=move |site| load(site, view.range.get())
+            failure="The consent report could not load: "
+            ignores_filters="The filters do not apply to this page: a consent decision is deliberately not linked to the visits it allowed."
+            let((site, (from, to), report))>
+            <Report site from to report range=view.range.get_untracked() />
+        </ReportPage>
     }
 }
 

@@ -5,30 +5,29 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use sonde_protocol::account::{Principal, Role};
 use sonde_protocol::funnel::Step;
 use sonde_protocol::goal::{ConversionBreakdown, ConversionsReport, Goal, SavedGoal};
 
 use crate::api::{self, ClientError};
 use crate::charts;
 use crate::charts::percent;
-use crate::dashboard::filters::FilterChips;
-use crate::dashboard::range::Range;
-use crate::layout::Page;
+use crate::controls::query::href;
+use crate::controls::{Range, period, use_view};
+use crate::layout::ReportPage;
+use crate::route::Page;
 use crate::session::Session;
-use crate::view::{RangeControl, use_view};
 
 async fn load(
+    site: String,
     goal: Option<String>,
     range: Range,
     filters: sonde_protocol::Filters,
 ) -> Result<(String, Vec<SavedGoal>, Option<ConversionsReport>), ClientError> {
-    let site = api::current_site().await?;
     let goals = api::goals(&site).await?;
     let chosen = goal.or_else(|| goals.first().map(|g| g.id.clone()));
     let report = match chosen {
         Some(id) => {
-            let period = crate::view::period(&site, range, &filters);
+            let period = period(&site, range, &filters);
             Some(api::conversions(&period, &id).await?)
         }
         None => None,
@@ -42,49 +41,36 @@ pub fn Conversions() -> impl IntoView {
     let goal = Memo::new(move |_| query.read().get("goal"));
     let changed = RwSignal::new(0u32);
     let view = use_view();
-    let loaded = LocalResource::new(move || {
+    let fetch = move |site| {
         changed.track();
-        load(goal.get(), view.range.get(), view.filters.get())
-    });
-    let session = expect_context::<Session>();
-    let admin = move || {
-        matches!(
-            session.principal(),
-            Some(Principal::User {
-                role: Role::Admin,
-                ..
-            })
-        )
+        load(site, goal.get(), view.range.get(), view.filters.get())
     };
+    let session = expect_context::<Session>();
+    let admin = move || session.is_admin();
     view! {
-        <Page title="Conversions" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
-            <FilterChips />
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || loaded.get().map(|r| match r {
-                    Err(e) => view! { <p class="error" role="alert">"The conversions could not load: " {e.to_string()}</p> }.into_any(),
-                    Ok((site, goals, report)) => {
-                        let current = report.as_ref().map(|r| r.goal.name.clone());
-                        view! {
-                            <nav class="panel goals" aria-label="Goals">
-                                <strong>"Goals: "</strong>
-                                {goals.iter().map(|g| {
-                                    let here = current.as_deref() == Some(g.goal.name.as_str());
-                                    view! {
-                                        <a href=crate::dashboard::filters::href("/conversions", &query.get_untracked(), "goal", Some(&g.id)) aria-current=here.then_some("page")>{g.goal.name.clone()}</a>
-                                    }
-                                }).collect_view()}
-                                {goals.is_empty().then(|| view! { <span class="muted">"none yet"</span> })}
-                            </nav>
-                            {admin().then(|| view! { <GoalForm site on_saved=Callback::new(move |()| changed.update(|n| *n += 1)) /> })}
-                            {match report {
-                                None => view! { <p class="empty">"Define a goal (a page or an event) to see its conversions."</p> }.into_any(),
-                                Some(report) => view! { <Report report range=view.range.get_untracked() /> }.into_any(),
-                            }}
-                        }.into_any()
-                    }
-                })}
-            </Transition>
-        </Page>
+        <ReportPage page=Page::Conversions load=fetch failure="The conversions could not load: "
+            let((site, goals, report))>
+            {
+                let current = report.as_ref().map(|r| r.goal.name.clone());
+                view! {
+                    <nav class="panel goals" aria-label="Goals">
+                        <strong>"Goals: "</strong>
+                        {goals.iter().map(|g| {
+                            let here = current.as_deref() == Some(g.goal.name.as_str());
+                            view! {
+                                <a href=href(Page::Conversions.path(), &query.get_untracked(), "goal", Some(&g.id)) aria-current=here.then_some("page")>{g.goal.name.clone()}</a>
+                            }
+                        }).collect_view()}
+                        {goals.is_empty().then(|| view! { <span class="muted">"none yet"</span> })}
+                    </nav>
+                    {admin().then(|| view! { <GoalForm site on_saved=Callback::new(move |()| changed.update(|n| *n += 1)) /> })}
+                    {match report {
+                        None => view! { <p class="empty">"Define a goal (a page or an event) to see its conversions."</p> }.into_any(),
+                        Some(report) => view! { <Report report range=view.range.get_untracked() /> }.into_any(),
+                    }}
+                }
+            }
+        </ReportPage>
     }
 }
 
@@ -223,8 +209,8 @@ fn Table(
                     let first = if label == NONE {
                         view! { <td>{label}</td> }.into_any()
                     } else {
-                        let href = crate::dashboard::filters::href(
-                            "/conversions",
+                        let href = href(
+                            Page::Conversions.path(),
                             &query.get_untracked(),
                             filter,
                             Some(&label),
@@ -275,7 +261,7 @@ fn GoalForm(site: String, on_saved: Callback<()>) -> impl IntoView {
                     message.set(Some(Ok(format!("Saved “{}”.", saved.goal.name))));
                     on_saved.run(());
                     navigate(
-                        &format!("/conversions?goal={}", saved.id),
+                        &format!("{}?goal={}", Page::Conversions.path(), saved.id),
                         Default::default(),
                     );
                 }

@@ -1,9 +1,7 @@
 //! The overview page: usage over time, key figures and breakdowns for one site.
 
 mod breakdown;
-pub(crate) mod filters;
 mod key_figures;
-pub(crate) mod range;
 mod realtime;
 mod usage_chart;
 
@@ -11,12 +9,11 @@ use leptos::prelude::*;
 use sonde_protocol::{Filters, UsageReport};
 
 use crate::api::{self, ClientError};
-use crate::layout::Page;
-use crate::view::{RangeControl, use_view};
+use crate::controls::{Range, period, use_view};
+use crate::layout::ReportPage;
+use crate::route::Page;
 use breakdown::Breakdown;
-use filters::FilterChips;
 use key_figures::KeyFigures;
-use range::Range;
 use realtime::Realtime;
 use sonde_protocol::overview::OverviewReport;
 use usage_chart::UsageChart;
@@ -24,37 +21,21 @@ use usage_chart::UsageChart;
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let view = use_view();
-    let report = LocalResource::new(move || {
-        let (range, filters) = (view.range.get(), view.filters.get());
-        async move { load(range, filters).await }
-    });
-
     view! {
-        <Page title="Overview" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
-            <FilterChips />
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || {
-                    report
-                        .get()
-                        .map(|result| match result {
-                            Ok((site, report, overview)) => view! {
-                                <Usage site report granularity=view.range.get_untracked().granularity() />
-                                <Overview report=overview />
-                            }.into_any(),
-                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        })
-                }}
-            </Transition>
-        </Page>
+        <ReportPage page=Page::Overview load=move |site| load(site, view.range.get(), view.filters.get())
+            let((site, report, overview))>
+            <Usage site report granularity=view.range.get_untracked().granularity() />
+            <Overview report=overview />
+        </ReportPage>
     }
 }
 
 async fn load(
+    site: String,
     range: Range,
     filters: Filters,
 ) -> Result<(String, UsageReport, OverviewReport), ClientError> {
-    let site = api::current_site().await?;
-    let period = crate::view::period(&site, range, &filters);
+    let period = period(&site, range, &filters);
     let report = api::usage(&period).await?;
     let overview = api::overview(&period).await?;
     Ok((site, report, overview))

@@ -6,42 +6,38 @@ use sonde_protocol::errors::{ErrorGroup, ErrorsReport};
 
 use crate::api::{self, ClientError};
 use crate::charts::percent;
+use crate::controls::{Range, period, use_view};
 use crate::csv::CsvTable;
-use crate::dashboard::filters::FilterChips;
-use crate::dashboard::range::Range;
-use crate::layout::Page;
-use crate::view::{RangeControl, use_view};
+use crate::layout::{Nothing, ReportPage};
+use crate::route::Page;
 
 fn date(ms: i64) -> String {
     crate::charts::utc_minute(ms)
 }
 
-async fn load(range: Range, filters: sonde_protocol::Filters) -> Result<ErrorsReport, ClientError> {
-    let site = api::current_site().await?;
-    api::errors(&crate::view::period(&site, range, &filters)).await
+async fn load(
+    site: String,
+    range: Range,
+    filters: sonde_protocol::Filters,
+) -> Result<ErrorsReport, ClientError> {
+    api::errors(&period(&site, range, &filters)).await
 }
+
+/// What the page says when the range holds no error.
+const NO_ERRORS: Nothing<ErrorsReport> = Nothing {
+    when: |report| report.groups.is_empty(),
+    said: "No error was reported",
+    source: "errors are collected from visitors who allow them",
+};
 
 #[component]
 pub fn Errors() -> impl IntoView {
     let view = use_view();
-    let report = LocalResource::new(move || load(view.range.get(), view.filters.get()));
+    let load = move |site| load(site, view.range.get(), view.filters.get());
     view! {
-        <Page title="Errors" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
-            <FilterChips />
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || report.get().map(|r| match r {
-                    Err(e) => view! { <p class="error" role="alert">"The errors could not load: " {e.to_string()}</p> }.into_any(),
-                    Ok(report) if report.groups.is_empty() => view! {
-                        <p class="empty">{format!(
-                            "No error was reported in {} (errors are collected from visitors who allow them{}).",
-                            view.range.get_untracked().phrase(),
-                            if view.filters.get_untracked().is_empty() { "" } else { ", in the visits the filters select" },
-                        )}</p>
-                    }.into_any(),
-                    Ok(report) => view! { <ErrorTable report range=view.range.get_untracked() /> }.into_any(),
-                })}
-            </Transition>
-        </Page>
+        <ReportPage page=Page::Errors load failure="The errors could not load: " nothing=NO_ERRORS let:report>
+            <ErrorTable report range=view.range.get_untracked() />
+        </ReportPage>
     }
 }
 

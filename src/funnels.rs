@@ -7,13 +7,11 @@ mod result;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use sonde_protocol::account::{Principal, Role};
 
 use crate::api;
-use crate::dashboard::filters::FilterChips;
-use crate::layout::Page;
+use crate::layout::ReportPage;
+use crate::route::Page;
 use crate::session::Session;
-use crate::view::RangeControl;
 use builder::Builder;
 
 #[component]
@@ -22,56 +20,41 @@ pub fn Funnels() -> impl IntoView {
     let id = Memo::new(move |_| query.read().get("id"));
     // Bumped after a save or delete, so the list reloads.
     let changed = RwSignal::new(0u32);
-    let saved = LocalResource::new(move || {
+    let load = move |site: String| {
         changed.track();
         async move {
-            let site = api::current_site().await?;
             let funnels = api::saved_funnels(&site).await?;
-            Ok::<_, api::ClientError>((site, funnels))
+            Ok((site, funnels))
         }
-    });
-    let session = expect_context::<Session>();
-    let admin = move || {
-        matches!(
-            session.principal(),
-            Some(Principal::User {
-                role: Role::Admin,
-                ..
-            })
-        )
     };
+    let session = expect_context::<Session>();
+    let admin = move || session.is_admin();
     view! {
-        <Page title="Funnels" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
-            <FilterChips />
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || saved.get().map(|loaded| match loaded {
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    Ok((site, funnels)) => {
-                        let open = id.get();
-                        let chosen = open.as_ref().and_then(|id| funnels.iter().find(|f| &f.id == id).cloned());
-                        let missing = open.is_some() && chosen.is_none();
-                        view! {
-                            <nav class="saved-funnels" aria-label="Saved funnels">
-                                <h3>"Saved funnels"</h3>
-                                {if funnels.is_empty() {
-                                    view! { <p class="muted">"No funnel saved yet: build one below."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <ul>
-                                            {funnels.iter().map(|f| view! {
-                                                <li><a href=format!("/funnels?id={}", f.id)>{f.funnel.name.clone()}</a></li>
-                                            }).collect_view()}
-                                        </ul>
-                                    }.into_any()
-                                }}
-                                <a href="/funnels">"New funnel"</a>
-                            </nav>
-                            {missing.then(|| view! { <p class="error" role="alert">"This funnel was deleted."</p> })}
-                            <Builder site saved=chosen admin=admin() on_change=Callback::new(move |()| changed.update(|n| *n += 1)) />
-                        }.into_any()
-                    }
-                })}
-            </Transition>
-        </Page>
+        <ReportPage page=Page::Funnels load let((site, funnels))>
+            {
+                let open = id.get();
+                let chosen = open.as_ref().and_then(|id| funnels.iter().find(|f| &f.id == id).cloned());
+                let missing = open.is_some() && chosen.is_none();
+                view! {
+                    <nav class="saved-funnels" aria-label="Saved funnels">
+                        <h3>"Saved funnels"</h3>
+                        {if funnels.is_empty() {
+                            view! { <p class="muted">"No funnel saved yet: build one below."</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul>
+                                    {funnels.iter().map(|f| view! {
+                                        <li><a href=format!("{}?id={}", Page::Funnels.path(), f.id)>{f.funnel.name.clone()}</a></li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }}
+                        <a href=Page::Funnels.path()>"New funnel"</a>
+                    </nav>
+                    {missing.then(|| view! { <p class="error" role="alert">"This funnel was deleted."</p> })}
+                    <Builder site saved=chosen admin=admin() on_change=Callback::new(move |()| changed.update(|n| *n += 1)) />
+                }
+            }
+        </ReportPage>
     }
 }

@@ -8,19 +8,18 @@ use sonde_protocol::performance::{PerformanceReport, Rating, VitalSummary};
 
 use crate::api::{self, ClientError};
 use crate::charts;
+use crate::controls::{Range, period, use_view};
 use crate::csv::CsvTable;
-use crate::dashboard::filters::FilterChips;
-use crate::dashboard::range::Range;
-use crate::layout::Page;
-use crate::view::{RangeControl, use_view};
+use crate::layout::{Nothing, ReportPage};
+use crate::route::Page;
 
 async fn load(
+    site: String,
     range: Range,
     filters: sonde_protocol::Filters,
 ) -> Result<PerformanceReport, ClientError> {
-    let site = api::current_site().await?;
     let goal = api::goals(&site).await?.into_iter().next().map(|g| g.id);
-    let period = crate::view::period(&site, range, &filters);
+    let period = period(&site, range, &filters);
     api::performance(&period, goal.as_deref()).await
 }
 
@@ -49,27 +48,21 @@ fn rating_class(r: Rating) -> &'static str {
     }
 }
 
+/// What the page says when the range holds no web vitals.
+const NO_VITALS: Nothing<PerformanceReport> = Nothing {
+    when: |report| report.site.is_empty(),
+    said: "No web vitals were reported",
+    source: "they come from visitors who allow performance measurement",
+};
+
 #[component]
 pub fn Performance() -> impl IntoView {
     let view = use_view();
-    let report = LocalResource::new(move || load(view.range.get(), view.filters.get()));
+    let load = move |site| load(site, view.range.get(), view.filters.get());
     view! {
-        <Page title="Performance" controls=Box::new(move || view! { <RangeControl /> }.into_any())>
-            <FilterChips />
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || report.get().map(|r| match r {
-                    Err(e) => view! { <p class="error" role="alert">"The performance report could not load: " {e.to_string()}</p> }.into_any(),
-                    Ok(report) if report.site.is_empty() => view! {
-                        <p class="empty">{format!(
-                            "No web vitals were reported in {} (they come from visitors who allow performance measurement{}).",
-                            view.range.get_untracked().phrase(),
-                            if view.filters.get_untracked().is_empty() { "" } else { ", in the visits the filters select" },
-                        )}</p>
-                    }.into_any(),
-                    Ok(report) => view! { <Report report range=view.range.get_untracked() /> }.into_any(),
-                })}
-            </Transition>
-        </Page>
+        <ReportPage page=Page::Performance load failure="The performance report could not load: " nothing=NO_VITALS let:report>
+            <Report report range=view.range.get_untracked() />
+        </ReportPage>
     }
 }
 

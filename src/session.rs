@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sonde_protocol::account::Principal;
+use sonde_protocol::account::{Principal, Role};
 
 use crate::api::{self, ClientError};
 
@@ -14,6 +14,17 @@ pub struct Session(RwSignal<Option<Result<Principal, ClientError>>>);
 impl Session {
     pub fn principal(&self) -> Option<Principal> {
         self.0.get().and_then(Result::ok)
+    }
+
+    /// Whether the reader is an admin (who may save funnels and goals).
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self.principal(),
+            Some(Principal::User {
+                role: Role::Admin,
+                ..
+            })
+        )
     }
 
     /// Signs out and shows the sign-in form.

@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use sonde_protocol::overview::Breakdown as Rows;
 
+use crate::route::Page;
+
 #[component]
 pub fn Breakdown(
     /// What the rows are, as the table's caption ("Entry pages").
@@ -55,7 +57,7 @@ pub fn Breakdown(
                                 <td>
                                     {match filter {
                                         Some(key) => {
-                                            let href = super::filters::href("/", &query.get_untracked(), key, Some(&row.label));
+                                            let href = crate::controls::query::href(Page::Overview.path(), &query.get_untracked(), key, Some(&row.label));
                                             view! { <a href=href class="filter-link" title="Show only these visits">{row.label}</a> }.into_any()
                                         }
                                         None => view! { <span>{row.label}</span> }.into_any(),

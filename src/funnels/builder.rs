@@ -12,6 +12,7 @@ use sonde_protocol::funnel::{
 
 use super::result::FunnelResult;
 use crate::api::{self, ClientError};
+use crate::route::Page;
 
 /// One step being edited; its own signals, so typing does not redraw the list.
 #[derive(Clone, Copy)]
@@ -121,7 +122,7 @@ pub fn Builder(
             FunnelUnit::Session
         },
     };
-    let view = crate::view::use_view();
+    let view = crate::controls::use_view();
     let run_site = site.clone();
     let run = move || {
         let (from, to) = view
@@ -163,7 +164,10 @@ pub fn Builder(
                 Ok(saved) => {
                     message.set(Some(Ok(format!("Saved “{}”.", saved.funnel.name))));
                     on_change.run(());
-                    navigate(&format!("/funnels?id={}", saved.id), Default::default());
+                    navigate(
+                        &format!("{}?id={}", Page::Funnels.path(), saved.id),
+                        Default::default(),
+                    );
                 }
                 Err(e) => message.set(Some(Err(e.to_string()))),
             }
@@ -179,7 +183,7 @@ pub fn Builder(
             match api::delete_funnel(&id).await {
                 Ok(()) => {
                     on_change.run(());
-                    navigate("/funnels", Default::default());
+                    navigate(Page::Funnels.path(), Default::default());
                 }
                 Err(e) => message.set(Some(Err(e.to_string()))),
             }

@@ -133,7 +133,10 @@ fn setup(root: &Path, needs: Needs) -> Result<()> {
         )?;
     }
     let bindgen = wasm_bindgen_version(root)?;
-    if !version_matches("wasm-bindgen", &["--version"], &bindgen) {
+    // The CLI brings wasm-bindgen-test-runner too, for the component tests.
+    if !version_matches("wasm-bindgen", &["--version"], &bindgen)
+        || !version_matches("wasm-bindgen-test-runner", &["--version"], &bindgen)
+    {
         // Not --locked: one of its locked dependencies is gone from the registry.
         step(
             "cargo",
@@ -290,11 +293,44 @@ fn test(root: &Path) -> Result<()> {
     )?;
     build_web(root)?;
     step("cargo", &["test", WORKSPACE])?;
+    component_tests()?;
     fuzz(root, TEST_FUZZ_SECONDS)?;
     eprintln!(
         "xtask: all checks and tests passed in {:.1?}",
         started.elapsed()
     );
+    Ok(())
+}
+
+/// The dashboard's component tests (`tests/components.rs`): built for wasm
+/// and run by wasm-bindgen-test-runner in headless Chromium, through the
+/// chromedriver the browser tests use.
+fn component_tests() -> Result<()> {
+    let args = [
+        "test",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--package",
+        "sonde-web",
+        "--test",
+        "components",
+    ];
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let started = Instant::now();
+    let driver = env::var("SONDE_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let status = command("cargo")?
+        .args(args)
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
+        .env("CHROMEDRIVER", driver)
+        .status()
+        .context("cannot run cargo test for wasm")?;
+    if !status.success() {
+        bail!("the component tests failed ({status})");
+    }
+    eprintln!("xtask: done in {:.1?}", started.elapsed());
     Ok(())
 }
 

@@ -8,6 +8,8 @@ use leptos_router::hooks::{use_location, use_query_map};
 use leptos_router::params::ParamsMap;
 use sonde_protocol::Filters;
 
+use super::query::href;
+
 /// What a person reads on the chip of each filter.
 pub fn label(key: &str) -> &'static str {
     match key {
@@ -31,30 +33,6 @@ pub fn from_query(query: &ParamsMap) -> Filters {
         filters.set(key, query.get(key));
     }
     filters
-}
-
-/// `path` with the URL's query, `key` set to `value` (or removed with
-/// `None`), everything else kept.
-pub fn href(path: &str, query: &ParamsMap, key: &str, value: Option<&str>) -> String {
-    let mut pairs: Vec<(String, String)> = query
-        .clone()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .filter(|(k, _)| k != key)
-        .collect();
-    if let Some(v) = value {
-        pairs.push((key.to_owned(), v.to_owned()));
-    }
-    pairs.sort();
-    let query: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", js_sys::encode_uri_component(v)))
-        .collect();
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", query.join("&"))
-    }
 }
 
 /// The active filters as chips; each removes itself.

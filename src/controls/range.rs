@@ -1,7 +1,11 @@
-//! The time range the dashboard shows.
+//! The time range the dashboard shows, and its picker.
 
 use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
 use sonde_protocol::Granularity;
+
+use super::query::href;
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -57,6 +61,14 @@ impl Range {
         RANGES.into_iter().find(|r| r.param() == param)
     }
 
+    /// The range a URL's `range` parameter chooses: the last 30 days
+    /// unless it names another.
+    pub fn chosen(param: Option<&str>) -> Range {
+        param
+            .and_then(Range::from_param)
+            .unwrap_or(Range::Last30Days)
+    }
+
     /// The range in a sentence: "No error was reported in the last 7 days."
     pub fn phrase(self) -> &'static str {
         match self {
@@ -77,6 +89,12 @@ impl Range {
     }
 }
 
+/// The range of a URL's query: the last 30 days unless it names another.
+pub fn range_of(query: &ParamsMap) -> Range {
+    Range::chosen(query.get("range").as_deref())
+}
+
+/// The range buttons, the chosen one pressed.
 #[component]
 pub fn RangePicker(
     /// The selected range.
@@ -105,6 +123,28 @@ pub fn RangePicker(
     }
 }
 
+/// The range picker of the page's header: choosing a range changes the
+/// URL, and everything else in it stays.
+#[component]
+pub fn RangeControl() -> impl IntoView {
+    let query = use_query_map();
+    let location = use_location();
+    let navigate = use_navigate();
+    let range = Signal::derive(move || range_of(&query.read()));
+    let choose = Callback::new(move |r: Range| {
+        navigate(
+            &href(
+                &location.pathname.get_untracked(),
+                &query.read_untracked(),
+                "range",
+                Some(r.param()),
+            ),
+            Default::default(),
+        )
+    });
+    view! { <RangePicker range on_choose=choose /> }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +155,13 @@ mod tests {
             assert_eq!(Range::from_param(r.param()), Some(r));
         }
         assert_eq!(Range::from_param("7y"), None);
+    }
+
+    #[test]
+    fn a_url_without_a_known_range_shows_the_last_30_days() {
+        assert_eq!(range_of(&ParamsMap::new()), Range::Last30Days);
+        assert_eq!(Range::chosen(Some("7y")), Range::Last30Days);
+        assert_eq!(Range::chosen(Some("24h")), Range::Last24Hours);
     }
 
     #[test]
