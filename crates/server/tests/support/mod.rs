@@ -198,3 +198,26 @@ pub async fn expect_error(res: reqwest::Response, status: StatusCode, code: &str
     assert!(!body.message.is_empty());
     body
 }
+
+/// A banner decision for `shop`: usage and performance granted, under GPC.
+pub fn consent_record(consent_id: &str, decided_at: i64) -> Value {
+    json!({
+        "site": "shop", "consent_id": consent_id,
+        "grants": {"usage": true, "errors": false, "performance": true, "marketing": false},
+        "policy_version": 2, "gpc": true, "source": "banner", "decided_at": decided_at
+    })
+}
+
+/// `GET url` with the given request headers.
+pub async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = app.http.get(app.url(path));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+/// The response header `name`, as text.
+pub fn header<'a>(res: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    res.headers().get(name).map(|v| v.to_str().unwrap())
+}

@@ -1,0 +1,150 @@
+//! What every report shares: filters and the period before, across usage,
+//! errors, performance, conversions (with a goal), funnels and consent.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Every report takes the same filters and the period before, as query
+/// parameters over HTTP (the funnel in its JSON body).
+#[tokio::test]
+async fn every_report_takes_filters_and_the_period_before() {
+    let app = TestApp::start().await;
+    let now = now_ms();
+    // Two visits: one from a newsletter on a phone, one direct; each hits
+    // an error and reports its LCP.
+    let visit = |session: &str, url: &str, referrer: Option<&str>, campaign: Value| {
+        let mut view = json!({"id": format!("{session}-view"), "ts": now, "session": session,
+                              "kind": "page_view", "url": url, "campaign": campaign});
+        if let Some(r) = referrer {
+            view["referrer"] = json!(r);
+        }
+        vec![
+            view,
+            json!({"id": format!("{session}-error"), "ts": now + 1, "session": session, "kind": "error",
+                   "url": url, "message": format!("Total {session} is NaN")}),
+            json!({"id": format!("{session}-lcp"), "ts": now + 2, "session": session, "kind": "vital",
+                   "url": url, "metric": "lcp", "value": 1200.0}),
+            json!({"id": format!("{session}-buy"), "ts": now + 3, "session": session, "kind": "custom",
+                   "url": url, "name": "purchase", "value": 10.0}),
+        ]
+    };
+    let mut events = visit(
+        "mail",
+        "/",
+        Some("https://mail.example/inbox"),
+        json!({"source": "newsletter", "medium": "email"}),
+    );
+    events.extend(visit("typed", "/cart", None, json!({})));
+    let body = json!({"site": "shop", "consent": {"usage": true, "errors": true, "performance": true, "marketing": true},
+                      "events": events});
+    let res = app.ingest(&body).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let goal: Value = app
+        .http
+        .post(app.url("/api/sites/shop/goals"))
+        .header("x-csrf-token", &app.csrf)
+        .json(&json!({"name": "Purchase", "target": {"type": "event", "name": "purchase"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let goal = goal["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{goal}"))
+        .to_owned();
+
+    let get = |path: &'static str, extra: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let mut params: Vec<(&str, String)> = vec![("compare", "true".into())];
+            params.extend(extra);
+            let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = app.query_around(path, now, &params).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let newsletter = || vec![("source", "newsletter".to_owned())];
+    let usage = get("/api/usage", newsletter()).await;
+    assert_eq!(usage["total_pageviews"], 1);
+    assert_eq!(usage["previous"], json!({"pageviews": 0, "visitors": 0}));
+    let usage = get("/api/usage", vec![("medium", "email".into())]).await;
+    assert_eq!(usage["total_pageviews"], 1);
+    let usage = get("/api/usage", vec![("referrer", "direct".into())]).await;
+    // The direct visit's one page, hidden as a group under k visitors.
+    assert_eq!(
+        (
+            usage["total_pageviews"].as_u64(),
+            usage["top_pages_hidden"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+
+    let errors = get("/api/errors", newsletter()).await;
+    assert_eq!(errors["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(errors["totals"]["errors"], 1);
+    assert_eq!(errors["previous"]["errors"], 0);
+    assert_eq!(
+        errors["groups"][0]["previous_count"], 0,
+        "new in this period"
+    );
+    assert_eq!(get("/api/errors", vec![]).await["totals"]["errors"], 2);
+
+    let performance = get("/api/performance", newsletter()).await;
+    assert_eq!(performance["site"][0]["samples"], 1);
+    assert_eq!(performance["previous"], json!([]));
+
+    let conversions = get(
+        "/api/conversions",
+        vec![("goal", goal.clone()), ("entry_page", "/cart".into())],
+    )
+    .await;
+    assert_eq!(
+        (
+            conversions["visits"].as_u64(),
+            conversions["conversions"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(conversions["previous"]["visits"], 0);
+    assert_eq!(
+        conversions["sources"]["rows"],
+        json!([]),
+        "one visitor is under k"
+    );
+
+    let funnel = app
+        .http
+        .post(app.url("/api/funnel"))
+        .json(&json!({"site": "shop", "from": now - 3_600_000, "to": now + 3_600_000, "compare": true,
+                      "filters": {"source": "newsletter"},
+                      "funnel": {"name": "Buy", "window_ms": 3_600_000, "unit": "session",
+                                 "steps": [{"type": "page", "path": "/*"}, {"type": "event", "name": "purchase"}]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(funnel.status(), StatusCode::OK);
+    let funnel: Value = funnel.json().await.unwrap();
+    assert_eq!(funnel["steps"][1]["entrants"], 1);
+    assert_eq!(funnel["previous"][0]["entrants"], 0);
+
+    let consent = get("/api/consent-report", vec![]).await;
+    assert_eq!(consent["previous"]["decisions"], 0);
+
+    // A filter's value is compared as given: an unknown source selects nothing.
+    let nothing = get("/api/usage", vec![("source", "nowhere.example".into())]).await;
+    assert_eq!(nothing["total_pageviews"], 0);
+    // `compare` must be a boolean.
+    let res = app
+        .query_around("/api/usage", now, &[("compare", "sometimes")])
+        .await;
+    expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+}
