@@ -103,7 +103,6 @@ pub struct WriteOutcome {
     pub duplicates: usize,
 }
 
-/// What a retention pass removed.
 /// What one turn of the usage roll-up did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RollupOutcome {
@@ -113,14 +112,13 @@ pub struct RollupOutcome {
     pub pending: usize,
 }
 
+/// What a retention pass removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RetentionOutcome {
     pub events_deleted: usize,
     pub campaigns_cleared: usize,
 }
 
-/// Everything the server asks of a store. Calls block: use them from a
-/// blocking task or the writer thread, never on the async executor.
 /// What a report covers: a site's events in `[from, to)`, of the sessions
 /// the filters select (all of them without filters; see
 /// [`sonde_protocol::filters`]).
@@ -181,6 +179,8 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// Everything the server asks of a store. Calls block: use them from a
+/// blocking task or the writer thread, never on the async executor.
 pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Writes several batches in one transaction (a group commit), skipping
     /// ids already stored and repeats, and says for each batch how many of
@@ -226,9 +226,6 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         k: u64,
     ) -> Result<UsageReport, StoreError>;
 
-    /// Key figures of the period and the one before, and the breakdowns,
-    /// leaving out rows of fewer than `k` visitors (see
-    /// [`sonde_protocol::overview`] for the definitions).
     /// Rolls up to `max_days` of `site`'s days that are over as of
     /// `now_ms` into per-day usage figures, which usage reports then add
     /// up instead of counting page views; a store without a rollup does
@@ -242,8 +239,11 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         Ok(RollupOutcome::default())
     }
 
-    /// The overview of the sessions the filters select, days on the
-    /// calendar of `timezone` (a session is cut at its midnight).
+    /// Key figures of the period and the one before, and the breakdowns,
+    /// leaving out rows of fewer than `k` visitors (see
+    /// [`sonde_protocol::overview`] for the definitions), of the sessions
+    /// the filters select, days on the calendar of `timezone` (a session is
+    /// cut at its midnight).
     fn overview(
         &self,
         q: &OverviewQuery,
@@ -319,12 +319,7 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         scope: &Scope,
         funnel: &FunnelDefinition,
     ) -> Result<Vec<sonde_protocol::funnel::StepResult>, StoreError> {
-        let units = self.funnel_occurrences(scope, funnel)?;
-        let progresses: Vec<Vec<i64>> = units
-            .iter()
-            .map(|(_, events)| crate::funnel::progress(&funnel.steps, events, funnel.window_ms))
-            .collect();
-        Ok(crate::funnel::summarize(funnel.steps.len(), &progresses))
+        reference_funnel(self, scope, funnel)
     }
 
     /// Each unit's value of `dimension`, from its first event in the scope's period
@@ -374,4 +369,22 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
 
     /// Bytes the store takes on disk.
     fn size_on_disk(&self) -> u64;
+}
+
+/// A funnel's figures by the reference arithmetic ([`crate::funnel`]) over
+/// the store's [`EventStore::funnel_occurrences`]: what
+/// [`EventStore::funnel`] does unless a store computes the same in its own
+/// engine, and what such a store falls back on for what its engine does
+/// not compute.
+pub fn reference_funnel<S: EventStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    funnel: &FunnelDefinition,
+) -> Result<Vec<sonde_protocol::funnel::StepResult>, StoreError> {
+    let units = store.funnel_occurrences(scope, funnel)?;
+    let progresses: Vec<Vec<i64>> = units
+        .iter()
+        .map(|(_, events)| crate::funnel::progress(&funnel.steps, events, funnel.window_ms))
+        .collect();
+    Ok(crate::funnel::summarize(funnel.steps.len(), &progresses))
 }
