@@ -53,7 +53,7 @@ pub(super) fn unit_dimension(
         ),
         FunnelDimension::Campaign => ("utm_campaign", "AND kind = 'page_view'"),
     };
-    let events = scoped(&conn, scope)?;
+    let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT {unit}, coalesce(first({column} ORDER BY ts, seq), '(none)') FROM events
          WHERE {events} {only}
@@ -121,7 +121,6 @@ pub(super) fn step_test(step: &Step) -> (String, String) {
         ),
     }
 }
-
 
 /// The test of an event's path against a step's pattern (`*` for any run of
 /// characters), and the value of its placeholder: the cheapest test that
@@ -354,7 +353,6 @@ fn funnel_steps_in_sql(
     Ok(units)
 }
 
-
 /// A funnel step's path pattern (`*` for any run of characters) as a
 /// `LIKE` pattern, with `LIKE`'s own wildcards escaped.
 fn like_pattern(pattern: &str) -> String {
@@ -387,7 +385,6 @@ pub(super) fn props_as_text(json: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
-
 
 #[cfg(test)]
 mod tests {

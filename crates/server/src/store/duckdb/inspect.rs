@@ -20,10 +20,9 @@ pub(super) fn consent_count(conn: &Connection, site: &str) -> Result<u64, StoreE
 
 /// Number of events stored for `site`.
 pub(super) fn event_count(conn: &Connection, site: &str) -> Result<u64, StoreError> {
-    let count: i64 =
-        conn.query_row("SELECT count(*) FROM events WHERE site = ?", [site], |r| {
-            r.get(0)
-        })?;
+    let count: i64 = conn.query_row("SELECT count(*) FROM events WHERE site = ?", [site], |r| {
+        r.get(0)
+    })?;
     Ok(count as u64)
 }
 

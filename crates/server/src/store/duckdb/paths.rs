@@ -36,7 +36,7 @@ pub(super) fn number<'p>(
     conn.execute_batch("CREATE OR REPLACE TEMP TABLE written_paths (site VARCHAR, path VARCHAR)")?;
     {
         let mut appender = conn.appender("written_paths")?;
-        for (site, path) in in_order {
+        for (site, path) in &in_order {
             appender.append_row(params![site, path])?;
         }
         appender.flush()?;
@@ -56,13 +56,16 @@ pub(super) fn number<'p>(
     let rows = stmt.query_map([], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
     })?;
-    let mut numbered: HashMap<(&str, &str), i32> = HashMap::new();
-    for row in rows {
-        let (site, path, id) = row?;
-        if let Some(&key) = distinct.get(&(site.as_str(), path.as_str())) {
-            numbered.insert(key, id);
-        }
-    }
+    let stored: HashMap<(String, String), i32> = rows
+        .map(|row| row.map(|(site, path, id)| ((site, path), id)))
+        .collect::<Result<_, _>>()?;
+    let numbered: HashMap<(&str, &str), i32> = distinct
+        .into_iter()
+        .filter_map(|(site, path)| {
+            let id = stored.get(&(site.to_owned(), path.to_owned()))?;
+            Some(((site, path), *id))
+        })
+        .collect();
     paths
         .map(|(site, path)| {
             numbered
@@ -75,7 +78,7 @@ pub(super) fn number<'p>(
 
 /// `site`'s paths and their numbers.
 pub(super) fn of_site(conn: &Connection, site: &str) -> Result<Vec<(String, i32)>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT path, path_id FROM paths WHERE site = ?")?;
+    let mut stmt = conn.prepare("SELECT path, path_id FROM paths WHERE site = ?")?;
     let rows = stmt.query_map([site], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -223,7 +226,10 @@ mod tests {
         };
         // The page views of both paths, numbered by two stores, are found.
         let steps = store
-            .funnel(&Scope::unfiltered("shop", MIDNIGHT, MIDNIGHT + DAY), &funnel)
+            .funnel(
+                &Scope::unfiltered("shop", MIDNIGHT, MIDNIGHT + DAY),
+                &funnel,
+            )
             .unwrap();
         let entrants: Vec<u64> = steps.iter().map(|s| s.entrants).collect();
         assert_eq!(entrants, [1, 1]);

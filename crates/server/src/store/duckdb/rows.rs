@@ -152,13 +152,10 @@ pub(super) fn vitals(conn: &Connection, scope: &Scope) -> Result<Vec<VitalRow>, 
     Ok(vitals)
 }
 
-
 #[cfg(test)]
 mod tests {
-    use sonde_protocol::EventData;
-
     use super::super::DuckDbStore;
-    use super::super::testing::{DAY, MIDNIGHT, visit};
+    use super::super::testing::{DAY, MIDNIGHT, error, visit};
     use super::*;
     use crate::store::EventStore;
 
@@ -168,28 +165,21 @@ mod tests {
     #[test]
     fn events_of_one_instant_come_in_the_order_they_were_stored() {
         let store = DuckDbStore::in_memory().unwrap();
-        let error = |id: &str, message: &str| {
+        let error_at = |id: &str, message: &str| {
             let mut e = visit(id, MIDNIGHT, 1, "s1", "/", None);
-            e.data = EventData::Error(sonde_protocol::ErrorReport {
-                message: message.into(),
-                source: None,
-                line: None,
-                column: None,
-                stack: None,
-                rejection: false,
-            });
+            e.data = error(message);
             e
         };
         store
             .write(&[
                 visit("z", MIDNIGHT, 1, "s1", "/second", None),
-                error("y", "first"),
+                error_at("y", "first"),
             ])
             .unwrap();
         store
             .write(&[
                 visit("b", MIDNIGHT, 1, "s1", "/first", None),
-                error("a", "second"),
+                error_at("a", "second"),
             ])
             .unwrap();
         let day = Scope::unfiltered("shop", MIDNIGHT, MIDNIGHT + DAY);

@@ -42,8 +42,6 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             sequence_after(tx, "event_seq", "SELECT max(rowid) + 1 FROM events")?;
             tx.execute_batch(
                 "ALTER TABLE events ADD COLUMN seq BIGINT;
-                 -- Rows inserted in SQL (tests, benchmarks) are numbered too.
-                 ALTER TABLE events ALTER COLUMN seq SET DEFAULT nextval('event_seq');
                  UPDATE events SET seq = rowid + 1;",
             )?;
             Ok(())
@@ -51,9 +49,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         name: "path numbers from a sequence",
-        apply: |tx| {
-            sequence_after(tx, "path_ids", "SELECT max(path_id) FROM paths")
-        },
+        apply: |tx| sequence_after(tx, "path_ids", "SELECT max(path_id) FROM paths"),
     },
 ];
 
@@ -231,11 +227,38 @@ CREATE TABLE IF NOT EXISTS rollup_day_pages (
 ";
 
 /// Gives rows stored without them (by an older Sonde, or inserted in SQL
-/// around the store, as the benchmarks fill a file) their session key and
-/// path number; at every opening, after the migrations.
+/// around the store, as the benchmarks fill a file) their session key,
+/// path number and place in the order of storing; at every opening, after
+/// the migrations.
 pub(super) fn fill_in(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(SESSION_KEY_BACKFILL)?;
     conn.execute_batch(PATH_ID_BACKFILL)?;
+    number_unnumbered(conn)
+}
+
+/// Gives rows without a `seq` the sequence's next numbers, in the order of
+/// their rowids (a column default of `nextval` would do it at insert, but
+/// DuckDB 1.4 cannot replay such an `ALTER` from its write-ahead log).
+fn number_unnumbered(conn: &Connection) -> Result<(), StoreError> {
+    let unnumbered: i64 =
+        conn.query_row("SELECT count(*) FROM events WHERE seq IS NULL", [], |r| {
+            r.get(0)
+        })?;
+    if unnumbered == 0 {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE reserved AS
+             SELECT row_number() OVER (ORDER BY seq) AS k, seq
+             FROM (SELECT nextval('event_seq') AS seq FROM range({unnumbered}));
+         UPDATE events SET seq = numbered.seq
+             FROM (SELECT u.id, r.seq FROM
+                       (SELECT rowid AS id, row_number() OVER (ORDER BY rowid) AS k
+                        FROM events WHERE seq IS NULL) u
+                   JOIN reserved r USING (k)) numbered
+             WHERE events.rowid = numbered.id;
+         DROP TABLE reserved;"
+    ))?;
     Ok(())
 }
 
@@ -255,7 +278,10 @@ UPDATE events SET path_id = paths.path_id FROM paths
 
 /// Applies the migrations of `migrations` the store has not had yet, in
 /// order, each in its own transaction; returns how many it applied.
-pub(super) fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<usize, StoreError> {
+pub(super) fn migrate(
+    conn: &mut Connection,
+    migrations: &[Migration],
+) -> Result<usize, StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (
              version    INTEGER PRIMARY KEY,
@@ -384,7 +410,10 @@ mod tests {
             column::<String>(&store, "SELECT name FROM saved"),
             ["Checkout"]
         );
-        assert_eq!(column::<String>(&store, "SELECT username FROM users"), ["ada"]);
+        assert_eq!(
+            column::<String>(&store, "SELECT username FROM users"),
+            ["ada"]
+        );
         assert_eq!(
             column::<i64>(&store, "SELECT views FROM rollup_days"),
             [3],
@@ -470,8 +499,8 @@ mod tests {
     }
 
     /// Rows inserted in SQL around the store, as the benchmarks fill a
-    /// file, come after the stored ones, and get their keys at the next
-    /// opening.
+    /// file, get their numbers and keys at the next opening, after the
+    /// rows stored before them and in the order they were inserted.
     #[test]
     fn rows_inserted_in_sql_are_numbered_and_filled_in_at_the_next_opening() {
         let dir = tempfile::tempdir().unwrap();
@@ -483,14 +512,20 @@ mod tests {
                 .conn()
                 .execute_batch(
                     "INSERT INTO events (id, site, kind, category, ts, visitor_id, path)
-                     VALUES ('b', 'shop', 'page_view', 'usage', epoch_ms(1763942400000), 2, '/sql')",
+                     VALUES ('c', 'shop', 'page_view', 'usage', epoch_ms(1763942400000), 2, '/sql'),
+                            ('b', 'shop', 'page_view', 'usage', epoch_ms(1763942400000), 2, '/sql')",
                 )
                 .unwrap();
         }
         let store = DuckDbStore::open(&file).unwrap();
         assert_eq!(
             column::<String>(&store, "SELECT id FROM events ORDER BY seq"),
-            ["a", "b"]
+            ["a", "c", "b"]
+        );
+        store.write(&[view("d", MIDNIGHT, 3, "/")]).unwrap();
+        assert_eq!(
+            column::<i64>(&store, "SELECT seq FROM events ORDER BY seq"),
+            [1, 2, 3, 4]
         );
         assert_eq!(
             column::<i64>(
@@ -566,15 +601,13 @@ mod tests {
         assert_eq!(RUNS.load(Ordering::SeqCst), 11);
         assert_eq!(version(&conn).unwrap(), 2);
 
-        let failing = [
-            Migration {
-                name: "three",
-                apply: |tx| {
-                    tx.execute_batch("CREATE TABLE three (n INTEGER); SELECT * FROM missing")?;
-                    Ok(())
-                },
+        let failing = [Migration {
+            name: "three",
+            apply: |tx| {
+                tx.execute_batch("CREATE TABLE three (n INTEGER); SELECT * FROM missing")?;
+                Ok(())
             },
-        ];
+        }];
         let all: Vec<Migration> = counted.into_iter().chain(failing).collect();
         assert!(migrate(&mut conn, &all).is_err());
         assert_eq!(version(&conn).unwrap(), 2);

@@ -118,9 +118,6 @@ pub(super) fn matching_sessions(filters: &Filters) -> (String, Vec<String>) {
     (tests.join(" AND "), values)
 }
 
-/// Moves the staged rows into `events` in one statement (one commit), and
-/// returns the ids that were not stored before.
-
 #[cfg(test)]
 mod tests {
     use chrono_tz::Tz;
@@ -131,7 +128,7 @@ mod tests {
 
     use super::super::DuckDbStore;
     use super::super::testing::{
-        DAY, HOUR, MIDNIGHT, labels, overview_fixture, overview_query, visit,
+        DAY, HOUR, MIDNIGHT, error, labels, overview_fixture, overview_query, visit,
     };
     use crate::store::{EventStore, Scope};
 
@@ -144,16 +141,6 @@ mod tests {
             let mut e = visit(id, ts, visitor, session, "/cart", None);
             e.data = data;
             e
-        };
-        let error = |message: &str| {
-            EventData::Error(sonde_protocol::ErrorReport {
-                message: message.into(),
-                source: None,
-                line: None,
-                column: None,
-                stack: None,
-                rejection: false,
-            })
         };
         let lcp = |value: f64| EventData::Vital {
             metric: Vital::Lcp,

@@ -113,3 +113,15 @@ pub(super) fn labels(b: &Breakdown) -> Vec<(&str, u64, u64)> {
         .map(|r| (r.label.as_str(), r.visitors, r.count))
         .collect()
 }
+
+/// An uncaught error with `message` and nothing else known of it.
+pub(super) fn error(message: &str) -> EventData {
+    EventData::Error(sonde_protocol::ErrorReport {
+        message: message.into(),
+        source: None,
+        line: None,
+        column: None,
+        stack: None,
+        rejection: false,
+    })
+}

@@ -160,7 +160,6 @@ fn usage_series(
         .collect())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::DuckDbStore;

@@ -67,7 +67,10 @@ pub(super) fn write_batches(
         conn,
         rows.clone().map(|e| (e.site.as_str(), e.path.as_str())),
     )?;
-    let numbers: Vec<(i32, i64)> = path_ids.into_iter().zip(next_seqs(conn, rows.clone().count())?).collect();
+    let numbers: Vec<(i32, i64)> = path_ids
+        .into_iter()
+        .zip(next_seqs(conn, rows.clone().count())?)
+        .collect();
     let new_ids = match append_rows(conn, "events", rows.clone(), &numbers) {
         Ok(()) => None,
         Err(e) => {
