@@ -133,9 +133,6 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         k: u64,
     ) -> Result<UsageReport, StoreError>;
 
-    /// Key figures of the period and the one before, and the breakdowns,
-    /// leaving out rows of fewer than `k` visitors (see
-    /// [`sonde_protocol::overview`] for the definitions).
     /// Rolls up to `max_days` of `site`'s days that are over as of
     /// `now_ms` into per-day usage figures, which usage reports then add
     /// up instead of counting page views; a store without a rollup does
@@ -149,8 +146,11 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         Ok(RollupOutcome::default())
     }
 
-    /// The overview of the sessions the filters select, days on the
-    /// calendar of `timezone` (a session is cut at its midnight).
+    /// Key figures of the period and the one before, and the breakdowns,
+    /// leaving out rows of fewer than `k` visitors (see
+    /// [`sonde_protocol::overview`] for the definitions), of the sessions
+    /// the filters select, days on the calendar of `timezone` (a session is
+    /// cut at its midnight).
     fn overview(
         &self,
         q: &OverviewQuery,
@@ -226,17 +226,7 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         scope: &Scope,
         funnel: &FunnelDefinition,
     ) -> Result<Vec<sonde_protocol::funnel::StepResult>, StoreError> {
-        let units = self.funnel_occurrences(scope, funnel)?;
-        let progresses: Vec<Vec<i64>> = units
-            .iter()
-            .map(|(_, events)| {
-                crate::reports::funnel::progress(&funnel.steps, events, funnel.window_ms)
-            })
-            .collect();
-        Ok(crate::reports::funnel::summarize(
-            funnel.steps.len(),
-            &progresses,
-        ))
+        reference_funnel(self, scope, funnel)
     }
 
     /// Each unit's value of `dimension`, from its first event in the scope's period
@@ -286,4 +276,27 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
 
     /// Bytes the store takes on disk.
     fn size_on_disk(&self) -> u64;
+}
+
+/// A funnel's figures by the reference arithmetic ([`crate::reports::funnel`]) over
+/// the store's [`EventStore::funnel_occurrences`]: what
+/// [`EventStore::funnel`] does unless a store computes the same in its own
+/// engine, and what such a store falls back on for what its engine does
+/// not compute.
+pub fn reference_funnel<S: EventStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    funnel: &FunnelDefinition,
+) -> Result<Vec<sonde_protocol::funnel::StepResult>, StoreError> {
+    let units = store.funnel_occurrences(scope, funnel)?;
+    let progresses: Vec<Vec<i64>> = units
+        .iter()
+        .map(|(_, events)| {
+            crate::reports::funnel::progress(&funnel.steps, events, funnel.window_ms)
+        })
+        .collect();
+    Ok(crate::reports::funnel::summarize(
+        funnel.steps.len(),
+        &progresses,
+    ))
 }

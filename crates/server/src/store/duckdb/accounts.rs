@@ -7,30 +7,6 @@ use super::DuckDbStore;
 use crate::store::StoreError;
 use crate::store::accounts::{AccountStore, StoredSession, StoredUser};
 
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS users (
-    username        VARCHAR PRIMARY KEY,
-    role            VARCHAR NOT NULL,
-    password_hash   VARCHAR NOT NULL,
-    failed_sign_ins INTEGER NOT NULL DEFAULT 0,
-    locked_until    BIGINT
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash VARCHAR PRIMARY KEY,
-    username   VARCHAR NOT NULL,
-    csrf_token VARCHAR NOT NULL,
-    expires_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS share_links (
-    id         VARCHAR PRIMARY KEY,
-    token_hash VARCHAR NOT NULL,
-    site       VARCHAR NOT NULL,
-    created_by VARCHAR NOT NULL,
-    created_at BIGINT NOT NULL,
-    revoked    BOOLEAN NOT NULL DEFAULT false
-);
-";
-
 fn role(text: String) -> Result<Role, StoreError> {
     Role::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("unknown role {text:?}")))
 }

@@ -14,16 +14,22 @@
 //!
 //! Filtered reports read the events: filters select sessions, which a day's
 //! totals cannot.
+//!
+//! How far the rollup has come is what `rollup_days` holds, read from the
+//! store whenever it is needed: every process on the store, and a store
+//! reopened, knows which days are rolled up and which late page views take
+//! a day out.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono_tz::Tz;
 use duckdb::{Connection, params};
-use sonde_protocol::Granularity;
+use sonde_protocol::{EventData, Granularity, SiteSettings};
 
+use super::DuckDbStore;
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
-use crate::store::StoreError;
+use crate::store::{RollupOutcome, StoreError, StoredEvent};
 
 /// What the rollup holds and how it counts; rows of another version (an
 /// older Sonde's) are dropped when the store opens and counted again.
@@ -38,49 +44,9 @@ pub(super) fn drop_other_versions(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(super) const SCHEMA: &str = "
--- One row per rolled-up day of a site's calendar ([day_start, day_stop) in
--- ms, in the timezone it was counted in): its page views and visitors.
-CREATE TABLE IF NOT EXISTS rollup_days (
-    site      VARCHAR NOT NULL,
-    day_start BIGINT NOT NULL,
-    day_stop  BIGINT NOT NULL,
-    timezone  VARCHAR NOT NULL,
-    views     BIGINT NOT NULL,
-    visitors  BIGINT NOT NULL
-);
-ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS version INTEGER;
--- A day's visits (a session cut at the site's midnight): how many, how
--- many of one page view, and their duration added up.
-ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS sessions BIGINT;
-ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS bounces BIGINT;
-ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS duration_ms BIGINT;
--- A day's visitors and visits per value of each overview breakdown
--- (dimension: entry, exit, source, referrer, campaign, browser, os,
--- device); read only for days listed in rollup_days.
-CREATE TABLE IF NOT EXISTS rollup_day_groups (
-    site      VARCHAR NOT NULL,
-    day_start BIGINT NOT NULL,
-    dimension VARCHAR NOT NULL,
-    label     VARCHAR NOT NULL,
-    visitors  BIGINT NOT NULL,
-    sessions  BIGINT NOT NULL
-);
-DROP TABLE IF EXISTS rollup_sessions;
--- A day's page views and visitors per page; read only for days listed in
--- rollup_days.
-CREATE TABLE IF NOT EXISTS rollup_day_pages (
-    site      VARCHAR NOT NULL,
-    day_start BIGINT NOT NULL,
-    path      VARCHAR NOT NULL,
-    views     BIGINT NOT NULL,
-    visitors  BIGINT NOT NULL
-);
-";
-
 /// Every timezone's offset is a multiple of 15 minutes, so a day of any
 /// site's calendar is a whole number of these slices.
-const GRANULE_MS: i64 = 15 * 60 * 1000;
+pub(super) const GRANULE_MS: i64 = 15 * 60 * 1000;
 
 /// Page views and visitors of a scope, per day of the site's calendar and
 /// per page (a page's visitors added up over its days).
@@ -316,7 +282,7 @@ fn count_from_events(
 /// The days of `site`'s calendar (in `timezone`) that are over as of
 /// `now_ms`, have page views before them or on them, and are not rolled
 /// up: oldest first.
-pub(super) fn pending_days(
+fn pending_days(
     conn: &Connection,
     site: &str,
     timezone: Tz,
@@ -350,7 +316,7 @@ pub(super) fn pending_days(
 
 /// Counts one day of `site` from the events into the rollup, in one
 /// transaction.
-pub(super) fn roll_day(
+fn roll_day(
     conn: &mut Connection,
     site: &str,
     timezone: Tz,
@@ -382,12 +348,12 @@ pub(super) fn roll_day(
             "CREATE OR REPLACE TEMP TABLE day_sessions AS
              WITH views AS (SELECT {columns}, ?::BIGINT AS day_start {views})
              {sessions}",
-            columns = super::VIEW_COLUMNS,
-            sessions = super::sessions_sql(false),
+            columns = super::scope::VIEW_COLUMNS,
+            sessions = super::scope::sessions_sql(false),
         ),
         params![start, site, start, stop],
     )?;
-    for dimension in super::OVERVIEW_DIMENSIONS {
+    for dimension in super::scope::OVERVIEW_DIMENSIONS {
         tx.execute(
             &format!(
                 "INSERT INTO rollup_day_groups
@@ -423,7 +389,7 @@ pub(super) fn roll_day(
 
 /// Takes out of the rollup the days of `site` that hold any instant of
 /// `[from, to]`: they are counted from the events again until rolled anew.
-pub(super) fn unroll(conn: &Connection, site: &str, from: i64, to: i64) -> Result<(), StoreError> {
+fn unroll(conn: &Connection, site: &str, from: i64, to: i64) -> Result<(), StoreError> {
     conn.execute(
         "DELETE FROM rollup_days WHERE site = ? AND day_stop > ? AND day_start <= ?",
         params![site, from, to],
@@ -433,15 +399,221 @@ pub(super) fn unroll(conn: &Connection, site: &str, from: i64, to: i64) -> Resul
 
 /// The end of the latest rolled-up day of each site: a page view before it
 /// may change a rolled-up day.
-pub(super) fn rolled_until(conn: &Connection) -> Result<HashMap<String, i64>, StoreError> {
+fn rolled_until(conn: &Connection) -> Result<HashMap<String, i64>, StoreError> {
+    // Not cached: a cached statement read back a wrong site name here.
     let mut stmt = conn.prepare("SELECT site, max(day_stop) FROM rollup_days GROUP BY site")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Takes the days that late page views among `rows` fall on out of the
+/// rollup, before the rows are written.
+pub(super) fn unroll_late_views<'e>(
+    conn: &Connection,
+    rows: impl Iterator<Item = &'e StoredEvent>,
+) -> Result<(), StoreError> {
+    let rolled_until = rolled_until(conn)?;
+    if rolled_until.is_empty() {
+        return Ok(());
+    }
+    let mut late: HashMap<&str, (i64, i64)> = HashMap::new();
+    for e in rows {
+        let is_late = rolled_until
+            .get(e.site.as_str())
+            .is_some_and(|until| e.ts < *until);
+        if is_late && matches!(e.data, EventData::PageView { .. }) {
+            let span = late.entry(e.site.as_str()).or_insert((e.ts, e.ts));
+            *span = (span.0.min(e.ts), span.1.max(e.ts));
+        }
+    }
+    for (site, (from, to)) in late {
+        unroll(conn, site, from, to)?;
+    }
+    Ok(())
+}
+
+/// Rolls up to `max_days` of `site`'s days that are over as of `now_ms`,
+/// a day per hold of the store, so that writes and queries go on.
+pub(super) fn roll_up(
+    store: &DuckDbStore,
+    site: &SiteSettings,
+    now_ms: i64,
+    max_days: usize,
+) -> Result<RollupOutcome, StoreError> {
+    let timezone: Tz = site
+        .timezone
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("unknown timezone {:?}", site.timezone)))?;
+    let pending = pending_days(&store.conn(), &site.key, timezone, now_ms)?;
+    let mut rolled = 0;
+    for day in pending.iter().take(max_days) {
+        roll_day(&mut store.conn(), &site.key, timezone, day)?;
+        rolled += 1;
+    }
+    Ok(RollupOutcome {
+        rolled,
+        pending: pending.len() - rolled,
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use sonde_protocol::overview::{Filters, OverviewQuery};
+    use sonde_protocol::usage::UsageQuery;
+
+    use super::super::testing::{DAY, HOUR, MIDNIGHT, view};
     use super::*;
+    use crate::store::EventStore;
+
+    #[test]
+    fn usage_from_the_rollup_is_usage_counted_from_the_events() {
+        use rand::{Rng, SeedableRng};
+        // 2025-11-24 is a Monday; twelve days of traffic ending on a
+        // Saturday afternoon, in a timezone an hour off UTC and in one
+        // 5 h 45 min off (its days start at 18:15 UTC).
+        let now = MIDNIGHT + 12 * DAY + 15 * HOUR;
+        for timezone in ["Europe/Berlin", "Asia/Kathmandu"] {
+            let tz: Tz = timezone.parse().unwrap();
+            let mut site = SiteSettings::new("shop", vec![]);
+            site.timezone = timezone.into();
+            let rolled = DuckDbStore::in_memory().unwrap();
+            let counted = DuckDbStore::in_memory().unwrap();
+            let write = |events: &[StoredEvent]| {
+                rolled.write(events).unwrap();
+                counted.write(events).unwrap();
+            };
+            let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+            let paths = ["/", "/a", "/b", "/c", "/d", "/e"];
+            let events: Vec<StoredEvent> = (0..3_000)
+                .map(|i| {
+                    // Visitor ids repeat within a day and now and then
+                    // across days (a late event under the next day's salt).
+                    let ts = now - rng.random_range(0..12 * DAY);
+                    let visitor = rng.random_range(0..60);
+                    let mut e = view(&format!("v{i}"), ts, visitor, paths[rng.random_range(0..6)]);
+                    // Sessions run over days, and so over midnight.
+                    e.session_id = Some(format!("s{visitor}-{}", rng.random_range(0..3)));
+                    if let EventData::PageView { referrer, .. } = &mut e.data {
+                        *referrer = ["news.example", "mail.example"]
+                            .get(rng.random_range(0..4))
+                            .map(|r| r.to_string());
+                    }
+                    e
+                })
+                .collect();
+            write(&events);
+
+            let queries = [
+                (now - 7 * DAY, now, Granularity::Day, false),
+                (MIDNIGHT, MIDNIGHT + 13 * DAY, Granularity::Day, true),
+                (MIDNIGHT - 2 * DAY, now, Granularity::Week, true),
+                (MIDNIGHT, now, Granularity::Month, false),
+                (now - DAY, now, Granularity::Hour, true),
+            ];
+            let same = |why: &str| {
+                for (from, to, granularity, compare) in queries {
+                    let q = UsageQuery {
+                        site: "shop".into(),
+                        from,
+                        to,
+                        granularity,
+                        compare,
+                        ..Default::default()
+                    };
+                    let (a, b) = (
+                        rolled.usage(&q, tz, 3).unwrap(),
+                        counted.usage(&q, tz, 3).unwrap(),
+                    );
+                    assert_eq!(a, b, "{timezone} {why}: {q:?}");
+                    assert!(a.total_pageviews > 0);
+                }
+                for (from, to) in [(now - 7 * DAY, now), (MIDNIGHT, MIDNIGHT + 10 * DAY)] {
+                    let mut q = OverviewQuery {
+                        site: "shop".into(),
+                        from,
+                        to,
+                        filters: Filters::default(),
+                    };
+                    let (a, b) = (
+                        rolled.overview(&q, tz, 3).unwrap(),
+                        counted.overview(&q, tz, 3).unwrap(),
+                    );
+                    assert_eq!(a, b, "{timezone} {why}: {q:?}");
+                    assert!(a.current.sessions > 0 && !a.sources.rows.is_empty());
+                    q.filters.source = Some("news.example".into());
+                    assert_eq!(
+                        rolled.overview(&q, tz, 3).unwrap(),
+                        counted.overview(&q, tz, 3).unwrap(),
+                        "{timezone} {why}: {q:?}"
+                    );
+                }
+            };
+            same("before the roll-up");
+            let turn = rolled.roll_up(&site, now, 100).unwrap();
+            assert_eq!(
+                (turn.rolled, turn.pending),
+                (12, 0),
+                "{timezone}: the days before today"
+            );
+            assert_eq!(rolled.roll_up(&site, now, 100).unwrap().rolled, 0);
+            same("rolled up");
+
+            // A late page view takes its day out until it is rolled again.
+            let late = view("late", now - 3 * DAY, 7, "/late");
+            write(&[late]);
+            same("after a late page view");
+            assert_eq!(rolled.roll_up(&site, now, 100).unwrap().rolled, 1);
+            same("rolled again");
+
+            // An erasure deletes events of rolled-up days.
+            for store in [&rolled, &counted] {
+                store.erase("shop", 7, 0, &[], None).unwrap();
+            }
+            same("after an erasure");
+            rolled.roll_up(&site, now, 100).unwrap();
+            same("rolled after the erasure");
+
+            // The reports read the rollup: events deleted behind its back
+            // (no store does that) still count.
+            // Whole days of the site's calendar, all rolled up.
+            let days = crate::reports::buckets::buckets(
+                MIDNIGHT,
+                MIDNIGHT + 10 * DAY,
+                Granularity::Day,
+                tz,
+            );
+            let overview = OverviewQuery {
+                site: "shop".into(),
+                from: days[1].start,
+                to: days[9].start,
+                filters: Filters::default(),
+            };
+            let before = rolled.overview(&overview, tz, 1).unwrap();
+            rolled
+                .conn()
+                .execute_batch("DELETE FROM events WHERE path = '/e'")
+                .unwrap();
+            assert_eq!(rolled.overview(&overview, tz, 1).unwrap(), before);
+            assert_ne!(counted.overview(&overview, tz, 1).unwrap().current, {
+                counted
+                    .conn()
+                    .execute_batch("DELETE FROM events WHERE path = '/e'")
+                    .unwrap();
+                counted.overview(&overview, tz, 1).unwrap().current
+            });
+            let q = UsageQuery {
+                site: "shop".into(),
+                from: MIDNIGHT,
+                to: MIDNIGHT + 10 * DAY,
+                ..Default::default()
+            };
+            let pages = rolled.usage(&q, tz, 1).unwrap().top_pages;
+            assert!(
+                pages.iter().any(|p| p.path == "/e"),
+                "{timezone}: {pages:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_uncovered_parts_lie_between_and_around_the_spans() {
@@ -452,5 +624,83 @@ mod tests {
         );
         assert_eq!(uncovered(0, 100, &[(0, 50), (50, 100)]), []);
         assert_eq!(uncovered(5, 100, &[(10, 20)]), [(5, 10), (20, 100)]);
+    }
+
+    /// How far the rollup has come is the store's: a second store on the
+    /// same file takes out a day for a late page view it writes after the
+    /// first rolled the day up, and a store reopened rolls up nothing again
+    /// and reads the same figures.
+    #[test]
+    fn the_rollups_progress_is_kept_in_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sonde.duckdb");
+        let site = SiteSettings::new("shop", vec![]);
+        let now = MIDNIGHT + 3 * DAY + HOUR;
+        let q = UsageQuery {
+            site: "shop".into(),
+            from: MIDNIGHT,
+            to: now,
+            ..Default::default()
+        };
+        let rolled = |store: &DuckDbStore| -> Vec<i64> {
+            let conn = store.conn();
+            let mut stmt = conn
+                .prepare("SELECT day_start FROM rollup_days ORDER BY day_start")
+                .unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let figures = {
+            let store = DuckDbStore::open(&file).unwrap();
+            let other = store.second_handle().unwrap();
+            store
+                .write(&[
+                    view("a", MIDNIGHT + HOUR, 1, "/"),
+                    view("b", MIDNIGHT + DAY + HOUR, 2, "/cart"),
+                ])
+                .unwrap();
+            assert_eq!(
+                store.roll_up(&site, now, 10).unwrap(),
+                RollupOutcome {
+                    rolled: 3,
+                    pending: 0
+                }
+            );
+            let before = store.usage(&q, Tz::UTC, 1).unwrap();
+            other
+                .write(&[view("late", MIDNIGHT + 2 * HOUR, 3, "/")])
+                .unwrap();
+            assert_eq!(rolled(&store), [MIDNIGHT + DAY, MIDNIGHT + 2 * DAY]);
+            let after = store.usage(&q, Tz::UTC, 1).unwrap();
+            assert_eq!(after.total_pageviews, before.total_pageviews + 1);
+            assert_eq!(other.roll_up(&site, now, 10).unwrap().rolled, 1);
+            assert_eq!(store.usage(&q, Tz::UTC, 1).unwrap(), after);
+            after
+        };
+        let store = DuckDbStore::open(&file).unwrap();
+        assert_eq!(
+            store.roll_up(&site, now, 10).unwrap(),
+            RollupOutcome {
+                rolled: 0,
+                pending: 0
+            },
+            "nothing to roll up again"
+        );
+        assert_eq!(
+            rolled(&store),
+            [MIDNIGHT, MIDNIGHT + DAY, MIDNIGHT + 2 * DAY]
+        );
+        assert_eq!(store.usage(&q, Tz::UTC, 1).unwrap(), figures);
+        // A late page view after reopening takes its day out again.
+        store
+            .write(&[view("later", MIDNIGHT + DAY + 2 * HOUR, 4, "/")])
+            .unwrap();
+        assert_eq!(rolled(&store), [MIDNIGHT, MIDNIGHT + 2 * DAY]);
+        assert_eq!(
+            store.usage(&q, Tz::UTC, 1).unwrap().total_pageviews,
+            figures.total_pageviews + 1
+        );
     }
 }

@@ -11,17 +11,6 @@ use super::DuckDbStore;
 use crate::store::StoreError;
 use crate::store::saved::SavedStore;
 
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS saved (
-    kind       VARCHAR NOT NULL,
-    id         VARCHAR NOT NULL,
-    site       VARCHAR NOT NULL,
-    name       VARCHAR NOT NULL,
-    body       VARCHAR NOT NULL,
-    PRIMARY KEY (kind, id)
-);
-";
-
 const FUNNEL: &str = "funnel";
 const GOAL: &str = "goal";
 

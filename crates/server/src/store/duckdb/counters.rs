@@ -1,0 +1,78 @@
+//! Counts kept per site and day, in aggregate, with nothing about the
+//! visitor: banners shown (the consent report's denominator) and requests
+//! from bots.
+
+use chrono::NaiveDate;
+use duckdb::{Connection, params};
+
+use crate::store::StoreError;
+
+/// A table of counts per site and day.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Daily {
+    /// Downloads of a site's banner settings.
+    BannerImpressions,
+    /// Requests from bots.
+    BotRequests,
+}
+
+impl Daily {
+    fn table(self) -> &'static str {
+        match self {
+            Daily::BannerImpressions => "banner_impressions",
+            Daily::BotRequests => "bot_requests",
+        }
+    }
+}
+
+/// Counts one for `site` on `day`.
+pub(super) fn count_one(
+    conn: &Connection,
+    counts: Daily,
+    site: &str,
+    day: NaiveDate,
+) -> Result<(), StoreError> {
+    let table = counts.table();
+    conn.execute(
+        &format!(
+            "INSERT INTO {table} VALUES (?::DATE, ?, 1)
+             ON CONFLICT DO UPDATE SET count = {table}.count + 1"
+        ),
+        params![day.to_string(), site],
+    )?;
+    Ok(())
+}
+
+/// The sum over all days for `site`.
+pub(super) fn total(conn: &Connection, counts: Daily, site: &str) -> Result<u64, StoreError> {
+    let count: Option<i64> = conn.query_row(
+        &format!(
+            "SELECT sum(count)::BIGINT FROM {} WHERE site = ?",
+            counts.table()
+        ),
+        [site],
+        |r| r.get(0),
+    )?;
+    Ok(count.unwrap_or(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::DuckDbStore;
+    use super::*;
+    use crate::store::EventStore;
+
+    #[test]
+    fn each_count_is_per_site_and_added_up_over_days() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let day = |d: u32| NaiveDate::from_ymd_opt(2025, 11, d).unwrap();
+        for d in [24, 24, 25] {
+            store.count_banner_impression("shop", day(d)).unwrap();
+        }
+        store.count_bot_request("shop", day(24)).unwrap();
+        store.count_bot_request("blog", day(24)).unwrap();
+        assert_eq!(store.banner_impressions("shop").unwrap(), 3);
+        assert_eq!(store.bot_requests("shop").unwrap(), 1);
+        assert_eq!(store.banner_impressions("blog").unwrap(), 0);
+    }
+}

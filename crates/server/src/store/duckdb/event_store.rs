@@ -1,0 +1,209 @@
+//! [`EventStore`] for [`DuckDbStore`]: each method takes the connection and
+//! hands it to the file of its concern.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport};
+use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step, StepResult};
+use sonde_protocol::overview::{OverviewQuery, OverviewReport};
+use sonde_protocol::usage::{UsageQuery, UsageReport};
+use sonde_protocol::{ConsentRecord, EraseReceipt, SiteSettings};
+
+use super::counters::{self, Daily};
+use super::{
+    DuckDbStore, consents, erase, funnels, inspect, overview, rollup, rows, sites, usage, write,
+};
+use crate::reports::Scope;
+use crate::reports::conversions::VisitRow;
+use crate::reports::errors::ErrorRow;
+use crate::reports::funnel::Occurrence;
+use crate::reports::performance::VitalRow;
+use crate::store::{
+    EventStore, RetentionOutcome, RollupOutcome, StoreError, StoredEvent, WriteOutcome,
+};
+
+impl EventStore for DuckDbStore {
+    fn write_batches(&self, batches: &[&[StoredEvent]]) -> Result<Vec<WriteOutcome>, StoreError> {
+        write::write_batches(&self.conn(), batches)
+    }
+
+    fn erase(
+        &self,
+        site: &str,
+        visitor_id: i64,
+        since_ms: i64,
+        sessions: &[String],
+        consent_id: Option<&str>,
+    ) -> Result<EraseReceipt, StoreError> {
+        erase::erase(
+            &mut self.conn(),
+            site,
+            visitor_id,
+            since_ms,
+            sessions,
+            consent_id,
+        )
+    }
+
+    fn apply_retention(
+        &self,
+        site: &SiteSettings,
+        now_ms: i64,
+    ) -> Result<RetentionOutcome, StoreError> {
+        erase::apply_retention(&mut self.conn(), site, now_ms)
+    }
+
+    fn usage(&self, q: &UsageQuery, timezone: Tz, k: u64) -> Result<UsageReport, StoreError> {
+        usage::usage(&self.conn(), q, timezone, k)
+    }
+
+    fn roll_up(
+        &self,
+        site: &SiteSettings,
+        now_ms: i64,
+        max_days: usize,
+    ) -> Result<RollupOutcome, StoreError> {
+        rollup::roll_up(self, site, now_ms, max_days)
+    }
+
+    fn overview(
+        &self,
+        q: &OverviewQuery,
+        timezone: Tz,
+        k: u64,
+    ) -> Result<OverviewReport, StoreError> {
+        overview::overview(&self.conn(), q, timezone, k)
+    }
+
+    fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError> {
+        consents::record_consent(&self.conn(), record, device)
+    }
+
+    fn consent_log(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ConsentLogEntry>, StoreError> {
+        consents::consent_log(&self.conn(), site, from, to)
+    }
+
+    fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
+        counters::count_one(&self.conn(), Daily::BannerImpressions, site, day)
+    }
+
+    fn count_bot_request(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
+        counters::count_one(&self.conn(), Daily::BotRequests, site, day)
+    }
+
+    fn sites(&self) -> Result<Vec<SiteSettings>, StoreError> {
+        sites::sites(&self.conn())
+    }
+
+    fn put_site(&self, site: &SiteSettings) -> Result<(), StoreError> {
+        sites::put_site(&self.conn(), site)
+    }
+
+    fn remove_site(&self, key: &str) -> Result<bool, StoreError> {
+        sites::remove_site(&self.conn(), key)
+    }
+
+    fn event_count(&self, site: &str) -> Result<u64, StoreError> {
+        inspect::event_count(&self.conn(), site)
+    }
+
+    fn count_by_kind(
+        &self,
+        site: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        inspect::count_by_kind(&self.conn(), site)
+    }
+
+    fn consent_count(&self, site: &str) -> Result<u64, StoreError> {
+        inspect::consent_count(&self.conn(), site)
+    }
+
+    fn banner_impressions(&self, site: &str) -> Result<u64, StoreError> {
+        counters::total(&self.conn(), Daily::BannerImpressions, site)
+    }
+
+    fn bot_requests(&self, site: &str) -> Result<u64, StoreError> {
+        counters::total(&self.conn(), Daily::BotRequests, site)
+    }
+
+    fn dump_as_text(&self, table: &str) -> Result<String, StoreError> {
+        inspect::dump_as_text(&self.conn(), table)
+    }
+
+    fn funnel_occurrences(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
+        funnels::occurrences(&self.conn(), scope, funnel)
+    }
+
+    /// In SQL when every step can be matched there (pages, and events
+    /// without a property); otherwise the reference arithmetic.
+    fn funnel(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<StepResult>, StoreError> {
+        if funnels::needs_props(funnel) {
+            return crate::store::reference_funnel(self, scope, funnel);
+        }
+        funnels::funnel_in_sql(&self.conn(), scope, funnel)
+    }
+
+    fn unit_dimension(
+        &self,
+        scope: &Scope,
+        unit: FunnelUnit,
+        dimension: FunnelDimension,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        funnels::unit_dimension(&self.conn(), scope, unit, dimension)
+    }
+
+    fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError> {
+        rows::errors(&self.conn(), scope)
+    }
+
+    fn visits(&self, scope: &Scope) -> Result<Vec<VisitRow>, StoreError> {
+        rows::visits(&self.conn(), scope)
+    }
+
+    fn goal_hits(
+        &self,
+        scope: &Scope,
+        target: &Step,
+    ) -> Result<Vec<(String, Option<f64>)>, StoreError> {
+        rows::goal_hits(&self.conn(), scope, target)
+    }
+
+    fn session_count(&self, scope: &Scope) -> Result<u64, StoreError> {
+        rows::session_count(&self.conn(), scope)
+    }
+
+    fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError> {
+        rows::vitals(&self.conn(), scope)
+    }
+
+    fn consent_report(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        days: (NaiveDate, NaiveDate),
+    ) -> Result<ConsentReport, StoreError> {
+        consents::consent_report(&self.conn(), site, from, to, days)
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        inspect::ping(&self.conn())
+    }
+
+    fn size_on_disk(&self) -> u64 {
+        inspect::size_on_disk(self.path.as_deref())
+    }
+}

@@ -1,0 +1,359 @@
+//! The overview: key figures of a period and the one before, and the
+//! breakdowns of its sessions.
+
+use chrono_tz::Tz;
+use duckdb::Connection;
+use sonde_protocol::overview::{
+    Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
+};
+
+use super::rollup::{self, GRANULE_MS};
+use super::scope::{VIEW_COLUMNS, matching_sessions, sessions_sql};
+use super::usage::usage_figures;
+use crate::reports::Scope;
+use crate::store::StoreError;
+
+/// Key figures of the period and the one before, and the breakdowns,
+/// leaving out rows of fewer than `k` visitors (see
+/// [`sonde_protocol::overview`] for the definitions); days on the calendar
+/// of `timezone` (a session is cut at its midnight).
+pub(super) fn overview(
+    conn: &Connection,
+    q: &OverviewQuery,
+    timezone: Tz,
+    k: u64,
+) -> Result<OverviewReport, StoreError> {
+    let length = q.to - q.from;
+    let previous = key_figures(conn, q, q.from - length, q.from, timezone)?;
+    let current = key_figures(conn, q, q.from, q.to, timezone)?;
+    // `counted_sessions` and `chosen_days` now hold the current period's.
+    let breakdown = |sql: &str| breakdown(conn, sql, k);
+    // Visitors are counted per day and added up, so a group's figures
+    // are the counted sessions' and the rolled-up days' sums.
+    let by_session = |column: &str| {
+        format!(
+            "SELECT label, sum(visitors)::BIGINT, sum(n)::BIGINT FROM (
+                 SELECT {column} AS label, count(DISTINCT (day_start, visitor)) AS visitors,
+                        count(*) AS n
+                 FROM counted_sessions WHERE {column} IS NOT NULL GROUP BY {column}
+                 UNION ALL
+                 SELECT g.label, g.visitors, g.sessions
+                 FROM rollup_day_groups g JOIN chosen_days d
+                   ON g.site = d.site AND g.day_start = d.day_start
+                 WHERE g.dimension = '{column}'
+             ) GROUP BY label"
+        )
+    };
+    let pages = if q.filters.is_empty() {
+        // Every session: the usage report's pages, from the rollup.
+        let scope = Scope::unfiltered(&q.site, q.from, q.to);
+        let figures = usage_figures(conn, &scope, timezone)?;
+        let mut rows: Vec<BreakdownRow> = figures
+            .pages
+            .into_iter()
+            .map(|(label, counts)| BreakdownRow {
+                label,
+                visitors: counts.visitors,
+                count: counts.views,
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.visitors
+                .cmp(&a.visitors)
+                .then_with(|| b.count.cmp(&a.count))
+                .then_with(|| a.label.cmp(&b.label))
+        });
+        keep_groups(rows, k)
+    } else {
+        breakdown(
+            "SELECT v.path, count(DISTINCT (v.day_start, v.visitor_id)), count(*)
+             FROM views v JOIN counted_sessions c
+               ON v.session = c.session AND v.day_start = c.day_start
+             GROUP BY v.path",
+        )?
+    };
+    Ok(OverviewReport {
+        current,
+        previous,
+        k,
+        pages,
+        entry_pages: breakdown(&by_session("entry"))?,
+        exit_pages: breakdown(&by_session("exit"))?,
+        sources: breakdown(&by_session("source"))?,
+        referrers: breakdown(&by_session("referrer"))?,
+        campaigns: breakdown(&by_session("campaign"))?,
+        browsers: breakdown(&by_session("browser"))?,
+        os: breakdown(&by_session("os"))?,
+        devices: breakdown(&by_session("device"))?,
+    })
+}
+
+/// Most rows a breakdown lists.
+const BREAKDOWN_ROWS: usize = 10;
+
+/// The key figures of the site's sessions in `[from, to)` (cut at the
+/// site's midnight) that pass the filters. It leaves, for the breakdowns,
+/// the temporary table `counted_sessions` (sessions counted from page
+/// views, which `views` holds with their day) and the view `chosen_days`
+/// (the rolled-up days read instead, only without filters).
+fn key_figures(
+    conn: &Connection,
+    q: &OverviewQuery,
+    from: i64,
+    to: i64,
+    timezone: Tz,
+) -> Result<KeyFigures, StoreError> {
+    let rolled = if q.filters.is_empty() {
+        rollup::rolled_days(conn, &q.site, timezone, from, to)?
+    } else {
+        Vec::new()
+    };
+    let pieces = rollup::uncovered(from, to, &rolled);
+    rollup::fill_day_granules(conn, &pieces, timezone)?;
+    let branches: Vec<String> = pieces
+        .iter()
+        .map(|(a, b)| {
+            format!(
+                "SELECT epoch_ms(ts) // {GRANULE_MS} AS granule, {VIEW_COLUMNS} FROM events
+                 WHERE site = ? AND kind = 'page_view'
+                   AND ts >= epoch_ms({a}::BIGINT) AND ts < epoch_ms({b}::BIGINT)"
+            )
+        })
+        .collect();
+    let branches = if branches.is_empty() {
+        format!("SELECT 0 AS granule, {VIEW_COLUMNS} FROM events WHERE FALSE AND site = ?")
+    } else {
+        branches.join(" UNION ALL ")
+    };
+    let sites: Vec<&dyn duckdb::ToSql> = vec![&q.site; pieces.len().max(1)];
+    conn.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE views AS
+             SELECT e.* EXCLUDE (granule), g.day_start
+             FROM ({branches}) e JOIN day_granules g USING (granule)"
+        ),
+        sites.as_slice(),
+    )?;
+    let (matching, values) = matching_sessions(&q.filters);
+    let values: Vec<&dyn duckdb::ToSql> = values.iter().map(|v| v as &dyn duckdb::ToSql).collect();
+    conn.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE counted_sessions AS
+             SELECT * FROM ({sessions}) WHERE {matching}",
+            sessions = sessions_sql(q.filters.page.is_some()),
+        ),
+        values.as_slice(),
+    )?;
+    // The rolled-up days read (none with filters, which select sessions a
+    // day's sums cannot). A view holds no placeholders: the values are
+    // written in, the strings quoted as SQL quotes them.
+    let rolled_days = if rolled.is_empty() {
+        "FALSE".to_owned()
+    } else {
+        format!(
+            "site = '{site}' AND timezone = '{timezone}' AND day_start >= {from} AND day_stop <= {to}",
+            site = q.site.replace('\'', "''"),
+            timezone = timezone.name().replace('\'', "''"),
+        )
+    };
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP VIEW chosen_days AS SELECT * FROM rollup_days WHERE {rolled_days}"
+    ))?;
+    let figures = conn.query_row(
+        "WITH counted AS (
+             SELECT count(DISTINCT (day_start, visitor)) AS visitors, count(*) AS sessions,
+                    coalesce(sum(views), 0) AS views,
+                    count(*) FILTER (WHERE views = 1) AS bounces,
+                    coalesce(sum(duration_ms), 0) AS duration_ms
+             FROM counted_sessions
+         ), rolled AS (
+             SELECT coalesce(sum(visitors), 0) AS visitors, coalesce(sum(sessions), 0) AS sessions,
+                    coalesce(sum(views), 0) AS views, coalesce(sum(bounces), 0) AS bounces,
+                    coalesce(sum(duration_ms), 0) AS duration_ms
+             FROM chosen_days
+         )
+         SELECT (c.visitors + r.visitors)::BIGINT, (c.sessions + r.sessions)::BIGINT,
+                (c.views + r.views)::BIGINT, (c.bounces + r.bounces)::BIGINT,
+                (c.duration_ms + r.duration_ms)::DOUBLE
+         FROM counted c, rolled r",
+        [],
+        |r| {
+            let (visitors, sessions, pageviews, bounces): (i64, i64, i64, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            let duration_ms: f64 = r.get(4)?;
+            let per_session = |x: f64| {
+                if sessions > 0 {
+                    x / sessions as f64
+                } else {
+                    0.0
+                }
+            };
+            Ok(KeyFigures {
+                visitors: visitors as u64,
+                sessions: sessions as u64,
+                pageviews: pageviews as u64,
+                views_per_session: per_session(pageviews as f64),
+                bounce_rate: per_session(bounces as f64),
+                avg_duration_ms: per_session(duration_ms),
+            })
+        },
+    )?;
+    Ok(figures)
+}
+
+/// Runs `sql` (label, visitors, count per group) and keeps the largest
+/// groups of at least `k` visitors; the smaller ones are only counted.
+fn breakdown(conn: &Connection, sql: &str, k: u64) -> Result<Breakdown, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT * FROM ({sql}) g(label, visitors, n) ORDER BY visitors DESC, n DESC, label"
+    ))?;
+    let rows: Vec<BreakdownRow> = stmt
+        .query_map([], |r| {
+            Ok(BreakdownRow {
+                label: r.get(0)?,
+                visitors: r.get::<_, i64>(1)? as u64,
+                count: r.get::<_, i64>(2)? as u64,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(keep_groups(rows, k))
+}
+
+/// The largest of `rows` (sorted, largest first) with at least `k`
+/// visitors; the smaller ones are only counted.
+fn keep_groups(rows: Vec<BreakdownRow>, k: u64) -> Breakdown {
+    let (listed, small): (Vec<BreakdownRow>, Vec<BreakdownRow>) =
+        rows.into_iter().partition(|row| row.visitors >= k);
+    Breakdown {
+        rows: listed.into_iter().take(BREAKDOWN_ROWS).collect(),
+        small_groups: small.len() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sonde_protocol::overview::Filters;
+
+    use super::super::testing::{labels, overview_fixture, overview_query};
+    use super::*;
+    use crate::store::EventStore;
+
+    #[test]
+    fn the_overview_matches_the_hand_computed_figures() {
+        let store = overview_fixture();
+        let report = store
+            .overview(&overview_query(Filters::default()), Tz::UTC, 1)
+            .unwrap();
+        assert_eq!(
+            report.current,
+            KeyFigures {
+                visitors: 3,
+                sessions: 4,
+                pageviews: 7,
+                views_per_session: 1.75,
+                bounce_rate: 0.5,
+                avg_duration_ms: 52_500.0,
+            }
+        );
+        assert_eq!(
+            report.previous,
+            KeyFigures {
+                visitors: 2,
+                sessions: 2,
+                pageviews: 3,
+                views_per_session: 1.5,
+                bounce_rate: 0.5,
+                avg_duration_ms: 5_000.0,
+            }
+        );
+        assert_eq!(
+            labels(&report.pages),
+            [
+                ("/", 2, 3),
+                ("/cart", 2, 2),
+                ("/products", 1, 1),
+                ("/thanks", 1, 1)
+            ]
+        );
+        assert_eq!(
+            labels(&report.entry_pages),
+            [("/", 2, 2), ("/cart", 1, 1), ("/products", 1, 1)]
+        );
+        assert_eq!(
+            labels(&report.exit_pages),
+            [("/", 1, 2), ("/cart", 1, 1), ("/thanks", 1, 1)]
+        );
+        assert_eq!(
+            labels(&report.sources),
+            [("news.example", 2, 2), ("direct", 1, 2)]
+        );
+        assert_eq!(labels(&report.campaigns), [("spring", 1, 1)]);
+        assert_eq!(
+            labels(&report.devices),
+            [("desktop", 2, 2), ("mobile", 1, 2)]
+        );
+    }
+
+    #[test]
+    fn breakdown_rows_under_k_visitors_are_only_counted() {
+        let store = overview_fixture();
+        let report = store
+            .overview(&overview_query(Filters::default()), Tz::UTC, 2)
+            .unwrap();
+        assert_eq!(labels(&report.pages), [("/", 2, 3), ("/cart", 2, 2)]);
+        assert_eq!(report.pages.small_groups, 2);
+        assert_eq!(labels(&report.sources), [("news.example", 2, 2)]);
+        assert_eq!(report.sources.small_groups, 1);
+        assert!(report.campaigns.rows.is_empty());
+        assert_eq!(report.campaigns.small_groups, 1);
+        assert_eq!(report.k, 2);
+    }
+
+    #[test]
+    fn filters_select_whole_sessions() {
+        let store = overview_fixture();
+        let by_source = store
+            .overview(
+                &overview_query(Filters {
+                    source: Some("news.example".into()),
+                    ..Filters::default()
+                }),
+                Tz::UTC,
+                1,
+            )
+            .unwrap();
+        // s1 and s4: the second page of s1 has no referrer of its own.
+        assert_eq!(
+            (by_source.current.sessions, by_source.current.pageviews),
+            (2, 4)
+        );
+        assert_eq!(by_source.current.avg_duration_ms, 90_000.0);
+        let by_page = store
+            .overview(
+                &overview_query(Filters {
+                    page: Some("/cart".into()),
+                    ..Filters::default()
+                }),
+                Tz::UTC,
+                1,
+            )
+            .unwrap();
+        assert_eq!(by_page.current, by_source.current);
+        let by_entry = store
+            .overview(
+                &overview_query(Filters {
+                    entry_page: Some("/products".into()),
+                    browser: Some("Safari".into()),
+                    ..Filters::default()
+                }),
+                Tz::UTC,
+                1,
+            )
+            .unwrap();
+        assert_eq!(
+            (by_entry.current.visitors, by_entry.current.sessions),
+            (1, 1)
+        );
+        assert_eq!(by_entry.previous.sessions, 0);
+    }
+}

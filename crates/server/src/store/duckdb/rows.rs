@@ -1,0 +1,199 @@
+//! The rows the errors, conversions and performance reports read: errors,
+//! visits, goal hits, sessions and web vitals of a scope.
+
+use duckdb::{Connection, params};
+use sonde_protocol::Vital;
+use sonde_protocol::funnel::Step;
+
+use super::funnels::{props_as_text, step_test};
+use super::scope::{scope_params, scoped};
+use crate::reports::Scope;
+use crate::reports::conversions::VisitRow;
+use crate::reports::errors::ErrorRow;
+use crate::reports::performance::VitalRow;
+use crate::store::StoreError;
+
+/// The errors in the scope, oldest first (the first stored first among
+/// equal times).
+pub(super) fn errors(conn: &Connection, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError> {
+    let events = scoped(conn, scope)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT coalesce(session_id, id), epoch_ms(ts), error_message, error_stack, error_source,
+                coalesce(browser, 'unknown'), path
+         FROM events
+         WHERE {events} AND kind = 'error'
+         ORDER BY ts, seq"
+    ))?;
+    let rows = stmt.query_map(scope_params(scope), |r| {
+        Ok(ErrorRow {
+            session: r.get(0)?,
+            ts: r.get(1)?,
+            message: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            stack: r.get(3)?,
+            source: r.get(4)?,
+            browser: r.get(5)?,
+            path: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Each visit (session) that began with a page view in the scope, with
+/// where it came from: its first page view's, the first stored among equal
+/// times.
+pub(super) fn visits(conn: &Connection, scope: &Scope) -> Result<Vec<VisitRow>, StoreError> {
+    let events = scoped(conn, scope)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT session_id, first(visitor_id ORDER BY ts, seq), epoch_ms(min(ts)),
+                first(path ORDER BY ts, seq),
+                coalesce(first(referrer_host ORDER BY ts, seq), 'direct'),
+                coalesce(first(utm_source ORDER BY ts, seq),
+                         first(referrer_host ORDER BY ts, seq), 'direct'),
+                first(utm_medium ORDER BY ts, seq),
+                first(utm_campaign ORDER BY ts, seq)
+         FROM events
+         WHERE {events} AND kind = 'page_view' AND session_id IS NOT NULL
+         GROUP BY session_id"
+    ))?;
+    let rows = stmt.query_map(scope_params(scope), |r| {
+        Ok(VisitRow {
+            session: r.get(0)?,
+            visitor: r.get(1)?,
+            start: r.get(2)?,
+            landing: r.get(3)?,
+            referrer: r.get(4)?,
+            source: r.get(5)?,
+            medium: r.get(6)?,
+            campaign: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The visits that reached `target` (a page or an event) in the scope,
+/// once per matching event, with the event's value.
+pub(super) fn goal_hits(
+    conn: &Connection,
+    scope: &Scope,
+    target: &Step,
+) -> Result<Vec<(String, Option<f64>)>, StoreError> {
+    let (filter, wanted) = step_test(target);
+    let events = scoped(conn, scope)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT coalesce(session_id, id), value, props FROM events
+         WHERE {events} AND {filter}"
+    ))?;
+    let rows = stmt.query_map(params![scope.site, scope.from, scope.to, wanted], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<f64>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    let mut hits = Vec::new();
+    for row in rows {
+        let (session, value, props) = row?;
+        let matches = match target {
+            Step::Page { .. } => true,
+            Step::Event { name, .. } => {
+                let props = props.as_deref().map(props_as_text).unwrap_or_default();
+                target.matches_event(name, |key| {
+                    props.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+                })
+            }
+        };
+        if matches {
+            hits.push((session, value));
+        }
+    }
+    Ok(hits)
+}
+
+/// Sessions with any event in the scope.
+pub(super) fn session_count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
+    let events = scoped(conn, scope)?;
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(DISTINCT session_id) FROM events WHERE {events}"),
+        scope_params(scope),
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// Web vitals in the scope, one row per page load and metric, oldest first.
+pub(super) fn vitals(conn: &Connection, scope: &Scope) -> Result<Vec<VitalRow>, StoreError> {
+    let events = scoped(conn, scope)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT coalesce(session_id, id), epoch_ms(ts), path, name, value
+         FROM events
+         WHERE {events} AND kind = 'vital' AND value IS NOT NULL
+         ORDER BY ts, seq"
+    ))?;
+    let rows = stmt.query_map(scope_params(scope), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, f64>(4)?,
+        ))
+    })?;
+    let mut vitals = Vec::new();
+    for row in rows {
+        let (session, ts, path, name, value) = row?;
+        let metric = Vital::ALL
+            .into_iter()
+            .find(|m| m.as_str() == name)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown vital {name:?}")))?;
+        vitals.push(VitalRow {
+            session,
+            ts,
+            path,
+            metric,
+            value,
+        });
+    }
+    Ok(vitals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::DuckDbStore;
+    use super::super::testing::{DAY, MIDNIGHT, error, visit};
+    use super::*;
+    use crate::store::EventStore;
+
+    /// Among events of the same millisecond, the one stored first comes
+    /// first, whatever their ids: rows are ordered by `seq`, their place
+    /// in the order of storing.
+    #[test]
+    fn events_of_one_instant_come_in_the_order_they_were_stored() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let error_at = |id: &str, message: &str| {
+            let mut e = visit(id, MIDNIGHT, 1, "s1", "/", None);
+            e.data = error(message);
+            e
+        };
+        store
+            .write(&[
+                visit("z", MIDNIGHT, 1, "s1", "/second", None),
+                error_at("y", "first"),
+            ])
+            .unwrap();
+        store
+            .write(&[
+                visit("b", MIDNIGHT, 1, "s1", "/first", None),
+                error_at("a", "second"),
+            ])
+            .unwrap();
+        let day = Scope::unfiltered("shop", MIDNIGHT, MIDNIGHT + DAY);
+        let messages: Vec<String> = store
+            .errors(&day)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.message)
+            .collect();
+        assert_eq!(messages, ["first", "second"]);
+        assert_eq!(store.visits(&day).unwrap()[0].landing, "/second");
+    }
+}

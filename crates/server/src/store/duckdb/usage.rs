@@ -1,0 +1,307 @@
+//! The usage report: page views and visitors over time, and the top pages.
+
+use chrono_tz::Tz;
+use duckdb::{Connection, params};
+use sonde_protocol::Granularity;
+use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport, UsageTotals};
+
+use super::rollup::{self, GRANULE_MS};
+use super::scope::scoped;
+use crate::reports::Scope;
+use crate::store::StoreError;
+
+/// Most top pages a usage report lists.
+const TOP_PAGES: usize = 10;
+
+/// Page views and unique visitors per bucket of the site's calendar (every
+/// bucket of the range, empty ones as zero), and the top pages: those seen
+/// by fewer than `k` visitors are counted, not listed.
+pub(super) fn usage(
+    conn: &Connection,
+    q: &UsageQuery,
+    timezone: Tz,
+    k: u64,
+) -> Result<UsageReport, StoreError> {
+    let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
+    let figures = usage_figures(conn, &scope, timezone)?;
+    let buckets = crate::reports::buckets::buckets(q.from, q.to, q.granularity, timezone);
+    let series = if q.granularity == Granularity::Hour {
+        // An hour is part of a day: counted from the events.
+        let range = format!("{} AND kind = 'page_view'", scoped(conn, &scope)?);
+        usage_series(conn, q, &buckets, &range)?
+    } else {
+        buckets
+            .iter()
+            .zip(figures.per_bucket(&buckets))
+            .map(|(b, counts)| UsagePoint {
+                start: b.start,
+                local: b.local.clone(),
+                pageviews: counts.views,
+                visitors: counts.visitors,
+            })
+            .collect()
+    };
+    let mut pages: Vec<PageStat> = figures
+        .pages
+        .iter()
+        .map(|(path, counts)| PageStat {
+            path: path.clone(),
+            pageviews: counts.views,
+            visitors: counts.visitors,
+        })
+        .collect();
+    pages.sort_by(|a, b| {
+        b.pageviews
+            .cmp(&a.pageviews)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    let (top_pages, small): (Vec<PageStat>, Vec<PageStat>) =
+        pages.into_iter().partition(|p| p.visitors >= k);
+    let total = figures.total();
+    let previous = if q.compare {
+        let total = usage_figures(conn, &scope.previous(), timezone)?.total();
+        Some(UsageTotals {
+            pageviews: total.views,
+            visitors: total.visitors,
+        })
+    } else {
+        None
+    };
+    Ok(UsageReport {
+        series,
+        top_pages: top_pages.into_iter().take(TOP_PAGES).collect(),
+        top_pages_hidden: small.len() as u64,
+        total_pageviews: total.views,
+        total_visitors: total.visitors,
+        previous,
+    })
+}
+
+/// A scope's page views and visitors per day and per page: unfiltered,
+/// from the rollup where it has the day.
+pub(super) fn usage_figures(
+    conn: &Connection,
+    scope: &Scope,
+    timezone: Tz,
+) -> Result<rollup::DayFigures, StoreError> {
+    let condition = scoped(conn, scope)?;
+    rollup::day_figures(conn, scope, timezone, &condition, scope.filters.is_empty())
+}
+
+/// Page views and unique visitors per bucket, every bucket of `buckets`
+/// (the empty ones as zero), counted within the query's `[from, to)`.
+///
+/// Each view's 15-minute slice is looked up in a small table that says
+/// which bucket the slice belongs to: an equality join, one pass over the
+/// views. (A range join of views and buckets, or an ASOF join, took 7 to 11
+/// times as long at 10 million events; see BENCHMARKS.md.) Should a
+/// bucket's edge not fall on a slice's, the range join counts instead.
+fn usage_series(
+    conn: &Connection,
+    q: &UsageQuery,
+    buckets: &[crate::reports::buckets::Bucket],
+    range: &str,
+) -> Result<Vec<UsagePoint>, StoreError> {
+    let aligned = buckets.iter().skip(1).all(|b| b.start % GRANULE_MS == 0);
+    let sql = if aligned {
+        conn.execute_batch("CREATE OR REPLACE TEMP TABLE granules (granule BIGINT, start BIGINT)")?;
+        {
+            let mut appender = conn.appender("granules")?;
+            for b in buckets {
+                let first = b.start.max(q.from).div_euclid(GRANULE_MS);
+                let last = (b.stop.min(q.to) - 1).div_euclid(GRANULE_MS);
+                for granule in first..=last {
+                    appender.append_row(params![granule, b.start])?;
+                }
+            }
+            appender.flush()?;
+        }
+        format!(
+            "SELECT g.start, count(*), count(DISTINCT e.visitor_id)
+             FROM (SELECT epoch_ms(ts) // {GRANULE_MS} AS granule, visitor_id FROM events WHERE {range}) e
+             JOIN granules g USING (granule)
+             GROUP BY g.start"
+        )
+    } else {
+        conn.execute_batch("CREATE OR REPLACE TEMP TABLE buckets (start BIGINT, stop BIGINT)")?;
+        {
+            let mut appender = conn.appender("buckets")?;
+            for b in buckets {
+                appender.append_row(params![b.start, b.stop])?;
+            }
+            appender.flush()?;
+        }
+        format!(
+            "SELECT b.start, count(e.id), count(DISTINCT e.visitor_id)
+             FROM buckets b JOIN (SELECT id, ts, visitor_id FROM events WHERE {range}) e
+               ON e.ts >= epoch_ms(b.start) AND e.ts < epoch_ms(b.stop)
+             GROUP BY b.start"
+        )
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let counted: std::collections::HashMap<i64, (u64, u64)> = stmt
+        .query_map(params![q.site, q.from, q.to], |r| {
+            Ok((
+                r.get(0)?,
+                (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(buckets
+        .iter()
+        .map(|b| {
+            let (pageviews, visitors) = counted.get(&b.start).copied().unwrap_or_default();
+            UsagePoint {
+                start: b.start,
+                local: b.local.clone(),
+                pageviews,
+                visitors,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::DuckDbStore;
+    use super::super::testing::{DAY, HOUR, MIDNIGHT, view};
+    use super::*;
+    use crate::store::{EventStore, StoredEvent};
+
+    fn query(from: i64, to: i64, granularity: Granularity) -> UsageQuery {
+        UsageQuery {
+            site: "shop".into(),
+            from,
+            to,
+            granularity,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn daily_usage_counts_views_and_unique_visitors_with_empty_days_as_zero() {
+        let store = DuckDbStore::in_memory().unwrap();
+        store
+            .write(&[
+                view("a", MIDNIGHT + HOUR, 1, "/"),
+                view("b", MIDNIGHT + 2 * HOUR, 1, "/cart"),
+                view("c", MIDNIGHT + 3 * HOUR, 2, "/"),
+                view("d", MIDNIGHT + 2 * DAY, 3, "/"),
+            ])
+            .unwrap();
+        let report = store
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + 3 * DAY, Granularity::Day),
+                Tz::UTC,
+                1,
+            )
+            .unwrap();
+        let points: Vec<(i64, u64, u64)> = report
+            .series
+            .iter()
+            .map(|p| (p.start, p.pageviews, p.visitors))
+            .collect();
+        assert_eq!(
+            points,
+            vec![
+                (MIDNIGHT, 3, 2),
+                (MIDNIGHT + DAY, 0, 0),
+                (MIDNIGHT + 2 * DAY, 1, 1)
+            ]
+        );
+        assert_eq!((report.total_pageviews, report.total_visitors), (4, 3));
+        assert_eq!(report.top_pages[0].path, "/");
+        assert_eq!(report.top_pages[0].pageviews, 3);
+    }
+
+    #[test]
+    fn top_pages_seen_by_fewer_than_k_visitors_are_only_counted() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let mut events: Vec<StoredEvent> = (0..3)
+            .map(|v| view(&format!("a{v}"), MIDNIGHT + v, v, "/popular"))
+            .collect();
+        events.push(view("b", MIDNIGHT + 10, 1, "/rare"));
+        events.push(view("c", MIDNIGHT + 11, 1, "/rare"));
+        store.write(&events).unwrap();
+        let r = store
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + DAY, Granularity::Day),
+                Tz::UTC,
+                2,
+            )
+            .unwrap();
+        let pages: Vec<&str> = r.top_pages.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(pages, ["/popular"], "/rare has one visitor, under k = 2");
+        assert_eq!(r.top_pages_hidden, 1);
+        assert_eq!(
+            r.total_pageviews, 5,
+            "hidden pages still count in the totals"
+        );
+    }
+
+    #[test]
+    fn hourly_usage_buckets_by_hour_and_respects_the_half_open_range() {
+        let store = DuckDbStore::in_memory().unwrap();
+        store
+            .write(&[
+                view("a", MIDNIGHT + HOUR + 5, 1, "/"),
+                view("b", MIDNIGHT + HOUR + 6, 2, "/"),
+                view("c", MIDNIGHT + 3 * HOUR, 3, "/"),
+            ])
+            .unwrap();
+        let report = store
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + 3 * HOUR, Granularity::Hour),
+                Tz::UTC,
+                1,
+            )
+            .unwrap();
+        let views: Vec<u64> = report.series.iter().map(|p| p.pageviews).collect();
+        assert_eq!(views, vec![0, 2, 0]);
+    }
+
+    #[test]
+    fn days_are_the_sites_days() {
+        let store = DuckDbStore::in_memory().unwrap();
+        // 23:30 UTC is half past midnight the next day in Berlin.
+        store
+            .write(&[
+                view("a", MIDNIGHT + 22 * HOUR, 1, "/"),
+                view("b", MIDNIGHT + 23 * HOUR + 30 * 60_000, 2, "/"),
+            ])
+            .unwrap();
+        let report = store
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + 2 * DAY, Granularity::Day),
+                chrono_tz::Europe::Berlin,
+                1,
+            )
+            .unwrap();
+        let days: Vec<(&str, u64)> = report
+            .series
+            .iter()
+            .map(|p| (p.local.as_str(), p.pageviews))
+            .collect();
+        assert_eq!(
+            days,
+            [("2025-11-24", 1), ("2025-11-25", 1), ("2025-11-26", 0)]
+        );
+        assert_eq!(report.total_pageviews, 2);
+    }
+
+    #[test]
+    fn other_sites_are_not_counted() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let mut other = view("x", MIDNIGHT, 1, "/");
+        other.site = "blog".into();
+        store.write(&[other, view("y", MIDNIGHT, 1, "/")]).unwrap();
+        let report = store
+            .usage(
+                &query(MIDNIGHT, MIDNIGHT + DAY, Granularity::Day),
+                Tz::UTC,
+                1,
+            )
+            .unwrap();
+        assert_eq!(report.total_pageviews, 1);
+    }
+}
