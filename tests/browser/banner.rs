@@ -175,7 +175,10 @@ async fn the_banner_speaks_the_browsers_language() {
     }
     h.screenshot("banner-german").await;
     h.click("button[data-action=reject]").await;
-    assert_eq!(h.server.store().consent_count("demo").unwrap(), 1);
+    assert_eq!(
+        h.server.stores().inspection.consent_count("demo").unwrap(),
+        1
+    );
     h.finish().await;
 }
 
@@ -242,6 +245,13 @@ async fn the_banner_says_what_the_site_wrote_and_links_its_privacy_policy() {
     h.click("[data-sonde-settings]").await;
     h.wait_for_banner().await;
     assert_eq!(h.text("#sonde-title").await, "Privacy settings");
-    assert_eq!(h.server.store().banner_impressions("demo").unwrap(), 1);
+    assert_eq!(
+        h.server
+            .stores()
+            .inspection
+            .banner_impressions("demo")
+            .unwrap(),
+        1
+    );
     h.finish().await;
 }

@@ -43,12 +43,16 @@ async fn reject_all_sends_nothing_to_the_ingest_endpoint() {
     );
     assert!(h.stored().is_empty(), "{:?}", h.stored());
     assert_eq!(
-        h.server.store().consent_count("demo").unwrap(),
+        h.server.stores().inspection.consent_count("demo").unwrap(),
         1,
         "the refusal itself is recorded, anonymously"
     );
     assert_eq!(
-        h.server.store().banner_impressions("demo").unwrap(),
+        h.server
+            .stores()
+            .inspection
+            .banner_impressions("demo")
+            .unwrap(),
         1,
         "the download of the banner's wording counts one impression"
     );
@@ -316,7 +320,7 @@ async fn withdrawing_stops_collection_and_drops_queued_events() {
     assert_eq!(stored.get("page_view"), Some(&1), "{stored:?}");
     assert_eq!(stored.get("custom"), None, "{stored:?}");
     assert_eq!(
-        h.server.store().consent_count("demo").unwrap(),
+        h.server.stores().inspection.consent_count("demo").unwrap(),
         2,
         "accept, then withdraw"
     );
@@ -361,7 +365,10 @@ async fn erase_deletes_the_visitors_events_and_says_how_many() {
     assert!(message.contains("Older data needs no erasing"), "{message}");
     h.screenshot("settings-erased-desktop").await;
     assert_eq!(h.stored().values().sum::<u64>(), 0, "{:?}", h.stored());
-    assert_eq!(h.server.store().consent_count("demo").unwrap(), 0);
+    assert_eq!(
+        h.server.stores().inspection.consent_count("demo").unwrap(),
+        0
+    );
     h.finish().await;
 }
 

@@ -69,7 +69,10 @@ async fn accepting_then_browsing_three_pages_reports_three_page_views_on_the_das
     ] {
         assert!(stored.contains(&format!("\t{page}\t")), "{page} not stored");
     }
-    assert_eq!(h.server.store().consent_count("demo").unwrap(), 1);
+    assert_eq!(
+        h.server.stores().inspection.consent_count("demo").unwrap(),
+        1
+    );
     // Leaving a page reports its web vitals, once, with their final values.
     h.wait_until("the vitals of the pages left", || async {
         let text = h.stored_text();
@@ -720,7 +723,8 @@ async fn the_dashboard_meets_its_readers_with_the_same_banner_when_its_own_use_i
     h.sign_in_to_dashboard().await;
     h.wait_until("the dashboard's page views to arrive", || async {
         h.server
-            .store()
+            .stores()
+            .inspection
             .count_by_kind(sonde_protocol::DASHBOARD_SITE)
             .unwrap()
             .get("page_view")

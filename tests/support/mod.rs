@@ -329,7 +329,7 @@ impl Harness {
                 },
             })
             .collect();
-        self.server.store().write(&events).unwrap();
+        self.server.stores().ingest.write(&events).unwrap();
     }
 
     /// Stores events of the demo site, a second apart, ending a minute ago.
@@ -354,7 +354,7 @@ impl Harness {
                 data,
             })
             .collect();
-        self.server.store().write(&events).unwrap();
+        self.server.stores().ingest.write(&events).unwrap();
     }
 
     /// `POST` JSON to an API path as the signed-in admin.
@@ -441,7 +441,11 @@ impl Harness {
     }
 
     pub fn stored(&self) -> BTreeMap<String, u64> {
-        self.server.store().count_by_kind("demo").unwrap()
+        self.server
+            .stores()
+            .inspection
+            .count_by_kind("demo")
+            .unwrap()
     }
 
     pub fn stored_kind(&self, kind: &str) -> u64 {
@@ -450,7 +454,11 @@ impl Harness {
 
     /// Every stored event value as text, to look for (or not) a value.
     pub fn stored_text(&self) -> String {
-        self.server.store().dump_as_text("events").unwrap()
+        self.server
+            .stores()
+            .inspection
+            .dump_as_text("events")
+            .unwrap()
     }
 
     pub async fn wait_for_stored(&self, kind: &str, at_least: u64) {

@@ -82,7 +82,7 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
         let token = session_token(&parts.headers).ok_or(AppError::SignInRequired)?;
         let hash = token_hash(token);
-        let accounts = app.accounts_handle();
+        let accounts = app.stores().accounts.clone();
         let lookup = hash.clone();
         let session = tokio::task::spawn_blocking(move || accounts.session(&lookup, now_ms()))
             .await??
@@ -153,7 +153,7 @@ impl FromRequestParts<AppState> for Reader {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
         if let Some(token) = parts.headers.get(SHARE_HEADER) {
             let hash = token_hash(token.to_str().unwrap_or_default());
-            let accounts = app.accounts_handle();
+            let accounts = app.stores().accounts.clone();
             let link = tokio::task::spawn_blocking(move || accounts.share_link(&hash))
                 .await??
                 .ok_or(AppError::ShareLinkInvalid)?;

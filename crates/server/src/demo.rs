@@ -152,7 +152,7 @@ async fn save_definitions(app: &AppState, now: i64) -> Result<(), DemoError> {
         },
         updated_at: now,
     };
-    let saved = app.saved_handle();
+    let saved = app.stores().saved.clone();
     tokio::task::spawn_blocking(move || {
         saved.put_funnel(&checkout)?;
         saved.put_goal(&purchase)
@@ -166,7 +166,7 @@ async fn save_definitions(app: &AppState, now: i64) -> Result<(), DemoError> {
 /// Generates the demo traffic unless the demo site has events, with a
 /// progress bar on stderr when it is a terminal. Returns what was delivered.
 pub async fn seed_if_empty(app: &AppState, plan: Plan) -> Result<Option<Summary>, DemoError> {
-    let store = app.store_handle();
+    let store = app.stores().inspection.clone();
     let count = tokio::task::spawn_blocking(move || store.event_count(DEMO_SITE))
         .await
         .map_err(AppError::from)?
@@ -527,7 +527,7 @@ async fn deliver(
     salts: &DailySalt,
 ) -> Result<Delivered, DemoError> {
     let mut delivered = Delivered::default();
-    let store = app.store_handle();
+    let store = app.stores().ingest.clone();
     let first = visitor.pages.first().map_or(0, |p| p.at);
     let day = DateTime::from_timestamp_millis(first)
         .unwrap_or_default()
@@ -722,9 +722,12 @@ mod tests {
             (summary.visitors, summary.visitors)
         );
         assert!(summary.visitors > 21 * 25, "{summary:?}");
-        let store = app.store();
-        assert_eq!(store.event_count(DEMO_SITE).unwrap(), summary.events_stored);
-        let kinds = store.count_by_kind(DEMO_SITE).unwrap();
+        let stores = app.stores();
+        assert_eq!(
+            stores.inspection.event_count(DEMO_SITE).unwrap(),
+            summary.events_stored
+        );
+        let kinds = stores.inspection.count_by_kind(DEMO_SITE).unwrap();
         for kind in ["page_view", "custom", "error", "vital"] {
             assert!(
                 kinds.get(kind).copied().unwrap_or(0) > 0,
@@ -732,13 +735,17 @@ mod tests {
             );
         }
         assert!(summary.bot_requests > 0);
-        assert_eq!(store.bot_requests(DEMO_SITE).unwrap(), summary.bot_requests);
         assert_eq!(
-            store.consent_count(DEMO_SITE).unwrap(),
+            stores.inspection.bot_requests(DEMO_SITE).unwrap(),
+            summary.bot_requests
+        );
+        assert_eq!(
+            stores.inspection.consent_count(DEMO_SITE).unwrap(),
             summary.consent_records
         );
 
-        let log = store
+        let log = stores
+            .reports
             .consent_log(DEMO_SITE, 0, now.timestamp_millis())
             .unwrap();
         let rejected_all = log
@@ -749,11 +756,12 @@ mod tests {
         assert!(log.iter().any(|c| c.gpc), "some send GPC");
         assert!(log.iter().any(|c| c.device == "mobile"));
         assert!(log.iter().any(|c| c.device == "desktop"));
-        let events = store.dump_as_text("events").unwrap();
+        let events = stores.inspection.dump_as_text("events").unwrap();
         assert!(events.contains("winter_sale") && events.contains("kettle_launch"));
         assert!(events.contains("cart.total.toFixed"));
         // Several weeks: the earliest page view is three weeks back.
-        let report = store
+        let report = stores
+            .reports
             .usage(
                 &sonde_protocol::UsageQuery {
                     site: DEMO_SITE.into(),

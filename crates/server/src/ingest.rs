@@ -64,7 +64,7 @@ pub async fn store(
     let software = match app.user_agents().classify(&delivery.user_agent) {
         Agent::Bot => {
             app.metrics().bot(site.key());
-            let (store, key) = (app.store_handle(), site.key().to_owned());
+            let (store, key) = (app.stores().ingest.clone(), site.key().to_owned());
             let day = delivery.received.with_timezone(&site.timezone).date_naive();
             tokio::task::spawn_blocking(move || store.count_bot_request(&key, day)).await??;
             return Ok(IngestReceipt {

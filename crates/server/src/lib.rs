@@ -72,7 +72,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    store: Arc<dyn store::EventStore>,
+    stores: store::Stores,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     writer: writer::WriterThread,
@@ -96,10 +96,10 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// The store the server writes to, for a process that embeds the server
-    /// (the browser tests look at what arrived through it).
-    pub fn store(&self) -> Arc<dyn store::EventStore> {
-        Arc::clone(&self.store)
+    /// The stores the server writes to, for a process that embeds the
+    /// server (the browser tests look at what arrived through them).
+    pub fn stores(&self) -> &store::Stores {
+        &self.stores
     }
 
     /// Stops accepting connections, lets in-flight requests finish, commits
@@ -146,7 +146,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         source,
     })?;
     let (state, writer) = state::AppState::open(&config, addr)?;
-    let first_admin_password = auth::accounts::first_admin(state.accounts_handle().as_ref())?;
+    let first_admin_password = auth::accounts::first_admin(state.stores().accounts.as_ref())?;
     if config.demo
         && config.seed_demo
         && let Some(summary) = demo::seed_if_empty(&state, demo::Plan::default()).await?
@@ -157,10 +157,10 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             "delivered demo traffic for site \"demo\""
         );
     }
-    let store = state.store_handle();
+    let stores = state.stores().clone();
     forget_idle_rate_limits(std::sync::Arc::clone(state.rate_limits()));
-    retention::run_periodically(&state.store_handle(), state.sites());
-    rollup::run_periodically(&state.store_handle(), state.sites());
+    retention::run_periodically(&stores.lifecycle, state.sites());
+    rollup::run_periodically(&stores.lifecycle, state.sites());
     let router = routes::router(state, config.web_dir.as_deref());
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -175,7 +175,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     });
     Ok(Server {
         addr,
-        store,
+        stores,
         shutdown,
         task,
         writer,

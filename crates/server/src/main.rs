@@ -10,7 +10,7 @@ use sonde_protocol::account::{NewUser, Role};
 use sonde_server::Config;
 use sonde_server::config::FileConfig;
 use sonde_server::site::Site;
-use sonde_server::store::{AccountStore, DuckDbStore, EventStore};
+use sonde_server::store::{AccountStore, DuckDbStore, SiteStore};
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
@@ -177,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
             );
             let started = std::time::Instant::now();
             let now = chrono::Utc::now().timestamp_millis();
-            let days = sonde_server::rollup::catch_up(&store, now, &|done, total| {
+            let days = sonde_server::rollup::catch_up(&store, &store, now, &|done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             })?;

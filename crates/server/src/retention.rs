@@ -7,14 +7,14 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::site::Sites;
-use crate::store::EventStore;
+use crate::store::LifecycleStore;
 
 const EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// Applies every site's retention now, and then every hour while the server
 /// runs. The task holds the store and sites weakly, so it ends with them.
-pub fn run_periodically(store: &Arc<dyn EventStore>, sites: &Arc<Sites>) {
-    let (store, sites): (Weak<dyn EventStore>, Weak<Sites>) =
+pub fn run_periodically(store: &Arc<dyn LifecycleStore>, sites: &Arc<Sites>) {
+    let (store, sites): (Weak<dyn LifecycleStore>, Weak<Sites>) =
         (Arc::downgrade(store), Arc::downgrade(sites));
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(EVERY);
@@ -32,7 +32,7 @@ pub fn run_periodically(store: &Arc<dyn EventStore>, sites: &Arc<Sites>) {
 }
 
 /// One pass over every site.
-pub fn apply(store: &dyn EventStore, sites: &Sites) {
+pub fn apply(store: &dyn LifecycleStore, sites: &Sites) {
     let now = chrono::Utc::now().timestamp_millis();
     for site in sites.all() {
         match store.apply_retention(&site.settings, now) {

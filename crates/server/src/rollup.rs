@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::site::Sites;
-use crate::store::{EventStore, StoreError};
+use crate::store::{LifecycleStore, SiteStore, StoreError};
 
 const EVERY: Duration = Duration::from_secs(60);
 
@@ -17,8 +17,8 @@ pub const DAYS_PER_TURN: usize = 31;
 
 /// Rolls up now, and then every minute while the server runs. The task
 /// holds the store and sites weakly, so it ends with them.
-pub fn run_periodically(store: &Arc<dyn EventStore>, sites: &Arc<Sites>) {
-    let (store, sites): (Weak<dyn EventStore>, Weak<Sites>) =
+pub fn run_periodically(store: &Arc<dyn LifecycleStore>, sites: &Arc<Sites>) {
+    let (store, sites): (Weak<dyn LifecycleStore>, Weak<Sites>) =
         (Arc::downgrade(store), Arc::downgrade(sites));
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(EVERY);
@@ -46,12 +46,13 @@ pub fn run_periodically(store: &Arc<dyn EventStore>, sites: &Arc<Sites>) {
 /// Rolls up every pending day of every site in `store`, calling `progress`
 /// with (days done, days to do) after each day; for `sonde rollup`.
 pub fn catch_up(
-    store: &dyn EventStore,
+    sites: &dyn SiteStore,
+    store: &dyn LifecycleStore,
     now_ms: i64,
     progress: &dyn Fn(usize, usize),
 ) -> Result<usize, StoreError> {
     let mut done = 0;
-    for site in store.sites()? {
+    for site in sites.sites()? {
         loop {
             let turn = store.roll_up(&site, now_ms, 1)?;
             done += turn.rolled;

@@ -11,7 +11,7 @@ use crate::config::{Config, SiteOrigins};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
-use crate::store::{AccountStore, DuckDbStore, EventStore, SavedStore};
+use crate::store::{DuckDbStore, SiteStore, Stores};
 use crate::user_agent::Classifier;
 use crate::visitor::DailySalt;
 use crate::writer::{Writer, WriterThread};
@@ -38,9 +38,7 @@ pub struct AppState(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    store: Arc<dyn EventStore>,
-    accounts: Arc<dyn AccountStore>,
-    saved: Arc<dyn SavedStore>,
+    stores: Stores,
     writer: Writer,
     salts: DailySalt,
     sites: Arc<Sites>,
@@ -58,22 +56,19 @@ impl AppState {
     /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
     /// the demo site can allow the server's own origin.
     pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), OpenError> {
-        let duckdb = Arc::new(DuckDbStore::open(&config.data_dir.join("sonde.duckdb"))?);
-        let (store, accounts, saved): (
-            Arc<dyn EventStore>,
-            Arc<dyn AccountStore>,
-            Arc<dyn SavedStore>,
-        ) = (duckdb.clone(), duckdb.clone(), duckdb);
+        let duckdb = DuckDbStore::open(&config.data_dir.join("sonde.duckdb"))?;
+        let stores = Stores::all_in(Arc::new(duckdb));
         let metrics = Arc::new(Metrics::default());
-        let (writer, writer_thread) =
-            Writer::start(Arc::clone(&store), config.write_queue, Arc::clone(&metrics))
-                .map_err(OpenError::Writer)?;
+        let (writer, writer_thread) = Writer::start(
+            Arc::clone(&stores.ingest),
+            config.write_queue,
+            Arc::clone(&metrics),
+        )
+        .map_err(OpenError::Writer)?;
         let salts = DailySalt::open(config.data_dir.join("salt")).map_err(OpenError::Salt)?;
-        let sites = Arc::new(load_sites(store.as_ref(), config, addr)?);
+        let sites = Arc::new(load_sites(stores.sites.as_ref(), config, addr)?);
         let state = AppState(Arc::new(Inner {
-            store,
-            accounts,
-            saved,
+            stores,
             writer,
             salts,
             sites,
@@ -87,23 +82,10 @@ impl AppState {
         Ok((state, writer_thread))
     }
 
-    pub fn store(&self) -> &dyn EventStore {
-        self.0.store.as_ref()
-    }
-
-    /// A handle for blocking tasks.
-    pub fn store_handle(&self) -> Arc<dyn EventStore> {
-        Arc::clone(&self.0.store)
-    }
-
-    /// People, sessions and share links, for blocking tasks.
-    pub fn accounts_handle(&self) -> Arc<dyn AccountStore> {
-        Arc::clone(&self.0.accounts)
-    }
-
-    /// Saved funnels and goals, for blocking tasks.
-    pub fn saved_handle(&self) -> Arc<dyn SavedStore> {
-        Arc::clone(&self.0.saved)
+    /// The store, one handle per role; clone a handle into a blocking
+    /// task, store calls block.
+    pub fn stores(&self) -> &Stores {
+        &self.0.stores
     }
 
     /// Where ingest hands its rows to be committed.
@@ -154,7 +136,7 @@ impl AppState {
 /// applied and saved: a configured site keeps its other settings from the
 /// store.
 fn load_sites(
-    store: &dyn EventStore,
+    store: &dyn SiteStore,
     config: &Config,
     addr: SocketAddr,
 ) -> Result<Sites, OpenError> {

@@ -15,7 +15,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
-use crate::store::{EventStore, StoreError, StoredEvent, WriteOutcome};
+use crate::store::{IngestStore, StoreError, StoredEvent, WriteOutcome};
 
 /// Batches that may wait for the writer before new ones are refused.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
@@ -54,7 +54,7 @@ pub struct WriterThread(JoinHandle<()>);
 impl Writer {
     /// Starts the writer thread for `store`, with room for `capacity` waiting batches.
     pub fn start(
-        store: Arc<dyn EventStore>,
+        store: Arc<dyn IngestStore>,
         capacity: usize,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Writer, WriterThread)> {
@@ -97,7 +97,7 @@ impl WriterThread {
     }
 }
 
-fn run(store: &dyn EventStore, mut jobs: mpsc::Receiver<Job>, metrics: &Metrics) {
+fn run(store: &dyn IngestStore, mut jobs: mpsc::Receiver<Job>, metrics: &Metrics) {
     while let Some(first) = jobs.blocking_recv() {
         let mut events = first.rows.len();
         let mut group = vec![first];
@@ -113,7 +113,7 @@ fn run(store: &dyn EventStore, mut jobs: mpsc::Receiver<Job>, metrics: &Metrics)
 /// Commits a group and answers each of its handlers. When the group fails,
 /// each batch is tried alone, so one batch the store refuses does not take
 /// the others down with it.
-fn commit(store: &dyn EventStore, group: Vec<Job>, metrics: &Metrics) {
+fn commit(store: &dyn IngestStore, group: Vec<Job>, metrics: &Metrics) {
     let started = Instant::now();
     let batches: Vec<&[StoredEvent]> = group.iter().map(|j| j.rows.as_slice()).collect();
     let outcomes = store.write_batches(&batches);
@@ -145,7 +145,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::store::DuckDbStore;
+    use crate::store::{DuckDbStore, StoreInspection};
     use crate::user_agent::{Device, Software};
 
     fn view(id: &str) -> StoredEvent {
@@ -204,7 +204,7 @@ mod tests {
         let store = Arc::new(DuckDbStore::in_memory().unwrap());
         let metrics = Arc::new(Metrics::default());
         let (writer, thread) =
-            Writer::start(Arc::clone(&store) as Arc<dyn EventStore>, 1, metrics).unwrap();
+            Writer::start(Arc::clone(&store) as Arc<dyn IngestStore>, 1, metrics).unwrap();
         let writer = Arc::new(writer);
         let busy = store.hold();
         // The writer takes the first batch and waits for the store; the
@@ -233,7 +233,7 @@ mod tests {
         let store = Arc::new(DuckDbStore::in_memory().unwrap());
         let metrics = Arc::new(Metrics::default());
         let (writer, thread) = Writer::start(
-            Arc::clone(&store) as Arc<dyn EventStore>,
+            Arc::clone(&store) as Arc<dyn IngestStore>,
             16,
             Arc::clone(&metrics),
         )

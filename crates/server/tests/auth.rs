@@ -360,7 +360,7 @@ async fn the_session_cookie_is_http_only_and_strict_and_no_secret_is_stored_in_c
         .unwrap();
     assert_eq!(token.len(), 64);
 
-    let store = app.server.store();
+    let store = &app.server.stores().inspection;
     let users = store.dump_as_text("users").unwrap();
     assert!(users.contains("$argon2id$"), "{users}");
     assert!(!users.contains(VIEWER_PASSWORD));

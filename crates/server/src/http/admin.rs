@@ -98,7 +98,7 @@ pub async fn put_site(
         });
     }
     let site = Site::new(settings)?;
-    let (store, saved) = (app.store_handle(), site.settings.clone());
+    let (store, saved) = (app.stores().sites.clone(), site.settings.clone());
     tokio::task::spawn_blocking(move || store.put_site(&saved)).await??;
     let settings = site.settings.clone();
     app.sites().put(site);
@@ -124,7 +124,7 @@ pub async fn remove_site(
     State(app): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let store = app.store_handle();
+    let store = app.stores().sites.clone();
     let stored_key = key.clone();
     let removed = tokio::task::spawn_blocking(move || store.remove_site(&stored_key)).await??;
     if !(app.sites().remove(&key) || removed) {

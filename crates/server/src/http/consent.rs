@@ -48,7 +48,7 @@ pub async fn record(
         Agent::Visitor(software) => software.device.as_str(),
         Agent::Bot => "unknown",
     };
-    let store = app.store_handle();
+    let store = app.stores().ingest.clone();
     let stored =
         tokio::task::spawn_blocking(move || store.record_consent(&record, device)).await??;
     Ok(Json(ConsentReceipt { stored }))
@@ -71,7 +71,7 @@ pub async fn record(
 pub async fn report(report: Report<ConsentReportQuery>) -> Result<Json<ConsentReport>, AppError> {
     report
         .answer(|q, site, stores| {
-            let store = &stores.events;
+            let store = &stores.reports;
             // Banner impressions are counted per day of the site's calendar.
             let day = |ms: i64| {
                 chrono::DateTime::from_timestamp_millis(ms)

@@ -67,7 +67,7 @@ pub async fn export(report: Report<ConsentLogQuery>) -> Result<Response, AppErro
     );
     let body = report
         .run(move |q, _, stores| {
-            let mut entries = stores.events.consent_log(&q.site, q.from, q.to)?;
+            let mut entries = stores.reports.consent_log(&q.site, q.from, q.to)?;
             chain(&mut entries);
             Ok(match format {
                 Format::Csv => to_csv(&entries),

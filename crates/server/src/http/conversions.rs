@@ -38,7 +38,7 @@ pub async fn conversions(
     }
     request
         .answer(|q, site, stores| {
-            let (store, k) = (&stores.events, stores.min_group_size);
+            let (store, k) = (&stores.reports, stores.min_group_size);
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
             let previous = if q.compare {
                 let before = scope.previous();

@@ -118,7 +118,7 @@ pub async fn banner_settings(
             // are not a banner asking for a decision.
             let settings = query.reason.as_deref() == Some("settings");
             if method == Method::GET && !settings {
-                let store = app.store_handle();
+                let store = app.stores().ingest.clone();
                 // The site's own day, as for its events.
                 let today = chrono::Utc::now()
                     .with_timezone(&site.timezone)

@@ -36,7 +36,7 @@ pub async fn erase(
     // Today's id for this browser, computed as at ingest: the same request
     // properties and today's salt give the same id.
     let visitor = delivery.visitor(app.salts(), &site)?;
-    let store = app.store_handle();
+    let store = app.stores().lifecycle.clone();
     let receipt = tokio::task::spawn_blocking(move || {
         store.erase(
             site.key(),

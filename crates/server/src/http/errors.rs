@@ -28,7 +28,7 @@ use crate::reports::errors::{compare, funnel_visits, group, totals};
 pub async fn errors(report: Report<ErrorsQuery>) -> Result<Json<ErrorsReport>, AppError> {
     report
         .answer(|q, site, stores| {
-            let store = &stores.events;
+            let store = &stores.reports;
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
             let rows = store.errors(&scope)?;
             let sessions = store.session_count(&scope)?;

@@ -39,7 +39,7 @@ pub async fn funnel(
     query.funnel.validate()?;
     Report::check(&app, reader, query)?
         .answer(|query, _, stores| {
-            let (funnel, store) = (&query.funnel, &stores.events);
+            let (funnel, store) = (&query.funnel, &stores.reports);
             let scope = Scope::new(&query.site, query.from, query.to, &query.filters);
             // A breakdown needs each unit's events: the totals are summed
             // from the same ones rather than read again.

@@ -14,7 +14,7 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: ready to take events: the store answers and the writer runs.
 pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
-    let store = app.store_handle();
+    let store = app.stores().inspection.clone();
     let store_ok = tokio::task::spawn_blocking(move || store.ping())
         .await
         .is_ok_and(|r| r.is_ok());
@@ -29,7 +29,7 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let gauges = Gauges {
         queue_depth: app.writer().depth(),
-        store_bytes: app.store().size_on_disk(),
+        store_bytes: app.stores().inspection.size_on_disk(),
     };
     (
         [(header::CONTENT_TYPE, CONTENT_TYPE)],

@@ -40,7 +40,7 @@ pub async fn performance(
     };
     request
         .answer(|q, site, stores| {
-            let store = &stores.events;
+            let store = &stores.reports;
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
             let rows = store.vitals(&scope)?;
             // A visit converted when some event of it reached the goal.

@@ -27,7 +27,7 @@ use crate::auth::Reader;
 use crate::error::AppError;
 use crate::site::Site;
 use crate::state::AppState;
-use crate::store::{EventStore, SavedStore};
+use crate::store::{ReportStore, SavedStore};
 
 /// Most buckets one series may have (a year of days, or ~41 days of hours).
 pub const MAX_BUCKETS: i64 = 1000;
@@ -80,11 +80,11 @@ pub struct Report<Q> {
     app: AppState,
 }
 
-/// What a report's blocking task asks: the stores, and the smallest group
-/// a breakdown may list.
+/// What a report's blocking task asks: the stores it reads, and the
+/// smallest group a breakdown may list.
 #[derive(Clone, Debug)]
-pub struct Stores {
-    pub events: Arc<dyn EventStore>,
+pub struct ReportStores {
+    pub reports: Arc<dyn ReportStore>,
     pub saved: Arc<dyn SavedStore>,
     pub min_group_size: u64,
 }
@@ -122,11 +122,11 @@ impl<Q: ReportParams> Report<Q> {
     /// stay off the async executor.
     pub async fn run<R: Send + 'static>(
         self,
-        ask: impl FnOnce(Q, Arc<Site>, Stores) -> Result<R, AppError> + Send + 'static,
+        ask: impl FnOnce(Q, Arc<Site>, ReportStores) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
-        let stores = Stores {
-            events: self.app.store_handle(),
-            saved: self.app.saved_handle(),
+        let stores = ReportStores {
+            reports: self.app.stores().reports.clone(),
+            saved: self.app.stores().saved.clone(),
             min_group_size: self.app.min_group_size(),
         };
         let (query, site) = (self.query, self.site);
@@ -136,7 +136,7 @@ impl<Q: ReportParams> Report<Q> {
     /// [`Report::run`], answered as JSON.
     pub async fn answer<R: Send + 'static>(
         self,
-        ask: impl FnOnce(Q, Arc<Site>, Stores) -> Result<R, AppError> + Send + 'static,
+        ask: impl FnOnce(Q, Arc<Site>, ReportStores) -> Result<R, AppError> + Send + 'static,
     ) -> Result<Json<R>, AppError> {
         self.run(ask).await.map(Json)
     }

@@ -112,7 +112,7 @@ pub async fn load<T: Saved>(app: &AppState, reader: &Reader, id: String) -> Resu
 }
 
 async fn load_any<T: Saved>(app: &AppState, id: String) -> Result<T, AppError> {
-    let store = app.saved_handle();
+    let store = app.stores().saved.clone();
     let lookup = id.clone();
     tokio::task::spawn_blocking(move || T::get(store.as_ref(), &lookup))
         .await??
@@ -125,7 +125,7 @@ async fn list<T: Saved>(
     site: String,
 ) -> Result<Json<Vec<T>>, AppError> {
     super::report_query::site(&app, &reader, &site)?;
-    let store = app.saved_handle();
+    let store = app.stores().saved.clone();
     Ok(Json(
         tokio::task::spawn_blocking(move || T::list(store.as_ref(), &site)).await??,
     ))
@@ -146,7 +146,7 @@ async fn create<T: Saved>(
         body,
         now_ms(),
     );
-    let store = app.saved_handle();
+    let store = app.stores().saved.clone();
     let item =
         tokio::task::spawn_blocking(move || T::put(store.as_ref(), &item).map(|()| item)).await??;
     Ok((StatusCode::CREATED, Json(item)))
@@ -162,14 +162,14 @@ async fn update<T: Saved>(
     T::check(&body)?;
     let existing: T = load_any(&app, id.clone()).await?;
     let item = T::new(id, existing.site().to_owned(), body, now_ms());
-    let store = app.saved_handle();
+    let store = app.stores().saved.clone();
     let item =
         tokio::task::spawn_blocking(move || T::put(store.as_ref(), &item).map(|()| item)).await??;
     Ok(Json(item))
 }
 
 async fn remove<T: Saved>(app: AppState, id: String) -> Result<StatusCode, AppError> {
-    let store = app.saved_handle();
+    let store = app.stores().saved.clone();
     let lookup = id.clone();
     if !tokio::task::spawn_blocking(move || T::remove(store.as_ref(), &lookup)).await?? {
         return Err(AppError::NotFound(format!("no {} {id:?}", T::WHAT)));

@@ -35,7 +35,7 @@ pub async fn sign_in(
     body: Body,
 ) -> Result<Response, AppError> {
     let SignIn { username, password } = browser_body::read_json(&headers, body).await?;
-    let accounts = app.accounts_handle();
+    let accounts = app.stores().accounts.clone();
     let (user, csrf_token, token) = tokio::task::spawn_blocking(move || {
         let now = now_ms();
         let Some(stored) = accounts.user(&username)? else {
@@ -121,7 +121,7 @@ pub async fn sign_out(
     signed_in: SignedIn,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let accounts = app.accounts_handle();
+    let accounts = app.stores().accounts.clone();
     let hash = signed_in.token_hash.clone();
     tokio::task::spawn_blocking(move || accounts.end_session(&hash)).await??;
     let cookie = session_cookie("", 0, secure(&headers));

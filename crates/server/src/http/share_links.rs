@@ -29,7 +29,7 @@ pub async fn list(
     Path(site): Path<String>,
 ) -> Result<Json<Vec<ShareLink>>, AppError> {
     super::report_query::known_site(&app, &site)?;
-    let accounts = app.accounts_handle();
+    let accounts = app.stores().accounts.clone();
     Ok(Json(
         tokio::task::spawn_blocking(move || accounts.share_links(&site)).await??,
     ))
@@ -60,7 +60,11 @@ pub async fn create(
         created_by: admin.username,
         created_at: now_ms(),
     };
-    let (accounts, stored, hash) = (app.accounts_handle(), link.clone(), token_hash(&token));
+    let (accounts, stored, hash) = (
+        app.stores().accounts.clone(),
+        link.clone(),
+        token_hash(&token),
+    );
     tokio::task::spawn_blocking(move || accounts.create_share_link(&stored, &hash)).await??;
     tracing::info!(site = %link.site, id = %link.id, by = %link.created_by, "share link created");
     Ok((
@@ -89,7 +93,7 @@ pub async fn revoke(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let accounts = app.accounts_handle();
+    let accounts = app.stores().accounts.clone();
     let link = id.clone();
     if !tokio::task::spawn_blocking(move || accounts.revoke_share_link(&link)).await?? {
         return Err(AppError::NotFound(format!("no share link {id:?}")));

@@ -27,7 +27,7 @@ pub async fn usage(report: Report<UsageQuery>) -> Result<Json<UsageReport>, AppE
     report
         .answer(|q, site, stores| {
             Ok(stores
-                .events
+                .reports
                 .usage(&q, site.timezone, stores.min_group_size)?)
         })
         .await
@@ -58,7 +58,7 @@ pub async fn realtime(report: Report<RealtimeQuery>) -> Result<Json<RealtimeRepo
                 ..UsageQuery::default()
             };
             let usage = stores
-                .events
+                .reports
                 .usage(&window, site.timezone, stores.min_group_size)?;
             Ok(RealtimeReport {
                 since,
@@ -89,7 +89,7 @@ pub async fn overview(report: Report<OverviewQuery>) -> Result<Json<OverviewRepo
     report
         .answer(|q, site, stores| {
             Ok(stores
-                .events
+                .reports
                 .overview(&q, site.timezone, stores.min_group_size)?)
         })
         .await

@@ -26,7 +26,7 @@ use crate::state::AppState;
     )
 )]
 pub async fn list(_: AdminUser, State(app): State<AppState>) -> Result<Json<Vec<User>>, AppError> {
-    let accounts = app.accounts_handle();
+    let accounts = app.stores().accounts.clone();
     Ok(Json(
         tokio::task::spawn_blocking(move || accounts.users()).await??,
     ))
@@ -58,7 +58,7 @@ pub async fn put_user(
             message: "you cannot take your own admin role; another admin can".into(),
         });
     }
-    let accounts = app.accounts_handle();
+    let accounts = app.stores().accounts.clone();
     let stored = User {
         username: user.username.clone(),
         role: user.role,
@@ -91,7 +91,7 @@ pub async fn remove(
             message: "you cannot remove yourself; another admin can".into(),
         });
     }
-    let accounts = app.accounts_handle();
+    let accounts = app.stores().accounts.clone();
     let name = username.clone();
     if !tokio::task::spawn_blocking(move || accounts.remove_user(&name)).await?? {
         return Err(AppError::NotFound(format!("no user {username:?}")));

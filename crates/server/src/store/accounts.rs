@@ -37,7 +37,7 @@ pub struct StoredSession {
     pub expires_at: i64,
 }
 
-/// The dashboard's readers. Calls block, like [`super::EventStore`]'s.
+/// The dashboard's readers. Calls block, like [`super::IngestStore`]'s.
 pub trait AccountStore: Send + Sync + std::fmt::Debug {
     fn user_count(&self) -> Result<u64, StoreError>;
 

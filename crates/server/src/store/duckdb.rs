@@ -10,10 +10,8 @@
 //! far the rollup has come ([`rollup`]). The process keeps no state of its
 //! own, so two processes on one store (or a reopened one) agree.
 //!
-//! One file per concern below; [`event_store`] maps the [`EventStore`]
-//! interface onto them.
-//!
-//! [`EventStore`]: super::EventStore
+//! One file per concern below; [`roles`] maps the store's roles
+//! ([`super::IngestStore`] and the others) onto them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -26,11 +24,11 @@ mod accounts;
 mod consents;
 mod counters;
 mod erase;
-mod event_store;
 mod funnels;
 mod inspect;
 mod overview;
 mod paths;
+mod roles;
 mod rollup;
 mod rows;
 mod saved;

@@ -5,7 +5,7 @@ use sonde_protocol::goal::SavedGoal;
 
 use super::StoreError;
 
-/// Saved funnels and goals. Calls block, like [`super::EventStore`]'s.
+/// Saved funnels and goals. Calls block, like [`super::IngestStore`]'s.
 pub trait SavedStore: Send + Sync + std::fmt::Debug {
     /// Adds a funnel or replaces the one with its id.
     fn put_funnel(&self, funnel: &SavedFunnel) -> Result<(), StoreError>;

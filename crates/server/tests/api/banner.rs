@@ -75,7 +75,14 @@ async fn the_banner_downloads_its_sites_wording_uncached_and_each_download_is_on
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     // The plain one, the two worded ones and the other origin's: four.
-    assert_eq!(app.server.store().banner_impressions("shop").unwrap(), 4);
+    assert_eq!(
+        app.server
+            .stores()
+            .inspection
+            .banner_impressions("shop")
+            .unwrap(),
+        4
+    );
     // Reopened settings are not a banner asking for a decision.
     let res = get_with(
         &app,
@@ -85,7 +92,14 @@ async fn the_banner_downloads_its_sites_wording_uncached_and_each_download_is_on
     .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "cache-control"), Some("no-store"));
-    assert_eq!(app.server.store().banner_impressions("shop").unwrap(), 4);
+    assert_eq!(
+        app.server
+            .stores()
+            .inspection
+            .banner_impressions("shop")
+            .unwrap(),
+        4
+    );
 
     let res = get_with(&app, "/api/banner/nope", &[("origin", ORIGIN)]).await;
     assert_eq!(header(&res, "cache-control"), Some("no-store"));
@@ -93,12 +107,26 @@ async fn the_banner_downloads_its_sites_wording_uncached_and_each_download_is_on
     let err = expect_error(res, StatusCode::NOT_FOUND, "unknown_site").await;
     assert!(err.message.contains("\"nope\""), "{err:?}");
     assert_eq!(err.field.as_deref(), Some("site"));
-    assert_eq!(app.server.store().banner_impressions("nope").unwrap(), 0);
+    assert_eq!(
+        app.server
+            .stores()
+            .inspection
+            .banner_impressions("nope")
+            .unwrap(),
+        0
+    );
 
     // The banner code itself counts nothing any more.
     let res = get_with(&app, "/sonde/banner.js?site=shop", &[]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.server.store().banner_impressions("shop").unwrap(), 4);
+    assert_eq!(
+        app.server
+            .stores()
+            .inspection
+            .banner_impressions("shop")
+            .unwrap(),
+        4
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::json;
-use sonde_server::store::{DuckDbStore, EventStore};
+use sonde_server::store::{DuckDbStore, StoreInspection};
 
 #[tokio::test]
 async fn a_consent_record_is_stored_once_without_any_visitor_data() {

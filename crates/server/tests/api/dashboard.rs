@@ -67,7 +67,11 @@ async fn dashboard_telemetry_is_off_by_default_and_on_counts_the_dashboard_as_a_
     let keys: Vec<&str> = sites.iter().map(|s| s.key.as_str()).collect();
     assert_eq!(keys, ["shop", "sonde-dashboard"]);
     assert_eq!(
-        app.server.store().consent_count("sonde-dashboard").unwrap(),
+        app.server
+            .stores()
+            .inspection
+            .consent_count("sonde-dashboard")
+            .unwrap(),
         1
     );
 }

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sonde_protocol::IngestReceipt;
 use sonde_protocol::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
-use sonde_server::store::{DuckDbStore, EventStore};
+use sonde_server::store::{DuckDbStore, StoreInspection};
 
 #[tokio::test]
 async fn an_ingested_batch_shows_up_in_the_usage_report() {

@@ -5,7 +5,7 @@ use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::json;
 use sonde_protocol::IngestReceipt;
-use sonde_server::store::{DuckDbStore, EventStore};
+use sonde_server::store::{DuckDbStore, StoreInspection};
 
 #[tokio::test]
 async fn neither_the_ip_address_nor_the_user_agent_is_stored() {

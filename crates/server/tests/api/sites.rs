@@ -3,7 +3,7 @@
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sonde_server::store::{DuckDbStore, EventStore};
+use sonde_server::store::{DuckDbStore, SiteStore};
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_endpoint_and_the_wire_types() {

@@ -60,7 +60,7 @@ pub(super) fn total(conn: &Connection, counts: Daily, site: &str) -> Result<u64,
 mod tests {
     use super::super::DuckDbStore;
     use super::*;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     #[test]
     fn each_count_is_per_site_and_added_up_over_days() {

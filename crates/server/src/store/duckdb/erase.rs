@@ -107,7 +107,7 @@ mod tests {
     use super::super::DuckDbStore;
     use super::super::testing::{DAY, MIDNIGHT, view};
     use super::*;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     #[test]
     fn retention_deletes_each_category_after_its_period_and_campaigns_after_theirs() {

@@ -394,7 +394,7 @@ mod tests {
     use super::super::DuckDbStore;
     use super::super::testing::{DAY, HOUR, MIDNIGHT, view};
     use super::*;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     /// The ways the store computes a funnel (steps matched in SQL or in
     /// Rust and counted by the reference arithmetic, or everything in SQL)

@@ -236,7 +236,7 @@ mod tests {
 
     use super::super::testing::{labels, overview_fixture, overview_query};
     use super::*;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     #[test]
     fn the_overview_matches_the_hand_computed_figures() {

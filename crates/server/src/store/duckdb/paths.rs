@@ -103,7 +103,7 @@ mod tests {
     use super::super::testing::{DAY, HOUR, MIDNIGHT, view};
     use super::*;
     use crate::reports::Scope;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     /// A path is numbered once per site. When no stored event has it any
     /// more (erasure, retention), it is forgotten; when it comes back, it

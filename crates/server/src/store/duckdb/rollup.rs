@@ -463,7 +463,7 @@ mod tests {
 
     use super::super::testing::{DAY, HOUR, MIDNIGHT, view};
     use super::*;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     #[test]
     fn usage_from_the_rollup_is_usage_counted_from_the_events() {

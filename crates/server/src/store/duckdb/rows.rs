@@ -161,7 +161,7 @@ mod tests {
     use super::super::DuckDbStore;
     use super::super::testing::{DAY, MIDNIGHT, error, visit};
     use super::*;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     /// Among events of the same millisecond, the one stored first comes
     /// first, whatever their ids: rows are ordered by `seq`, their place

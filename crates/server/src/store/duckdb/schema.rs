@@ -333,7 +333,7 @@ mod tests {
 
     use super::*;
     use crate::reports::Scope;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
     use crate::store::duckdb::DuckDbStore;
     use crate::store::duckdb::testing::{DAY, HOUR, MIDNIGHT, view};
 

@@ -132,7 +132,7 @@ mod tests {
         DAY, HOUR, MIDNIGHT, error, labels, overview_fixture, overview_query, visit,
     };
     use crate::reports::Scope;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     /// The overview fixture with an error, a vital and a purchase in some
     /// sessions, and one visit tagged with a campaign medium and source.

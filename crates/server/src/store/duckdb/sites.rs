@@ -41,7 +41,7 @@ pub(super) fn remove_site(conn: &Connection, key: &str) -> Result<bool, StoreErr
 mod tests {
     use super::super::DuckDbStore;
     use super::*;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     #[test]
     fn a_site_is_added_replaced_and_removed_by_key() {

@@ -5,7 +5,8 @@ use sonde_protocol::EventData;
 use sonde_protocol::overview::{Breakdown, Filters, OverviewQuery};
 
 use super::DuckDbStore;
-use crate::store::{EventStore, StoredEvent};
+use crate::store::StoredEvent;
+use crate::store::data_roles::*;
 use crate::user_agent::Software;
 
 pub(super) const HOUR: i64 = 3_600_000;

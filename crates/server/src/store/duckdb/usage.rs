@@ -166,7 +166,8 @@ mod tests {
     use super::super::DuckDbStore;
     use super::super::testing::{DAY, HOUR, MIDNIGHT, view};
     use super::*;
-    use crate::store::{EventStore, StoredEvent};
+    use crate::store::StoredEvent;
+    use crate::store::data_roles::*;
 
     fn query(from: i64, to: i64, granularity: Granularity) -> UsageQuery {
         UsageQuery {

@@ -247,7 +247,7 @@ mod tests {
     use super::super::schema::SESSION_KEY_BACKFILL;
     use super::super::testing::{MIDNIGHT, view};
     use super::*;
-    use crate::store::EventStore;
+    use crate::store::data_roles::*;
 
     #[test]
     fn a_retried_batch_is_stored_once() {

@@ -1,5 +1,5 @@
-//! [`EventStore`] for [`DuckDbStore`]: each method takes the connection and
-//! hands it to the file of its concern.
+//! The store's roles ([`crate::store`]) for [`DuckDbStore`]: each method
+//! takes the connection and hands it to the file of its concern.
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -19,14 +19,29 @@ use crate::reports::errors::ErrorRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::VitalRow;
 use crate::store::{
-    EventStore, RetentionOutcome, RollupOutcome, StoreError, StoredEvent, WriteOutcome,
+    IngestStore, LifecycleStore, ReportStore, RetentionOutcome, RollupOutcome, SiteStore,
+    StoreError, StoreInspection, StoredEvent, WriteOutcome,
 };
 
-impl EventStore for DuckDbStore {
+impl IngestStore for DuckDbStore {
     fn write_batches(&self, batches: &[&[StoredEvent]]) -> Result<Vec<WriteOutcome>, StoreError> {
         write::write_batches(&self.conn(), batches)
     }
 
+    fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError> {
+        consents::record_consent(&self.conn(), record, device)
+    }
+
+    fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
+        counters::count_one(&self.conn(), Daily::BannerImpressions, site, day)
+    }
+
+    fn count_bot_request(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
+        counters::count_one(&self.conn(), Daily::BotRequests, site, day)
+    }
+}
+
+impl LifecycleStore for DuckDbStore {
     fn erase(
         &self,
         site: &str,
@@ -53,10 +68,6 @@ impl EventStore for DuckDbStore {
         erase::apply_retention(&mut self.conn(), site, now_ms)
     }
 
-    fn usage(&self, q: &UsageQuery, timezone: Tz, k: u64) -> Result<UsageReport, StoreError> {
-        usage::usage(&self.conn(), q, timezone, k)
-    }
-
     fn roll_up(
         &self,
         site: &SiteSettings,
@@ -64,6 +75,12 @@ impl EventStore for DuckDbStore {
         max_days: usize,
     ) -> Result<RollupOutcome, StoreError> {
         rollup::roll_up(self, site, now_ms, max_days)
+    }
+}
+
+impl ReportStore for DuckDbStore {
+    fn usage(&self, q: &UsageQuery, timezone: Tz, k: u64) -> Result<UsageReport, StoreError> {
+        usage::usage(&self.conn(), q, timezone, k)
     }
 
     fn overview(
@@ -75,66 +92,6 @@ impl EventStore for DuckDbStore {
         overview::overview(&self.conn(), q, timezone, k)
     }
 
-    fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError> {
-        consents::record_consent(&self.conn(), record, device)
-    }
-
-    fn consent_log(
-        &self,
-        site: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<ConsentLogEntry>, StoreError> {
-        consents::consent_log(&self.conn(), site, from, to)
-    }
-
-    fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
-        counters::count_one(&self.conn(), Daily::BannerImpressions, site, day)
-    }
-
-    fn count_bot_request(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
-        counters::count_one(&self.conn(), Daily::BotRequests, site, day)
-    }
-
-    fn sites(&self) -> Result<Vec<SiteSettings>, StoreError> {
-        sites::sites(&self.conn())
-    }
-
-    fn put_site(&self, site: &SiteSettings) -> Result<(), StoreError> {
-        sites::put_site(&self.conn(), site)
-    }
-
-    fn remove_site(&self, key: &str) -> Result<bool, StoreError> {
-        sites::remove_site(&self.conn(), key)
-    }
-
-    fn event_count(&self, site: &str) -> Result<u64, StoreError> {
-        inspect::event_count(&self.conn(), site)
-    }
-
-    fn count_by_kind(
-        &self,
-        site: &str,
-    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
-        inspect::count_by_kind(&self.conn(), site)
-    }
-
-    fn consent_count(&self, site: &str) -> Result<u64, StoreError> {
-        inspect::consent_count(&self.conn(), site)
-    }
-
-    fn banner_impressions(&self, site: &str) -> Result<u64, StoreError> {
-        counters::total(&self.conn(), Daily::BannerImpressions, site)
-    }
-
-    fn bot_requests(&self, site: &str) -> Result<u64, StoreError> {
-        counters::total(&self.conn(), Daily::BotRequests, site)
-    }
-
-    fn dump_as_text(&self, table: &str) -> Result<String, StoreError> {
-        inspect::dump_as_text(&self.conn(), table)
-    }
-
     fn funnel_occurrences(
         &self,
         scope: &Scope,
@@ -143,8 +100,6 @@ impl EventStore for DuckDbStore {
         funnels::occurrences(&self.conn(), scope, funnel)
     }
 
-    /// In SQL when every step can be matched there (pages, and events
-    /// without a property); otherwise the reference arithmetic.
     fn funnel(
         &self,
         scope: &Scope,
@@ -199,11 +154,63 @@ impl EventStore for DuckDbStore {
         consents::consent_report(&self.conn(), site, from, to, days)
     }
 
+    fn consent_log(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ConsentLogEntry>, StoreError> {
+        consents::consent_log(&self.conn(), site, from, to)
+    }
+}
+
+impl SiteStore for DuckDbStore {
+    fn sites(&self) -> Result<Vec<SiteSettings>, StoreError> {
+        sites::sites(&self.conn())
+    }
+
+    fn put_site(&self, site: &SiteSettings) -> Result<(), StoreError> {
+        sites::put_site(&self.conn(), site)
+    }
+
+    fn remove_site(&self, key: &str) -> Result<bool, StoreError> {
+        sites::remove_site(&self.conn(), key)
+    }
+}
+
+impl StoreInspection for DuckDbStore {
     fn ping(&self) -> Result<(), StoreError> {
         inspect::ping(&self.conn())
     }
 
     fn size_on_disk(&self) -> u64 {
         inspect::size_on_disk(self.path.as_deref())
+    }
+
+    fn event_count(&self, site: &str) -> Result<u64, StoreError> {
+        inspect::event_count(&self.conn(), site)
+    }
+
+    fn count_by_kind(
+        &self,
+        site: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        inspect::count_by_kind(&self.conn(), site)
+    }
+
+    fn consent_count(&self, site: &str) -> Result<u64, StoreError> {
+        inspect::consent_count(&self.conn(), site)
+    }
+
+    fn banner_impressions(&self, site: &str) -> Result<u64, StoreError> {
+        counters::total(&self.conn(), Daily::BannerImpressions, site)
+    }
+
+    fn bot_requests(&self, site: &str) -> Result<u64, StoreError> {
+        counters::total(&self.conn(), Daily::BotRequests, site)
+    }
+
+    fn dump_as_text(&self, table: &str) -> Result<String, StoreError> {
+        inspect::dump_as_text(&self.conn(), table)
     }
 }

@@ -1,0 +1,34 @@
+//! What arrives from browsers and is written as it comes: events, consent
+//! records, and the daily counts of banners shown and bots turned away.
+
+use chrono::NaiveDate;
+use sonde_protocol::ConsentRecord;
+
+use super::{StoreError, StoredEvent, WriteOutcome};
+
+/// Writes what ingest accepted. Calls block: use them from a blocking task
+/// or the writer thread, never on the async executor.
+pub trait IngestStore: Send + Sync + std::fmt::Debug {
+    /// Writes several batches in one transaction (a group commit), skipping
+    /// ids already stored and repeats, and says for each batch how many of
+    /// its events were new: an id sent twice counts as new in the first batch
+    /// that carried it only. Returns once everything is durable.
+    fn write_batches(&self, batches: &[&[StoredEvent]]) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// One batch; see [`IngestStore::write_batches`].
+    fn write(&self, events: &[StoredEvent]) -> Result<WriteOutcome, StoreError> {
+        let outcomes = self.write_batches(&[events])?;
+        Ok(outcomes.into_iter().next().unwrap_or_default())
+    }
+
+    /// Stores a consent record with the device class of the browser that
+    /// sent it; `false` when it was stored before.
+    fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError>;
+
+    /// Counts one banner shown for `site` on `day` (a download of its
+    /// banner settings, see [`crate::http::embed`]).
+    fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;
+
+    /// Counts one request from a bot for `site` on `day`.
+    fn count_bot_request(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;
+}

@@ -1,0 +1,135 @@
+//! What the reports ask of a store: counts and rows only. The arithmetic
+//! that turns them into a report is [`crate::reports`]'s, and each of its
+//! modules says exactly what rows, in what order and with what ties, the
+//! methods here must return, so that every engine gives the same answer.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport};
+use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step, StepResult};
+use sonde_protocol::overview::{OverviewQuery, OverviewReport};
+use sonde_protocol::usage::{UsageQuery, UsageReport};
+
+use super::StoreError;
+use crate::reports::Scope;
+use crate::reports::conversions::VisitRow;
+use crate::reports::errors::ErrorRow;
+use crate::reports::funnel::Occurrence;
+use crate::reports::performance::VitalRow;
+
+/// Answers the dashboard's reports. Calls block, like
+/// [`super::IngestStore`]'s.
+pub trait ReportStore: Send + Sync + std::fmt::Debug {
+    /// Page views and unique visitors per bucket of the site's calendar in
+    /// `timezone` (every bucket of the range, empty ones as zero), and the
+    /// top pages.
+    /// Pages seen by fewer than `k` visitors are counted, not listed.
+    fn usage(&self, q: &UsageQuery, timezone: Tz, k: u64) -> Result<UsageReport, StoreError>;
+
+    /// Key figures of the period and the one before, and the breakdowns,
+    /// leaving out rows of fewer than `k` visitors (see
+    /// [`sonde_protocol::overview`] for the definitions), of the sessions
+    /// the filters select, days on the calendar of `timezone` (a session is
+    /// cut at its midnight).
+    fn overview(
+        &self,
+        q: &OverviewQuery,
+        timezone: Tz,
+        k: u64,
+    ) -> Result<OverviewReport, StoreError>;
+
+    /// Each unit's (session's or visitor's) key and events that some step
+    /// of `funnel` may match, in the scope's period, in the order they were
+    /// stored.
+    fn funnel_occurrences(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError>;
+
+    /// A funnel's figures in the scope's period: by default
+    /// [`reference_funnel`]; a store may compute the same in its own engine.
+    fn funnel(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<StepResult>, StoreError> {
+        reference_funnel(self, scope, funnel)
+    }
+
+    /// Each unit's value of `dimension`, from its first event in the
+    /// scope's period (`(none)` where it has none).
+    fn unit_dimension(
+        &self,
+        scope: &Scope,
+        unit: FunnelUnit,
+        dimension: FunnelDimension,
+    ) -> Result<HashMap<String, String>, StoreError>;
+
+    /// The errors in the scope, oldest first.
+    fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError>;
+
+    /// Each visit (session) of `site` that began with a page view in
+    /// the scope's period, with where it came from.
+    fn visits(&self, scope: &Scope) -> Result<Vec<VisitRow>, StoreError>;
+
+    /// The visits that reached `target` (a page or an event) in `[from,
+    /// to)`, once per matching event, with the event's value.
+    fn goal_hits(
+        &self,
+        scope: &Scope,
+        target: &Step,
+    ) -> Result<Vec<(String, Option<f64>)>, StoreError>;
+
+    /// Sessions with any event in the scope.
+    fn session_count(&self, scope: &Scope) -> Result<u64, StoreError>;
+
+    /// Web vitals in the scope: one row per page load and metric, oldest
+    /// first.
+    fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError>;
+
+    /// The consent report of `site` for decisions in `[from, to)`, with the
+    /// banner impressions of the site's days `first_day..=last_day` (see
+    /// [`sonde_protocol::consent_report`] for the definitions).
+    fn consent_report(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        days: (NaiveDate, NaiveDate),
+    ) -> Result<ConsentReport, StoreError>;
+
+    /// The consent records of `site` decided in `[from, to)`, in order
+    /// (decision time, then consent id), numbered from 1, without hashes.
+    fn consent_log(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ConsentLogEntry>, StoreError>;
+}
+
+/// A funnel's figures by the reference arithmetic
+/// ([`crate::reports::funnel`]) over the store's
+/// [`ReportStore::funnel_occurrences`]: what [`ReportStore::funnel`] does
+/// unless a store computes the same in its own engine, and what such a
+/// store falls back on for what its engine does not compute.
+pub fn reference_funnel<S: ReportStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    funnel: &FunnelDefinition,
+) -> Result<Vec<StepResult>, StoreError> {
+    let units = store.funnel_occurrences(scope, funnel)?;
+    let progresses: Vec<Vec<i64>> = units
+        .iter()
+        .map(|(_, events)| {
+            crate::reports::funnel::progress(&funnel.steps, events, funnel.window_ms)
+        })
+        .collect();
+    Ok(crate::reports::funnel::summarize(
+        funnel.steps.len(),
+        &progresses,
+    ))
+}
