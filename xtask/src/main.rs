@@ -395,6 +395,9 @@ fn fuzz(root: &Path, seconds: u32) -> Result<()> {
 /// The ingest benchmark (`crates/server/benches/ingest.rs`): the server on
 /// core 0, the load generator on core 1, when `taskset` can pin them.
 fn bench_ingest(root: &Path) -> Result<()> {
+    if output("wrk", &["--version"]).is_err() && !Path::new("/usr/bin/wrk").exists() {
+        apt_install(&["wrk"])?;
+    }
     step(
         "cargo",
         &["build", WORKSPACE, "--examples", "--bin", "sonde"],

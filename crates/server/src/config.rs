@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::client_address::{ProxyHeader, TrustedProxies};
 use crate::rate_limit::Limits;
 use crate::site::Site;
 
@@ -71,6 +72,30 @@ pub struct Config {
     #[arg(long, env = "SONDE_RATE_LIMIT_SITE", default_value_t = 5_000)]
     pub rate_limit_site: u32,
 
+    /// Requests per second one client address may send to the consent,
+    /// erase and banner endpoints, after a burst of ten seconds' worth; 0
+    /// for no limit.
+    #[arg(long, env = "SONDE_RATE_LIMIT_CLIENT", default_value_t = 5)]
+    pub rate_limit_client: u32,
+
+    /// Sign-in attempts per minute one client address may make (on top of
+    /// the lockout of an account after repeated failures), after a burst of
+    /// that many; 0 for no limit.
+    #[arg(long, env = "SONDE_RATE_LIMIT_SIGN_IN", default_value_t = 10)]
+    pub rate_limit_sign_in: u32,
+
+    /// A reverse proxy or load balancer (an address or a CIDR network)
+    /// whose forwarding header names the client. Repeat the flag, or
+    /// separate networks with `,` in the variable. None by default: the
+    /// connection's address is the client's and forwarding headers are
+    /// ignored.
+    #[arg(long = "trusted-proxy", env = "SONDE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// The header the trusted proxies set.
+    #[arg(long, env = "SONDE_PROXY_HEADER", value_enum, default_value_t = ProxyHeader::XForwardedFor)]
+    pub proxy_header: ProxyHeader,
+
     /// The token the admin API (`/api/admin`) asks for as a bearer token;
     /// without one the admin API is off.
     #[arg(long, env = "SONDE_ADMIN_TOKEN", hide_env_values = true)]
@@ -100,12 +125,27 @@ pub struct Config {
     pub seed_demo: bool,
 }
 
+/// `10.0.0.0/8`, `2001:db8::/32`, or one address.
+fn parse_network(spec: &str) -> Result<ipnet::IpNet, String> {
+    let spec = spec.trim();
+    spec.parse::<ipnet::IpNet>()
+        .or_else(|_| spec.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{spec:?} is not an address or a network such as 10.0.0.0/8"))
+}
+
 impl Config {
     pub fn rate_limits(&self) -> Limits {
         Limits {
             per_visitor: self.rate_limit_visitor,
             per_site: self.rate_limit_site,
+            per_client: self.rate_limit_client,
+            sign_ins_per_minute: self.rate_limit_sign_in,
         }
+    }
+
+    /// The proxies whose forwarding header names the client.
+    pub fn trusted_proxies(&self) -> TrustedProxies {
+        TrustedProxies::new(self.trusted_proxies.clone(), self.proxy_header)
     }
 
     /// A configuration for tests and embedding: the given data directory, an
@@ -125,6 +165,10 @@ impl Config {
             min_group_size: 5,
             rate_limit_visitor: 5,
             rate_limit_site: 5_000,
+            rate_limit_client: 5,
+            rate_limit_sign_in: 10,
+            trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeader::XForwardedFor,
         }
     }
 }
@@ -143,6 +187,10 @@ pub struct FileConfig {
     write_queue: Option<usize>,
     rate_limit_visitor: Option<u32>,
     rate_limit_site: Option<u32>,
+    rate_limit_client: Option<u32>,
+    rate_limit_sign_in: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
+    proxy_header: Option<ProxyHeader>,
     admin_token: Option<String>,
     min_group_size: Option<u64>,
 }
@@ -215,6 +263,27 @@ impl Config {
             unset("rate_limit_site"),
         );
         take(
+            &mut self.rate_limit_client,
+            file.rate_limit_client,
+            unset("rate_limit_client"),
+        );
+        take(
+            &mut self.rate_limit_sign_in,
+            file.rate_limit_sign_in,
+            unset("rate_limit_sign_in"),
+        );
+        take(
+            &mut self.proxy_header,
+            file.proxy_header,
+            unset("proxy_header"),
+        );
+        if let (Some(specs), true) = (file.trusted_proxies, unset("trusted_proxies")) {
+            self.trusted_proxies = specs
+                .iter()
+                .map(|spec| parse_network(spec))
+                .collect::<Result<_, _>>()?;
+        }
+        take(
             &mut self.min_group_size,
             file.min_group_size,
             unset("min_group_size"),
@@ -247,6 +316,8 @@ mod tests {
             sites = ["shop=https://shop.example,https://www.shop.example"]
             rate_limit_visitor = 20
             dashboard_telemetry = true
+            trusted_proxies = ["10.0.0.0/8", "2001:db8::1"]
+            proxy_header = "forwarded"
             "#,
         )
         .unwrap();
@@ -260,6 +331,14 @@ mod tests {
         assert_eq!(config.rate_limit_visitor, 20);
         assert!(config.dashboard_telemetry);
         assert!(!config.demo, "unchanged when the file says nothing");
+        assert_eq!(
+            config.trusted_proxies,
+            vec![
+                "10.0.0.0/8".parse().unwrap(),
+                "2001:db8::1/128".parse().unwrap()
+            ]
+        );
+        assert_eq!(config.proxy_header, ProxyHeader::Forwarded);
     }
 
     #[test]
@@ -294,5 +373,10 @@ mod tests {
             .apply_file(bad_site, |_| true)
             .unwrap_err();
         assert!(err.contains("KEY=ORIGIN"), "{err}");
+        let bad_proxy = FileConfig::parse("trusted_proxies = [\"10.0.0.0/33\"]").unwrap();
+        let err = Config::ephemeral("data")
+            .apply_file(bad_proxy, |_| true)
+            .unwrap_err();
+        assert!(err.contains("10.0.0.0/33"), "{err}");
     }
 }

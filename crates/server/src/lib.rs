@@ -19,6 +19,7 @@
 //! errors become HTTP responses.
 
 pub mod auth;
+pub mod client_address;
 pub mod config;
 pub mod demo;
 pub mod error;

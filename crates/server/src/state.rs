@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use sonde_protocol::{DASHBOARD_SITE, SiteSettings};
 
+use crate::client_address::TrustedProxies;
 use crate::config::{Config, SiteOrigins};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
@@ -45,6 +46,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     user_agents: Classifier,
     rate_limits: Arc<RateLimits>,
+    trusted_proxies: TrustedProxies,
     admin_token: Option<String>,
     min_group_size: u64,
     dashboard_telemetry: bool,
@@ -75,6 +77,7 @@ impl AppState {
             metrics,
             user_agents: Classifier::default(),
             rate_limits: Arc::new(RateLimits::new(config.rate_limits())),
+            trusted_proxies: config.trusted_proxies(),
             admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
             min_group_size: config.min_group_size.max(1),
             dashboard_telemetry: config.dashboard_telemetry,
@@ -123,6 +126,12 @@ impl AppState {
 
     pub fn rate_limits(&self) -> &Arc<RateLimits> {
         &self.0.rate_limits
+    }
+
+    /// Whose forwarding headers name the client ([`crate::client_address`]);
+    /// read by [`crate::http::delivery`] only.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.0.trusted_proxies
     }
 
     /// Tells bots from visitors' browsers, systems and devices.

@@ -38,6 +38,19 @@ pub fn visitor_id(salt: &Salt, site: &str, ip: IpAddr, user_agent: &str) -> i64 
     i64::from_le_bytes(first8)
 }
 
+/// The key a client's rate limits are kept under: a keyed hash of its
+/// address alone (a changed user agent does not make a new client), apart
+/// from every visitor id by its label. Kept in memory only, and unlinkable
+/// after the salt's day like a visitor id.
+pub fn client_key(salt: &Salt, ip: IpAddr) -> u64 {
+    let mut hasher = blake3::Hasher::new_keyed(salt);
+    hasher.update(b"client rate limit\0");
+    hasher.update(ip.to_string().as_bytes());
+    let mut first8 = [0u8; 8];
+    first8.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(first8)
+}
+
 /// A browser's visitor, as far as Sonde can tell on a site's current day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Visitor {
@@ -120,6 +133,11 @@ impl DailySalt {
             id: visitor_id(&day.salt, site, ip, user_agent),
             day_start_ms: day.day_start_ms,
         })
+    }
+
+    /// Today's (UTC's) [`client_key`] of `ip`.
+    pub fn client_key(&self, ip: IpAddr, at: DateTime<Utc>) -> io::Result<u64> {
+        Ok(client_key(&self.salt_for(Tz::UTC, at)?.salt, ip))
     }
 }
 

@@ -6,6 +6,7 @@
 mod support;
 
 mod api {
+    mod abuse;
     mod banner;
     mod consent;
     mod consent_report;

@@ -11,6 +11,7 @@ use sonde_protocol::consent_report::{ConsentReport, ConsentReportQuery};
 use sonde_protocol::{ApiError, ConsentReceipt, ConsentRecord};
 
 use super::browser_body;
+use super::delivery::Client;
 use super::report_query::Report;
 use crate::error::AppError;
 use crate::ingest::Delivery;
@@ -29,14 +30,17 @@ use crate::user_agent::Agent;
         (status = 200, description = "Stored, or already stored by an earlier send", body = ConsentReceipt),
         (status = 404, description = "Unknown site", body = ApiError),
         (status = 422, description = "A field missing, mistyped or beyond a limit", body = ApiError),
+        (status = 429, description = "Too many requests from this client (Retry-After says when to come back)", body = ApiError),
     )
 )]
 pub async fn record(
     State(app): State<AppState>,
+    client: Client,
     delivery: Delivery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ConsentReceipt>, AppError> {
+    client.check_rate(&app)?;
     let mut record: ConsentRecord = browser_body::read(&headers, body).await?;
     record.validate(delivery.received.timestamp_millis())?;
     // A browser may send Global Privacy Control as a header without

@@ -31,6 +31,7 @@ use tower_http::services::fs::ServeFileSystemResponseBody;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeader;
 
+use super::delivery::Client;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -102,14 +103,19 @@ pub struct BannerQuery {
     responses(
         (status = 200, description = "The site's banner wording (each part `null` when the banner's built-in text applies); sent with `Cache-Control: no-store`, readable from the site's allowed origins (CORS). Each download counts one banner impression for the site's current day, with nothing about the visitor kept.", body = BannerSettings),
         (status = 404, description = "No such site", body = ApiError),
+        (status = 429, description = "Too many requests from this client (Retry-After says when to come back)", body = ApiError),
     )
 )]
 pub async fn banner_settings(
     State(app): State<AppState>,
+    client: Client,
     method: Method,
     UrlPath(key): UrlPath<String>,
     Query(query): Query<BannerQuery>,
 ) -> axum::response::Response {
+    if let Err(limited) = client.check_rate(&app) {
+        return limited.into_response();
+    }
     let mut response = match app.sites().get(&key) {
         None => AppError::UnknownSite(key).into_response(),
         Some(site) => {

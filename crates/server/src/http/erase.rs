@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use sonde_protocol::{ApiError, EraseReceipt, EraseRequest};
 
 use super::browser_body;
+use super::delivery::Client;
 use crate::error::AppError;
 use crate::ingest::Delivery;
 use crate::state::AppState;
@@ -22,14 +23,17 @@ use crate::state::AppState;
         (status = 200, description = "What was deleted", body = EraseReceipt),
         (status = 404, description = "Unknown site", body = ApiError),
         (status = 422, description = "A field missing, mistyped or beyond a limit", body = ApiError),
+        (status = 429, description = "Too many requests from this client (Retry-After says when to come back)", body = ApiError),
     )
 )]
 pub async fn erase(
     State(app): State<AppState>,
+    client: Client,
     delivery: Delivery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<EraseReceipt>, AppError> {
+    client.check_rate(&app)?;
     let request: EraseRequest = browser_body::read(&headers, body).await?;
     request.validate()?;
     let site = browser_body::site_for(&app, &request.site, &headers)?;

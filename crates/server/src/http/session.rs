@@ -9,6 +9,7 @@ use sonde_protocol::ApiError;
 use sonde_protocol::account::{Principal, SignIn};
 
 use super::browser_body;
+use super::delivery::Client;
 use crate::auth::accounts::{SESSION_MS, after_failure};
 use crate::auth::{
     Reader, SESSION_COOKIE, SHARE_HEADER, SignedIn, now_ms, password, random_token, token_hash,
@@ -26,14 +27,20 @@ use crate::state::AppState;
         (status = 200, description = "Signed in: the session cookie is set; the body has the CSRF token", body = Principal),
         (status = 401, description = "Wrong username or password", body = ApiError),
         (status = 415, description = "Not sent as application/json (as a form on another site would send it)", body = ApiError),
-        (status = 429, description = "Locked after repeated failures (Retry-After says for how long)", body = ApiError),
+        (status = 429, description = "Locked after repeated failures, or too many attempts from this client (Retry-After says for how long)", body = ApiError),
     )
 )]
 pub async fn sign_in(
     State(app): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
+    // Per client as well as per account: the lockout alone would let one
+    // client try a password on every account.
+    app.rate_limits()
+        .check_sign_in(client.key)
+        .map_err(AppError::RateLimited)?;
     let SignIn { username, password } = browser_body::read_json(&headers, body).await?;
     let accounts = app.stores().accounts.clone();
     let (user, csrf_token, token) = tokio::task::spawn_blocking(move || {
