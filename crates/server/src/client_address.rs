@@ -74,6 +74,38 @@ impl TrustedProxies {
     }
 }
 
+impl TrustedProxies {
+    /// Whether the browser reached a trusted proxy over HTTPS, as the
+    /// proxy says in `X-Forwarded-Proto` (or the `proto=` of the last
+    /// `Forwarded` element). Sonde itself does not terminate TLS, so
+    /// without a trusted proxy the answer is no.
+    pub fn https(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
+        if !self.trusts(peer.ip()) {
+            return false;
+        }
+        let last = |name| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .map(|v| v.trim().to_owned())
+        };
+        let proto = match self.header {
+            ProxyHeader::XForwardedFor => last("x-forwarded-proto"),
+            ProxyHeader::Forwarded => last("forwarded").and_then(|element| {
+                element
+                    .split(';')
+                    .filter_map(|pair| pair.split_once('='))
+                    .find(|(name, _)| name.trim().eq_ignore_ascii_case("proto"))
+                    .map(|(_, value)| value.trim().trim_matches('"').to_owned())
+            }),
+        };
+        proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    }
+}
+
 /// An IPv4 address written as IPv6 (`::ffff:192.0.2.1`) is the IPv4
 /// address, so a visitor's id and a proxy's network do not depend on how the
 /// socket or the proxy spelled it.
@@ -220,6 +252,22 @@ mod tests {
         let xff = proxies(&["10.0.0.0/8"], ProxyHeader::XForwardedFor);
         let forged = headers("forwarded", &["for=203.0.113.9"]);
         assert_eq!(xff.client(peer("10.0.0.1"), &forged), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn https_is_what_a_trusted_proxy_says() {
+        let lb = proxies(&["10.0.0.0/8"], ProxyHeader::XForwardedFor);
+        let https = headers("x-forwarded-proto", &["https"]);
+        assert!(lb.https(peer("10.0.0.2"), &https));
+        assert!(!lb.https(peer("198.51.100.7"), &https), "not a proxy");
+        assert!(!lb.https(peer("10.0.0.2"), &HeaderMap::new()));
+        let rfc = proxies(&["10.0.0.0/8"], ProxyHeader::Forwarded);
+        let chain = headers(
+            "forwarded",
+            &["for=198.51.100.7;proto=http, for=10.0.0.3;proto=https"],
+        );
+        assert!(rfc.https(peer("10.0.0.2"), &chain));
+        assert!(!rfc.https(peer("10.0.0.2"), &https), "the other header");
     }
 
     #[test]

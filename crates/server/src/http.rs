@@ -25,6 +25,7 @@ pub mod operations;
 pub mod performance;
 pub mod report_query;
 pub mod saved;
+pub mod security_headers;
 pub mod session;
 pub mod share_links;
 pub mod sites;

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use crate::error::AppError;
 use crate::http::{
     admin, consent, consent_log, conversions, embed, erase, errors, funnel, ingest, operations,
-    performance, saved, session, share_links, sites, usage, users,
+    performance, saved, security_headers, session, share_links, sites, usage, users,
 };
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -88,6 +88,8 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/metrics", get(operations::metrics))
         .route("/healthz", get(operations::healthz))
         .route("/readyz", get(operations::readyz));
+    let index = web_dir.and_then(|dir| std::fs::read_to_string(dir.join("index.html")).ok());
+    let security = security_headers::SecurityHeaders::new(index.as_deref());
     if let Some(dir) = web_dir {
         router = router
             .route_service("/sonde.js", embed::loader(dir))
@@ -97,6 +99,10 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
     // Compresses what is not compressed yet (the dashboard, the API); the
     // embed's files come precompressed and are left alone.
     router
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), security),
+            security_headers::set,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -13,6 +13,7 @@ mod api {
     mod dashboard;
     mod embed;
     mod funnels;
+    mod headers;
     mod ingest;
     mod operations;
     mod privacy;

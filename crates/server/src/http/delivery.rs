@@ -27,6 +27,18 @@ fn client_address(parts: &Parts, app: &AppState) -> Result<std::net::IpAddr, App
     Ok(app.trusted_proxies().client(peer, &parts.headers))
 }
 
+/// Whether the request reached Sonde over HTTPS (through a trusted proxy
+/// that says so): the dashboard then asks browsers to keep to HTTPS (HSTS).
+pub fn over_https(
+    app: &AppState,
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+) -> bool {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| app.trusted_proxies().https(*peer, headers))
+}
+
 impl FromRequestParts<AppState> for Delivery {
     type Rejection = AppError;
 
