@@ -32,6 +32,7 @@ pub mod reports;
 pub mod retention;
 pub mod rollup;
 pub mod routes;
+pub mod salt_rotation;
 pub mod site;
 pub mod state;
 pub mod store;
@@ -162,6 +163,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     forget_idle_rate_limits(std::sync::Arc::clone(state.rate_limits()));
     retention::run_periodically(&stores.lifecycle, state.sites());
     rollup::run_periodically(&stores.lifecycle, state.sites());
+    salt_rotation::run_at_midnights(state.salts(), state.sites());
     let router = routes::router(state, config.web_dir.as_deref());
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

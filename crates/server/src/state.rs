@@ -41,7 +41,7 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     stores: Stores,
     writer: Writer,
-    salts: DailySalt,
+    salts: Arc<DailySalt>,
     sites: Arc<Sites>,
     metrics: Arc<Metrics>,
     user_agents: Classifier,
@@ -67,7 +67,8 @@ impl AppState {
             Arc::clone(&metrics),
         )
         .map_err(OpenError::Writer)?;
-        let salts = DailySalt::open(config.data_dir.join("salt")).map_err(OpenError::Salt)?;
+        let salts =
+            Arc::new(DailySalt::open(config.data_dir.join("salt")).map_err(OpenError::Salt)?);
         let sites = Arc::new(load_sites(stores.sites.as_ref(), config, addr)?);
         let state = AppState(Arc::new(Inner {
             stores,
@@ -96,7 +97,7 @@ impl AppState {
         &self.0.writer
     }
 
-    pub fn salts(&self) -> &DailySalt {
+    pub fn salts(&self) -> &Arc<DailySalt> {
         &self.0.salts
     }
 

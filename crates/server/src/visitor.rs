@@ -135,10 +135,44 @@ impl DailySalt {
         })
     }
 
+    /// Brings the salts to the day `now` falls on: each of `timezones`
+    /// (and UTC's, which keys the rate limits) gets its day's salt, and the
+    /// salt of any other timezone whose day is over is dropped. Either way
+    /// an ended day's salt is gone from memory and disk.
+    pub fn rotate(&self, timezones: &[Tz], now: DateTime<Utc>) -> io::Result<()> {
+        for &timezone in timezones.iter().chain([&Tz::UTC]) {
+            self.salt_for(timezone, now)?;
+        }
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = current.clone();
+        next.retain(|tz, (day, _)| {
+            tz.parse::<Tz>()
+                .is_ok_and(|tz| now.with_timezone(&tz).date_naive() == *day)
+        });
+        if next.len() != current.len() {
+            write_salt_file(&self.path, &next)?;
+            *current = next;
+        }
+        Ok(())
+    }
+
     /// Today's (UTC's) [`client_key`] of `ip`.
     pub fn client_key(&self, ip: IpAddr, at: DateTime<Utc>) -> io::Result<u64> {
         Ok(client_key(&self.salt_for(Tz::UTC, at)?.salt, ip))
     }
+}
+
+/// When the next of `timezones`' days (or UTC's) begins after `now`.
+pub fn next_midnight(timezones: &[Tz], now: DateTime<Utc>) -> DateTime<Utc> {
+    timezones
+        .iter()
+        .chain([&Tz::UTC])
+        .map(|&tz| {
+            let tomorrow = now.with_timezone(&tz).date_naive() + chrono::Days::new(1);
+            local_midnight(tz, tomorrow)
+        })
+        .min()
+        .expect("UTC at least")
 }
 
 /// The first instant of `day` in `timezone` (a day that starts in a
@@ -263,6 +297,38 @@ mod tests {
             "yesterday's salt is still on disk"
         );
         assert!(on_disk.contains("Europe/Berlin 2026-11-25 "), "{on_disk}");
+    }
+
+    #[test]
+    fn a_rotation_replaces_ended_days_and_drops_unused_timezones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("salt");
+        let salts = DailySalt::open(&path).unwrap();
+        let (berlin, tokyo) = (chrono_tz::Europe::Berlin, chrono_tz::Asia::Tokyo);
+        let hex = |salt: Salt| -> String { salt.iter().map(|b| format!("{b:02x}")).collect() };
+        let old_berlin = hex(salts.salt_for(berlin, at(12, 0)).unwrap().salt);
+        let old_tokyo = hex(salts.salt_for(tokyo, at(12, 0)).unwrap().salt);
+        // Berlin's day ends at 23:00 UTC; Tokyo is no site's any more.
+        salts.rotate(&[berlin], at(23, 30)).unwrap();
+        let on_disk = std::fs::read_to_string(&path).unwrap();
+        assert!(!on_disk.contains(&old_berlin), "{on_disk}");
+        assert!(!on_disk.contains(&old_tokyo), "{on_disk}");
+        assert!(on_disk.contains("Europe/Berlin 2026-11-25 "), "{on_disk}");
+        assert!(!on_disk.contains("Asia/Tokyo"), "{on_disk}");
+        assert!(on_disk.contains("UTC 2026-11-24 "), "{on_disk}");
+    }
+
+    #[test]
+    fn the_next_midnight_is_the_soonest_of_the_sites_days() {
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(next_midnight(&[berlin], at(12, 0)), at(23, 0));
+        assert_eq!(
+            next_midnight(&[berlin], at(23, 30)),
+            Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap(),
+            "UTC's, for the rate limits"
+        );
+        let new_york = chrono_tz::America::New_York;
+        assert_eq!(next_midnight(&[new_york], at(1, 0)), at(5, 0));
     }
 
     #[test]

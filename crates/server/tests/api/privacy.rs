@@ -119,3 +119,37 @@ async fn a_sec_gpc_header_keeps_campaigns_out_even_when_the_page_grants_marketin
         row("no-gpc-1")
     );
 }
+
+#[tokio::test]
+async fn a_salt_of_an_ended_day_is_destroyed_when_the_server_starts() {
+    // A server stopped over midnight left its salts of an old day behind.
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let old = "ab".repeat(32);
+    std::fs::write(
+        data_dir.join("salt"),
+        format!("UTC 2020-01-01 {old}\nAsia/Tokyo 2020-01-01 {old}\n"),
+    )
+    .unwrap();
+    let server = sonde_server::start(sonde_server::Config::ephemeral(&data_dir))
+        .await
+        .unwrap();
+    let mut on_disk = String::new();
+    for _ in 0..100 {
+        on_disk = std::fs::read_to_string(data_dir.join("salt")).unwrap();
+        if !on_disk.contains(&old) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        !on_disk.contains(&old),
+        "the old salt is still on disk: {on_disk}"
+    );
+    assert!(
+        !on_disk.contains("Asia/Tokyo"),
+        "no site is in Tokyo: {on_disk}"
+    );
+    server.shutdown().await.unwrap();
+}
