@@ -40,7 +40,10 @@ commands:
               measure every dashboard query (median, p95) and the server's
               memory at 1 and 10 million events into BENCHMARKS.md
   fuzz [SECONDS]
-              fuzz batch parsing and validation (cargo fuzz; default 60 s)";
+              fuzz batch parsing and validation (cargo fuzz; default 60 s)
+  refresh-bots
+              fetch the newest isbot patterns and crawler list into
+              crates/server/data/bots/ with their commits and checksums";
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -60,6 +63,7 @@ fn main() -> Result<()> {
         "bench" => bench(&root),
         "bench-ingest" => bench_ingest(&root),
         "bench-queries" => bench_queries(&root),
+        "refresh-bots" => refresh_bots(&root),
         "fuzz" => {
             let seconds = match rest.first() {
                 Some(s) => s.parse().context("fuzz takes a number of seconds")?,
@@ -462,6 +466,60 @@ fn output(program: &str, args: &[&str]) -> Result<String> {
         bail!("{program} failed");
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The upstream lists behind the bot filter: (repository, file, where it is
+/// kept, its licence file there).
+const BOT_LISTS: [(&str, &str, &str); 2] = [
+    ("omrilotan/isbot", "src/patterns.json", "patterns"),
+    (
+        "monperrus/crawler-user-agents",
+        "crawler-user-agents.json",
+        "crawler-user-agents",
+    ),
+];
+
+/// Fetches each bot list's newest commit on its default branch, and writes
+/// the file with a `.VERSION` naming the commit and the file's checksum
+/// (the server's tests check that the two agree). Review the diff, run the
+/// tests (the crawler and browser corpora), and commit.
+fn refresh_bots(root: &Path) -> Result<()> {
+    let dir = root.join("crates/server/data/bots");
+    for (repo, file, name) in BOT_LISTS {
+        let commit = output(
+            "curl",
+            &[
+                "-fsSL",
+                "-H",
+                "Accept: application/vnd.github.sha",
+                &format!("https://api.github.com/repos/{repo}/commits/HEAD"),
+            ],
+        )
+        .with_context(|| format!("cannot reach GitHub for {repo}"))?;
+        let commit = commit.trim();
+        let json = dir.join(format!("{name}.json"));
+        step(
+            "curl",
+            &[
+                "-fsSL",
+                "-o",
+                path_str(&json)?,
+                &format!("https://raw.githubusercontent.com/{repo}/{commit}/{file}"),
+            ],
+        )?;
+        let sha256 = output("sha256sum", &[path_str(&json)?])?;
+        let sha256 = sha256.split_whitespace().next().unwrap_or_default();
+        std::fs::write(
+            dir.join(format!("{name}.VERSION")),
+            format!(
+                "upstream_repo: https://github.com/{repo}\nfile_path: {file}\ncommit: {commit}\n\
+                 fetched: {}\nsha256: {sha256}\nlicense: see {name}.LICENSE\n",
+                output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])?.trim()
+            ),
+        )?;
+        eprintln!("xtask: {repo} {file} at {commit}");
+    }
+    Ok(())
 }
 
 /// The dashboard query benchmark (`crates/server/benches/queries.rs`).

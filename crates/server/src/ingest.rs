@@ -44,6 +44,17 @@ impl Delivery {
     }
 }
 
+/// Counts one request from a bot on `site`'s day of the delivery: bots
+/// are counted, never stored, whichever endpoint they reach (events,
+/// consent records, banner downloads).
+pub async fn count_bot(app: &AppState, site: &Site, delivery: &Delivery) -> Result<(), AppError> {
+    app.metrics().bot(site.key());
+    let (store, key) = (app.stores().ingest.clone(), site.key().to_owned());
+    let day = delivery.received.with_timezone(&site.timezone).date_naive();
+    tokio::task::spawn_blocking(move || store.count_bot_request(&key, day)).await??;
+    Ok(())
+}
+
 /// Stores a site's checked events as their delivery allows: bots are
 /// counted and dropped; the visitor id is computed from `salts`; events the
 /// consent does not grant are dropped; the rest are scrubbed and committed.
@@ -63,10 +74,7 @@ pub async fn store(
     }
     let software = match app.user_agents().classify(&delivery.user_agent) {
         Agent::Bot => {
-            app.metrics().bot(site.key());
-            let (store, key) = (app.stores().ingest.clone(), site.key().to_owned());
-            let day = delivery.received.with_timezone(&site.timezone).date_naive();
-            tokio::task::spawn_blocking(move || store.count_bot_request(&key, day)).await??;
+            count_bot(app, site, delivery).await?;
             return Ok(IngestReceipt {
                 bot: true,
                 ..IngestReceipt::default()

@@ -1,18 +1,10 @@
 //! What a request's user agent says: a bot, or a visitor's browser, OS and
-//! device class. Bots are recognised by the `isbot` crate's list (the
-//! community-maintained isbot patterns) plus the markers of headless and
-//! automated browsers; browsers and systems are parsed by `woothee`. Only
-//! these coarse names are stored, never the user agent itself.
+//! device class. Bots are recognised by [`bots::BotList`] (the maintained
+//! isbot patterns and Sonde's markers of automation); browsers and systems
+//! are parsed by `woothee`. Only these coarse names are stored, never the
+//! user agent itself.
 
-/// Markers of automation the bot list may lack; matched case-insensitively.
-const HEADLESS_MARKERS: [&str; 6] = [
-    "headless",
-    "phantomjs",
-    "slimerjs",
-    "lighthouse",
-    "puppeteer",
-    "playwright",
-];
+mod bots;
 
 /// The class of device, from the user agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,17 +45,9 @@ pub enum Agent {
 }
 
 /// Classifies user agents; build it once, it compiles the bot list.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Classifier {
-    bots: isbot::Bots,
-}
-
-impl Default for Classifier {
-    fn default() -> Self {
-        let mut bots = isbot::Bots::default();
-        bots.append(&HEADLESS_MARKERS);
-        Classifier { bots }
-    }
+    bots: bots::BotList,
 }
 
 impl Classifier {
@@ -160,6 +144,98 @@ mod tests {
             "   ",
         ] {
             assert_eq!(classifier.classify(ua), Agent::Bot, "{ua:?}");
+        }
+    }
+
+    #[test]
+    fn the_crawlers_that_slipped_through_the_old_list_are_bots() {
+        let classifier = Classifier::default();
+        for ua in [
+            "Mozilla/5.0 (compatible; GoogleOther)",
+            "WhatsApp/2.16.2/i",
+            "meta-externalagent/1.1 (+https://developers.facebook.com/docs/sharing/webmasters/crawler)",
+            "anthropic-ai",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 DatadogSynthetics",
+            "NewRelicSynthetics/1.0",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36; Selenium",
+            "Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:Port Check)",
+            "HTTPie/3.2.2",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 ChatGPT-User/1.0",
+        ] {
+            assert_eq!(classifier.classify(ua), Agent::Bot, "{ua:?}");
+        }
+    }
+
+    /// The crawlers of a public list (`data/bots/crawler-user-agents.json`,
+    /// MIT, see its `.VERSION`) that Sonde counts as people, and why. Few,
+    /// and each a judgement: a browser in all but name.
+    const NOT_BOTS: &[(&str, &str)] = &[
+        ("Code/", "VS Code's built-in browser: a person at an editor"),
+        ("Trae/", "the Trae editor's built-in browser, likewise"),
+        (
+            "Fluid/",
+            "Fluid wraps a site as a desktop app a person uses",
+        ),
+        (
+            "MetaIAB Facebook",
+            "Facebook's in-app browser, which people browse with",
+        ),
+        (
+            "Instagram",
+            "Instagram's in-app browser on Android, a person's",
+        ),
+    ];
+
+    #[test]
+    fn a_public_list_of_real_crawlers_is_recognised() {
+        #[derive(serde::Deserialize)]
+        struct Crawler {
+            pattern: String,
+            #[serde(default)]
+            instances: Vec<String>,
+        }
+        let list: Vec<Crawler> =
+            serde_json::from_str(include_str!("../data/bots/crawler-user-agents.json")).unwrap();
+        let classifier = Classifier::default();
+        let (mut total, mut missed, mut excused) = (0, Vec::new(), 0);
+        for crawler in &list {
+            for ua in &crawler.instances {
+                total += 1;
+                if classifier.classify(ua) == Agent::Bot {
+                    continue;
+                }
+                if NOT_BOTS.iter().any(|(marker, _)| ua.contains(marker)) {
+                    excused += 1;
+                } else {
+                    missed.push(format!("{} ({})", ua, crawler.pattern));
+                }
+            }
+        }
+        assert!(total > 2_000, "the corpus has {total} user agents");
+        assert!(
+            missed.is_empty(),
+            "{} of {total} not recognised:\n{}",
+            missed.len(),
+            missed.join("\n")
+        );
+        assert!(excused <= 10, "{excused} excused");
+    }
+
+    #[test]
+    fn real_browsers_and_in_app_browsers_are_people() {
+        let corpus = include_str!("../data/bots/browsers.txt");
+        let classifier = Classifier::default();
+        let browsers: Vec<&str> = corpus
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert!(browsers.len() >= 60, "{} browsers", browsers.len());
+        for ua in browsers {
+            assert!(
+                matches!(classifier.classify(ua), Agent::Visitor(_)),
+                "a person's browser counted as a bot: {ua}"
+            );
         }
     }
 }

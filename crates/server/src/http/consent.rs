@@ -46,11 +46,15 @@ pub async fn record(
     // A browser may send Global Privacy Control as a header without
     // exposing it to scripts; the record says it was on either way.
     record.gpc |= delivery.gpc;
-    browser_body::site_for(&app, &record.site, &headers)?;
-    // The device class only: the grant rates by device need no more.
+    let site = browser_body::site_for(&app, &record.site, &headers)?;
+    // The device class only: the grant rates by device need no more. A
+    // bot's "decision" would only inflate the consent report.
     let device = match app.user_agents().classify(&delivery.user_agent) {
         Agent::Visitor(software) => software.device.as_str(),
-        Agent::Bot => "unknown",
+        Agent::Bot => {
+            crate::ingest::count_bot(&app, &site, &delivery).await?;
+            return Ok(Json(ConsentReceipt { stored: false }));
+        }
     };
     let store = app.stores().ingest.clone();
     let stored =

@@ -33,7 +33,9 @@ use tower_http::set_header::SetResponseHeader;
 
 use super::delivery::Client;
 use crate::error::AppError;
+use crate::ingest::Delivery;
 use crate::state::AppState;
+use crate::user_agent::Agent;
 
 /// `Cache-Control` of the loader: five minutes fresh, then served from the
 /// cache while it is revalidated, for up to a day.
@@ -109,6 +111,7 @@ pub struct BannerQuery {
 pub async fn banner_settings(
     State(app): State<AppState>,
     client: Client,
+    delivery: Delivery,
     method: Method,
     UrlPath(key): UrlPath<String>,
     Query(query): Query<BannerQuery>,
@@ -123,7 +126,16 @@ pub async fn banner_settings(
             // A HEAD request shows nothing to anyone; reopened settings
             // are not a banner asking for a decision.
             let settings = query.reason.as_deref() == Some("settings");
-            if method == Method::GET && !settings {
+            let bot = matches!(app.user_agents().classify(&delivery.user_agent), Agent::Bot);
+            if method == Method::GET && !settings && bot {
+                // A crawler fetching the wording saw no banner.
+                if crate::ingest::count_bot(&app, &site, &delivery)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("a bot request could not be counted");
+                }
+            } else if method == Method::GET && !settings {
                 let store = app.stores().ingest.clone();
                 // The site's own day, as for its events.
                 let today = chrono::Utc::now()

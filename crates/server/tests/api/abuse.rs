@@ -207,3 +207,32 @@ async fn sign_in_is_limited_per_client_across_accounts() {
     let res = attempt("198.51.100.8", "alice")().await;
     expect_error(res, StatusCode::UNAUTHORIZED, "wrong_credentials").await;
 }
+
+#[tokio::test]
+async fn a_bot_is_counted_not_stored_on_the_consent_and_banner_endpoints() {
+    let app = TestApp::start().await;
+    let crawler = "Mozilla/5.0 (compatible; GPTBot/1.2; +https://openai.com/gptbot)";
+    let consent = app
+        .http
+        .post(app.url("/api/consent"))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .header("origin", ORIGIN)
+        .header("user-agent", crawler)
+        .body(consent_record("c0ffee42", now_ms()).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(consent.status(), StatusCode::OK);
+    let receipt: Value = consent.json().await.unwrap();
+    assert_eq!(receipt["stored"], false);
+    let banner = get_with(&app, "/api/banner/shop", &[("user-agent", crawler)]).await;
+    assert_eq!(banner.status(), StatusCode::OK, "the wording is public");
+    // A person's download is a banner shown.
+    let person = get_with(&app, "/api/banner/shop", &[]).await;
+    assert_eq!(person.status(), StatusCode::OK);
+
+    let inspection = &app.server.stores().inspection;
+    assert_eq!(inspection.consent_count("shop").unwrap(), 0);
+    assert_eq!(inspection.banner_impressions("shop").unwrap(), 1);
+    assert_eq!(inspection.bot_requests("shop").unwrap(), 2);
+}

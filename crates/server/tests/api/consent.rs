@@ -87,7 +87,8 @@ async fn erase_deletes_todays_events_of_this_browser_its_sessions_and_consent_re
     ]))
     .await;
     let other = reqwest::Client::builder()
-        .user_agent("SomeoneElse/2.0")
+        // Another real browser: a bare `Name/1.0` is a bot by the list.
+        .user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/151.0.0.0 Safari/537.36")
         .build()
         .unwrap();
     let res = other
