@@ -1,5 +1,6 @@
 //! The overview page: usage over time, key figures and breakdowns for one site.
 
+mod bots;
 mod breakdown;
 mod key_figures;
 mod realtime;
@@ -12,6 +13,7 @@ use crate::api::{self, ClientError};
 use crate::controls::{Range, period, use_view};
 use crate::layout::ReportPage;
 use crate::route::Page;
+use bots::BotsTurnedAway;
 use breakdown::Breakdown;
 use key_figures::KeyFigures;
 use realtime::Realtime;
@@ -61,6 +63,9 @@ fn Overview(
                 <Breakdown title="Browsers" counted="Visits" rows=report.browsers k filter="browser" />
                 <Breakdown title="Systems" counted="Visits" rows=report.os k filter="os" />
                 <Breakdown title="Devices" counted="Visits" rows=report.devices k filter="device" />
+                <div class="bots">
+                    <BotsTurnedAway days=report.bots />
+                </div>
             </div>
         </section>
     }

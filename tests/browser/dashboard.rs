@@ -335,6 +335,21 @@ async fn every_page_draws_the_demo_traffic_as_the_api_counts_it() {
             .await,
         Some(usage["total_pageviews"].to_string())
     );
+    // The bots the demo traffic sent are counted per day, as the API says.
+    let overview = h
+        .api(&format!("/api/overview?site=demo&from={from}&to={to}"))
+        .await;
+    let bots: u64 = overview["bots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["requests"].as_u64().unwrap())
+        .sum();
+    assert!(bots > 0, "{}", overview["bots"]);
+    assert_eq!(
+        h.text("table[data-breakdown=Bots] [data-total=bots]").await,
+        bots.to_string()
+    );
     shots("overview-demo").await;
 
     // Choosing a source filters the overview; the filter shows as a chip,

@@ -89,6 +89,19 @@ pub struct OverviewReport {
     pub browsers: Breakdown,
     pub os: Breakdown,
     pub devices: Breakdown,
+    /// Requests from bots turned away (counted, never stored), per day of
+    /// the site's calendar in the period; days without any left out.
+    #[serde(default)]
+    pub bots: Vec<BotDay>,
+}
+
+/// The bots turned away on one day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BotDay {
+    /// The site's local day, `YYYY-MM-DD`.
+    pub day: String,
+    pub requests: u64,
 }
 
 impl KeyFigures {

@@ -43,6 +43,31 @@ pub(super) fn count_one(
     Ok(())
 }
 
+/// The counts of `site`'s days `first..=last` that have any, oldest first.
+pub(super) fn per_day(
+    conn: &Connection,
+    counts: Daily,
+    site: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<(NaiveDate, u64)>, StoreError> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT day::VARCHAR, count FROM {} WHERE site = ? AND day BETWEEN ?::DATE AND ?::DATE
+         ORDER BY day",
+        counts.table()
+    ))?;
+    let rows = statement.query_map(params![site, first.to_string(), last.to_string()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    rows.map(|row| {
+        let (day, count) = row?;
+        let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            .map_err(|e| StoreError::Corrupt(format!("day {day:?}: {e}")))?;
+        Ok((day, count as u64))
+    })
+    .collect()
+}
+
 /// The sum over all days for `site`.
 pub(super) fn total(conn: &Connection, counts: Daily, site: &str) -> Result<u64, StoreError> {
     let count: Option<i64> = conn.query_row(
@@ -74,5 +99,14 @@ mod tests {
         assert_eq!(store.banner_impressions("shop").unwrap(), 3);
         assert_eq!(store.bot_requests("shop").unwrap(), 1);
         assert_eq!(store.banner_impressions("blog").unwrap(), 0);
+        store.count_bot_request("shop", day(26)).unwrap();
+        store.count_bot_request("shop", day(26)).unwrap();
+        store.count_bot_request("shop", day(28)).unwrap();
+        let conn = store.hold();
+        assert_eq!(
+            per_day(&conn, Daily::BotRequests, "shop", day(25), day(28)).unwrap(),
+            vec![(day(26), 2), (day(28), 1)],
+            "the days in range that have any, oldest first"
+        );
     }
 }

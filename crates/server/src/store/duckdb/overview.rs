@@ -4,9 +4,10 @@
 use chrono_tz::Tz;
 use duckdb::Connection;
 use sonde_protocol::overview::{
-    Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
+    BotDay, Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
 
+use super::counters::{self, Daily};
 use super::rollup::{self, GRANULE_MS};
 use super::scope::{VIEW_COLUMNS, matching_sessions, sessions_sql};
 use super::usage::usage_figures;
@@ -85,7 +86,36 @@ pub(super) fn overview(
         browsers: breakdown(&by_session("browser"))?,
         os: breakdown(&by_session("os"))?,
         devices: breakdown(&by_session("device"))?,
+        bots: bots_per_day(conn, q, timezone)?,
     })
+}
+
+/// The bots turned away on each of the site's days the period touches.
+fn bots_per_day(
+    conn: &Connection,
+    q: &OverviewQuery,
+    timezone: Tz,
+) -> Result<Vec<BotDay>, StoreError> {
+    let day = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .with_timezone(&timezone)
+            .date_naive()
+    };
+    let days = counters::per_day(
+        conn,
+        Daily::BotRequests,
+        &q.site,
+        day(q.from),
+        day(q.to - 1),
+    )?;
+    Ok(days
+        .into_iter()
+        .map(|(day, requests)| BotDay {
+            day: day.to_string(),
+            requests,
+        })
+        .collect())
 }
 
 /// Most rows a breakdown lists.
