@@ -166,10 +166,14 @@ fn jsonl() -> String {
     "jsonl".into()
 }
 
-/// One exported consent record, chained to the one before it: `hash` is
+/// One consent record of the log, chained to the one before it when it
+/// was stored: `seq` is its place in the site's chain (from 1), `hash` is
 /// BLAKE3 of `prev_hash` and the record's fields (see
 /// [`ConsentLogEntry::chained_text`]); the first record's `prev_hash` is 64
-/// zeros. Changing, removing or inserting a record breaks every hash after it.
+/// zeros. Changing, removing or inserting a record breaks every link after
+/// it. A record erased at the visitor's request keeps its place, `seq`,
+/// `prev_hash` and `hash`, with its fields emptied and `erased` set, so
+/// the chain still links and the erasure shows as one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentLogEntry {
@@ -190,6 +194,9 @@ pub struct ConsentLogEntry {
     pub device: String,
     pub prev_hash: String,
     pub hash: String,
+    /// Erased at the visitor's request: only its place in the chain is left.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
 }
 
 impl ConsentLogEntry {
@@ -216,4 +223,4 @@ impl ConsentLogEntry {
 }
 
 /// The CSV header of an exported consent log, in the order of the fields.
-pub const CONSENT_LOG_CSV_HEADER: &str = "seq,site,consent_id,decided_at,policy_version,source,gpc,usage,errors,performance,marketing,device,prev_hash,hash";
+pub const CONSENT_LOG_CSV_HEADER: &str = "seq,site,consent_id,decided_at,policy_version,source,gpc,usage,errors,performance,marketing,device,prev_hash,hash,erased";

@@ -10,7 +10,7 @@ use sonde_protocol::account::{NewUser, Role};
 use sonde_server::Config;
 use sonde_server::config::FileConfig;
 use sonde_server::site::Site;
-use sonde_server::store::{AccountStore, DuckDbStore, SiteStore};
+use sonde_server::store::{AccountStore, DuckDbStore, ReportStore, SiteStore};
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
@@ -58,11 +58,18 @@ enum Command {
         #[arg(long, env = "SONDE_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
     },
-    /// Checks an exported consent log (CSV or JSON lines): every record
-    /// follows the one before it and its hash matches its content.
+    /// Checks an exported consent log (CSV or JSON lines), or with
+    /// `--data-dir` every site's whole stored chain: every record follows
+    /// the one before it and its hash matches its content. Names the first
+    /// broken link.
     VerifyConsentLog {
         /// The exported file.
-        file: PathBuf,
+        #[arg(required_unless_present = "data_dir")]
+        file: Option<PathBuf>,
+        /// Check the chains stored in this data directory instead (while
+        /// the server is stopped).
+        #[arg(long, conflicts_with = "file")]
+        data_dir: Option<PathBuf>,
     },
     /// List, add or remove the people who may sign in to the dashboard
     /// (while the server is stopped).
@@ -188,7 +195,9 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::VerifyConsentLog { file } => {
+        Command::VerifyConsentLog {
+            file: Some(file), ..
+        } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let entries = sonde_server::reports::consent_log::parse(&text)
@@ -200,6 +209,31 @@ async fn main() -> anyhow::Result<()> {
                 file.display(),
                 entries.len()
             );
+            Ok(())
+        }
+        Command::VerifyConsentLog { data_dir, .. } => {
+            let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("data"));
+            let store = open_store(&data_dir)?;
+            let mut broken = 0;
+            for site in store.sites()? {
+                let (from, to) = sonde_server::reports::consent_log::ALL_TIME;
+                let chain = store.consent_chain(&site.key, from, to)?;
+                let erased = chain.iter().filter(|e| e.erased).count();
+                match sonde_server::reports::consent_log::verify_whole(&chain) {
+                    Ok(()) => println!(
+                        "{}: {} records ({erased} erased at the visitor's request), the chain is intact",
+                        site.key,
+                        chain.len()
+                    ),
+                    Err(e) => {
+                        broken += 1;
+                        println!("{}: {e}", site.key);
+                    }
+                }
+            }
+            if broken > 0 {
+                bail!("{broken} consent chains are broken");
+            }
             Ok(())
         }
         Command::Demo {

@@ -300,3 +300,86 @@ async fn the_visitors_ip_address_is_neither_logged_nor_stored() {
         assert!(!String::from_utf8_lossy(&bytes).contains(VISITOR_IP));
     }
 }
+
+#[tokio::test]
+async fn a_stored_consent_record_changed_or_removed_is_found_by_verify_consent_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let (mut child, url) = start_sonde(&data_dir);
+    let http = reqwest::Client::builder().user_agent(UA).build().unwrap();
+    let now = now_ms();
+    for (i, id) in ["c0ffee01", "c0ffee02", "c0ffee03", "c0ffee04"]
+        .iter()
+        .enumerate()
+    {
+        let res = http
+            .post(format!("{url}/api/consent"))
+            .header("origin", ORIGIN)
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(
+                json!({"site": "shop", "consent_id": id,
+                       "grants": {"usage": true, "errors": false, "performance": true, "marketing": false},
+                       "policy_version": 1, "gpc": false, "source": "banner", "decided_at": now + i as i64})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    // The visitor behind the last record asks for it to be erased.
+    let res = http
+        .post(format!("{url}/api/erase"))
+        .header("origin", ORIGIN)
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(json!({"site": "shop", "consent_id": "c0ffee04"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let verify = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .args(["verify-consent-log", "--data-dir"])
+            .arg(&data_dir)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, said) = verify();
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("shop: 4 records (1 erased at the visitor's request), the chain is intact"),
+        "{said}"
+    );
+
+    let file = data_dir.join("sonde.duckdb");
+    let tamper = |sql: &str| {
+        let db = duckdb::Connection::open(&file).unwrap();
+        db.execute_batch(sql).unwrap();
+    };
+    // A grant changed after the fact.
+    tamper("UPDATE consents SET usage = false WHERE consent_id = 'c0ffee02'");
+    let (ok, said) = verify();
+    assert!(!ok);
+    assert!(said.contains("shop: record 2 was changed"), "{said}");
+    tamper("UPDATE consents SET usage = true WHERE consent_id = 'c0ffee02'");
+    assert!(verify().0, "restored");
+    // A record removed without a trace.
+    tamper("DELETE FROM consents WHERE consent_id = 'c0ffee02'");
+    let (ok, said) = verify();
+    assert!(!ok);
+    assert!(
+        said.contains("shop: record 2 does not follow the one before it"),
+        "{said}"
+    );
+}

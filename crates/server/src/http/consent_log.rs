@@ -1,5 +1,6 @@
-//! `GET /api/consent-log`: the consent records of a period, hash-chained
-//! (see [`crate::reports::consent_log`]), as a CSV or JSON-lines download.
+//! `GET /api/consent-log`: the consent records stored in a period, with
+//! their links in the site's chain (see [`crate::reports::consent_log`]),
+//! as a CSV or JSON-lines download.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -8,7 +9,7 @@ use sonde_protocol::consent_report::ConsentLogQuery;
 
 use super::report_query::Report;
 use crate::error::AppError;
-use crate::reports::consent_log::{chain, to_csv, to_jsonl};
+use crate::reports::consent_log::{to_csv, to_jsonl};
 
 /// The formats the log downloads in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,8 +68,7 @@ pub async fn export(report: Report<ConsentLogQuery>) -> Result<Response, AppErro
     );
     let body = report
         .run(move |q, _, stores| {
-            let mut entries = stores.reports.consent_log(&q.site, q.from, q.to)?;
-            chain(&mut entries);
+            let entries = stores.reports.consent_chain(&q.site, q.from, q.to)?;
             Ok(match format {
                 Format::Csv => to_csv(&entries),
                 Format::JsonLines => to_jsonl(&entries),

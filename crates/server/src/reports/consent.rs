@@ -128,6 +128,7 @@ mod tests {
             device: device.into(),
             prev_hash: String::new(),
             hash: String::new(),
+            erased: false,
         }
     }
 

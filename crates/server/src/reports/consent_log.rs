@@ -1,34 +1,51 @@
-//! The consent log export: every consent record of a period as CSV or JSON
-//! lines, each chained to the one before by a BLAKE3 hash ([`chain`]), so a
-//! changed, removed or inserted line shows when the file is checked
-//! ([`verify`], `sonde verify-consent-log FILE`). The chain protects the
-//! exported file; the store itself is protected by who may reach it.
+//! The consent log: every consent record of a site, chained when it is
+//! stored. Each record's hash covers its content and the hash of the record
+//! stored before it ([`link`]), so a record changed, removed, inserted or
+//! reordered in the store afterwards breaks the chain from there on; a
+//! record erased at the visitor's request keeps its link, marked erased.
+//! An export of a period carries its records' links, the first one naming
+//! the record before the period, so consecutive exports link into one
+//! chain, and an operator holding earlier exports can tell a chain that
+//! was rewritten. [`verify`] checks an export (`sonde verify-consent-log
+//! FILE`), [`verify_whole`] a whole stored chain (`--data-dir`).
 //!
 //! # What a store provides
 //!
-//! The consent records of a site decided in a period, each once, ordered
-//! by decision time, then consent id, numbered from 1 in that order, with
-//! empty hashes: [`chain`] fills them.
+//! For the export: the site's records whose place in the chain falls in
+//! the period (by when they were stored), in chain order, erased ones
+//! included, with their stored `seq`, `prev_hash` and `hash`. It links
+//! each new record with [`link`] when it stores it.
 
 use sonde_protocol::consent_report::{CONSENT_LOG_CSV_HEADER, ConsentLogEntry};
+
+/// A period holding every record: from the epoch to the year 10000.
+pub const ALL_TIME: (i64, i64) = (0, 253_402_300_800_000);
 
 /// The first record's `prev_hash`.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-fn hash_of(entry: &ConsentLogEntry) -> String {
+/// The hash of a record with its `seq` and `prev_hash` set.
+pub fn hash_of(entry: &ConsentLogEntry) -> String {
     blake3::hash(entry.chained_text().as_bytes())
         .to_hex()
         .to_string()
 }
 
-/// Numbers and chains the entries in their order.
+/// Makes `entry` the record after (`seq`, `hash`) of the chain, or its
+/// first record after `None`.
+pub fn link(entry: &mut ConsentLogEntry, after: Option<(u64, &str)>) {
+    let (seq, prev) = after.unwrap_or((0, GENESIS));
+    entry.seq = seq + 1;
+    entry.prev_hash = prev.to_owned();
+    entry.hash = hash_of(entry);
+}
+
+/// Links the entries in their order into a new chain.
 pub fn chain(entries: &mut [ConsentLogEntry]) {
-    let mut prev = GENESIS.to_owned();
-    for (i, e) in entries.iter_mut().enumerate() {
-        e.seq = i as u64 + 1;
-        e.prev_hash = prev;
-        e.hash = hash_of(e);
-        prev = e.hash.clone();
+    let mut prev: Option<(u64, String)> = None;
+    for e in entries.iter_mut() {
+        link(e, prev.as_ref().map(|(seq, hash)| (*seq, hash.as_str())));
+        prev = Some((e.seq, e.hash.clone()));
     }
 }
 
@@ -41,19 +58,34 @@ pub enum Broken {
     Content(usize),
 }
 
-/// Checks a chained log from its first record.
+/// Checks a part of a chain, as an export holds it: each record follows
+/// the one before it, and each record that was not erased has the hash of
+/// its content. The first record's `prev_hash` is taken as given: it names
+/// the record before the period, which the export before holds.
 pub fn verify(entries: &[ConsentLogEntry]) -> Result<(), Broken> {
-    let mut prev = GENESIS;
+    let mut prev: Option<&ConsentLogEntry> = None;
     for (i, e) in entries.iter().enumerate() {
-        if e.prev_hash != prev || e.seq != i as u64 + 1 {
+        if let Some(p) = prev
+            && (e.prev_hash != p.hash || e.seq != p.seq + 1)
+        {
             return Err(Broken::Link(i + 1));
         }
-        if hash_of(e) != e.hash {
+        if !e.erased && hash_of(e) != e.hash {
             return Err(Broken::Content(i + 1));
         }
-        prev = &e.hash;
+        prev = Some(e);
     }
     Ok(())
+}
+
+/// Checks a whole chain: [`verify`], and it starts at the beginning.
+pub fn verify_whole(entries: &[ConsentLogEntry]) -> Result<(), Broken> {
+    if let Some(first) = entries.first()
+        && (first.seq != 1 || first.prev_hash != GENESIS)
+    {
+        return Err(Broken::Link(1));
+    }
+    verify(entries)
 }
 
 /// The log as JSON lines.
@@ -71,7 +103,7 @@ pub fn to_csv(entries: &[ConsentLogEntry]) -> String {
     out.push_str("\r\n");
     for e in entries {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
             e.seq,
             e.site,
             e.consent_id,
@@ -85,7 +117,8 @@ pub fn to_csv(entries: &[ConsentLogEntry]) -> String {
             e.marketing,
             e.device,
             e.prev_hash,
-            e.hash
+            e.hash,
+            e.erased
         ));
     }
     out
@@ -94,10 +127,11 @@ pub fn to_csv(entries: &[ConsentLogEntry]) -> String {
 /// Reads an exported log, CSV or JSON lines (told apart by the header).
 pub fn parse(text: &str) -> Result<Vec<ConsentLogEntry>, String> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
-    if lines
-        .peek()
-        .is_some_and(|l| l.trim() == CONSENT_LOG_CSV_HEADER)
-    {
+    if lines.peek().is_some_and(|l| {
+        let header = l.trim();
+        header == CONSENT_LOG_CSV_HEADER
+            || header == CONSENT_LOG_CSV_HEADER.trim_end_matches(",erased")
+    }) {
         lines.next();
         return lines
             .enumerate()
@@ -129,9 +163,16 @@ fn parse_csv_line(line: &str) -> Option<ConsentLogEntry> {
         device,
         prev,
         hash,
+        erased @ ..,
     ] = f.as_slice()
     else {
         return None;
+    };
+    // Exports from before erasures were marked have no `erased` column.
+    let erased = match erased {
+        [] => false,
+        [flag] => flag.parse().ok()?,
+        _ => return None,
     };
     Some(ConsentLogEntry {
         seq: seq.parse().ok()?,
@@ -148,6 +189,7 @@ fn parse_csv_line(line: &str) -> Option<ConsentLogEntry> {
         device: (*device).into(),
         prev_hash: (*prev).into(),
         hash: (*hash).into(),
+        erased,
     })
 }
 
@@ -171,6 +213,7 @@ mod tests {
             device: "mobile".into(),
             prev_hash: String::new(),
             hash: String::new(),
+            erased: false,
         }
     }
 
@@ -211,5 +254,31 @@ mod tests {
         rehashed[1].usage = true;
         rehashed[1].hash = hash_of(&rehashed[1]);
         assert_eq!(verify(&rehashed), Err(Broken::Link(3)));
+    }
+
+    #[test]
+    fn an_erased_record_keeps_its_link_and_a_later_part_verifies_alone() {
+        let mut entries = log();
+        let erased = &mut entries[1];
+        (erased.consent_id, erased.device, erased.usage) = (String::new(), String::new(), false);
+        erased.erased = true;
+        assert_eq!(verify_whole(&entries), Ok(()));
+        assert_eq!(parse(&to_csv(&entries)).unwrap(), entries);
+        // A period's export starts mid-chain and links to the one before.
+        assert_eq!(verify(&entries[1..]), Ok(()));
+        assert_eq!(entries[1].prev_hash, entries[0].hash);
+        assert_eq!(verify_whole(&entries[1..]), Err(Broken::Link(1)));
+        // Marking a record erased does not hide a change of the next.
+        entries[2].usage = false;
+        assert_eq!(verify(&entries), Err(Broken::Content(3)));
+    }
+
+    #[test]
+    fn an_export_from_before_erasures_were_marked_still_reads() {
+        let entries = log();
+        let old = to_csv(&entries)
+            .replace(",erased\r\n", "\r\n")
+            .replace(",false\r\n", "\r\n");
+        assert_eq!(parse(&old).unwrap(), entries);
     }
 }

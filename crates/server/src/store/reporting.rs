@@ -102,8 +102,19 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
     ) -> Result<ConsentReport, StoreError>;
 
     /// The consent records of `site` decided in `[from, to)`, in order
-    /// (decision time, then consent id), numbered from 1, without hashes.
+    /// (decision time, then consent id), numbered from 1, without hashes:
+    /// for the consent report's figures.
     fn consent_log(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ConsentLogEntry>, StoreError>;
+
+    /// The links of `site`'s consent chain stored in `[from, to)`, as
+    /// [`crate::reports::consent_log`] says: for the export and its
+    /// verification.
+    fn consent_chain(
         &self,
         site: &str,
         from: i64,

@@ -95,3 +95,70 @@ async fn the_consent_report_counts_banners_decisions_grants_and_gpc() {
     let bad = expect_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
     assert_eq!(bad.field.as_deref(), Some("format"));
 }
+
+#[tokio::test]
+async fn consecutive_exports_link_into_one_chain() {
+    let app = TestApp::start().await;
+    let export = |from: i64, to: i64| {
+        let app = &app;
+        async move {
+            let res = app
+                .http
+                .get(app.url("/api/consent-log"))
+                .query(&[
+                    ("site", "shop".to_owned()),
+                    ("from", from.to_string()),
+                    ("to", to.to_string()),
+                    ("format", "csv".to_owned()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            sonde_server::reports::consent_log::parse(&res.text().await.unwrap()).unwrap()
+        }
+    };
+    let start = now_ms();
+    for id in ["c0ffee01", "c0ffee02"] {
+        app.post("/api/consent", &consent_record(id, now_ms()))
+            .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let middle = now_ms();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for id in ["c0ffee03", "c0ffee04"] {
+        app.post("/api/consent", &consent_record(id, now_ms()))
+            .await;
+    }
+    let end = now_ms() + 1_000;
+
+    let first = export(start - 1_000, middle).await;
+    let second = export(middle, end).await;
+    let ids = |log: &[sonde_protocol::consent_report::ConsentLogEntry]| {
+        log.iter()
+            .map(|e| (e.seq, e.consent_id.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&first),
+        [(1, "c0ffee01".into()), (2, "c0ffee02".into())]
+    );
+    assert_eq!(
+        ids(&second),
+        [(3, "c0ffee03".into()), (4, "c0ffee04".into())]
+    );
+    assert_eq!(
+        first[0].prev_hash,
+        sonde_server::reports::consent_log::GENESIS
+    );
+    assert_eq!(
+        second[0].prev_hash, first[1].hash,
+        "the second export starts where the first ended"
+    );
+    let whole: Vec<_> = first.iter().chain(&second).cloned().collect();
+    assert_eq!(
+        sonde_server::reports::consent_log::verify_whole(&whole),
+        Ok(())
+    );
+    assert_eq!(sonde_server::reports::consent_log::verify(&second), Ok(()));
+}

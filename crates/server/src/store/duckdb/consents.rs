@@ -6,33 +6,219 @@ use duckdb::{Connection, params};
 use sonde_protocol::ConsentRecord;
 use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport, GrantRates};
 
+use crate::reports::consent_log::link;
 use crate::store::StoreError;
 
-/// Stores a consent record; `false` when it was stored before.
+/// Stores a consent record, linked to the site's chain ([`link`]);
+/// `false` when it was stored before. The store's lock makes writes one at
+/// a time, so the chain's head read here is the last record stored.
 pub(super) fn record_consent(
-    conn: &Connection,
+    conn: &mut Connection,
     record: &ConsentRecord,
     device: &str,
 ) -> Result<bool, StoreError> {
+    let tx = conn.transaction()?;
+    let stored: i64 = tx.query_row(
+        "SELECT count(*) FROM consents
+         WHERE consent_id = ? AND decided_at = epoch_ms(?::BIGINT)",
+        params![record.consent_id, record.decided_at],
+        |r| r.get(0),
+    )?;
+    if stored > 0 {
+        return Ok(false);
+    }
+    let head = chain_head(&tx, &record.site)?;
     let g = record.grants;
-    let inserted = conn.execute(
-        "INSERT INTO consents VALUES (?, ?, epoch_ms(?::BIGINT), now(), ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO NOTHING",
+    let mut entry = ConsentLogEntry {
+        seq: 0,
+        site: record.site.clone(),
+        consent_id: record.consent_id.clone(),
+        decided_at: record.decided_at,
+        policy_version: record.policy_version,
+        source: record.source.as_str().to_owned(),
+        gpc: record.gpc,
+        usage: g.usage,
+        errors: g.errors,
+        performance: g.performance,
+        marketing: g.marketing,
+        device: device.to_owned(),
+        prev_hash: String::new(),
+        hash: String::new(),
+        erased: false,
+    };
+    link(
+        &mut entry,
+        head.as_ref().map(|(seq, hash)| (*seq, hash.as_str())),
+    );
+    tx.execute(
+        "INSERT INTO consents (site, consent_id, decided_at, received_at, policy_version,
+                               source, gpc, usage, errors, performance, marketing, device,
+                               chain_seq, prev_hash, hash)
+         VALUES (?, ?, epoch_ms(?::BIGINT), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
-            record.site,
-            record.consent_id,
-            record.decided_at,
-            record.policy_version,
-            record.source.as_str(),
-            record.gpc,
-            g.usage,
-            g.errors,
-            g.performance,
-            g.marketing,
-            device,
+            entry.site,
+            entry.consent_id,
+            entry.decided_at,
+            entry.policy_version,
+            entry.source,
+            entry.gpc,
+            entry.usage,
+            entry.errors,
+            entry.performance,
+            entry.marketing,
+            entry.device,
+            entry.seq,
+            entry.prev_hash,
+            entry.hash,
         ],
     )?;
-    Ok(inserted == 1)
+    tx.execute(
+        "INSERT INTO consent_chain VALUES (?, ?, ?)
+         ON CONFLICT DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![entry.site, entry.seq, entry.hash],
+    )?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// The last link of `site`'s chain: its place and hash.
+fn chain_head(conn: &Connection, site: &str) -> Result<Option<(u64, String)>, StoreError> {
+    let mut statement = conn.prepare("SELECT seq, hash FROM consent_chain WHERE site = ?")?;
+    let mut rows = statement.query_map([site], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?)))?;
+    Ok(rows.next().transpose()?)
+}
+
+/// Removes the consent records of `consent_id` on `site` at the visitor's
+/// request, leaving each one's link in the chain (place, hashes, when it
+/// was stored) and nothing about the visitor; says how many.
+pub(super) fn erase(
+    tx: &duckdb::Transaction<'_>,
+    site: &str,
+    consent_id: &str,
+) -> Result<usize, StoreError> {
+    tx.execute(
+        "INSERT INTO consent_erasures
+         SELECT site, chain_seq, prev_hash, hash, received_at, now()
+         FROM consents WHERE site = ? AND consent_id = ?",
+        params![site, consent_id],
+    )?;
+    Ok(tx.execute(
+        "DELETE FROM consents WHERE site = ? AND consent_id = ?",
+        params![site, consent_id],
+    )?)
+}
+
+/// The links of `site`'s chain stored in `[from, to)`, in chain order,
+/// erased ones included (see [`crate::reports::consent_log`]). The range
+/// is of places in the chain, from the first stored at or after `from` to
+/// the last stored before `to`, so it never has a gap.
+pub(super) fn consent_chain(
+    conn: &Connection,
+    site: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<ConsentLogEntry>, StoreError> {
+    let mut statement = conn.prepare(
+        "WITH links AS (
+             SELECT chain_seq, consent_id, epoch_ms(decided_at) AS decided_at, policy_version,
+                    source, gpc, usage, errors, performance, marketing,
+                    coalesce(device, 'unknown') AS device, prev_hash, hash, received_at,
+                    false AS erased
+             FROM consents WHERE site = $1
+             UNION ALL
+             SELECT chain_seq, '', 0, 0, '', false, false, false, false, false, '',
+                    prev_hash, hash, received_at, true
+             FROM consent_erasures WHERE site = $1
+         ),
+         period AS (
+             SELECT min(chain_seq) FILTER (received_at >= epoch_ms($2::BIGINT)) AS first,
+                    max(chain_seq) FILTER (received_at < epoch_ms($3::BIGINT)) AS last
+             FROM links
+         )
+         SELECT chain_seq, consent_id, decided_at, policy_version, source, gpc,
+                usage, errors, performance, marketing, device, prev_hash, hash, erased
+         FROM links, period
+         WHERE chain_seq BETWEEN period.first AND period.last
+         ORDER BY chain_seq",
+    )?;
+    let rows = statement.query_map(params![site, from, to], |r| {
+        Ok(ConsentLogEntry {
+            seq: r.get(0)?,
+            site: site.to_owned(),
+            consent_id: r.get(1)?,
+            decided_at: r.get(2)?,
+            policy_version: r.get::<_, i32>(3)?.max(0) as u32,
+            source: r.get(4)?,
+            gpc: r.get(5)?,
+            usage: r.get(6)?,
+            errors: r.get(7)?,
+            performance: r.get(8)?,
+            marketing: r.get(9)?,
+            device: r.get(10)?,
+            prev_hash: r.get(11)?,
+            hash: r.get(12)?,
+            erased: r.get(13)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Links the records stored before consents were chained at write time,
+/// per site in the order they were stored; for the migration that adds
+/// the chain.
+pub(super) fn chain_stored(tx: &duckdb::Transaction<'_>) -> Result<(), StoreError> {
+    let mut statement = tx.prepare(
+        "SELECT site, consent_id, epoch_ms(decided_at), policy_version, source, gpc,
+                usage, errors, performance, marketing, coalesce(device, 'unknown')
+         FROM consents ORDER BY site, received_at, decided_at, consent_id",
+    )?;
+    let records: Vec<ConsentLogEntry> = statement
+        .query_map([], |r| {
+            Ok(ConsentLogEntry {
+                seq: 0,
+                site: r.get(0)?,
+                consent_id: r.get(1)?,
+                decided_at: r.get(2)?,
+                policy_version: r.get::<_, i32>(3)?.max(0) as u32,
+                source: r.get(4)?,
+                gpc: r.get(5)?,
+                usage: r.get(6)?,
+                errors: r.get(7)?,
+                performance: r.get(8)?,
+                marketing: r.get(9)?,
+                device: r.get(10)?,
+                prev_hash: String::new(),
+                hash: String::new(),
+                erased: false,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut head: Option<(String, u64, String)> = None;
+    for mut record in records {
+        let after = head
+            .as_ref()
+            .filter(|(site, _, _)| *site == record.site)
+            .map(|(_, seq, hash)| (*seq, hash.as_str()));
+        link(&mut record, after);
+        tx.execute(
+            "UPDATE consents SET chain_seq = ?, prev_hash = ?, hash = ?
+             WHERE consent_id = ? AND decided_at = epoch_ms(?::BIGINT)",
+            params![
+                record.seq,
+                record.prev_hash,
+                record.hash,
+                record.consent_id,
+                record.decided_at
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO consent_chain VALUES (?, ?, ?)
+             ON CONFLICT DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            params![record.site, record.seq, record.hash],
+        )?;
+        head = Some((record.site, record.seq, record.hash));
+    }
+    Ok(())
 }
 
 /// The consent records of `site` decided in `[from, to)`, in order
@@ -66,6 +252,7 @@ pub(super) fn consent_log(
             device: r.get(9)?,
             prev_hash: String::new(),
             hash: String::new(),
+            erased: false,
         })
     })?;
     let mut entries: Vec<ConsentLogEntry> = rows.collect::<Result<_, _>>()?;

@@ -5,7 +5,7 @@
 use duckdb::{Connection, params};
 use sonde_protocol::{EraseReceipt, SiteSettings};
 
-use super::paths;
+use super::{consents, paths};
 use crate::store::{RetentionOutcome, StoreError};
 
 /// Deletes what can still be linked to one visitor of `site`: events of
@@ -41,10 +41,7 @@ pub(super) fn erase(
         paths::delete_unused(&tx, site)?;
     }
     let consent_records_deleted = match consent_id {
-        Some(id) => tx.execute(
-            "DELETE FROM consents WHERE site = ? AND consent_id = ?",
-            params![site, id],
-        )?,
+        Some(id) => consents::erase(&tx, site, id)?,
         None => 0,
     };
     tx.commit()?;

@@ -29,7 +29,7 @@ impl IngestStore for DuckDbStore {
     }
 
     fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError> {
-        consents::record_consent(&self.conn(), record, device)
+        consents::record_consent(&mut self.conn(), record, device)
     }
 
     fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError> {
@@ -161,6 +161,15 @@ impl ReportStore for DuckDbStore {
         to: i64,
     ) -> Result<Vec<ConsentLogEntry>, StoreError> {
         consents::consent_log(&self.conn(), site, from, to)
+    }
+
+    fn consent_chain(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ConsentLogEntry>, StoreError> {
+        consents::consent_chain(&self.conn(), site, from, to)
     }
 }
 

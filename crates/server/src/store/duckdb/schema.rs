@@ -51,6 +51,33 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "path numbers from a sequence",
         apply: |tx| sequence_after(tx, "path_ids", "SELECT max(path_id) FROM paths"),
     },
+    Migration {
+        name: "consent records chained when stored",
+        apply: |tx| {
+            // Each record's place in its site's chain and its links; the
+            // chain's head per site; what is left of an erased record.
+            tx.execute_batch(
+                "ALTER TABLE consents ADD COLUMN chain_seq BIGINT;
+                 ALTER TABLE consents ADD COLUMN prev_hash VARCHAR;
+                 ALTER TABLE consents ADD COLUMN hash VARCHAR;
+                 CREATE TABLE consent_chain (
+                     site VARCHAR PRIMARY KEY,
+                     seq  BIGINT NOT NULL,
+                     hash VARCHAR NOT NULL
+                 );
+                 CREATE TABLE consent_erasures (
+                     site        VARCHAR NOT NULL,
+                     chain_seq   BIGINT NOT NULL,
+                     prev_hash   VARCHAR NOT NULL,
+                     hash        VARCHAR NOT NULL,
+                     received_at TIMESTAMP NOT NULL,
+                     erased_at   TIMESTAMP NOT NULL,
+                     PRIMARY KEY (site, chain_seq)
+                 );",
+            )?;
+            super::consents::chain_stored(tx)
+        },
+    },
 ];
 
 /// Creates the sequence `name` to count on from the largest number `max`
@@ -406,6 +433,24 @@ mod tests {
         assert_eq!(visits.len(), 1);
         assert_eq!(visits[0].landing, "/cart", "the first stored among equals");
         assert_eq!(store.consent_count("shop").unwrap(), 1);
+        // The stored consent record is the first link of the site's chain,
+        // and the next one follows it.
+        let (from, to) = crate::reports::consent_log::ALL_TIME;
+        let chain = store.consent_chain("shop", from, to).unwrap();
+        assert_eq!(
+            (chain.len(), chain[0].seq, chain[0].consent_id.as_str()),
+            (1, 1, "c1")
+        );
+        let next: sonde_protocol::ConsentRecord = serde_json::from_value(serde_json::json!({
+            "site": "shop", "consent_id": "c2", "decided_at": 1763942500000_i64,
+            "policy_version": 1, "source": "banner", "gpc": false,
+            "grants": {"usage": true, "errors": false, "performance": false, "marketing": false}
+        }))
+        .unwrap();
+        assert!(store.record_consent(&next, "mobile").unwrap());
+        let chain = store.consent_chain("shop", from, to).unwrap();
+        assert_eq!(chain[1].prev_hash, chain[0].hash);
+        assert_eq!(crate::reports::consent_log::verify_whole(&chain), Ok(()));
         assert_eq!(store.sites().unwrap()[0].key, "shop");
         assert_eq!(
             column::<String>(&store, "SELECT name FROM saved"),
