@@ -26,7 +26,7 @@ pub fn Dashboard() -> impl IntoView {
     view! {
         <ReportPage page=Page::Overview load=move |site| load(site, view.range.get(), view.filters.get())
             let((site, report, overview))>
-            <Usage site report granularity=view.range.get_untracked().granularity() />
+            <Usage site report granularity=view.range.get_untracked().granularity() k=overview.k />
             <Overview report=overview />
         </ReportPage>
     }
@@ -52,7 +52,7 @@ fn Overview(
     view! {
         <section class="overview" aria-label="Overview">
             <h2>"Overview"</h2>
-            <KeyFigures current=report.current previous=report.previous />
+            <KeyFigures current=report.current previous=report.previous k />
             <div class="breakdowns">
                 <Breakdown title="Pages" counted="Views" rows=report.pages k filter="page" />
                 <Breakdown title="Entry pages" counted="Visits" rows=report.entry_pages k filter="entry_page" />
@@ -78,11 +78,19 @@ fn Usage(
     report: UsageReport,
     /// The bucket width of the report's series.
     granularity: sonde_protocol::Granularity,
+    /// The smallest group shown, in visitors.
+    k: u64,
 ) -> impl IntoView {
+    let fewer_than_k = report.fewer_than_k;
     view! {
         <section class="usage" aria-label="Usage">
             <p class="site">"Site: " <code>{site.clone()}</code></p>
             <Realtime site />
+            <Show when=move || fewer_than_k>
+                <p class="fewer-than-k" data-fewer-than-k="usage">
+                    {format!("Fewer than {k} visitors match this filter: their figures are not shown, as a group this small could point at a person.")}
+                </p>
+            </Show>
             <dl class="totals">
                 <div>
                     <dt>"Page views"</dt>

@@ -93,7 +93,7 @@ fn ErrorTable(report: ErrorsReport, range: Range) -> impl IntoView {
                 {before}
             </p>
             <CsvTable name="errors" caption="Error groups" file="errors.csv" header=header.to_vec() rows=rows />
-            {report.groups.into_iter().map(|group| view! { <GroupDetails group /> }).collect_view()}
+            {report.groups.into_iter().map(|group| view! { <GroupDetails group k=report.k /> }).collect_view()}
         </section>
     }
 }
@@ -101,7 +101,14 @@ fn ErrorTable(report: ErrorsReport, range: Range) -> impl IntoView {
 /// One group's details: its effect on the saved funnels, where and in what
 /// browsers it happens, its days, and an example stack.
 #[component]
-fn GroupDetails(group: ErrorGroup) -> impl IntoView {
+fn GroupDetails(
+    group: ErrorGroup,
+    /// Browsers and pages of fewer visitors than this are counted, not named.
+    k: u64,
+) -> impl IntoView {
+    let hidden = move |errors: u64| {
+        (errors > 0).then(|| format!("; and {errors} where fewer than {k} visitors had it"))
+    };
     let list = |rows: &[sonde_protocol::errors::LabelCount]| {
         rows.iter()
             .map(|r| format!("{} ({})", r.label, r.count))
@@ -126,8 +133,8 @@ fn GroupDetails(group: ErrorGroup) -> impl IntoView {
                     }
                 }).collect_view()}
             </ul>
-            <p><strong>"Browsers: "</strong>{list(&group.browsers)}</p>
-            <p><strong>"Pages: "</strong>{list(&group.pages)}</p>
+            <p data-list="browsers"><strong>"Browsers: "</strong>{list(&group.browsers)}{hidden(group.browsers_hidden)}</p>
+            <p data-list="pages"><strong>"Pages: "</strong>{list(&group.pages)}{hidden(group.pages_hidden)}</p>
             <p><strong>"Per day: "</strong>{list(&group.per_day)}</p>
             {group.example_stack.map(|s| view! { <pre class="stack">{s}</pre> })}
         </details>

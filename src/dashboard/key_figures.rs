@@ -51,8 +51,18 @@ pub fn KeyFigures(
     current: Figures,
     /// The period of the same length before it.
     previous: Figures,
+    /// Figures of fewer visitors than this under a filter are not shown.
+    k: u64,
 ) -> impl IntoView {
     let changes = current.change(&previous);
+    if current.fewer_than_k {
+        return view! {
+            <p class="fewer-than-k" data-fewer-than-k="key-figures">
+                {format!("Fewer than {k} visitors match this filter in this period: the key figures are not shown.")}
+            </p>
+        }
+        .into_any();
+    }
     view! {
         <dl class="key-figures">
             {figures(&current)
@@ -70,6 +80,7 @@ pub fn KeyFigures(
                 .collect_view()}
         </dl>
     }
+    .into_any()
 }
 
 #[cfg(test)]

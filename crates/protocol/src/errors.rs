@@ -41,6 +41,10 @@ pub struct ErrorsReport {
     /// The period just before, when `compare` was asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<ErrorTotals>,
+    /// A group's browsers and pages need at least this many visitors to
+    /// be named.
+    #[serde(default)]
+    pub k: u64,
 }
 
 /// A period's errors, and the visits they reached.
@@ -69,8 +73,18 @@ pub struct ErrorGroup {
     pub last_seen: i64,
     /// Errors per day of the site's calendar (`YYYY-MM-DD`), days with none left out.
     pub per_day: Vec<LabelCount>,
+    /// Browsers the group happened in, each seen by at least `k` visitors
+    /// (see [`ErrorsReport::k`]), most errors first.
     pub browsers: Vec<LabelCount>,
+    /// Errors in browsers seen by fewer than `k` visitors: counted, not
+    /// named, as a small group could point at a person.
+    #[serde(default)]
+    pub browsers_hidden: u64,
+    /// Pages, as `browsers`.
     pub pages: Vec<LabelCount>,
+    /// Errors on pages seen by fewer than `k` visitors.
+    #[serde(default)]
+    pub pages_hidden: u64,
     pub example_stack: Option<String>,
     /// One per saved funnel that some visit entered.
     pub funnels: Vec<FunnelImpact>,

@@ -47,6 +47,10 @@ pub struct KeyFigures {
     pub bounce_rate: f64,
     /// Mean visit duration, ms.
     pub avg_duration_ms: f64,
+    /// Under a filter, fewer than k visitors: the figures are not shown
+    /// (all zero), as a group this small could point at a person.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fewer_than_k: bool,
 }
 
 /// One row of a breakdown.

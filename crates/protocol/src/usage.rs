@@ -78,6 +78,10 @@ pub struct UsageReport {
     pub top_pages_hidden: u64,
     pub total_pageviews: u64,
     pub total_visitors: u64,
+    /// Under a filter, fewer than k visitors: totals, series and pages are
+    /// not shown (all zero), as a group this small could point at a person.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fewer_than_k: bool,
     /// The period just before, when `compare` was asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<UsageTotals>,

@@ -17,6 +17,7 @@ pub mod conversions;
 pub mod errors;
 pub mod funnel;
 pub mod performance;
+pub mod small_groups;
 
 use sonde_protocol::Filters;
 

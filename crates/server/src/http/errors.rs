@@ -42,7 +42,8 @@ pub async fn errors(report: Report<ErrorsQuery>) -> Result<Json<ErrorsReport>, A
                 funnels.push(funnel_visits(&definition, &steps, with_errors));
             }
             let buckets = buckets(q.from, q.to, q.granularity, site.timezone);
-            let mut groups = group(&rows, sessions, site.timezone, &buckets, &funnels);
+            let k = stores.min_group_size;
+            let mut groups = group(&rows, k, sessions, site.timezone, &buckets, &funnels);
             let previous = if q.compare {
                 let before = scope.previous();
                 let rows = store.errors(&before)?;
@@ -56,6 +57,7 @@ pub async fn errors(report: Report<ErrorsQuery>) -> Result<Json<ErrorsReport>, A
                 totals: totals(&rows, sessions),
                 previous,
                 groups,
+                k,
             })
         })
         .await

@@ -8,6 +8,7 @@ use sonde_protocol::{ApiError, UsageQuery, UsageReport};
 
 use super::report_query::Report;
 use crate::error::AppError;
+use crate::reports::small_groups;
 
 /// `GET /api/usage?site=…&from=…&to=…&granularity=hour|day|week|month`
 #[utoipa::path(
@@ -26,9 +27,10 @@ use crate::error::AppError;
 pub async fn usage(report: Report<UsageQuery>) -> Result<Json<UsageReport>, AppError> {
     report
         .answer(|q, site, stores| {
-            Ok(stores
-                .reports
-                .usage(&q, site.timezone, stores.min_group_size)?)
+            let k = stores.min_group_size;
+            let mut report = stores.reports.usage(&q, site.timezone, k)?;
+            small_groups::usage(&mut report, !q.filters.is_empty(), k);
+            Ok(report)
         })
         .await
 }
@@ -88,9 +90,11 @@ pub async fn realtime(report: Report<RealtimeQuery>) -> Result<Json<RealtimeRepo
 pub async fn overview(report: Report<OverviewQuery>) -> Result<Json<OverviewReport>, AppError> {
     report
         .answer(|q, site, stores| {
-            Ok(stores
+            let mut report = stores
                 .reports
-                .overview(&q, site.timezone, stores.min_group_size)?)
+                .overview(&q, site.timezone, stores.min_group_size)?;
+            small_groups::overview(&mut report, !q.filters.is_empty());
+            Ok(report)
         })
         .await
 }

@@ -7,8 +7,9 @@
 //!
 //! - The errors of the scope's sessions in its period as [`ErrorRow`]s,
 //!   oldest first (time, then the stored sequence number), each stored
-//!   error once: groups list their first and last occurrence and their
-//!   pages and browsers from this order.
+//!   error once, with its visitor: groups list their first and last
+//!   occurrence from this order, and name a browser or page only when at
+//!   least `k` visitors had the error there.
 //! - The number of sessions with any event in the scope (the share of
 //!   visits an error reached is over these).
 //! - For each saved funnel, its figures over every session, and the
@@ -28,6 +29,7 @@ use super::funnel::{Occurrence, progress};
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErrorRow {
     pub session: String,
+    pub visitor: i64,
     pub ts: i64,
     pub message: String,
     pub stack: Option<String>,
@@ -133,9 +135,12 @@ pub struct FunnelVisits {
     pub converted_with_errors: HashSet<String>,
 }
 
-/// Groups errors (oldest first) by fingerprint, most visits affected first.
+/// Groups errors (oldest first) by fingerprint, most visits affected first;
+/// a group's browsers and pages seen by fewer than `k` visitors are
+/// counted, not named.
 pub fn group(
     errors: &[ErrorRow],
+    k: u64,
     sessions: u64,
     timezone: Tz,
     buckets: &[Bucket],
@@ -146,8 +151,8 @@ pub fn group(
         sessions: HashSet<String>,
         per_day: BTreeMap<String, u64>,
         series: Vec<u64>,
-        browsers: HashMap<String, u64>,
-        pages: HashMap<String, u64>,
+        browsers: HashMap<String, (u64, HashSet<i64>)>,
+        pages: HashMap<String, (u64, HashSet<i64>)>,
     }
     let mut groups: HashMap<String, Building> = HashMap::new();
     for e in errors {
@@ -184,16 +189,26 @@ pub fn group(
         {
             *n += 1;
         }
-        *b.browsers.entry(e.browser.clone()).or_default() += 1;
-        *b.pages.entry(e.path.clone()).or_default() += 1;
+        for (labels, label) in [(&mut b.browsers, &e.browser), (&mut b.pages, &e.path)] {
+            let (count, visitors) = labels.entry(label.clone()).or_default();
+            *count += 1;
+            visitors.insert(e.visitor);
+        }
     }
-    let ranked = |counts: HashMap<String, u64>| {
-        let mut rows: Vec<LabelCount> = counts
-            .into_iter()
-            .map(|(label, count)| LabelCount { label, count })
-            .collect();
+    // The rows of `k` visitors or more, most errors first; and the errors
+    // of the others.
+    let ranked = |counts: HashMap<String, (u64, HashSet<i64>)>| {
+        let mut hidden = 0;
+        let mut rows: Vec<LabelCount> = Vec::new();
+        for (label, (count, visitors)) in counts {
+            if (visitors.len() as u64) < k {
+                hidden += count;
+            } else {
+                rows.push(LabelCount { label, count });
+            }
+        }
         rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
-        rows
+        (rows, hidden)
     };
     let mut out: Vec<ErrorGroup> = groups
         .into_values()
@@ -218,8 +233,8 @@ pub fn group(
                     count,
                 })
                 .collect();
-            g.browsers = ranked(b.browsers);
-            g.pages = ranked(b.pages);
+            (g.browsers, g.browsers_hidden) = ranked(b.browsers);
+            (g.pages, g.pages_hidden) = ranked(b.pages);
             g.funnels = funnels
                 .iter()
                 .filter(|f| f.entered > 0)
@@ -340,6 +355,8 @@ mod tests {
     fn error(session: &str, ts: i64, message: &str, line: u32, browser: &str) -> ErrorRow {
         ErrorRow {
             session: session.into(),
+            // One visitor per visit.
+            visitor: session.bytes().map(i64::from).sum(),
             ts,
             message: message.into(),
             stack: Some(format!("render@/checkout.js:{line}:3")),
@@ -374,7 +391,8 @@ mod tests {
             sonde_protocol::Granularity::Hour,
             chrono_tz::UTC,
         );
-        let groups = group(&rows, 10, chrono_tz::UTC, &hours, &[funnel]);
+        // Every browser and page named: k = 1.
+        let groups = group(&rows, 1, 10, chrono_tz::UTC, &hours, &[funnel]);
         assert_eq!(groups.len(), 2, "line numbers do not split a group");
         let g = &groups[0];
         assert_eq!(g.message, "Failed to load item <n>");
@@ -409,5 +427,30 @@ mod tests {
             "a gave up, b bought"
         );
         assert_eq!(impact.without_error, Conversion::new(2, 2));
+    }
+
+    #[test]
+    fn a_browser_or_page_of_fewer_than_k_visitors_is_counted_not_named() {
+        let mut rows = Vec::new();
+        // Three visitors in Chrome on /checkout; one in a rare browser on
+        // a page of its own.
+        for session in ["a", "b", "c"] {
+            rows.push(error(session, 1_000, "Boom", 1, "Chrome"));
+        }
+        let mut rare = error("d", 2_000, "Boom", 1, "Pale Moon");
+        rare.path = "/account/export".into();
+        rows.push(rare.clone());
+        rows.push(ErrorRow { ts: 3_000, ..rare });
+        let g = &group(&rows, 3, 10, chrono_tz::UTC, &[], &[])[0];
+        assert_eq!(g.count, 5);
+        let named = |rows: &[LabelCount]| {
+            rows.iter()
+                .map(|r| (r.label.clone(), r.count))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(named(&g.browsers), [("Chrome".into(), 3)]);
+        assert_eq!(g.browsers_hidden, 2, "Pale Moon's two errors, one visitor");
+        assert_eq!(named(&g.pages), [("/checkout".into(), 3)]);
+        assert_eq!(g.pages_hidden, 2);
     }
 }

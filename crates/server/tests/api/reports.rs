@@ -73,20 +73,26 @@ async fn every_report_takes_filters_and_the_period_before() {
         }
     };
     let newsletter = || vec![("source", "newsletter".to_owned())];
-    let usage = get("/api/usage", newsletter()).await;
-    assert_eq!(usage["total_pageviews"], 1);
-    assert_eq!(usage["previous"], json!({"pageviews": 0, "visitors": 0}));
-    let usage = get("/api/usage", vec![("medium", "email".into())]).await;
-    assert_eq!(usage["total_pageviews"], 1);
-    let usage = get("/api/usage", vec![("referrer", "direct".into())]).await;
-    // The direct visit's one page, hidden as a group under k visitors.
-    assert_eq!(
-        (
-            usage["total_pageviews"].as_u64(),
-            usage["top_pages_hidden"].as_u64()
-        ),
-        (Some(1), Some(1))
-    );
+    // Each of these filters narrows usage to one visitor, under k: the
+    // figures are withheld (a_filter_narrowed_to_fewer_than_k_visitors_…
+    // holds a filter of k visitors to its count). The period before had
+    // none, which is no one to point at.
+    for filter in [
+        newsletter(),
+        vec![("medium", "email".into())],
+        vec![("referrer", "direct".into())],
+    ] {
+        let usage = get("/api/usage", filter).await;
+        assert_eq!(
+            (
+                usage["fewer_than_k"].as_bool(),
+                usage["total_pageviews"].as_u64()
+            ),
+            (Some(true), Some(0)),
+            "{usage}"
+        );
+        assert_eq!(usage["previous"], json!({"pageviews": 0, "visitors": 0}));
+    }
 
     let errors = get("/api/errors", newsletter()).await;
     assert_eq!(errors["groups"].as_array().unwrap().len(), 1);
@@ -147,4 +153,100 @@ async fn every_report_takes_filters_and_the_period_before() {
         .query_around("/api/usage", now, &[("compare", "sometimes")])
         .await;
     expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+}
+
+#[tokio::test]
+async fn a_filter_narrowed_to_fewer_than_k_visitors_shows_no_figures() {
+    // k = 5 (the default). Five visitors (five browsers) see the home
+    // page; one of them also a page nobody else saw.
+    let app = TestApp::start().await;
+    let ts = now_ms();
+    for version in 130..135 {
+        let browser = reqwest::Client::builder()
+            .user_agent(format!(
+                "Mozilla/5.0 (X11; Linux x86_64; rv:{version}.0) Gecko/20100101 Firefox/{version}.0"
+            ))
+            .build()
+            .unwrap();
+        let mut events = vec![
+            json!({"id": format!("h{version}"), "ts": ts, "url": "/", "kind": "page_view",
+                                     "session": format!("s{version}")}),
+        ];
+        if version == 130 {
+            events.push(
+                json!({"id": "rare", "ts": ts + 1, "url": "/account/export", "kind": "page_view",
+                               "session": "s130"}),
+            );
+        }
+        let res = browser
+            .post(app.url("/api/ingest"))
+            .header("content-type", "application/json")
+            .header("origin", ORIGIN)
+            .body(batch(events).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let overview = |filter: &'static str| {
+        let app = &app;
+        async move {
+            let extra: Vec<(&str, &str)> = if filter.is_empty() {
+                vec![]
+            } else {
+                vec![("page", filter)]
+            };
+            let res = app.query_around("/api/overview", ts, &extra).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let everyone = overview("/").await;
+    assert_eq!(everyone["current"]["visitors"], 5);
+    let home = app
+        .query_around("/api/usage", ts, &[("granularity", "hour"), ("page", "/")])
+        .await;
+    let home: Value = home.json().await.unwrap();
+    assert_eq!(
+        (
+            home["total_visitors"].as_u64(),
+            home["total_pageviews"].as_u64()
+        ),
+        (Some(5), Some(6)),
+        "the sessions that saw the home page, with all their page views"
+    );
+    assert!(
+        everyone["current"].get("fewer_than_k").is_none(),
+        "{everyone}"
+    );
+
+    let one = overview("/account/export").await;
+    assert_eq!(one["current"]["fewer_than_k"], true, "{one}");
+    assert_eq!(one["current"]["visitors"], 0);
+    assert_eq!(one["current"]["pageviews"], 0);
+
+    let usage = app
+        .query_around(
+            "/api/usage",
+            ts,
+            &[("granularity", "hour"), ("page", "/account/export")],
+        )
+        .await;
+    let usage: Value = usage.json().await.unwrap();
+    assert_eq!(usage["fewer_than_k"], true, "{usage}");
+    assert_eq!(usage["total_visitors"], 0);
+    assert!(
+        usage["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["pageviews"] == 0)
+    );
+
+    // Unfiltered, the whole site is no narrowing, however small.
+    let site = app
+        .query_around("/api/usage", ts, &[("granularity", "hour")])
+        .await;
+    let site: Value = site.json().await.unwrap();
+    assert_eq!(site["total_visitors"], 5);
 }

@@ -225,6 +225,7 @@ fn key_figures(
                 views_per_session: per_session(pageviews as f64),
                 bounce_rate: per_session(bounces as f64),
                 avg_duration_ms: per_session(duration_ms),
+                fewer_than_k: false,
             })
         },
     )?;
@@ -283,6 +284,7 @@ mod tests {
                 views_per_session: 1.75,
                 bounce_rate: 0.5,
                 avg_duration_ms: 52_500.0,
+                fewer_than_k: false,
             }
         );
         assert_eq!(
@@ -294,6 +296,7 @@ mod tests {
                 views_per_session: 1.5,
                 bounce_rate: 0.5,
                 avg_duration_ms: 5_000.0,
+                fewer_than_k: false,
             }
         );
         assert_eq!(

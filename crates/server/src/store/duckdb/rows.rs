@@ -19,7 +19,7 @@ pub(super) fn errors(conn: &Connection, scope: &Scope) -> Result<Vec<ErrorRow>, 
     let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT coalesce(session_id, id), epoch_ms(ts), error_message, error_stack, error_source,
-                coalesce(browser, 'unknown'), path
+                coalesce(browser, 'unknown'), path, visitor_id
          FROM events
          WHERE {events} AND kind = 'error'
          ORDER BY ts, seq"
@@ -33,6 +33,7 @@ pub(super) fn errors(conn: &Connection, scope: &Scope) -> Result<Vec<ErrorRow>, 
             source: r.get(4)?,
             browser: r.get(5)?,
             path: r.get(6)?,
+            visitor: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -73,6 +73,7 @@ pub(super) fn usage(
         top_pages_hidden: small.len() as u64,
         total_pageviews: total.views,
         total_visitors: total.visitors,
+        fewer_than_k: false,
         previous,
     })
 }
