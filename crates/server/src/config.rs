@@ -12,6 +12,14 @@ use crate::client_address::{ProxyHeader, TrustedProxies};
 use crate::rate_limit::Limits;
 use crate::site::Site;
 
+/// A file of the web app compiled into the binary: its bytes and their
+/// SHA-256.
+pub type WebFile = (std::borrow::Cow<'static, [u8]>, [u8; 32]);
+
+/// Finds a file of the compiled-in web app by its path in `dist/`
+/// (`index.html`, `sonde/collector-….wasm.br`).
+pub type WebFileLookup = fn(&str) -> Option<WebFile>;
+
 /// A site and its allowed origins, as given on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SiteOrigins {
@@ -43,9 +51,16 @@ pub struct Config {
     #[arg(long, env = "SONDE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Directory of the built web app (Trunk's `dist`); omit to serve the API only.
+    /// Directory of the built web app (`dist`, as `cargo xtask build-web`
+    /// makes it), served instead of the one compiled into the binary: for
+    /// development.
     #[arg(long, env = "SONDE_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+
+    /// The web app compiled into the binary, served when no `--web-dir` is
+    /// given; `None` serves the API only.
+    #[arg(skip)]
+    pub embedded_web: Option<WebFileLookup>,
 
     /// A site that may send events, as `KEY=ORIGIN[,ORIGIN...]` (`*` allows any
     /// origin). Repeat the flag, or separate sites with `;` in the variable.
@@ -156,6 +171,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             web_dir: None,
+            embedded_web: None,
             sites: Vec::new(),
             demo: false,
             dashboard_telemetry: false,

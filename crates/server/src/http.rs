@@ -31,3 +31,4 @@ pub mod share_links;
 pub mod sites;
 pub mod usage;
 pub mod users;
+pub mod web_files;

@@ -164,7 +164,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     retention::run_periodically(&stores.lifecycle, state.sites());
     rollup::run_periodically(&stores.lifecycle, state.sites());
     salt_rotation::run_at_midnights(state.salts(), state.sites());
-    let router = routes::router(state, config.web_dir.as_deref());
+    let router = routes::router(state, config.web_dir.as_deref(), config.embedded_web);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(

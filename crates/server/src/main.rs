@@ -405,7 +405,18 @@ fn site(data_dir: &Path, action: SiteAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
+    // The web app compiled in, unless a directory is given to serve instead.
+    if sonde_web_files::is_empty() {
+        if config.web_dir.is_none() {
+            tracing::warn!(
+                "this sonde was built before the web app (`cargo xtask build-web`): \
+                 serving the API only; give --web-dir or rebuild"
+            );
+        }
+    } else {
+        config.embedded_web = Some(sonde_web_files::get);
+    }
     let data_dir = config.data_dir.clone();
     let demo = config.demo;
     let server = sonde_server::start(config)

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use crate::error::AppError;
 use crate::http::{
     admin, consent, consent_log, conversions, embed, erase, errors, funnel, ingest, operations,
-    performance, saved, security_headers, session, share_links, sites, usage, users,
+    performance, saved, security_headers, session, share_links, sites, usage, users, web_files,
 };
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -74,7 +74,11 @@ pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
 
 /// All routes: the API under `/api`, operations endpoints, and the web app
 /// (with `index.html` for any other path, so client-side routes load).
-pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
+pub fn router(
+    state: AppState,
+    web_dir: Option<&Path>,
+    embedded: Option<crate::config::WebFileLookup>,
+) -> Router {
     let (api, document) = api(&state).split_for_parts();
     let mut router = api
         .route(
@@ -88,13 +92,21 @@ pub fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/metrics", get(operations::metrics))
         .route("/healthz", get(operations::healthz))
         .route("/readyz", get(operations::readyz));
-    let index = web_dir.and_then(|dir| std::fs::read_to_string(dir.join("index.html")).ok());
+    let index = match (web_dir, embedded) {
+        (Some(dir), _) => std::fs::read_to_string(dir.join("index.html")).ok(),
+        (None, Some(lookup)) => {
+            lookup("index.html").map(|(bytes, _)| String::from_utf8_lossy(&bytes).into_owned())
+        }
+        (None, None) => None,
+    };
     let security = security_headers::SecurityHeaders::new(index.as_deref());
     if let Some(dir) = web_dir {
         router = router
             .route_service("/sonde.js", embed::loader(dir))
             .nest_service("/sonde", embed::hashed_files(dir))
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
+    } else if let Some(lookup) = embedded {
+        router = router.fallback(move |uri, headers| web_files::serve(lookup, uri, headers));
     }
     // Compresses what is not compressed yet (the dashboard, the API); the
     // embed's files come precompressed and are left alone.

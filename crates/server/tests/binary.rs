@@ -383,3 +383,62 @@ async fn a_stored_consent_record_changed_or_removed_is_found_by_verify_consent_l
         "{said}"
     );
 }
+
+#[tokio::test]
+async fn a_copied_binary_serves_the_dashboard_the_demo_and_the_embed_on_its_own() {
+    // The binary alone, copied somewhere without the build beside it.
+    let tmp = tempfile::tempdir().unwrap();
+    let copied = tmp.path().join("sonde");
+    std::fs::copy(env!("CARGO_BIN_EXE_sonde"), &copied).unwrap();
+    let mut child = Command::new(&copied)
+        .args(["serve", "--bind", "127.0.0.1:0", "--seed-demo", "false"])
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .current_dir(tmp.path())
+        .env("SONDE_LOG", "warn")
+        .env_remove("SONDE_WEB_DIR")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let http = reqwest::Client::new();
+    let get = |path: &str, accept: &str| {
+        http.get(format!("{url}{path}"))
+            .header("accept-encoding", accept)
+            .send()
+    };
+    let page = get("/funnels", "identity").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("'sha256-"),
+        "the start script's hash, read from the compiled-in index.html"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<script type=\"module\">") && html.contains("_bg.wasm"),
+        "the built dashboard (run `cargo xtask build-web` before building): {html}"
+    );
+    let loader = get("/sonde.js", "br").await.unwrap();
+    assert_eq!(loader.status(), 200);
+    assert_eq!(loader.headers()["content-encoding"], "br");
+    let demo = get("/demo/", "identity").await.unwrap();
+    assert_eq!(demo.status(), 200);
+    assert!(
+        demo.text().await.unwrap().contains("/sonde.js"),
+        "the demo shop loads the embed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
