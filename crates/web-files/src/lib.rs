@@ -2,7 +2,7 @@
 //! with its precompressed variants), compiled into whatever links this
 //! crate, so the `sonde` binary serves everything without a directory
 //! beside it. A crate of its own so that a new build of the web app
-//! recompiles this and relinks the binary, and nothing else.
+//! recompiles this and the server that depends on it, and nothing else.
 //!
 //! Built before `cargo xtask build-web` has run, it holds no files, and the
 //! server says so when it starts.
