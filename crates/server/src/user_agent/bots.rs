@@ -60,8 +60,12 @@ const MARKERS: &[&str] = &[
 pub struct BotList {
     /// Every pattern `regex` compiles, as one alternation.
     plain: regex::bytes::Regex,
-    /// The patterns that need lookaround.
-    lookaround: Vec<fancy_regex::Regex>,
+    /// The patterns that need lookaround, each behind a `regex` of the
+    /// same pattern without its lookarounds (which matches whatever it
+    /// matches, and more): the backtracking engine runs only where that
+    /// one matched, which is seldom, so a person's browser costs one pass
+    /// of the linear-time engines.
+    lookaround: Vec<(regex::bytes::Regex, fancy_regex::Regex)>,
 }
 
 impl Default for BotList {
@@ -78,11 +82,13 @@ impl Default for BotList {
             if regex::bytes::Regex::new(&pattern).is_ok() {
                 plain.push(pattern);
             } else {
-                lookaround.push(
-                    fancy_regex::RegexBuilder::new(&format!("(?i){pattern}"))
-                        .build()
-                        .unwrap_or_else(|e| panic!("bot pattern {pattern:?}: {e}")),
-                );
+                let wider = without_lookaround(&pattern);
+                let prefilter = regex::bytes::Regex::new(&format!("(?i-u){wider}"))
+                    .unwrap_or_else(|e| panic!("bot pattern {pattern:?} without lookaround: {e}"));
+                let exact = fancy_regex::RegexBuilder::new(&format!("(?i){pattern}"))
+                    .build()
+                    .unwrap_or_else(|e| panic!("bot pattern {pattern:?}: {e}"));
+                lookaround.push((prefilter, exact));
             }
         }
         // ASCII classes and word boundaries, as in JavaScript.
@@ -97,11 +103,56 @@ impl Default for BotList {
 impl BotList {
     pub fn is_bot(&self, user_agent: &str) -> bool {
         self.plain.is_match(user_agent.as_bytes())
-            || self
-                .lookaround
-                .iter()
-                .any(|re| re.is_match(user_agent).unwrap_or(false))
+            || self.lookaround.iter().any(|(wider, exact)| {
+                wider.is_match(user_agent.as_bytes()) && exact.is_match(user_agent).unwrap_or(false)
+            })
     }
+}
+
+/// `pattern` with its lookahead and lookbehind groups left out: a pattern
+/// that matches wherever `pattern` does.
+fn without_lookaround(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars().peekable();
+    // Depth of the lookaround group being skipped, if any.
+    let mut skipping = 0usize;
+    let (mut escaped, mut in_class) = (false, false);
+    while let Some(c) = chars.next() {
+        let literal = escaped || in_class && c != ']';
+        if !literal {
+            match c {
+                '(' if skipping > 0 => skipping += 1,
+                ')' if skipping > 0 => {
+                    skipping -= 1;
+                    continue;
+                }
+                '(' => {
+                    let rest: String = chars.clone().take(3).collect();
+                    if ["?=", "?!", "?<=", "?<!"]
+                        .iter()
+                        .any(|look| rest.starts_with(look))
+                        && !rest.starts_with("?<P")
+                    {
+                        skipping = 1;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        escaped = !escaped && c == '\\';
+        if !escaped && !literal {
+            in_class = match c {
+                '[' => true,
+                ']' => false,
+                _ => in_class,
+            };
+        }
+        if skipping == 0 {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Where JavaScript reads a pattern differently from Rust: after a class
@@ -133,6 +184,24 @@ fn from_javascript(pattern: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pattern_without_its_lookarounds_matches_more() {
+        assert_eq!(
+            without_lookaround(r"(?<! cu)bots?(?:\b|_)"),
+            r"bots?(?:\b|_)"
+        );
+        assert_eq!(
+            without_lookaround(r"(?<! channel/|google/)google(?!(?:wv|app|/google| pixel))"),
+            "google"
+        );
+        assert_eq!(without_lookaround(r"java(?!;)"), "java");
+        assert_eq!(
+            without_lookaround(r"[(?!]x\(?!y"),
+            r"[(?!]x\(?!y",
+            "escaped and in a class"
+        );
+    }
 
     #[test]
     fn a_dash_after_a_class_escape_is_a_literal_as_in_javascript() {
