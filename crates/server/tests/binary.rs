@@ -41,18 +41,22 @@ fn start_sonde(data_dir: &Path) -> (Child, String) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("the sonde binary starts");
+    let url = url_of(&mut child);
+    (child, url)
+}
+
+/// The URL a started `sonde serve` prints first.
+fn url_of(child: &mut Child) -> String {
     let stdout = child.stdout.take().expect("piped stdout");
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("sonde prints its URL");
-    let url = line
-        .split_whitespace()
+    line.split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .trim_end_matches('/')
-        .to_owned();
-    (child, url)
+        .to_owned()
 }
 
 fn now_ms() -> i64 {
@@ -400,16 +404,7 @@ async fn a_copied_binary_serves_the_dashboard_the_demo_and_the_embed_on_its_own(
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .trim_end_matches('/')
-        .to_owned();
+    let url = url_of(&mut child);
     let http = reqwest::Client::new();
     let get = |path: &str, accept: &str| {
         http.get(format!("{url}{path}"))

@@ -9,6 +9,33 @@ use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport, GrantRates}
 use crate::reports::consent_log::link;
 use crate::store::StoreError;
 
+/// A record's content, as [`record_at`] reads it.
+const RECORD_COLUMNS: &str = "consent_id, epoch_ms(decided_at), policy_version, source, gpc, \
+    usage, errors, performance, marketing, coalesce(device, 'unknown')";
+
+/// A record of `site` from the [`RECORD_COLUMNS`] of `r` from column
+/// `first` on, not linked yet.
+fn record_at(r: &duckdb::Row<'_>, site: String, first: usize) -> duckdb::Result<ConsentLogEntry> {
+    let at = |i: usize| first + i;
+    Ok(ConsentLogEntry {
+        seq: 0,
+        site,
+        consent_id: r.get(at(0))?,
+        decided_at: r.get(at(1))?,
+        policy_version: r.get::<_, i32>(at(2))?.max(0) as u32,
+        source: r.get(at(3))?,
+        gpc: r.get(at(4))?,
+        usage: r.get(at(5))?,
+        errors: r.get(at(6))?,
+        performance: r.get(at(7))?,
+        marketing: r.get(at(8))?,
+        device: r.get(at(9))?,
+        prev_hash: String::new(),
+        hash: String::new(),
+        erased: false,
+    })
+}
+
 /// Stores a consent record, linked to the site's chain ([`link`]);
 /// `false` when it was stored before. The store's lock makes writes one at
 /// a time, so the chain's head read here is the last record stored.
@@ -144,20 +171,10 @@ pub(super) fn consent_chain(
     let rows = statement.query_map(params![site, from, to], |r| {
         Ok(ConsentLogEntry {
             seq: r.get(0)?,
-            site: site.to_owned(),
-            consent_id: r.get(1)?,
-            decided_at: r.get(2)?,
-            policy_version: r.get::<_, i32>(3)?.max(0) as u32,
-            source: r.get(4)?,
-            gpc: r.get(5)?,
-            usage: r.get(6)?,
-            errors: r.get(7)?,
-            performance: r.get(8)?,
-            marketing: r.get(9)?,
-            device: r.get(10)?,
             prev_hash: r.get(11)?,
             hash: r.get(12)?,
             erased: r.get(13)?,
+            ..record_at(r, site.to_owned(), 1)?
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -167,31 +184,12 @@ pub(super) fn consent_chain(
 /// per site in the order they were stored; for the migration that adds
 /// the chain.
 pub(super) fn chain_stored(tx: &duckdb::Transaction<'_>) -> Result<(), StoreError> {
-    let mut statement = tx.prepare(
-        "SELECT site, consent_id, epoch_ms(decided_at), policy_version, source, gpc,
-                usage, errors, performance, marketing, coalesce(device, 'unknown')
-         FROM consents ORDER BY site, received_at, decided_at, consent_id",
-    )?;
+    let mut statement = tx.prepare(&format!(
+        "SELECT site, {RECORD_COLUMNS} FROM consents
+         ORDER BY site, received_at, decided_at, consent_id"
+    ))?;
     let records: Vec<ConsentLogEntry> = statement
-        .query_map([], |r| {
-            Ok(ConsentLogEntry {
-                seq: 0,
-                site: r.get(0)?,
-                consent_id: r.get(1)?,
-                decided_at: r.get(2)?,
-                policy_version: r.get::<_, i32>(3)?.max(0) as u32,
-                source: r.get(4)?,
-                gpc: r.get(5)?,
-                usage: r.get(6)?,
-                errors: r.get(7)?,
-                performance: r.get(8)?,
-                marketing: r.get(9)?,
-                device: r.get(10)?,
-                prev_hash: String::new(),
-                hash: String::new(),
-                erased: false,
-            })
-        })?
+        .query_map([], |r| record_at(r, r.get(0)?, 1))?
         .collect::<Result<_, _>>()?;
     let mut head: Option<(String, u64, String)> = None;
     for mut record in records {
@@ -229,31 +227,13 @@ pub(super) fn consent_log(
     from: i64,
     to: i64,
 ) -> Result<Vec<ConsentLogEntry>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT consent_id, epoch_ms(decided_at), policy_version, source, gpc,
-                usage, errors, performance, marketing, coalesce(device, 'unknown')
-         FROM consents
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {RECORD_COLUMNS} FROM consents
          WHERE site = ? AND decided_at >= epoch_ms(?::BIGINT) AND decided_at < epoch_ms(?::BIGINT)
-         ORDER BY decided_at, consent_id",
-    )?;
+         ORDER BY decided_at, consent_id"
+    ))?;
     let rows = stmt.query_map(params![site, from, to], |r| {
-        Ok(ConsentLogEntry {
-            seq: 0,
-            site: site.to_owned(),
-            consent_id: r.get(0)?,
-            decided_at: r.get(1)?,
-            policy_version: r.get::<_, i32>(2)?.max(0) as u32,
-            source: r.get(3)?,
-            gpc: r.get(4)?,
-            usage: r.get(5)?,
-            errors: r.get(6)?,
-            performance: r.get(7)?,
-            marketing: r.get(8)?,
-            device: r.get(9)?,
-            prev_hash: String::new(),
-            hash: String::new(),
-            erased: false,
-        })
+        record_at(r, site.to_owned(), 0)
     })?;
     let mut entries: Vec<ConsentLogEntry> = rows.collect::<Result<_, _>>()?;
     for (i, e) in entries.iter_mut().enumerate() {
