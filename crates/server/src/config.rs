@@ -51,6 +51,18 @@ pub struct Config {
     #[arg(long, env = "SONDE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
+    /// Memory the store may use for queries and its caches, in MiB; a
+    /// query that needs more spills to a temporary file in the data
+    /// directory instead.
+    #[arg(long, env = "SONDE_STORE_MEMORY_MB", default_value_t = crate::store::StoreTuning::DEFAULT.memory_limit_mb)]
+    pub store_memory_mb: u32,
+
+    /// Size of the store's write-ahead log, in MiB, at which its rows are
+    /// checkpointed into the file: larger makes ingest cheaper and holds
+    /// more in memory until then.
+    #[arg(long, env = "SONDE_STORE_CHECKPOINT_MB", default_value_t = crate::store::StoreTuning::DEFAULT.checkpoint_wal_mb)]
+    pub store_checkpoint_mb: u32,
+
     /// Directory of the built web app (`dist`, as `cargo xtask build-web`
     /// makes it), served instead of the one compiled into the binary: for
     /// development.
@@ -158,6 +170,14 @@ impl Config {
         }
     }
 
+    /// How the store uses memory and disk.
+    pub fn store_tuning(&self) -> crate::store::StoreTuning {
+        crate::store::StoreTuning {
+            memory_limit_mb: self.store_memory_mb,
+            checkpoint_wal_mb: self.store_checkpoint_mb,
+        }
+    }
+
     /// The proxies whose forwarding header names the client.
     pub fn trusted_proxies(&self) -> TrustedProxies {
         TrustedProxies::new(self.trusted_proxies.clone(), self.proxy_header)
@@ -170,6 +190,8 @@ impl Config {
             config: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
+            store_memory_mb: crate::store::StoreTuning::DEFAULT.memory_limit_mb,
+            store_checkpoint_mb: crate::store::StoreTuning::DEFAULT.checkpoint_wal_mb,
             web_dir: None,
             embedded_web: None,
             sites: Vec::new(),
@@ -195,6 +217,8 @@ impl Config {
 pub struct FileConfig {
     bind: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    store_memory_mb: Option<u32>,
+    store_checkpoint_mb: Option<u32>,
     web_dir: Option<PathBuf>,
     sites: Option<Vec<String>>,
     demo: Option<bool>,
@@ -255,6 +279,16 @@ impl Config {
         }
         take(&mut self.bind, file.bind, unset("bind"));
         take(&mut self.data_dir, file.data_dir, unset("data_dir"));
+        take(
+            &mut self.store_memory_mb,
+            file.store_memory_mb,
+            unset("store_memory_mb"),
+        );
+        take(
+            &mut self.store_checkpoint_mb,
+            file.store_checkpoint_mb,
+            unset("store_checkpoint_mb"),
+        );
         take(&mut self.web_dir, file.web_dir.map(Some), unset("web_dir"));
         take(&mut self.demo, file.demo, unset("demo"));
         take(&mut self.seed_demo, file.seed_demo, unset("seed_demo"));

@@ -58,7 +58,10 @@ impl AppState {
     /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
     /// the demo site can allow the server's own origin.
     pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), OpenError> {
-        let duckdb = DuckDbStore::open(&config.data_dir.join("sonde.duckdb"))?;
+        let duckdb = DuckDbStore::open_tuned(
+            &config.data_dir.join("sonde.duckdb"),
+            &config.store_tuning(),
+        )?;
         let stores = Stores::all_in(Arc::new(duckdb));
         let metrics = Arc::new(Metrics::default());
         let (writer, writer_thread) = Writer::start(

@@ -78,6 +78,26 @@ pub struct StoredEvent {
     pub data: EventData,
 }
 
+/// How an embedded store may use memory and disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreTuning {
+    /// Memory for queries and caches, in MiB; beyond it, queries spill to
+    /// disk.
+    pub memory_limit_mb: u32,
+    /// Write-ahead log size, in MiB, at which rows are checkpointed into
+    /// the file.
+    pub checkpoint_wal_mb: u32,
+}
+
+impl StoreTuning {
+    /// Sized for a small machine: the whole server within about 500 MB at
+    /// 10 million events (BENCHMARKS.md).
+    pub const DEFAULT: StoreTuning = StoreTuning {
+        memory_limit_mb: 256,
+        checkpoint_wal_mb: 64,
+    };
+}
+
 /// What a write did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteOutcome {

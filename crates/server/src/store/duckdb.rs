@@ -7,18 +7,20 @@
 //!
 //! Everything the store knows lives in the file: besides the data, the
 //! schema's version ([`schema`]), the paths' numbers ([`paths`]) and how
-//! far the rollup has come ([`rollup`]). The process keeps no state of its
-//! own, so two processes on one store (or a reopened one) agree.
+//! far the rollup has come ([`rollup`]), so a reopened store is the same
+//! store. The one thing the process keeps besides is a copy of path
+//! numbers it has read, for the writer's sake ([`paths::KnownPaths`]);
+//! DuckDB lets only one process write a file, which keeps that copy true.
 //!
 //! One file per concern below; [`roles`] maps the store's roles
 //! ([`super::IngestStore`] and the others) onto them.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use duckdb::Connection;
 
-use super::StoreError;
+use super::{StoreError, StoreTuning};
 
 mod accounts;
 mod consents;
@@ -41,37 +43,64 @@ mod write;
 #[cfg(test)]
 mod testing;
 
+/// Now, in ms since the Unix epoch: when a write's ids were stored.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 #[derive(Debug)]
 pub struct DuckDbStore {
     conn: Mutex<Connection>,
     /// The DuckDB file; `None` in memory.
     path: Option<PathBuf>,
+    /// Shared with [`DuckDbStore::second_handle`]s: one process, one copy.
+    known_paths: Arc<paths::KnownPaths>,
 }
 
 impl DuckDbStore {
     /// Opens (creating if needed) the DuckDB file at `path`, bringing its
     /// schema to this version's.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::init(Connection::open(path)?, Some(path.to_owned()))
+        Self::open_tuned(path, &StoreTuning::DEFAULT)
+    }
+
+    /// [`DuckDbStore::open`], with its memory and checkpoints as `tuning` says.
+    pub fn open_tuned(path: &Path, tuning: &StoreTuning) -> Result<Self, StoreError> {
+        Self::init(Connection::open(path)?, Some(path.to_owned()), tuning)
     }
 
     /// An in-memory store, for tests of query logic.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?, None)
+        Self::init(Connection::open_in_memory()?, None, &StoreTuning::DEFAULT)
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
+    fn init(
+        mut conn: Connection,
+        path: Option<PathBuf>,
+        tuning: &StoreTuning,
+    ) -> Result<Self, StoreError> {
         // DuckDB sizes its thread pool by the machine's cores; use the cores
         // this process may run on (its CPU affinity and cgroup quota), or
         // its threads only take turns, and its queries wait on each other.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        conn.execute_batch(&format!("SET threads = {threads};"))?;
+        let StoreTuning {
+            memory_limit_mb,
+            checkpoint_wal_mb,
+        } = tuning;
+        conn.execute_batch(&format!(
+            "SET threads = {threads};
+             SET memory_limit = '{memory_limit_mb}MiB';
+             SET checkpoint_threshold = '{checkpoint_wal_mb}MiB';"
+        ))?;
         schema::migrate(&mut conn, schema::MIGRATIONS)?;
         schema::fill_in(&conn)?;
         rollup::drop_other_versions(&conn)?;
         Ok(DuckDbStore {
             conn: Mutex::new(conn),
             path,
+            known_paths: Arc::default(),
         })
     }
 
@@ -82,6 +111,7 @@ impl DuckDbStore {
         Ok(DuckDbStore {
             conn: Mutex::new(self.conn().try_clone()?),
             path: self.path.clone(),
+            known_paths: Arc::clone(&self.known_paths),
         })
     }
 

@@ -5,38 +5,87 @@
 //! numbers scans several times faster than one of strings or of 64-bit
 //! hashes (about 100 ms against 70 ms at 10 million events).
 //!
-//! The numbers live in the `paths` table only, given out by the store's
-//! sequence `path_ids`, so every process on the store reads the same ones;
-//! the process keeps none (a copy could not know that another process
-//! forgot a path). A path no stored event has any more (retention,
-//! erasure) is forgotten with it, and numbered anew should it return.
+//! The numbers live in the `paths` table, given out by the store's
+//! sequence `path_ids`. The writing process also keeps the numbers it has
+//! read or given ([`KnownPaths`]), so a write asks the file only for paths
+//! new to it: a number never changes while its path is stored, and DuckDB
+//! lets one process at a time write a file, so no other process can forget
+//! a path behind this one's back. A path no stored event has any more
+//! (retention, erasure) is forgotten with it, by the file and by the
+//! process, and numbered anew should it return.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use duckdb::{Connection, params};
 
 use crate::store::StoreError;
 
+/// The path numbers this process has read from the file or given out,
+/// shared by every handle on one store. Dropped for a site whenever its
+/// paths may be forgotten ([`KnownPaths::forget_site`]).
+#[derive(Debug, Default)]
+pub(super) struct KnownPaths(Mutex<HashMap<String, HashMap<String, i32>>>);
+
+impl KnownPaths {
+    /// Called after a deletion of `site`'s events committed (or failed):
+    /// some of its paths may be gone from the file.
+    pub(super) fn forget_site(&self, site: &str) {
+        self.lock().remove(site);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, i32>>> {
+        // A map of numbers read from the file stays right whatever panicked.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The number of each of `paths` (site, path), in order, giving those
 /// without one a number, stored before the events that carry it.
 pub(super) fn number<'p>(
     conn: &Connection,
+    known: &KnownPaths,
     paths: impl Iterator<Item = (&'p str, &'p str)> + Clone,
 ) -> Result<Vec<i32>, StoreError> {
+    let mut known = known.lock();
+    let is_known = |known: &HashMap<String, HashMap<String, i32>>, (site, path): (&str, &str)| {
+        known
+            .get(site)
+            .is_some_and(|paths| paths.contains_key(path))
+    };
     let mut distinct: HashSet<(&str, &str)> = HashSet::new();
     let mut in_order = Vec::new();
     for path in paths.clone() {
-        if distinct.insert(path) {
+        if !is_known(&known, path) && distinct.insert(path) {
             in_order.push(path);
         }
     }
-    if in_order.is_empty() {
-        return Ok(Vec::new());
+    if !in_order.is_empty() {
+        for ((site, path), id) in number_in_file(conn, &in_order)? {
+            known.entry(site).or_default().insert(path, id);
+        }
     }
+    paths
+        .map(|(site, path)| {
+            known
+                .get(site)
+                .and_then(|paths| paths.get(path))
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("path {path:?} of {site} unnumbered")))
+        })
+        .collect()
+}
+
+/// Reads the numbers of `in_order` (distinct) from the file, giving those
+/// without one a number first.
+fn number_in_file(
+    conn: &Connection,
+    in_order: &[(&str, &str)],
+) -> Result<HashMap<(String, String), i32>, StoreError> {
     conn.execute_batch("CREATE OR REPLACE TEMP TABLE written_paths (site VARCHAR, path VARCHAR)")?;
     {
         let mut appender = conn.appender("written_paths")?;
-        for (site, path) in &in_order {
+        for (site, path) in in_order {
             appender.append_row(params![site, path])?;
         }
         appender.flush()?;
@@ -56,24 +105,10 @@ pub(super) fn number<'p>(
     let rows = stmt.query_map([], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
     })?;
-    let stored: HashMap<(String, String), i32> = rows
+    let stored = rows
         .map(|row| row.map(|(site, path, id)| ((site, path), id)))
         .collect::<Result<_, _>>()?;
-    let numbered: HashMap<(&str, &str), i32> = distinct
-        .into_iter()
-        .filter_map(|(site, path)| {
-            let id = stored.get(&(site.to_owned(), path.to_owned()))?;
-            Some(((site, path), *id))
-        })
-        .collect();
-    paths
-        .map(|(site, path)| {
-            numbered
-                .get(&(site, path))
-                .copied()
-                .ok_or_else(|| StoreError::Corrupt(format!("path {path:?} of {site} unnumbered")))
-        })
-        .collect()
+    Ok(stored)
 }
 
 /// `site`'s paths and their numbers.

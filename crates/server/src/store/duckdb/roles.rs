@@ -25,7 +25,7 @@ use crate::store::{
 
 impl IngestStore for DuckDbStore {
     fn write_batches(&self, batches: &[&[StoredEvent]]) -> Result<Vec<WriteOutcome>, StoreError> {
-        write::write_batches(&self.conn(), batches)
+        write::write_batches(&self.conn(), &self.known_paths, super::now_ms(), batches)
     }
 
     fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError> {
@@ -50,14 +50,12 @@ impl LifecycleStore for DuckDbStore {
         sessions: &[String],
         consent_id: Option<&str>,
     ) -> Result<EraseReceipt, StoreError> {
-        erase::erase(
-            &mut self.conn(),
-            site,
-            visitor_id,
-            since_ms,
-            sessions,
-            consent_id,
-        )
+        // The copy of path numbers is dropped before the store is let go,
+        // so no write in between numbers a path by a forgotten number.
+        let mut conn = self.conn();
+        let receipt = erase::erase(&mut conn, site, visitor_id, since_ms, sessions, consent_id);
+        self.known_paths.forget_site(site);
+        receipt
     }
 
     fn apply_retention(
@@ -65,7 +63,11 @@ impl LifecycleStore for DuckDbStore {
         site: &SiteSettings,
         now_ms: i64,
     ) -> Result<RetentionOutcome, StoreError> {
-        erase::apply_retention(&mut self.conn(), site, now_ms)
+        let mut conn = self.conn();
+        write::forget_old_ids(&conn, now_ms)?;
+        let outcome = erase::apply_retention(&mut conn, site, now_ms);
+        self.known_paths.forget_site(&site.key);
+        outcome
     }
 
     fn roll_up(

@@ -410,12 +410,25 @@ fn rolled_until(conn: &Connection) -> Result<HashMap<String, i64>, StoreError> {
 /// rollup, before the rows are written.
 pub(super) fn unroll_late_views<'e>(
     conn: &Connection,
-    rows: impl Iterator<Item = &'e StoredEvent>,
+    rows: impl Iterator<Item = &'e StoredEvent> + Clone,
 ) -> Result<(), StoreError> {
-    let rolled_until = rolled_until(conn)?;
-    if rolled_until.is_empty() {
+    // Most writes hold only page views of days no site has rolled up
+    // yet; one number tells, before the per-site read.
+    let earliest_view = rows
+        .clone()
+        .filter(|e| matches!(e.data, EventData::PageView { .. }))
+        .map(|e| e.ts)
+        .min();
+    let Some(earliest_view) = earliest_view else {
+        return Ok(());
+    };
+    let latest_rolled: Option<i64> = conn
+        .prepare_cached("SELECT max(day_stop) FROM rollup_days")?
+        .query_row([], |r| r.get(0))?;
+    if latest_rolled.is_none_or(|until| earliest_view >= until) {
         return Ok(());
     }
+    let rolled_until = rolled_until(conn)?;
     let mut late: HashMap<&str, (i64, i64)> = HashMap::new();
     for e in rows {
         let is_late = rolled_until

@@ -78,6 +78,46 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             super::consents::chain_stored(tx)
         },
     },
+    Migration {
+        name: "events without a primary key; recent ids kept apart",
+        apply: |tx| {
+            // The key's index held every id ever stored, in memory; only
+            // ids recent enough to be retried are needed (see write).
+            // Rewritten in the order reports read them, by site and time.
+            tx.execute_batch(
+                "CREATE TABLE events_unkeyed AS SELECT * FROM events ORDER BY site, ts, seq;
+                 DROP TABLE events;
+                 ALTER TABLE events_unkeyed RENAME TO events;
+                 CREATE TABLE recent_event_ids (
+                     id        VARCHAR PRIMARY KEY,
+                     site      VARCHAR NOT NULL,
+                     stored_at BIGINT NOT NULL
+                 );",
+            )?;
+            // Ingest time was not stored; an event's own time stands in,
+            // which is never later than its arrival by more than the skew
+            // ingest allows.
+            tx.execute(
+                "INSERT INTO recent_event_ids
+                     SELECT id, site, epoch_ms(ts) FROM events WHERE ts >= epoch_ms(?::BIGINT)",
+                [super::now_ms() - super::write::KEEP_IDS_MS],
+            )?;
+            Ok(())
+        },
+    },
+    Migration {
+        name: "events' required columns not null again",
+        apply: |tx| {
+            // A table made by CREATE TABLE AS has no constraints; DuckDB
+            // alters a table only in a transaction that did not make it.
+            for column in ["id", "site", "kind", "ts", "visitor_id", "path"] {
+                tx.execute_batch(&format!(
+                    "ALTER TABLE events ALTER COLUMN {column} SET NOT NULL"
+                ))?;
+            }
+            Ok(())
+        },
+    },
 ];
 
 /// Creates the sequence `name` to count on from the largest number `max`

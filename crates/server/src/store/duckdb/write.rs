@@ -4,6 +4,14 @@
 //! the order of storing, `seq`, from the store's sequence `event_seq`:
 //! reports that take "the first stored among events of the same
 //! millisecond" order by it.
+//!
+//! An id is known to be stored by `recent_event_ids`, not by an index
+//! over every event: an index over all ids would grow with the store and
+//! live in memory. Ingest refuses events more than
+//! [`sonde_protocol::limits::MAX_EVENT_AGE_MS`] old, so a retry of an
+//! event can only come within that long of its first arrival; an id is
+//! kept [`KEEP_IDS_MS`] after it was stored (a day longer, for clocks),
+//! then forgotten by [`forget_old_ids`].
 
 use std::collections::HashSet;
 
@@ -13,28 +21,14 @@ use sonde_protocol::EventData;
 use super::{paths, rollup};
 use crate::store::{StoreError, StoredEvent, WriteOutcome};
 
+/// How long a stored event's id is remembered, to refuse its retries.
+pub(super) const KEEP_IDS_MS: i64 = sonde_protocol::limits::MAX_EVENT_AGE_MS + 86_400_000;
+
 /// The event columns, in the order of [`append`].
 const COLUMNS: &str = "id, site, kind, category, ts, visitor_id, session_id, path, referrer_host, title, \
     utm_source, utm_medium, utm_campaign, utm_term, utm_content, name, href, value, props, \
     error_message, error_source, error_line, error_column, error_stack, error_rejection, \
     browser, os, device, session_key, path_id, seq";
-
-/// Where a write lands first: the appender fills it quickly, then one
-/// statement moves its rows into `events`, skipping ids already there. The
-/// table is made anew for every write: deleted rows stay in a DuckDB table
-/// as tombstones that every later scan walks over, and a temporary table is
-/// never checkpointed, so emptying it made each write slower than the last.
-const STAGING: &str = "
-CREATE OR REPLACE TEMP TABLE staging (
-    id VARCHAR, site VARCHAR, kind VARCHAR, category VARCHAR, ts TIMESTAMP, visitor_id BIGINT,
-    session_id VARCHAR, path VARCHAR, referrer_host VARCHAR, title VARCHAR,
-    utm_source VARCHAR, utm_medium VARCHAR, utm_campaign VARCHAR, utm_term VARCHAR, utm_content VARCHAR,
-    name VARCHAR, href VARCHAR, value DOUBLE, props VARCHAR,
-    error_message VARCHAR, error_source VARCHAR, error_line INTEGER, error_column INTEGER,
-    error_stack VARCHAR, error_rejection BOOLEAN, browser VARCHAR, os VARCHAR, device VARCHAR,
-    session_key UBIGINT, path_id INTEGER, seq BIGINT
-);
-";
 
 /// Writes several batches in one transaction (a group commit), skipping
 /// ids already stored and repeats, and says for each batch how many of
@@ -42,11 +36,14 @@ CREATE OR REPLACE TEMP TABLE staging (
 /// that carried it only. Returns once everything is committed.
 ///
 /// The common case, where no id is stored yet, goes straight into
-/// `events` with DuckDB's appender, all or nothing. When that is refused
-/// (a retried batch), the group goes through a staging table and one
-/// `INSERT … ON CONFLICT DO NOTHING`, which says which ids were new.
+/// `recent_event_ids` and `events` with DuckDB's appender, all or nothing.
+/// When the ids are refused (a retried batch), the group's ids go through
+/// a staging table and one `INSERT … ON CONFLICT DO NOTHING`, which says
+/// which were new, and only those events are appended.
 pub(super) fn write_batches(
     conn: &Connection,
+    known_paths: &paths::KnownPaths,
+    now_ms: i64,
     batches: &[&[StoredEvent]],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let mut seen = HashSet::new();
@@ -59,25 +56,40 @@ pub(super) fn write_batches(
                 .collect()
         })
         .collect();
-    let rows = firsts.iter().flatten().copied();
+    let rows: Vec<&StoredEvent> = firsts.iter().flatten().copied().collect();
     // Before the write: should it fail half-way, a day is only counted
     // from the events once more.
-    rollup::unroll_late_views(conn, rows.clone())?;
+    rollup::unroll_late_views(conn, rows.iter().copied())?;
     let path_ids = paths::number(
         conn,
-        rows.clone().map(|e| (e.site.as_str(), e.path.as_str())),
+        known_paths,
+        rows.iter().map(|e| (e.site.as_str(), e.path.as_str())),
     )?;
-    let numbers: Vec<(i32, i64)> = path_ids
-        .into_iter()
-        .zip(next_seqs(conn, rows.clone().count())?)
+    let numbered: Vec<(&StoredEvent, i32, i64)> = rows
+        .iter()
+        .zip(path_ids)
+        .zip(next_seqs(conn, rows.len())?)
+        .map(|((e, path_id), seq)| (*e, path_id, seq))
         .collect();
-    let new_ids = match append_rows(conn, "events", rows.clone(), &numbers) {
+    let new_ids = match in_transaction(conn, || {
+        append_ids(conn, "recent_event_ids", &rows, now_ms)?;
+        append_events(conn, numbered.iter().copied())
+    }) {
         Ok(()) => None,
         Err(e) => {
             tracing::debug!(error = %e, "a group repeats stored ids; writing it through staging");
-            conn.execute_batch(STAGING)?;
-            append_rows(conn, "staging", rows, &numbers)?;
-            Some(move_staged_rows(conn)?)
+            let new_ids = in_transaction(conn, || {
+                let new_ids = claim_new_ids(conn, &rows, now_ms)?;
+                append_events(
+                    conn,
+                    numbered
+                        .iter()
+                        .copied()
+                        .filter(|(e, ..)| new_ids.contains(&e.id)),
+                )?;
+                Ok(new_ids)
+            })?;
+            Some(new_ids)
         }
     };
     Ok(batches
@@ -96,6 +108,35 @@ pub(super) fn write_batches(
         .collect())
 }
 
+/// Forgets the ids of events stored more than [`KEEP_IDS_MS`] before
+/// `now_ms`: no retry of theirs can be accepted any more.
+pub(super) fn forget_old_ids(conn: &Connection, now_ms: i64) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM recent_event_ids WHERE stored_at < ?",
+        [now_ms - KEEP_IDS_MS],
+    )?)
+}
+
+/// Runs `write` in a transaction: committed if it succeeds, rolled back
+/// if not.
+fn in_transaction<T>(
+    conn: &Connection,
+    write: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    match write() {
+        Ok(value) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(value)
+        }
+        Err(e) => {
+            // A refused append has aborted the transaction already.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 /// The next `n` numbers of the store's order of storing, ascending.
 fn next_seqs(conn: &Connection, n: usize) -> Result<Vec<i64>, StoreError> {
     if n == 0 {
@@ -109,35 +150,57 @@ fn next_seqs(conn: &Connection, n: usize) -> Result<Vec<i64>, StoreError> {
     Ok(seqs)
 }
 
-/// Moves the staged rows into `events` in one statement (one commit), and
-/// returns the ids that were not stored before.
-fn move_staged_rows(conn: &Connection) -> Result<HashSet<String>, StoreError> {
-    let mut insert = conn.prepare(&format!(
-        "INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM staging
+/// Appends the ids of `rows` to `table` (`recent_event_ids`, or a staging
+/// table with its columns).
+fn append_ids(
+    conn: &Connection,
+    table: &str,
+    rows: &[&StoredEvent],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut appender = conn.appender(table)?;
+    for e in rows {
+        appender.append_row(params![e.id, e.site, now_ms])?;
+    }
+    appender.flush()?;
+    Ok(())
+}
+
+/// Stores the ids of `rows` not stored yet, through a staging table, and
+/// returns them.
+fn claim_new_ids(
+    conn: &Connection,
+    rows: &[&StoredEvent],
+    now_ms: i64,
+) -> Result<HashSet<String>, StoreError> {
+    // Made anew for every such write: deleted rows stay in a DuckDB table
+    // as tombstones that every later scan walks over.
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE staged_ids (id VARCHAR, site VARCHAR, stored_at BIGINT)",
+    )?;
+    append_ids(conn, "staged_ids", rows, now_ms)?;
+    let mut insert = conn.prepare(
+        "INSERT INTO recent_event_ids SELECT * FROM staged_ids
          ON CONFLICT DO NOTHING
-         RETURNING id"
-    ))?;
+         RETURNING id",
+    )?;
     let ids = insert
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<Result<_, _>>()?;
     Ok(ids)
 }
 
-/// Appends events to `table` (`events`, or `staging` which has the same
-/// columns), each with its path's number and its `seq`, and commits them,
-/// all or none.
-fn append_rows<'e>(
+/// Appends events to `events`, each with its path's number and its `seq`.
+fn append_events<'e>(
     conn: &Connection,
-    table: &str,
-    rows: impl Iterator<Item = &'e StoredEvent>,
-    numbers: &[(i32, i64)],
+    rows: impl Iterator<Item = (&'e StoredEvent, i32, i64)>,
 ) -> Result<(), StoreError> {
-    let mut appender = conn.appender(table)?;
+    let mut appender = conn.appender("events")?;
     // By name: a file made by an older Sonde has its columns in another order.
     for column in COLUMNS.split(", ") {
         appender.add_column(column)?;
     }
-    for (e, &(path_id, seq)) in rows.zip(numbers) {
+    for (e, path_id, seq) in rows {
         append(&mut appender, e, path_id, seq)?;
     }
     appender.flush()?;
@@ -273,6 +336,32 @@ mod tests {
             }
         );
         assert_eq!(store.event_count("shop").unwrap(), 2);
+    }
+
+    /// Retries are recognised by the ids of the last [`KEEP_IDS_MS`]: an id
+    /// stays known until then, and only then is forgotten (no retry of its
+    /// event could be accepted by ingest any more).
+    #[test]
+    fn stored_ids_are_remembered_for_the_retry_window_and_then_forgotten() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let stored_at = MIDNIGHT + 100 * 86_400_000;
+        let conn = store.conn();
+        let known = paths::KnownPaths::default();
+        let batch = [view("a", MIDNIGHT, 1, "/")];
+        let write = |at| write_batches(&conn, &known, at, &[&batch]).unwrap()[0];
+        assert_eq!(write(stored_at).inserted, 1);
+
+        assert_eq!(forget_old_ids(&conn, stored_at + KEEP_IDS_MS).unwrap(), 0);
+        assert_eq!(write(stored_at + KEEP_IDS_MS).duplicates, 1);
+
+        assert_eq!(
+            forget_old_ids(&conn, stored_at + KEEP_IDS_MS + 1).unwrap(),
+            1
+        );
+        let ids: i64 = conn
+            .query_row("SELECT count(*) FROM recent_event_ids", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ids, 0, "nothing else is kept");
     }
 
     /// A session's key is the same whether the event was written with it
