@@ -37,6 +37,8 @@ pub(super) fn erase(
     )?;
     if events_deleted > 0 {
         tx.execute("DELETE FROM rollup_days WHERE site = ?", [site])?;
+        // A rolled-up visit is the visitor's too.
+        tx.execute("DELETE FROM rollup_day_visits WHERE site = ?", [site])?;
         // A path only this visitor viewed goes with their events.
         paths::delete_unused(&tx, site)?;
     }
@@ -82,13 +84,25 @@ pub(super) fn apply_retention(
                 OR utm_term IS NOT NULL OR utm_content IS NOT NULL)",
         params![site.key, cutoff(r.marketing)],
     )?;
+    // The days concerned are counted again from what is left; a day's
+    // visits go with its events, and campaigns cleared from page views
+    // are cleared from its visits when it is counted again.
+    let mut unrolled_before = None;
     if events_deleted > 0 {
-        let latest = cutoff(r.usage.max(r.errors).max(r.performance));
-        tx.execute(
-            "DELETE FROM rollup_days WHERE site = ? AND day_start < ?",
-            params![site.key, latest],
-        )?;
+        unrolled_before = Some(cutoff(r.usage.max(r.errors).max(r.performance)));
         paths::delete_unused(&tx, &site.key)?;
+    }
+    if campaigns_cleared > 0 {
+        let marketing = cutoff(r.marketing);
+        unrolled_before = Some(unrolled_before.map_or(marketing, |c: i64| c.max(marketing)));
+    }
+    if let Some(before) = unrolled_before {
+        for table in ["rollup_days", "rollup_day_visits"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE site = ? AND day_start < ?"),
+                params![site.key, before],
+            )?;
+        }
     }
     tx.commit()?;
     Ok(RetentionOutcome {

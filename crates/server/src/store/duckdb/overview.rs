@@ -67,10 +67,15 @@ pub(super) fn overview(
         keep_groups(rows, k)
     } else {
         breakdown(
-            "SELECT v.path, count(DISTINCT (v.day_start, v.visitor_id)), count(*)
-             FROM views v JOIN counted_sessions c
-               ON v.session = c.session AND v.day_start = c.day_start
-             GROUP BY v.path",
+            "SELECT path, count(DISTINCT (day_start, visitor)), count(*) FROM (
+                 SELECT v.path, v.day_start, v.visitor_id AS visitor
+                 FROM views v JOIN counted_sessions c
+                   ON v.session = c.session AND v.day_start = c.day_start
+                 WHERE NOT c.rolled
+                 UNION ALL
+                 SELECT unnest(pages) AS path, day_start, visitor
+                 FROM counted_sessions WHERE rolled
+             ) GROUP BY path",
         )?
     };
     Ok(OverviewReport {
@@ -133,61 +138,84 @@ fn key_figures(
     to: i64,
     timezone: Tz,
 ) -> Result<KeyFigures, StoreError> {
-    let rolled = if q.filters.is_empty() {
-        rollup::rolled_days(conn, &q.site, timezone, from, to)?
-    } else {
-        Vec::new()
-    };
+    let rolled = rollup::rolled_days(conn, &q.site, timezone, from, to)?;
     let pieces = rollup::uncovered(from, to, &rolled);
     rollup::fill_day_granules(conn, &pieces, timezone)?;
+    // Views hold no placeholders: values are written in, strings quoted
+    // as SQL quotes them.
+    let site = q.site.replace('\'', "''");
     let branches: Vec<String> = pieces
         .iter()
         .map(|(a, b)| {
             format!(
                 "SELECT epoch_ms(ts) // {GRANULE_MS} AS granule, {VIEW_COLUMNS} FROM events
-                 WHERE site = ? AND kind = 'page_view'
+                 WHERE site = '{site}' AND kind = 'page_view'
                    AND ts >= epoch_ms({a}::BIGINT) AND ts < epoch_ms({b}::BIGINT)"
             )
         })
         .collect();
     let branches = if branches.is_empty() {
-        format!("SELECT 0 AS granule, {VIEW_COLUMNS} FROM events WHERE FALSE AND site = ?")
+        format!("SELECT 0 AS granule, {VIEW_COLUMNS} FROM events WHERE FALSE")
     } else {
         branches.join(" UNION ALL ")
     };
-    let sites: Vec<&dyn duckdb::ToSql> = vec![&q.site; pieces.len().max(1)];
-    conn.execute(
-        &format!(
-            "CREATE OR REPLACE TEMP TABLE views AS
-             SELECT e.* EXCLUDE (granule), g.day_start
-             FROM ({branches}) e JOIN day_granules g USING (granule)"
-        ),
-        sites.as_slice(),
-    )?;
+    // A view, not a table: the page views are read once for the visits,
+    // and a temporary table of their strings cost more than the reading
+    // (180 against 13 ms for a day of 160,000 page views).
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP VIEW views AS
+         SELECT e.* EXCLUDE (granule), g.day_start
+         FROM ({branches}) e JOIN day_granules g USING (granule)"
+    ))?;
     let (matching, values) = matching_sessions(&q.filters);
-    let values: Vec<&dyn duckdb::ToSql> = values.iter().map(|v| v as &dyn duckdb::ToSql).collect();
+    // The rolled-up days, written in.
+    let rolled_days = if rolled.is_empty() {
+        "FALSE".to_owned()
+    } else {
+        let starts: Vec<String> = rolled.iter().map(|(start, _)| start.to_string()).collect();
+        format!("site = '{site}' AND day_start IN ({})", starts.join(", "))
+    };
+    // Without filters, a rolled-up day's sums stand for its visits
+    // (`chosen_days`); with filters, its visits that match are counted
+    // with the others (`rolled`: their page views are in `pages`, not in
+    // `views`).
+    let rolled_visits = if q.filters.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "UNION ALL BY NAME
+             SELECT * EXCLUDE (site), TRUE AS rolled FROM rollup_day_visits
+             WHERE {rolled_days} AND {matching}"
+        )
+    };
+    let values: Vec<&dyn duckdb::ToSql> = values
+        .iter()
+        .chain(if q.filters.is_empty() {
+            &[][..]
+        } else {
+            &values[..]
+        })
+        .map(|v| v as &dyn duckdb::ToSql)
+        .collect();
     conn.execute(
         &format!(
             "CREATE OR REPLACE TEMP TABLE counted_sessions AS
-             SELECT * FROM ({sessions}) WHERE {matching}",
+             SELECT *, FALSE AS rolled FROM ({sessions}) WHERE {matching}
+             {rolled_visits}",
             sessions = sessions_sql(q.filters.page.is_some()),
         ),
         values.as_slice(),
     )?;
-    // The rolled-up days read (none with filters, which select sessions a
-    // day's sums cannot). A view holds no placeholders: the values are
-    // written in, the strings quoted as SQL quotes them.
-    let rolled_days = if rolled.is_empty() {
-        "FALSE".to_owned()
-    } else {
+    let chosen_days = if q.filters.is_empty() {
         format!(
-            "site = '{site}' AND timezone = '{timezone}' AND day_start >= {from} AND day_stop <= {to}",
-            site = q.site.replace('\'', "''"),
-            timezone = timezone.name().replace('\'', "''"),
+            "{rolled_days} AND timezone = '{}'",
+            timezone.name().replace('\'', "''")
         )
+    } else {
+        "FALSE".to_owned()
     };
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP VIEW chosen_days AS SELECT * FROM rollup_days WHERE {rolled_days}"
+        "CREATE OR REPLACE TEMP VIEW chosen_days AS SELECT * FROM rollup_days WHERE {chosen_days}"
     ))?;
     let figures = conn.query_row(
         "WITH counted AS (

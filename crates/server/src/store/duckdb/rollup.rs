@@ -12,8 +12,10 @@
 //! rollup only while its row is there, so a report is the same whether or
 //! not a day was rolled up; a test holds the two ways to equal figures.
 //!
-//! Filtered reports read the events: filters select sessions, which a day's
-//! totals cannot.
+//! Filters select visits, which a day's totals cannot: a rolled-up day
+//! also keeps its visits (`rollup_day_visits`, one row per visit with the
+//! attributes filters and breakdowns read), and a filtered report reads
+//! those for its rolled-up days.
 //!
 //! How far the rollup has come is what `rollup_days` holds, read from the
 //! store whenever it is needed: every process on the store, and a store
@@ -33,7 +35,7 @@ use crate::store::{RollupOutcome, StoreError, StoredEvent};
 
 /// What the rollup holds and how it counts; rows of another version (an
 /// older Sonde's) are dropped when the store opens and counted again.
-const VERSION: i32 = 4;
+const VERSION: i32 = 5;
 
 /// Drops rollup rows another version of Sonde wrote.
 pub(super) fn drop_other_versions(conn: &Connection) -> Result<(), StoreError> {
@@ -328,7 +330,7 @@ fn roll_day(
         "DELETE FROM rollup_days WHERE site = ? AND day_start = ?",
         params![site, start],
     )?;
-    for table in ["rollup_day_pages", "rollup_day_groups"] {
+    for table in ["rollup_day_pages", "rollup_day_groups", "rollup_day_visits"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE site = ? AND day_start = ?"),
             params![site, start],
@@ -349,9 +351,13 @@ fn roll_day(
              WITH views AS (SELECT {columns}, ?::BIGINT AS day_start {views})
              {sessions}",
             columns = super::scope::VIEW_COLUMNS,
-            sessions = super::scope::sessions_sql(false),
+            sessions = super::scope::sessions_sql(true),
         ),
         params![start, site, start, stop],
+    )?;
+    tx.execute(
+        "INSERT INTO rollup_day_visits BY NAME SELECT ? AS site, * FROM day_sessions",
+        [site],
     )?;
     for dimension in super::scope::OVERVIEW_DIMENSIONS {
         tx.execute(
@@ -506,10 +512,17 @@ mod tests {
                     let mut e = view(&format!("v{i}"), ts, visitor, paths[rng.random_range(0..6)]);
                     // Sessions run over days, and so over midnight.
                     e.session_id = Some(format!("s{visitor}-{}", rng.random_range(0..3)));
-                    if let EventData::PageView { referrer, .. } = &mut e.data {
+                    if let EventData::PageView {
+                        referrer, campaign, ..
+                    } = &mut e.data
+                    {
                         *referrer = ["news.example", "mail.example"]
                             .get(rng.random_range(0..4))
                             .map(|r| r.to_string());
+                        if rng.random_range(0..5) == 0 {
+                            campaign.source = Some("newsletter".into());
+                            campaign.campaign = Some("spring".into());
+                        }
                     }
                     e
                 })
@@ -553,12 +566,26 @@ mod tests {
                     );
                     assert_eq!(a, b, "{timezone} {why}: {q:?}");
                     assert!(a.current.sessions > 0 && !a.sources.rows.is_empty());
-                    q.filters.source = Some("news.example".into());
-                    assert_eq!(
-                        rolled.overview(&q, tz, 3).unwrap(),
-                        counted.overview(&q, tz, 3).unwrap(),
-                        "{timezone} {why}: {q:?}"
-                    );
+                    // Filters select visits: a rolled-up day's are read
+                    // from its visits, the rest from the page views.
+                    for (key, value) in [
+                        ("source", "news.example"),
+                        ("source", "newsletter"),
+                        ("page", "/a"),
+                        ("entry_page", "/b"),
+                        ("campaign", "spring"),
+                        ("referrer", "mail.example"),
+                    ] {
+                        q.filters = Filters::default();
+                        q.filters.set(key, Some(value.into()));
+                        let filtered = rolled.overview(&q, tz, 3).unwrap();
+                        assert_eq!(
+                            filtered,
+                            counted.overview(&q, tz, 3).unwrap(),
+                            "{timezone} {why}: {q:?}"
+                        );
+                        assert!(filtered.current.sessions > 0 || why.contains("retention"));
+                    }
                 }
             };
             same("before the roll-up");
@@ -586,6 +613,18 @@ mod tests {
             rolled.roll_up(&site, now, 100).unwrap();
             same("rolled after the erasure");
 
+            // Retention clears old campaigns: the days concerned are
+            // counted again, without them.
+            let mut short = site.clone();
+            short.retention.marketing = 6;
+            for store in [&rolled, &counted] {
+                let cleared = store.apply_retention(&short, now).unwrap();
+                assert!(cleared.campaigns_cleared > 0);
+            }
+            same("after retention cleared campaigns");
+            rolled.roll_up(&site, now, 100).unwrap();
+            same("rolled after retention");
+
             // The reports read the rollup: events deleted behind its back
             // (no store does that) still count.
             // Whole days of the site's calendar, all rolled up.
@@ -601,12 +640,21 @@ mod tests {
                 to: days[9].start,
                 filters: Filters::default(),
             };
+            let mut filtered = overview.clone();
+            filtered.filters.set("page", Some("/e".into()));
             let before = rolled.overview(&overview, tz, 1).unwrap();
+            let before_filtered = rolled.overview(&filtered, tz, 1).unwrap();
+            assert!(before_filtered.current.sessions > 0);
             rolled
                 .conn()
                 .execute_batch("DELETE FROM events WHERE path = '/e'")
                 .unwrap();
             assert_eq!(rolled.overview(&overview, tz, 1).unwrap(), before);
+            assert_eq!(
+                rolled.overview(&filtered, tz, 1).unwrap(),
+                before_filtered,
+                "{timezone}: filtered, a rolled-up day's visits are read"
+            );
             assert_ne!(counted.overview(&overview, tz, 1).unwrap().current, {
                 counted
                     .conn()

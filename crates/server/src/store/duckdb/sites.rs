@@ -23,11 +23,19 @@ pub(super) fn put_site(conn: &Connection, site: &SiteSettings) -> Result<(), Sto
         "INSERT INTO sites VALUES (?, ?) ON CONFLICT DO UPDATE SET settings = excluded.settings",
         params![site.key, json],
     )?;
-    // Days counted in another timezone are other days.
-    conn.execute(
+    // Days counted in another timezone are other days; their visits go
+    // with them.
+    let changed = conn.execute(
         "DELETE FROM rollup_days WHERE site = ? AND timezone <> ?",
         params![site.key, site.timezone],
     )?;
+    if changed > 0 {
+        conn.execute(
+            "DELETE FROM rollup_day_visits WHERE site = ? AND day_start NOT IN
+                 (SELECT day_start FROM rollup_days WHERE site = ?)",
+            params![site.key, site.key],
+        )?;
+    }
     Ok(())
 }
 
