@@ -90,9 +90,9 @@ pub async fn report(report: Report<ConsentReportQuery>) -> Result<Json<ConsentRe
             let consent_of = |from: i64, to: i64| -> Result<ConsentReport, AppError> {
                 let mut report =
                     store.consent_report(&q.site, from, to, (day(from), day(to - 1)))?;
-                let log = store.consent_log(&q.site, from, to)?;
+                let decisions = store.consent_tallies(&q.site, from, to, site.timezone)?;
                 let counted = store.session_count(&Scope::unfiltered(&q.site, from, to))?;
-                add_insights(&mut report, &log, counted, site.timezone);
+                add_insights(&mut report, &decisions, counted);
                 Ok(report)
             };
             let mut report = consent_of(q.from, q.to)?;

@@ -101,6 +101,17 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
         days: (NaiveDate, NaiveDate),
     ) -> Result<ConsentReport, StoreError>;
 
+    /// The records of `site` decided in `[from, to)`, counted by alike
+    /// records, as [`crate::reports::consent::tally`] defines them on the
+    /// calendar of `timezone`, sorted.
+    fn consent_tallies(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        timezone: chrono_tz::Tz,
+    ) -> Result<Vec<crate::reports::consent::DecisionTally>, StoreError>;
+
     /// The consent records of `site` decided in `[from, to)`, in order
     /// (decision time, then consent id), numbered from 1, without hashes:
     /// for the consent report's figures.

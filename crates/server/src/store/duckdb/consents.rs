@@ -6,6 +6,7 @@ use duckdb::{Connection, params};
 use sonde_protocol::ConsentRecord;
 use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport, GrantRates};
 
+use crate::reports::consent::{DecisionTally, local_day};
 use crate::reports::consent_log::link;
 use crate::store::StoreError;
 
@@ -242,6 +243,43 @@ pub(super) fn consent_log(
     Ok(entries)
 }
 
+/// The records of `site` decided in `[from, to)`, counted by alike
+/// records on the calendar of `timezone`, sorted.
+pub(super) fn consent_tallies(
+    conn: &Connection,
+    site: &str,
+    from: i64,
+    to: i64,
+    timezone: chrono_tz::Tz,
+) -> Result<Vec<DecisionTally>, StoreError> {
+    super::rollup::fill_day_granules(conn, &[(from, to)], timezone)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT g.day_start, c.source, c.device, c.usage, c.errors, c.performance, c.marketing,
+                c.gpc, count(*)
+         FROM consents c JOIN day_granules g
+           ON epoch_ms(c.decided_at) // {granule} = g.granule
+         WHERE c.site = ? AND c.decided_at >= epoch_ms(?::BIGINT) AND c.decided_at < epoch_ms(?::BIGINT)
+         GROUP BY ALL",
+        granule = super::rollup::GRANULE_MS,
+    ))?;
+    let rows = stmt.query_map(params![site, from, to], |r| {
+        Ok(DecisionTally {
+            day: local_day(r.get(0)?, timezone),
+            source: r.get(1)?,
+            device: r.get(2)?,
+            usage: r.get(3)?,
+            errors: r.get(4)?,
+            performance: r.get(5)?,
+            marketing: r.get(6)?,
+            gpc: r.get(7)?,
+            decisions: r.get::<_, i64>(8)? as u64,
+        })
+    })?;
+    let mut tallies: Vec<DecisionTally> = rows.collect::<Result<_, _>>()?;
+    tallies.sort();
+    Ok(tallies)
+}
+
 /// The consent report of `site` for decisions in `[from, to)`, with the
 /// banner impressions of the site's days `first_day..=last_day`.
 pub(super) fn consent_report(
@@ -257,23 +295,22 @@ pub(super) fn consent_report(
         params![site, first_day.to_string(), last_day.to_string()],
         |r| r.get(0),
     )?;
+    // One pass over the period's records.
     let mut report = conn.query_row(
-        "WITH d AS (
-             SELECT * FROM consents
-             WHERE site = ? AND decided_at >= epoch_ms(?::BIGINT) AND decided_at < epoch_ms(?::BIGINT)
-         ), banner AS (SELECT * FROM d WHERE source = 'banner')
-         SELECT
-             (SELECT count(*) FROM banner),
-             (SELECT count(*) FROM banner
-                WHERE usage AND errors AND performance AND (marketing OR gpc)),
-             (SELECT count(*) FROM banner
-                WHERE NOT (usage OR errors OR performance OR marketing)),
-             (SELECT count(*) FROM d WHERE source = 'settings'),
-             (SELECT coalesce(avg(usage::INTEGER), 0) FROM banner),
-             (SELECT coalesce(avg(errors::INTEGER), 0) FROM banner),
-             (SELECT coalesce(avg(performance::INTEGER), 0) FROM banner),
-             (SELECT coalesce(avg(marketing::INTEGER), 0) FROM banner),
-             (SELECT coalesce(avg(gpc::INTEGER), 0) FROM banner)",
+        "SELECT
+             count(*) FILTER (WHERE source = 'banner'),
+             count(*) FILTER (WHERE source = 'banner'
+                 AND usage AND errors AND performance AND (marketing OR gpc)),
+             count(*) FILTER (WHERE source = 'banner'
+                 AND NOT (usage OR errors OR performance OR marketing)),
+             count(*) FILTER (WHERE source = 'settings'),
+             coalesce(avg(usage::INTEGER) FILTER (WHERE source = 'banner'), 0),
+             coalesce(avg(errors::INTEGER) FILTER (WHERE source = 'banner'), 0),
+             coalesce(avg(performance::INTEGER) FILTER (WHERE source = 'banner'), 0),
+             coalesce(avg(marketing::INTEGER) FILTER (WHERE source = 'banner'), 0),
+             coalesce(avg(gpc::INTEGER) FILTER (WHERE source = 'banner'), 0)
+         FROM consents
+         WHERE site = ? AND decided_at >= epoch_ms(?::BIGINT) AND decided_at < epoch_ms(?::BIGINT)",
         params![site, from, to],
         |r| {
             let count = |i: usize| r.get::<_, i64>(i).map(|n| n as u64);
@@ -301,4 +338,65 @@ pub(super) fn consent_report(
     report.answer_rate =
         (banners_shown > 0).then(|| report.decisions as f64 / banners_shown as f64);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use sonde_protocol::{ConsentRecord, DecisionSource, Grants};
+
+    use super::super::DuckDbStore;
+    use super::super::testing::{DAY, HOUR, MIDNIGHT};
+    use crate::reports::consent::tally;
+    use crate::store::data_roles::*;
+
+    /// The store counts alike decisions as the report's definition does
+    /// from the log, on the site's calendar, in a timezone an hour off UTC
+    /// and in one 5 h 45 min off.
+    #[test]
+    fn decisions_are_tallied_as_the_log_tallies_them() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
+        for i in 0..2_000 {
+            let record = ConsentRecord {
+                site: "shop".into(),
+                consent_id: format!("c{i}"),
+                grants: Grants {
+                    usage: rng.random_bool(0.6),
+                    errors: rng.random_bool(0.5),
+                    performance: rng.random_bool(0.4),
+                    marketing: rng.random_bool(0.2),
+                },
+                policy_version: 1,
+                gpc: rng.random_bool(0.1),
+                source: if rng.random_bool(0.8) {
+                    DecisionSource::Banner
+                } else {
+                    DecisionSource::Settings
+                },
+                decided_at: MIDNIGHT + rng.random_range(0..10 * DAY),
+            };
+            let device = ["desktop", "mobile", "tablet"][rng.random_range(0..3)];
+            assert!(store.record_consent(&record, device).unwrap());
+        }
+        for timezone in [chrono_tz::Europe::Berlin, chrono_tz::Asia::Kathmandu] {
+            for (from, to) in [
+                (MIDNIGHT, MIDNIGHT + 10 * DAY),
+                (MIDNIGHT + 2 * DAY + 5 * HOUR, MIDNIGHT + 6 * DAY),
+            ] {
+                let tallied = store.consent_tallies("shop", from, to, timezone).unwrap();
+                let log = store.consent_log("shop", from, to).unwrap();
+                assert_eq!(tallied, tally(&log, timezone), "{timezone} {from}..{to}");
+                let decisions: u64 = tallied.iter().map(|t| t.decisions).sum();
+                assert_eq!(decisions, log.len() as u64);
+                assert!(tallied.len() > 50 && tallied.len() < log.len());
+            }
+        }
+        assert_eq!(
+            store
+                .consent_tallies("other", MIDNIGHT, MIDNIGHT + DAY, chrono_tz::UTC)
+                .unwrap(),
+            []
+        );
+    }
 }

@@ -156,6 +156,16 @@ impl ReportStore for DuckDbStore {
         consents::consent_report(&self.conn(), site, from, to, days)
     }
 
+    fn consent_tallies(
+        &self,
+        site: &str,
+        from: i64,
+        to: i64,
+        timezone: Tz,
+    ) -> Result<Vec<crate::reports::consent::DecisionTally>, StoreError> {
+        consents::consent_tallies(&self.conn(), site, from, to, timezone)
+    }
+
     fn consent_log(
         &self,
         site: &str,

@@ -45,16 +45,19 @@ pub(super) fn errors(conn: &Connection, scope: &Scope) -> Result<Vec<ErrorRow>, 
 pub(super) fn visits(conn: &Connection, scope: &Scope) -> Result<Vec<VisitRow>, StoreError> {
     let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT session_id, first(visitor_id ORDER BY ts, seq), epoch_ms(min(ts)),
-                first(path ORDER BY ts, seq),
-                coalesce(first(referrer_host ORDER BY ts, seq), 'direct'),
-                coalesce(first(utm_source ORDER BY ts, seq),
-                         first(referrer_host ORDER BY ts, seq), 'direct'),
-                first(utm_medium ORDER BY ts, seq),
-                first(utm_campaign ORDER BY ts, seq)
-         FROM events
-         WHERE {events} AND kind = 'page_view' AND session_id IS NOT NULL
-         GROUP BY session_id"
+        // `arg_min_null`: the first page view's value even when it is
+        // NULL. Grouped by the session's number, a hash aggregate DuckDB
+        // can spill to disk within its memory limit (ordered aggregates,
+        // `first(… ORDER BY …)`, cannot).
+        "SELECT any_value(session_id), arg_min(visitor_id, ord), epoch_ms(min(ts)),
+                arg_min(path, ord),
+                coalesce(arg_min_null(referrer_host, ord), 'direct'),
+                coalesce(arg_min_null(utm_source, ord), arg_min_null(referrer_host, ord), 'direct'),
+                arg_min_null(utm_medium, ord),
+                arg_min_null(utm_campaign, ord)
+         FROM (SELECT *, (epoch_ms(ts)::HUGEINT << 64) + seq AS ord FROM events
+               WHERE {events} AND kind = 'page_view' AND session_id IS NOT NULL)
+         GROUP BY session_key"
     ))?;
     let rows = stmt.query_map(scope_params(scope), |r| {
         Ok(VisitRow {
@@ -114,7 +117,13 @@ pub(super) fn goal_hits(
 pub(super) fn session_count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
     let events = scoped(conn, scope)?;
     let n: i64 = conn.query_row(
-        &format!("SELECT count(DISTINCT session_id) FROM events WHERE {events}"),
+        // By the session's number, not its id: a column of numbers, not
+        // of strings (two sessions share one with odds of about one in
+        // 10^7 among a million, see write::session_key).
+        &format!(
+            "SELECT count(DISTINCT session_key) FILTER (WHERE session_id IS NOT NULL)
+             FROM events WHERE {events}"
+        ),
         scope_params(scope),
         |r| r.get(0),
     )?;
