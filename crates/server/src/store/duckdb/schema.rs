@@ -82,10 +82,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "events without a primary key; recent ids kept apart",
         apply: |tx| {
             // The key's index held every id ever stored, in memory; only
-            // ids recent enough to be retried are needed (see write).
-            // Rewritten in the order reports read them, by site and time.
+            // ids recent enough to be retried are needed (see write). A
+            // copy in the stored order streams within the memory limit.
             tx.execute_batch(
-                "CREATE TABLE events_unkeyed AS SELECT * FROM events ORDER BY site, ts, seq;
+                "CREATE TABLE events_unkeyed AS SELECT * FROM events;
                  DROP TABLE events;
                  ALTER TABLE events_unkeyed RENAME TO events;
                  CREATE TABLE recent_event_ids (
