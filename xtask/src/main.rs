@@ -38,7 +38,8 @@ commands:
               10 million events) and the raw DuckDB appender into BENCHMARKS.md
   bench-queries
               measure every dashboard query (median, p95) and the server's
-              memory at 1 and 10 million events into BENCHMARKS.md
+              memory at 1 and 10 million events, and the same reports on
+              ClickHouse (installed when missing), into BENCHMARKS.md
   fuzz [SECONDS]
               fuzz batch parsing and validation (cargo fuzz; default 60 s)
   refresh-bots
@@ -524,6 +525,10 @@ fn refresh_bots(root: &Path) -> Result<()> {
 
 /// The dashboard query benchmark (`crates/server/benches/queries.rs`).
 fn bench_queries(root: &Path) -> Result<()> {
+    // The other side of the comparison (see `benches/clickhouse.rs`).
+    if !Path::new("/usr/sbin/clickhouse-server").exists() {
+        apt_install(&["clickhouse-server"])?;
+    }
     step(
         "cargo",
         &["build", WORKSPACE, "--examples", "--bin", "sonde"],

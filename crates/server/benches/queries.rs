@@ -22,6 +22,8 @@ use sonde_protocol::goal::{Goal, SavedGoal};
 use sonde_server::store::{DuckDbStore, SavedStore};
 use support::{now_ms, sibling_binary, spawn_sonde, stop};
 
+#[path = "clickhouse.rs"]
+mod clickhouse;
 #[path = "support.rs"]
 mod support;
 
@@ -46,6 +48,14 @@ struct AtSize {
     measured: Vec<Measured>,
     rss_mib: f64,
     peak_mib: f64,
+    clickhouse: Option<SideBySide>,
+}
+
+/// ClickHouse on the same events: the seconds loading them took, and each
+/// equivalent report measured as Sonde's are.
+struct SideBySide {
+    load_secs: f64,
+    measured: Vec<(clickhouse::Equivalent, Measured)>,
 }
 
 fn main() {
@@ -55,6 +65,7 @@ fn main() {
         .build()
         .expect("a runtime");
     let tmp = tempfile::tempdir().expect("a temp dir");
+    let clickhouse = runtime.block_on(clickhouse::ClickHouse::start());
     // While tuning: `SONDE_BENCH_SIZES=10000000 SONDE_BENCH_QUERIES=usage`
     // measures a part and leaves BENCHMARKS.md alone.
     let sizes: Vec<u64> = std::env::var("SONDE_BENCH_SIZES").map_or(SIZES.to_vec(), |s| {
@@ -92,9 +103,23 @@ fn main() {
         };
         add_admin(&data_dir);
         let rollup_secs = roll_up(&data_dir);
+        let load_secs = clickhouse.as_ref().map(|ch| {
+            eprintln!("loading the same events into ClickHouse…");
+            let secs = runtime.block_on(ch.load(&data_dir.join("sonde.duckdb")));
+            eprintln!("  took {secs:.1} s");
+            secs
+        });
         let (server, url) = start_sonde(&data_dir);
-        let measured = runtime.block_on(measure_all(&url, now));
+        let http = runtime.block_on(sign_in(&url));
+        let measured = runtime.block_on(measure_all(&http, &url, now));
         let (rss_mib, peak_mib) = memory(server.id());
+        let clickhouse = clickhouse.as_ref().zip(load_secs).map(|(ch, load_secs)| {
+            let measured = runtime.block_on(measure_clickhouse(ch, &http, &url, now));
+            SideBySide {
+                load_secs,
+                measured,
+            }
+        });
         stop(server);
         results.push(AtSize {
             events: size,
@@ -103,6 +128,7 @@ fn main() {
             measured,
             rss_mib,
             peak_mib,
+            clickhouse,
         });
     }
     if !partial {
@@ -250,7 +276,7 @@ fn roll_up(data_dir: &Path) -> f64 {
     secs
 }
 
-async fn measure_all(url: &str, now: i64) -> Vec<Measured> {
+async fn sign_in(url: &str) -> reqwest::Client {
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -262,8 +288,18 @@ async fn measure_all(url: &str, now: i64) -> Vec<Measured> {
         .await
         .expect("sign in");
     assert!(signed_in.status().is_success(), "the bench admin signs in");
+    http
+}
+
+/// The 30 days the reports cover: whole UTC days, the last one today's.
+fn month(now: i64) -> (i64, i64) {
     let to = (now / DAY + 1) * DAY;
-    let (month, day) = (to - 30 * DAY, now - DAY);
+    (to - 30 * DAY, to)
+}
+
+async fn measure_all(http: &reqwest::Client, url: &str, now: i64) -> Vec<Measured> {
+    let (month, to) = month(now);
+    let day = now - DAY;
     let range = format!("site=bench&from={month}&to={to}");
     let funnel = json!({"site": "bench", "from": month, "to": to, "funnel": {
         "name": "Checkout", "window_ms": 3_600_000, "unit": "session", "steps": [
@@ -314,34 +350,91 @@ async fn measure_all(url: &str, now: i64) -> Vec<Measured> {
         if !name.contains(only.as_str()) {
             continue;
         }
-        let mut times = Vec::new();
-        for run in 0..WARM_UP + RUNS {
+        let m = measure(name, async || {
             let request = match &body {
                 Some(body) => http.post(format!("{url}{path}")).json(body),
                 None => http.get(format!("{url}{path}")),
             };
-            let started = Instant::now();
             let response = request.send().await.expect("the query answers");
             let status = response.status();
             let text = response.text().await.expect("a body");
-            let elapsed = started.elapsed();
             assert!(status.is_success(), "{name}: {status} {text}");
-            if run >= WARM_UP {
-                times.push(elapsed);
-            }
-        }
-        times.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let m = Measured {
-            query: name,
-            median_ms: ms(times[RUNS / 2]),
-            p95_ms: ms(times[(RUNS * 95).div_ceil(100) - 1]),
-        };
-        eprintln!(
-            "  {name}: median {:.1} ms, p95 {:.1} ms",
-            m.median_ms, m.p95_ms
-        );
+        })
+        .await;
         measured.push(m);
+    }
+    measured
+}
+
+/// Times `run`: `WARM_UP` runs, then `RUNS` measured.
+async fn measure(name: &'static str, mut run: impl AsyncFnMut()) -> Measured {
+    let mut times = Vec::new();
+    for i in 0..WARM_UP + RUNS {
+        let started = Instant::now();
+        run().await;
+        if i >= WARM_UP {
+            times.push(started.elapsed());
+        }
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let m = Measured {
+        query: name,
+        median_ms: ms(times[RUNS / 2]),
+        p95_ms: ms(times[(RUNS * 95).div_ceil(100) - 1]),
+    };
+    eprintln!(
+        "  {name}: median {:.1} ms, p95 {:.1} ms",
+        m.median_ms, m.p95_ms
+    );
+    m
+}
+
+/// ClickHouse's equivalents of the reports, measured as Sonde's are, after
+/// checking that both hold the same events: the same top pages with the
+/// same views.
+async fn measure_clickhouse(
+    ch: &clickhouse::ClickHouse,
+    http: &reqwest::Client,
+    url: &str,
+    now: i64,
+) -> Vec<(clickhouse::Equivalent, Measured)> {
+    let (from, to) = month(now);
+    let usage: Value = http
+        .get(format!(
+            "{url}/api/usage?site=bench&from={from}&to={to}&granularity=day"
+        ))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("the usage report")
+        .json()
+        .await
+        .expect("a usage report");
+    let sonde_pages: Vec<(String, u64)> = usage["top_pages"]
+        .as_array()
+        .expect("top pages")
+        .iter()
+        .map(|p| {
+            let path = p["path"].as_str().unwrap_or_default().to_owned();
+            (path, p["pageviews"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    assert_eq!(
+        ch.top_pages(from, to).await,
+        sonde_pages,
+        "ClickHouse and Sonde hold the same page views"
+    );
+    eprintln!("ClickHouse, the same reports:");
+    let mut measured = Vec::new();
+    for equivalent in clickhouse::equivalents(from, to) {
+        let m = measure(equivalent.name, async || {
+            for sql in &equivalent.statements {
+                ch.run(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        })
+        .await;
+        measured.push((equivalent, m));
     }
     measured
 }
@@ -374,6 +467,60 @@ fn start_sonde(data_dir: &Path) -> (Child, String) {
         .args(["--site", "bench=https://bench.example", "--data-dir"])
         .arg(data_dir);
     spawn_sonde(&mut command)
+}
+
+/// The ClickHouse table: each equivalent report beside the Sonde query it
+/// stands for, and the ratio of their medians.
+fn side_by_side(section: &mut String, results: &[AtSize]) {
+    if results.iter().all(|r| r.clickhouse.is_none()) {
+        let _ = writeln!(
+            section,
+            "\nClickHouse was not installed: no side-by-side figures this run."
+        );
+        return;
+    }
+    let loads: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            let ch = r.clickhouse.as_ref()?;
+            Some(format!("{} events in {:.0} s", r.events, ch.load_secs))
+        })
+        .collect();
+    let _ = writeln!(
+        section,
+        "\n### Side by side with ClickHouse\n\n\
+         In the same run, the same events copied into Debian's `clickhouse-server` 18.16 \
+         (a MergeTree ordered by site and time, monthly partitions, merged; loaded: {}), \
+         on the same machine, queried over loopback HTTP one query at a time as Sonde is. \
+         Before timing, the run checks that both hold the same events (the same top pages \
+         with the same views). ClickHouse computes each report from the events; Sonde \
+         reads its rollup for finished days. The ratio is Sonde's median over \
+         ClickHouse's (below 1: Sonde is faster). Until Sonde has a ClickHouse store \
+         (issue 15), these queries stand for it.\n\n\
+         | ClickHouse query | Sonde query | events | Sonde median / p95 | ClickHouse median / p95 | ratio |\n\
+         |---|---|---|---|---|---|",
+        loads.join(", ")
+    );
+    for r in results {
+        let Some(ch) = &r.clickhouse else { continue };
+        for (equivalent, theirs) in &ch.measured {
+            let Some(ours) = r.measured.iter().find(|m| m.query == equivalent.sonde) else {
+                continue;
+            };
+            let _ = writeln!(
+                section,
+                "| {} | {} | {} M | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.2} |",
+                equivalent.name,
+                equivalent.sonde,
+                r.events / 1_000_000,
+                ours.median_ms,
+                ours.p95_ms,
+                theirs.median_ms,
+                theirs.p95_ms,
+                ours.median_ms / theirs.median_ms
+            );
+        }
+    }
 }
 
 fn write_results(results: &[AtSize]) {
@@ -415,6 +562,7 @@ fn write_results(results: &[AtSize]) {
             r.events, r.rollup_secs, r.rss_mib, r.peak_mib
         );
     }
+    side_by_side(&mut section, results);
     let root = std::env::var_os("SONDE_ROOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));

@@ -1,8 +1,6 @@
 //! `GET /api/performance`: web vitals at p75 with rating shares, per page
 //! and per day, and conversion by LCP when a goal is chosen.
 
-use std::collections::HashSet;
-
 use axum::Json;
 use sonde_protocol::ApiError;
 use sonde_protocol::goal::SavedGoal;
@@ -13,7 +11,7 @@ use super::saved;
 use crate::error::AppError;
 use crate::reports::Scope;
 use crate::reports::buckets::buckets;
-use crate::reports::performance::{report, summaries};
+use crate::reports::performance::{VitalGroup, report, summaries};
 
 /// `GET /api/performance?site=…&from=…&to=…[&goal=…]`
 #[utoipa::path(
@@ -42,22 +40,16 @@ pub async fn performance(
         .answer(|q, site, stores| {
             let store = &stores.reports;
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
-            let rows = store.vitals(&scope)?;
-            // A visit converted when some event of it reached the goal.
-            let converted: HashSet<String> = match &goal {
-                Some(goal) => store
-                    .goal_hits(&scope, &goal.target)?
-                    .into_iter()
-                    .map(|(session, _)| session)
-                    .collect(),
-                None => HashSet::new(),
-            };
             let buckets = buckets(q.from, q.to, q.granularity, site.timezone);
-            let goal = goal.map(|g| (g.name, &converted));
-            let mut report = report(&rows, &buckets, stores.min_group_size, goal);
+            let tallies = store.vital_tallies(&scope, &buckets)?;
+            let goal = match goal {
+                Some(goal) => Some((goal.name, store.landing_tallies(&scope, &goal.target)?)),
+                None => None,
+            };
+            let mut report = report(&tallies, &buckets, stores.min_group_size, goal);
             if q.compare {
-                let before = store.vitals(&scope.previous())?;
-                report.previous = Some(summaries(&before.iter().collect::<Vec<_>>()));
+                let before = store.vital_tallies(&scope.previous(), &[])?;
+                report.previous = Some(summaries(&before, &VitalGroup::Scope));
             }
             Ok(report)
         })

@@ -1,14 +1,19 @@
 //! The performance report, apart from any store: percentiles and ratings
-//! of web vitals ([`summarize`], [`report`]) per page, per bucket and by
-//! LCP against a goal's conversion. The definitions are in
-//! [`sonde_protocol::performance`].
+//! of web vitals per page, per bucket and by LCP against a goal's
+//! conversion. The definitions are in [`sonde_protocol::performance`].
 //!
 //! # What a store provides
 //!
-//! Every stored web vital of the scope as a [`VitalRow`] (the collector
-//! reports each metric once per page load), oldest first (time, then the
-//! stored sequence number); and, with a goal, its hits (see
-//! [`super::conversions`]).
+//! The report is built ([`report`]) from what a store counts of the scope's
+//! web vitals (the collector reports each metric once per page load):
+//!
+//! - [`VitalTallies`]: per metric, of the whole scope, of each page and of
+//!   each bucket, the samples, their 75th percentile by nearest rank
+//!   ([`p75`]) and how many rate good and poor; and each page's visits.
+//!   [`tally`] defines them from the [`VitalRow`]s.
+//! - With a goal, [`LandingTally`]s: each visit's first LCP (oldest first:
+//!   time, then the stored sequence number) rated, and whether the visit
+//!   reached the goal. [`landing_tally`] defines them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -41,118 +46,212 @@ pub fn p75(values: &mut [f64]) -> f64 {
     values[rank - 1]
 }
 
-/// One metric's samples: p75, its rating, and the share of each rating.
-pub fn summarize(metric: Vital, mut values: Vec<f64>) -> VitalSummary {
-    let n = values.len() as f64;
-    let share = |rating: Rating| {
-        if values.is_empty() {
-            0.0
-        } else {
-            values.iter().filter(|v| metric.rate(**v) == rating).count() as f64 / n
-        }
-    };
-    let (good, needs_improvement, poor) = (
-        share(Rating::Good),
-        share(Rating::NeedsImprovement),
-        share(Rating::Poor),
-    );
-    let p75 = p75(&mut values);
-    VitalSummary {
-        metric,
-        samples: values.len() as u64,
-        p75,
-        rating: metric.rate(p75),
-        good,
-        needs_improvement,
-        poor,
+/// Which samples a tally counts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VitalGroup {
+    /// Every sample of the scope.
+    Scope,
+    /// The samples measured on one page.
+    Page(String),
+    /// The samples of one bucket of time, by its index in the buckets.
+    Bucket(usize),
+}
+
+/// One metric's samples in one group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VitalTally {
+    pub group: VitalGroup,
+    pub metric: Vital,
+    pub samples: u64,
+    pub p75: f64,
+    /// Samples rated good, and poor ([`Vital::rate`]).
+    pub good: u64,
+    pub poor: u64,
+}
+
+/// What the report reads of a scope's web vitals, sorted: tallies by
+/// group, then metric in the order of [`Vital::ALL`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VitalTallies {
+    pub tallies: Vec<VitalTally>,
+    /// The distinct visits each page was measured in (any metric).
+    pub page_visits: BTreeMap<String, u64>,
+}
+
+fn metric_order(metric: Vital) -> usize {
+    Vital::ALL.iter().position(|m| *m == metric).unwrap_or(0)
+}
+
+impl VitalTallies {
+    /// Sorts as the definition does, so that stores need not.
+    pub fn sort(&mut self) {
+        self.tallies.sort_by(|a, b| {
+            (&a.group, metric_order(a.metric)).cmp(&(&b.group, metric_order(b.metric)))
+        });
     }
 }
 
-pub fn summaries(rows: &[&VitalRow]) -> Vec<VitalSummary> {
-    let mut by_metric: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+/// The tallies of `rows` (any order), with buckets by `buckets`.
+pub fn tally(rows: &[VitalRow], buckets: &[Bucket]) -> VitalTallies {
+    let mut samples: HashMap<(VitalGroup, usize), Vec<f64>> = HashMap::new();
+    let mut visits: HashMap<&str, HashSet<&str>> = HashMap::new();
     for row in rows {
-        let order = Vital::ALL
-            .iter()
-            .position(|m| *m == row.metric)
-            .unwrap_or(0);
-        by_metric.entry(order).or_default().push(row.value);
+        let metric = metric_order(row.metric);
+        let mut groups = vec![VitalGroup::Scope, VitalGroup::Page(row.path.clone())];
+        let bucket = buckets.partition_point(|b| b.stop <= row.ts);
+        if bucket < buckets.len() && buckets[bucket].start <= row.ts {
+            groups.push(VitalGroup::Bucket(bucket));
+        }
+        for group in groups {
+            samples.entry((group, metric)).or_default().push(row.value);
+        }
+        visits.entry(&row.path).or_default().insert(&row.session);
     }
-    by_metric
-        .into_iter()
-        .map(|(order, values)| summarize(Vital::ALL[order], values))
+    let mut tallies = VitalTallies {
+        tallies: samples
+            .into_iter()
+            .map(|((group, metric), mut values)| {
+                let metric = Vital::ALL[metric];
+                let rated = |rating| values.iter().filter(|v| metric.rate(**v) == rating).count();
+                let (good, poor) = (rated(Rating::Good) as u64, rated(Rating::Poor) as u64);
+                VitalTally {
+                    group,
+                    metric,
+                    samples: values.len() as u64,
+                    p75: p75(&mut values),
+                    good,
+                    poor,
+                }
+            })
+            .collect(),
+        page_visits: visits
+            .into_iter()
+            .map(|(path, sessions)| (path.to_owned(), sessions.len() as u64))
+            .collect(),
+    };
+    tallies.sort();
+    tallies
+}
+
+/// The visits whose first LCP got one rating, and those of them that
+/// reached the goal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LandingTally {
+    pub rating: Rating,
+    pub visits: u64,
+    pub converted: u64,
+}
+
+/// The ratings in the order the report lists them.
+pub const RATINGS: [Rating; 3] = [Rating::Good, Rating::NeedsImprovement, Rating::Poor];
+
+/// Each visit of `rows` (oldest first) rated by its first LCP, against the
+/// visits that reached the goal.
+pub fn landing_tally(rows: &[VitalRow], converted: &HashSet<String>) -> [LandingTally; 3] {
+    let mut landing_lcp: HashMap<&str, f64> = HashMap::new();
+    for row in rows.iter().filter(|r| r.metric == Vital::Lcp) {
+        landing_lcp.entry(&row.session).or_insert(row.value);
+    }
+    RATINGS.map(|rating| {
+        let visits: Vec<&str> = landing_lcp
+            .iter()
+            .filter(|(_, lcp)| Vital::Lcp.rate(**lcp) == rating)
+            .map(|(session, _)| *session)
+            .collect();
+        LandingTally {
+            rating,
+            visits: visits.len() as u64,
+            converted: visits.iter().filter(|s| converted.contains(**s)).count() as u64,
+        }
+    })
+}
+
+fn summary(t: &VitalTally) -> VitalSummary {
+    let share = |count: u64| {
+        if t.samples == 0 {
+            0.0
+        } else {
+            count as f64 / t.samples as f64
+        }
+    };
+    VitalSummary {
+        metric: t.metric,
+        samples: t.samples,
+        p75: t.p75,
+        rating: t.metric.rate(t.p75),
+        good: share(t.good),
+        needs_improvement: share(t.samples - t.good - t.poor),
+        poor: share(t.poor),
+    }
+}
+
+/// The summaries of one group, in the order of [`Vital::ALL`].
+pub fn summaries(tallies: &VitalTallies, group: &VitalGroup) -> Vec<VitalSummary> {
+    tallies
+        .tallies
+        .iter()
+        .filter(|t| &t.group == group)
+        .map(summary)
         .collect()
 }
 
-/// The report from the vitals (oldest first): the site, pages measured in
-/// at least `k` visits, each bucket of time (of the site's calendar) with
-/// vitals in it, and, given the visits that reached a goal, the goal's
-/// conversion by the LCP of each visit's first page.
+/// The report from the tallies: the scope, pages measured in at least `k`
+/// visits (most visits first), each bucket of time (of the site's
+/// calendar) with vitals in it, and, given a goal's name and the landing
+/// tallies, the goal's conversion by the LCP of each visit's first page.
 pub fn report(
-    rows: &[VitalRow],
+    tallies: &VitalTallies,
     buckets: &[Bucket],
     k: u64,
-    goal: Option<(String, &HashSet<String>)>,
+    goal: Option<(String, [LandingTally; 3])>,
 ) -> PerformanceReport {
-    let all: Vec<&VitalRow> = rows.iter().collect();
-    let mut by_page: HashMap<&str, Vec<&VitalRow>> = HashMap::new();
-    let mut by_bucket: BTreeMap<usize, Vec<&VitalRow>> = BTreeMap::new();
-    let mut landing_lcp: HashMap<&str, f64> = HashMap::new();
-    for row in rows {
-        by_page.entry(&row.path).or_default().push(row);
-        let bucket = buckets.partition_point(|b| b.stop <= row.ts);
-        if bucket < buckets.len() {
-            by_bucket.entry(bucket).or_default().push(row);
-        }
-        if row.metric == Vital::Lcp {
-            landing_lcp.entry(&row.session).or_insert(row.value);
+    let mut by_group: BTreeMap<&VitalGroup, Vec<VitalSummary>> = BTreeMap::new();
+    for t in &tallies.tallies {
+        by_group.entry(&t.group).or_default().push(summary(t));
+    }
+    let mut site = Vec::new();
+    let mut pages = Vec::new();
+    let mut series = Vec::new();
+    for (group, vitals) in by_group {
+        match group {
+            VitalGroup::Scope => site = vitals,
+            VitalGroup::Page(path) => {
+                let visits = tallies.page_visits.get(path).copied().unwrap_or(0);
+                if visits >= k {
+                    let path = path.clone();
+                    pages.push((visits, PagePerformance { path, vitals }));
+                }
+            }
+            VitalGroup::Bucket(i) => {
+                if let Some(bucket) = buckets.get(*i) {
+                    series.push(PerformancePoint {
+                        start: bucket.start,
+                        local: bucket.local.clone(),
+                        vitals,
+                    });
+                }
+            }
         }
     }
-    let mut pages: Vec<(usize, PagePerformance)> = by_page
-        .into_iter()
-        .filter_map(|(path, rows)| {
-            let visits: HashSet<&str> = rows.iter().map(|r| r.session.as_str()).collect();
-            (visits.len() as u64 >= k).then(|| {
-                (
-                    visits.len(),
-                    PagePerformance {
-                        path: path.to_owned(),
-                        vitals: summaries(&rows),
-                    },
-                )
-            })
-        })
-        .collect();
     pages.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.path.cmp(&b.1.path)));
-    let (goal_name, lcp_conversion) = match goal {
+    let (goal, lcp_conversion) = match goal {
         None => (None, Vec::new()),
-        Some((name, converted)) => {
-            let buckets = [Rating::Good, Rating::NeedsImprovement, Rating::Poor].map(|rating| {
-                let visits: Vec<&&str> = landing_lcp
-                    .iter()
-                    .filter(|(_, lcp)| Vital::Lcp.rate(**lcp) == rating)
-                    .map(|(session, _)| session)
-                    .collect();
-                let won = visits.iter().filter(|s| converted.contains(***s)).count();
-                LcpBucket {
-                    rating,
-                    conversion: Conversion::new(visits.len() as u64, won as u64),
-                }
-            });
-            (Some(name), buckets.to_vec())
-        }
+        Some((name, landing)) => (
+            Some(name),
+            landing
+                .iter()
+                .map(|t| LcpBucket {
+                    rating: t.rating,
+                    conversion: Conversion::new(t.visits, t.converted),
+                })
+                .collect(),
+        ),
     };
     PerformanceReport {
-        site: summaries(&all),
+        site,
         pages: pages.into_iter().map(|(_, p)| p).collect(),
-        series: by_bucket
-            .into_iter()
-            .map(|(i, rows)| PerformancePoint {
-                start: buckets[i].start,
-                local: buckets[i].local.clone(),
-                vitals: summaries(&rows),
-            })
-            .collect(),
-        goal: goal_name,
+        series,
+        goal,
         lcp_conversion,
         k,
         previous: None,
@@ -198,7 +297,9 @@ mod tests {
             sonde_protocol::Granularity::Day,
             chrono_tz::UTC,
         );
-        let r = report(&rows, &days, 2, Some(("Purchase".into(), &converted)));
+        let tallies = tally(&rows, &days);
+        let landing = landing_tally(&rows, &converted);
+        let r = report(&tallies, &days, 2, Some(("Purchase".into(), landing)));
         assert_eq!(r.pages.len(), 1, "/cart was measured in one visit only");
         let home = &r.pages[0].vitals[0];
         assert_eq!((home.samples, home.p75), (5, 4_500.0));

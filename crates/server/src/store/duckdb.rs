@@ -23,6 +23,7 @@ use duckdb::Connection;
 use super::{StoreError, StoreTuning};
 
 mod accounts;
+mod buckets;
 mod consents;
 mod counters;
 mod erase;
@@ -38,6 +39,7 @@ mod schema;
 mod scope;
 mod sites;
 mod usage;
+mod vitals;
 mod write;
 
 #[cfg(test)]

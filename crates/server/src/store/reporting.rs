@@ -14,10 +14,11 @@ use sonde_protocol::usage::{UsageQuery, UsageReport};
 
 use super::StoreError;
 use crate::reports::Scope;
+use crate::reports::buckets::Bucket;
 use crate::reports::conversions::VisitRow;
 use crate::reports::errors::ErrorRow;
 use crate::reports::funnel::Occurrence;
-use crate::reports::performance::VitalRow;
+use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 
 /// Answers the dashboard's reports. Calls block, like
 /// [`super::IngestStore`]'s.
@@ -89,6 +90,16 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
     /// Web vitals in the scope: one row per page load and metric, oldest
     /// first.
     fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError>;
+
+    /// The scope's web vitals tallied by
+    /// [`crate::reports::performance::tally`] (buckets by `buckets`; none
+    /// when empty), sorted as it sorts them.
+    fn vital_tallies(&self, scope: &Scope, buckets: &[Bucket]) -> Result<VitalTallies, StoreError>;
+
+    /// The scope's visits rated by their first LCP, against the visits
+    /// that reached `goal`, as [`crate::reports::performance::landing_tally`]
+    /// defines them.
+    fn landing_tallies(&self, scope: &Scope, goal: &Step) -> Result<[LandingTally; 3], StoreError>;
 
     /// The consent report of `site` for decisions in `[from, to)`, with the
     /// banner impressions of the site's days `first_day..=last_day` (see

@@ -11,13 +11,15 @@ use sonde_protocol::{ConsentRecord, EraseReceipt, SiteSettings};
 
 use super::counters::{self, Daily};
 use super::{
-    DuckDbStore, consents, erase, funnels, inspect, overview, rollup, rows, sites, usage, write,
+    DuckDbStore, consents, erase, funnels, inspect, overview, rollup, rows, sites, usage, vitals,
+    write,
 };
 use crate::reports::Scope;
+use crate::reports::buckets::Bucket;
 use crate::reports::conversions::VisitRow;
 use crate::reports::errors::ErrorRow;
 use crate::reports::funnel::Occurrence;
-use crate::reports::performance::VitalRow;
+use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 use crate::store::{
     IngestStore, LifecycleStore, ReportStore, RetentionOutcome, RollupOutcome, SiteStore,
     StoreError, StoreInspection, StoredEvent, WriteOutcome,
@@ -143,7 +145,15 @@ impl ReportStore for DuckDbStore {
     }
 
     fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError> {
-        rows::vitals(&self.conn(), scope)
+        vitals::vitals(&self.conn(), scope)
+    }
+
+    fn vital_tallies(&self, scope: &Scope, buckets: &[Bucket]) -> Result<VitalTallies, StoreError> {
+        vitals::vital_tallies(&self.conn(), scope, buckets)
+    }
+
+    fn landing_tallies(&self, scope: &Scope, goal: &Step) -> Result<[LandingTally; 3], StoreError> {
+        vitals::landing_tallies(&self.conn(), scope, goal)
     }
 
     fn consent_report(

@@ -1,8 +1,7 @@
 //! The rows the errors, conversions and performance reports read: errors,
-//! visits, goal hits, sessions and web vitals of a scope.
+//! visits, goal hits and sessions of a scope (web vitals: [`super::vitals`]).
 
 use duckdb::{Connection, params};
-use sonde_protocol::Vital;
 use sonde_protocol::funnel::Step;
 
 use super::funnels::{props_as_text, step_test};
@@ -10,7 +9,6 @@ use super::scope::{scope_params, scoped};
 use crate::reports::Scope;
 use crate::reports::conversions::VisitRow;
 use crate::reports::errors::ErrorRow;
-use crate::reports::performance::VitalRow;
 use crate::store::StoreError;
 
 /// The errors in the scope, oldest first (the first stored first among
@@ -128,42 +126,6 @@ pub(super) fn session_count(conn: &Connection, scope: &Scope) -> Result<u64, Sto
         |r| r.get(0),
     )?;
     Ok(n as u64)
-}
-
-/// Web vitals in the scope, one row per page load and metric, oldest first.
-pub(super) fn vitals(conn: &Connection, scope: &Scope) -> Result<Vec<VitalRow>, StoreError> {
-    let events = scoped(conn, scope)?;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT coalesce(session_id, id), epoch_ms(ts), path, name, value
-         FROM events
-         WHERE {events} AND kind = 'vital' AND value IS NOT NULL
-         ORDER BY ts, seq"
-    ))?;
-    let rows = stmt.query_map(scope_params(scope), |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, f64>(4)?,
-        ))
-    })?;
-    let mut vitals = Vec::new();
-    for row in rows {
-        let (session, ts, path, name, value) = row?;
-        let metric = Vital::ALL
-            .into_iter()
-            .find(|m| m.as_str() == name)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown vital {name:?}")))?;
-        vitals.push(VitalRow {
-            session,
-            ts,
-            path,
-            metric,
-            value,
-        });
-    }
-    Ok(vitals)
 }
 
 #[cfg(test)]

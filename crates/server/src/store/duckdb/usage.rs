@@ -5,7 +5,8 @@ use duckdb::{Connection, params};
 use sonde_protocol::Granularity;
 use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport, UsageTotals};
 
-use super::rollup::{self, GRANULE_MS};
+use super::buckets::BucketJoin;
+use super::rollup;
 use super::scope::scoped;
 use crate::reports::Scope;
 use crate::store::StoreError;
@@ -92,53 +93,18 @@ pub(super) fn usage_figures(
 /// Page views and unique visitors per bucket, every bucket of `buckets`
 /// (the empty ones as zero), counted within the query's `[from, to)`.
 ///
-/// Each view's 15-minute slice is looked up in a small table that says
-/// which bucket the slice belongs to: an equality join, one pass over the
-/// views. (A range join of views and buckets, or an ASOF join, took 7 to 11
-/// times as long at 10 million events; see BENCHMARKS.md.) Should a
-/// bucket's edge not fall on a slice's, the range join counts instead.
+/// (See [`BucketJoin`] for how views meet their buckets.)
 fn usage_series(
     conn: &Connection,
     q: &UsageQuery,
     buckets: &[crate::reports::buckets::Bucket],
     range: &str,
 ) -> Result<Vec<UsagePoint>, StoreError> {
-    let aligned = buckets.iter().skip(1).all(|b| b.start % GRANULE_MS == 0);
-    let sql = if aligned {
-        conn.execute_batch("CREATE OR REPLACE TEMP TABLE granules (granule BIGINT, start BIGINT)")?;
-        {
-            let mut appender = conn.appender("granules")?;
-            for b in buckets {
-                let first = b.start.max(q.from).div_euclid(GRANULE_MS);
-                let last = (b.stop.min(q.to) - 1).div_euclid(GRANULE_MS);
-                for granule in first..=last {
-                    appender.append_row(params![granule, b.start])?;
-                }
-            }
-            appender.flush()?;
-        }
-        format!(
-            "SELECT g.start, count(*), count(DISTINCT e.visitor_id)
-             FROM (SELECT epoch_ms(ts) // {GRANULE_MS} AS granule, visitor_id FROM events WHERE {range}) e
-             JOIN granules g USING (granule)
-             GROUP BY g.start"
-        )
-    } else {
-        conn.execute_batch("CREATE OR REPLACE TEMP TABLE buckets (start BIGINT, stop BIGINT)")?;
-        {
-            let mut appender = conn.appender("buckets")?;
-            for b in buckets {
-                appender.append_row(params![b.start, b.stop])?;
-            }
-            appender.flush()?;
-        }
-        format!(
-            "SELECT b.start, count(e.id), count(DISTINCT e.visitor_id)
-             FROM buckets b JOIN (SELECT id, ts, visitor_id FROM events WHERE {range}) e
-               ON e.ts >= epoch_ms(b.start) AND e.ts < epoch_ms(b.stop)
-             GROUP BY b.start"
-        )
-    };
+    let join = BucketJoin::fill(conn, buckets, q.from, q.to)?;
+    let sql = format!(
+        "SELECT start, count(*), count(DISTINCT visitor_id) FROM ({}) GROUP BY start",
+        join.join(&format!("SELECT ts, visitor_id FROM events WHERE {range}"))
+    );
     let mut stmt = conn.prepare(&sql)?;
     let counted: std::collections::HashMap<i64, (u64, u64)> = stmt
         .query_map(params![q.site, q.from, q.to], |r| {
