@@ -41,17 +41,14 @@ pub async fn conversions(
             let (store, k) = (&stores.reports, stores.min_group_size);
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
             let previous = if q.compare {
-                let before = scope.previous();
-                let visits = store.visits(&before)?;
-                let hits = store.goal_hits(&before, &saved.goal.target)?;
-                Some(report(saved.goal.clone(), &visits, &hits, &[], k).totals())
+                let tallies = store.conversion_tallies(&scope.previous(), &saved.goal, &[])?;
+                Some(report(saved.goal.clone(), &tallies, &[], k).totals())
             } else {
                 None
             };
-            let visits = store.visits(&scope)?;
-            let hits = store.goal_hits(&scope, &saved.goal.target)?;
             let buckets = buckets(q.from, q.to, q.granularity, site.timezone);
-            let mut report = report(saved.goal, &visits, &hits, &buckets, k);
+            let tallies = store.conversion_tallies(&scope, &saved.goal, &buckets)?;
+            let mut report = report(saved.goal, &tallies, &buckets, k);
             report.previous = previous;
             Ok(report)
         })

@@ -5,11 +5,18 @@
 //!
 //! # What a store provides
 //!
-//! - Each visit (session) that began with a page view in the scope's
+//! The report is built from [`ConversionTallies`]: the visits, conversions
+//! and value of every visit of the scope, of the visits begun in each
+//! bucket, and of each label of each breakdown with its visitors.
+//! [`tally`] defines them from
+//!
+//! - each visit (session) that began with a page view in the scope's
 //!   period, once, as a [`VisitRow`] read from its first page view (in any
-//!   order: the arithmetic sorts).
-//! - The goal's hits in the period: one `(session, value)` per matching
+//!   order);
+//! - the goal's hits in the period: one `(session, value)` per matching
 //!   event, repeats included (a visit converts once, its values add up).
+
+use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 
@@ -40,24 +47,75 @@ pub const NONE: &str = "(none)";
 /// Most rows a conversions breakdown lists.
 const ROWS: usize = 10;
 
-fn rate(conversions: u64, visits: u64) -> f64 {
-    if visits == 0 {
-        0.0
-    } else {
-        conversions as f64 / visits as f64
+/// What the report breaks visits down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Breakdown {
+    Source,
+    Medium,
+    Campaign,
+    Referrer,
+    Landing,
+}
+
+impl Breakdown {
+    pub const ALL: [Breakdown; 5] = [
+        Breakdown::Source,
+        Breakdown::Medium,
+        Breakdown::Campaign,
+        Breakdown::Referrer,
+        Breakdown::Landing,
+    ];
+
+    /// A visit's label in this breakdown.
+    pub fn label(self, v: &VisitRow) -> &str {
+        match self {
+            Breakdown::Source => &v.source,
+            Breakdown::Medium => v.medium.as_deref().unwrap_or(NONE),
+            Breakdown::Campaign => v.campaign.as_deref().unwrap_or(NONE),
+            Breakdown::Referrer => &v.referrer,
+            Breakdown::Landing => &v.landing,
+        }
     }
 }
 
-/// The report of `goal` over `visits`, given the goal's hits (a visit and
-/// the matching event's value), bucketed by when each visit began.
-pub fn report(
-    goal: Goal,
+/// Visits, those that converted, and the converting visits' value.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub visits: u64,
+    pub conversions: u64,
+    pub value: f64,
+}
+
+impl Counts {
+    fn add(&mut self, value: Option<f64>) {
+        self.visits += 1;
+        if let Some(value) = value {
+            self.conversions += 1;
+            self.value += value;
+        }
+    }
+}
+
+/// What the report reads of a scope's visits and a goal.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConversionTallies {
+    /// Every visit of the scope.
+    pub totals: Counts,
+    /// The visits begun in each bucket that has any, by its index.
+    pub series: BTreeMap<usize, Counts>,
+    /// Each breakdown's labels: their distinct visitors and counts.
+    pub labels: BTreeMap<(Breakdown, String), (u64, Counts)>,
+}
+
+/// The tallies of `visits` against the goal's `hits`, with buckets by
+/// `buckets`. A converting visit's value is the goal's fixed value, else
+/// the sum of its hits' values.
+pub fn tally(
+    goal: &Goal,
     visits: &[VisitRow],
     hits: &[(String, Option<f64>)],
     buckets: &[Bucket],
-    k: u64,
-) -> ConversionsReport {
-    // A converting visit's value: the goal's fixed value, or its events' sum.
+) -> ConversionTallies {
     let mut value_of: HashMap<&str, f64> = HashMap::new();
     for (session, value) in hits {
         let v = value_of.entry(session.as_str()).or_insert(0.0);
@@ -68,64 +126,80 @@ pub fn report(
     if let Some(fixed) = goal.value {
         value_of.values_mut().for_each(|v| *v = fixed);
     }
-    // Looked up once per visit: a report reads a million visits, and each
-    // is counted in every breakdown.
-    let values: Vec<Option<f64>> = visits
-        .iter()
-        .map(|v| value_of.get(v.session.as_str()).copied())
-        .collect();
-
-    let mut series: Vec<ConversionPoint> = buckets
-        .iter()
-        .map(|b| ConversionPoint {
-            start: b.start,
-            local: b.local.clone(),
-            ..ConversionPoint::default()
-        })
-        .collect();
-    let (mut total_visits, mut total_conversions, mut total_value) = (0, 0, 0.0);
-    for (v, converted) in visits.iter().zip(&values) {
-        total_visits += 1;
+    let mut tallies = ConversionTallies::default();
+    // Labels borrowed from the visits: a report may read a million.
+    let mut labels: HashMap<(Breakdown, &str), (HashSet<i64>, Counts)> = HashMap::new();
+    for v in visits {
+        let value = value_of.get(v.session.as_str()).copied();
+        tallies.totals.add(value);
         let bucket = buckets.partition_point(|b| b.stop <= v.start);
-        let point = series.get_mut(bucket);
-        if let Some(point) = point {
-            point.visits += 1;
+        if bucket < buckets.len() {
+            tallies.series.entry(bucket).or_default().add(value);
         }
-        if let Some(value) = *converted {
-            total_conversions += 1;
-            total_value += value;
-            if let Some(point) = series.get_mut(bucket) {
-                point.conversions += 1;
-                point.value += value;
-            }
+        for breakdown in Breakdown::ALL {
+            let (visitors, counts) = labels.entry((breakdown, breakdown.label(v))).or_default();
+            visitors.insert(v.visitor);
+            counts.add(value);
         }
     }
-    // Labels borrowed from the visits: a report reads a million visits.
-    let breakdown = |label: &dyn Fn(&VisitRow) -> &str| {
-        let mut groups: HashMap<&str, (HashSet<i64>, u64, u64, f64)> = HashMap::new();
-        for (v, converted) in visits.iter().zip(&values) {
-            let g = groups.entry(label(v)).or_default();
-            g.0.insert(v.visitor);
-            g.1 += 1;
-            if let Some(value) = *converted {
-                g.2 += 1;
-                g.3 += value;
+    tallies.labels = labels
+        .into_iter()
+        .map(|((breakdown, label), (visitors, counts))| {
+            (
+                (breakdown, label.to_owned()),
+                (visitors.len() as u64, counts),
+            )
+        })
+        .collect();
+    tallies
+}
+
+fn rate(conversions: u64, visits: u64) -> f64 {
+    if visits == 0 {
+        0.0
+    } else {
+        conversions as f64 / visits as f64
+    }
+}
+
+/// The report of `goal` from its tallies, bucketed by when each visit
+/// began.
+pub fn report(
+    goal: Goal,
+    tallies: &ConversionTallies,
+    buckets: &[Bucket],
+    k: u64,
+) -> ConversionsReport {
+    let series = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let counts = tallies.series.get(&i).copied().unwrap_or_default();
+            ConversionPoint {
+                start: b.start,
+                local: b.local.clone(),
+                visits: counts.visits,
+                conversions: counts.conversions,
+                value: counts.value,
             }
-        }
+        })
+        .collect();
+    let breakdown = |wanted: Breakdown| {
         let mut rows: Vec<ConversionRow> = Vec::new();
         let mut small_groups = 0;
-        for (label, (visitors, visits, conversions, value)) in groups {
-            if (visitors.len() as u64) < k {
+        for ((_, label), (visitors, c)) in tallies.labels.iter().filter(|((b, _), _)| *b == wanted)
+        {
+            if *visitors < k {
                 small_groups += 1;
                 continue;
             }
             rows.push(ConversionRow {
-                label: label.to_owned(),
-                visitors: visitors.len() as u64,
-                visits,
-                conversions,
-                rate: rate(conversions, visits),
-                value,
+                label: label.clone(),
+                visitors: *visitors,
+                visits: c.visits,
+                conversions: c.conversions,
+                rate: rate(c.conversions, c.visits),
+                value: c.value,
             });
         }
         rows.sort_by(|a, b| {
@@ -137,18 +211,18 @@ pub fn report(
         rows.truncate(ROWS);
         ConversionBreakdown { rows, small_groups }
     };
-
+    let totals = tallies.totals;
     ConversionsReport {
-        visits: total_visits,
-        conversions: total_conversions,
-        rate: rate(total_conversions, total_visits),
-        value: total_value,
+        visits: totals.visits,
+        conversions: totals.conversions,
+        rate: rate(totals.conversions, totals.visits),
+        value: totals.value,
         series,
-        sources: breakdown(&|v| &v.source),
-        mediums: breakdown(&|v| v.medium.as_deref().unwrap_or(NONE)),
-        campaigns: breakdown(&|v| v.campaign.as_deref().unwrap_or(NONE)),
-        referrers: breakdown(&|v| &v.referrer),
-        landing_pages: breakdown(&|v| &v.landing),
+        sources: breakdown(Breakdown::Source),
+        mediums: breakdown(Breakdown::Medium),
+        campaigns: breakdown(Breakdown::Campaign),
+        referrers: breakdown(Breakdown::Referrer),
+        landing_pages: breakdown(Breakdown::Landing),
         goal,
         k,
         previous: None,
@@ -211,7 +285,11 @@ mod tests {
             ("c".to_owned(), Some(49.0)),
             ("e".to_owned(), Some(5.0)),
         ];
-        let r = report(purchase(None), &visits, &hits, &buckets, 2);
+        let counted = |goal: Goal, k| {
+            let tallies = tally(&goal, &visits, &hits, &buckets);
+            report(goal, &tallies, &buckets, k)
+        };
+        let r = counted(purchase(None), 2);
         assert_eq!((r.visits, r.conversions), (5, 3));
         assert!((r.rate - 0.6).abs() < 1e-9);
         assert_eq!(r.value, 113.0);
@@ -232,7 +310,7 @@ mod tests {
         );
 
         // A fixed value counts once per converting visit.
-        let fixed = report(purchase(Some(30.0)), &visits, &hits, &buckets, 1);
+        let fixed = counted(purchase(Some(30.0)), 1);
         assert_eq!(fixed.value, 90.0);
     }
 }

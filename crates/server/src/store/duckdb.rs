@@ -25,6 +25,7 @@ use super::{StoreError, StoreTuning};
 mod accounts;
 mod buckets;
 mod consents;
+mod conversions;
 mod counters;
 mod erase;
 mod funnels;

@@ -9,13 +9,14 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport};
 use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step, StepResult};
+use sonde_protocol::goal::Goal;
 use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::usage::{UsageQuery, UsageReport};
 
 use super::StoreError;
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
-use crate::reports::conversions::VisitRow;
+use crate::reports::conversions::{ConversionTallies, VisitRow};
 use crate::reports::errors::ErrorRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
@@ -83,6 +84,16 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
         scope: &Scope,
         target: &Step,
     ) -> Result<Vec<(String, Option<f64>)>, StoreError>;
+
+    /// The scope's visits tallied against `goal` by
+    /// [`crate::reports::conversions::tally`] (buckets by `buckets`; none
+    /// when empty).
+    fn conversion_tallies(
+        &self,
+        scope: &Scope,
+        goal: &Goal,
+        buckets: &[Bucket],
+    ) -> Result<ConversionTallies, StoreError>;
 
     /// Sessions with any event in the scope.
     fn session_count(&self, scope: &Scope) -> Result<u64, StoreError>;

@@ -5,18 +5,19 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport};
 use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step, StepResult};
+use sonde_protocol::goal::Goal;
 use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::usage::{UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, SiteSettings};
 
 use super::counters::{self, Daily};
 use super::{
-    DuckDbStore, consents, erase, funnels, inspect, overview, rollup, rows, sites, usage, vitals,
-    write,
+    DuckDbStore, consents, conversions, erase, funnels, inspect, overview, rollup, rows, sites,
+    usage, vitals, write,
 };
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
-use crate::reports::conversions::VisitRow;
+use crate::reports::conversions::{ConversionTallies, VisitRow};
 use crate::reports::errors::ErrorRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
@@ -138,6 +139,15 @@ impl ReportStore for DuckDbStore {
         target: &Step,
     ) -> Result<Vec<(String, Option<f64>)>, StoreError> {
         rows::goal_hits(&self.conn(), scope, target)
+    }
+
+    fn conversion_tallies(
+        &self,
+        scope: &Scope,
+        goal: &Goal,
+        buckets: &[Bucket],
+    ) -> Result<ConversionTallies, StoreError> {
+        conversions::conversion_tallies(&self.conn(), scope, goal, buckets)
     }
 
     fn session_count(&self, scope: &Scope) -> Result<u64, StoreError> {

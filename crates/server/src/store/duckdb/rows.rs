@@ -43,19 +43,9 @@ pub(super) fn errors(conn: &Connection, scope: &Scope) -> Result<Vec<ErrorRow>, 
 pub(super) fn visits(conn: &Connection, scope: &Scope) -> Result<Vec<VisitRow>, StoreError> {
     let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
-        // `arg_min_null`: the first page view's value even when it is
-        // NULL. Grouped by the session's number, a hash aggregate DuckDB
-        // can spill to disk within its memory limit (ordered aggregates,
-        // `first(… ORDER BY …)`, cannot).
-        "SELECT any_value(session_id), arg_min(visitor_id, ord), epoch_ms(min(ts)),
-                arg_min(path, ord),
-                coalesce(arg_min_null(referrer_host, ord), 'direct'),
-                coalesce(arg_min_null(utm_source, ord), arg_min_null(referrer_host, ord), 'direct'),
-                arg_min_null(utm_medium, ord),
-                arg_min_null(utm_campaign, ord)
-         FROM (SELECT *, (epoch_ms(ts)::HUGEINT << 64) + seq AS ord FROM events
-               WHERE {events} AND kind = 'page_view' AND session_id IS NOT NULL)
-         GROUP BY session_key"
+        "SELECT session, visitor, epoch_ms(ts), landing, referrer, source, medium, campaign
+         FROM ({})",
+        visits_sql(&events)
     ))?;
     let rows = stmt.query_map(scope_params(scope), |r| {
         Ok(VisitRow {
@@ -70,6 +60,29 @@ pub(super) fn visits(conn: &Connection, scope: &Scope) -> Result<Vec<VisitRow>, 
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The visits of the events `events` selects (a condition with the
+/// placeholders of [`scope_params`]), one row each: `session` (its id),
+/// `session_key`, `visitor`, `ts` (when it began), `landing`, `referrer`,
+/// `source`, `medium` and `campaign`, as [`VisitRow`] reads them.
+pub(super) fn visits_sql(events: &str) -> String {
+    // `arg_min_null`: the first page view's value even when it is NULL.
+    // Grouped by the session's number, a hash aggregate DuckDB can spill
+    // to disk within its memory limit (ordered aggregates, `first(… ORDER
+    // BY …)`, cannot).
+    format!(
+        "SELECT any_value(session_id) AS session, session_key, arg_min(visitor_id, ord) AS visitor,
+                min(ts) AS ts, arg_min(path, ord) AS landing,
+                coalesce(arg_min_null(referrer_host, ord), 'direct') AS referrer,
+                coalesce(arg_min_null(utm_source, ord), arg_min_null(referrer_host, ord), 'direct')
+                    AS source,
+                arg_min_null(utm_medium, ord) AS medium,
+                arg_min_null(utm_campaign, ord) AS campaign
+         FROM (SELECT *, (epoch_ms(ts)::HUGEINT << 64) + seq AS ord FROM events
+               WHERE {events} AND kind = 'page_view' AND session_id IS NOT NULL)
+         GROUP BY session_key"
+    )
 }
 
 /// The visits that reached `target` (a page or an event) in the scope,
