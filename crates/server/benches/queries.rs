@@ -37,6 +37,8 @@ struct Measured {
     query: &'static str,
     median_ms: f64,
     p95_ms: f64,
+    /// The server's peak resident memory once this query had run, MiB.
+    peak_mib: Option<f64>,
 }
 
 struct AtSize {
@@ -111,7 +113,7 @@ fn main() {
         });
         let (server, url) = start_sonde(&data_dir);
         let http = runtime.block_on(sign_in(&url));
-        let measured = runtime.block_on(measure_all(&http, &url, now));
+        let measured = runtime.block_on(measure_all(&http, &url, now, server.id()));
         let (rss_mib, peak_mib) = memory(server.id());
         let clickhouse = clickhouse.as_ref().zip(load_secs).map(|(ch, load_secs)| {
             let measured = runtime.block_on(measure_clickhouse(ch, &http, &url, now));
@@ -297,7 +299,7 @@ fn month(now: i64) -> (i64, i64) {
     (to - 30 * DAY, to)
 }
 
-async fn measure_all(http: &reqwest::Client, url: &str, now: i64) -> Vec<Measured> {
+async fn measure_all(http: &reqwest::Client, url: &str, now: i64, server: u32) -> Vec<Measured> {
     let (month, to) = month(now);
     let day = now - DAY;
     let range = format!("site=bench&from={month}&to={to}");
@@ -305,6 +307,18 @@ async fn measure_all(http: &reqwest::Client, url: &str, now: i64) -> Vec<Measure
         "name": "Checkout", "window_ms": 3_600_000, "unit": "session", "steps": [
             {"type": "page", "path": "/products/*"}, {"type": "page", "path": "/cart"},
             {"type": "page", "path": "/checkout"}, {"type": "page", "path": "/thanks"}]}});
+    let mut by_source = funnel.clone();
+    by_source["breakdown"] = json!("source");
+    let mut compared = funnel.clone();
+    compared["compare"] = json!(true);
+    // Eight steps down the same checkout, the last ones reached by the
+    // visits that bought.
+    let page = |path: &str| json!({"type": "page", "path": path});
+    let eight = json!({"site": "bench", "from": month, "to": to, "funnel": {
+        "name": "Long checkout", "window_ms": 3_600_000, "unit": "session", "steps": [
+            page("/*"), page("/products/*"), page("/products/*"), page("/cart"),
+            page("/checkout"), {"type": "event", "name": "purchase"}, page("/thanks"),
+            page("/*")]}});
     let queries: Vec<(&'static str, String, Option<Value>)> = vec![
         (
             "usage, 30 days by day",
@@ -328,6 +342,21 @@ async fn measure_all(http: &reqwest::Client, url: &str, now: i64) -> Vec<Measure
             Some(funnel),
         ),
         (
+            "funnel, 4 steps, by source",
+            "/api/funnel".into(),
+            Some(by_source),
+        ),
+        (
+            "funnel, 4 steps, compared with the 30 days before",
+            "/api/funnel".into(),
+            Some(compared),
+        ),
+        (
+            "funnel, 8 steps, 30 days",
+            "/api/funnel".into(),
+            Some(eight),
+        ),
+        (
             "conversions, 30 days",
             format!("/api/conversions?{range}&goal=purchase&granularity=day"),
             None,
@@ -343,6 +372,11 @@ async fn measure_all(http: &reqwest::Client, url: &str, now: i64) -> Vec<Measure
             format!("/api/consent-report?{range}"),
             None,
         ),
+        (
+            "realtime, the last 30 minutes",
+            "/api/realtime?site=bench".into(),
+            None,
+        ),
     ];
     let only = std::env::var("SONDE_BENCH_QUERIES").unwrap_or_default();
     let mut measured = Vec::new();
@@ -350,7 +384,7 @@ async fn measure_all(http: &reqwest::Client, url: &str, now: i64) -> Vec<Measure
         if !name.contains(only.as_str()) {
             continue;
         }
-        let m = measure(name, async || {
+        let mut m = measure(name, async || {
             let request = match &body {
                 Some(body) => http.post(format!("{url}{path}")).json(body),
                 None => http.get(format!("{url}{path}")),
@@ -361,6 +395,7 @@ async fn measure_all(http: &reqwest::Client, url: &str, now: i64) -> Vec<Measure
             assert!(status.is_success(), "{name}: {status} {text}");
         })
         .await;
+        m.peak_mib = Some(memory(server).1);
         measured.push(m);
     }
     measured
@@ -382,6 +417,7 @@ async fn measure(name: &'static str, mut run: impl AsyncFnMut()) -> Measured {
         query: name,
         median_ms: ms(times[RUNS / 2]),
         p95_ms: ms(times[(RUNS * 95).div_ceil(100) - 1]),
+        peak_mib: None,
     };
     eprintln!(
         "  {name}: median {:.1} ms, p95 {:.1} ms",
@@ -539,14 +575,20 @@ fn write_results(results: &[AtSize]) {
     );
     let _ = writeln!(
         section,
-        "| query | 1 M median | 1 M p95 | 10 M median | 10 M p95 |\n|---|---|---|---|---|"
+        "| query | 1 M median | 1 M p95 | 10 M median | 10 M p95 | 10 M peak memory after |\n\
+         |---|---|---|---|---|---|"
     );
     if let [small, large] = results {
         for (a, b) in small.measured.iter().zip(&large.measured) {
             let _ = writeln!(
                 section,
-                "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |",
-                a.query, a.median_ms, a.p95_ms, b.median_ms, b.p95_ms
+                "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} MiB |",
+                a.query,
+                a.median_ms,
+                a.p95_ms,
+                b.median_ms,
+                b.p95_ms,
+                b.peak_mib.unwrap_or_default()
             );
         }
     }

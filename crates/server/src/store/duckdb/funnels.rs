@@ -56,7 +56,12 @@ pub(super) fn unit_dimension(
     };
     let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT {unit}, coalesce(first({column} ORDER BY ts, seq), '(none)') FROM events
+        // `arg_min_null` over one order key, not `first(… ORDER BY ts,
+        // seq)`: an ordered aggregate cannot spill to disk, and ran out of
+        // DuckDB's 256 MiB at 10 million events.
+        "SELECT {unit}, coalesce(arg_min_null({column}, (epoch_ms(ts)::HUGEINT << 64) + seq),
+                                 '(none)')
+         FROM events
          WHERE {events} {only}
          GROUP BY 1"
     ))?;
