@@ -7,7 +7,7 @@ use sonde_protocol::goal::Goal;
 
 use super::buckets::BucketJoin;
 use super::funnels::step_test;
-use super::rows::{goal_hits, visits, visits_sql};
+use super::rows::{VisitColumns, goal_hits, visits, visits_sql};
 use super::scope::scoped;
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
@@ -50,7 +50,7 @@ pub(super) fn conversion_tallies(
     conn.execute(
         &format!(
             "CREATE OR REPLACE TEMP TABLE conversion_visits AS
-             SELECT v.* EXCLUDE (session, medium, campaign),
+             SELECT v.* EXCLUDE (medium, campaign),
                     coalesce(v.medium, '{NONE}') AS medium,
                     coalesce(v.campaign, '{NONE}') AS campaign,
                     CASE WHEN hit.session_key IS NOT NULL THEN coalesce(?::DOUBLE, hit.value) END
@@ -59,7 +59,7 @@ pub(super) fn conversion_tallies(
              LEFT JOIN (SELECT session_key, sum(coalesce(value, 0)) AS value FROM events
                         WHERE {events} AND {reached} GROUP BY session_key) hit
                USING (session_key)",
-            visits = visits_sql(&events),
+            visits = visits_sql(&events, VisitColumns::FiguresOnly),
         ),
         params![
             goal.value, scope.site, scope.from, scope.to, scope.site, scope.from, scope.to, wanted
