@@ -122,7 +122,7 @@ fn main() {
                 measured,
             }
         });
-        stop(server);
+        drop(server);
         results.push(AtSize {
             events: size,
             fill_secs,
@@ -488,7 +488,25 @@ fn memory(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-fn start_sonde(data_dir: &Path) -> (Child, String) {
+/// A `sonde serve` stopped when dropped, also when a query panics: left
+/// running, it would hold the kept store and fail the next run.
+struct Server(Option<Child>);
+
+impl Server {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            stop(child);
+        }
+    }
+}
+
+fn start_sonde(data_dir: &Path) -> (Server, String) {
     let mut command = Command::new(sibling_binary("sonde"));
     command
         .args([
@@ -502,7 +520,8 @@ fn start_sonde(data_dir: &Path) -> (Child, String) {
         ])
         .args(["--site", "bench=https://bench.example", "--data-dir"])
         .arg(data_dir);
-    spawn_sonde(&mut command)
+    let (child, url) = spawn_sonde(&mut command);
+    (Server(Some(child)), url)
 }
 
 /// The ClickHouse table: each equivalent report beside the Sonde query it
