@@ -2,11 +2,10 @@
 //! [`crate::reports::conversions`]).
 
 use duckdb::{Connection, params};
-use sonde_protocol::funnel::Step;
 use sonde_protocol::goal::Goal;
 
 use super::buckets::BucketJoin;
-use super::funnels::step_test;
+use super::funnels::{step_needs_props, step_test};
 use super::rows::{VisitColumns, goal_hits, visits, visits_sql};
 use super::scope::scoped;
 use crate::reports::Scope;
@@ -34,13 +33,7 @@ pub(super) fn conversion_tallies(
     goal: &Goal,
     buckets: &[Bucket],
 ) -> Result<ConversionTallies, StoreError> {
-    if matches!(
-        goal.target,
-        Step::Event {
-            property: Some(_),
-            ..
-        }
-    ) {
+    if step_needs_props(&goal.target) {
         let hits = goal_hits(conn, scope, &goal.target)?;
         return Ok(tally(goal, &visits(conn, scope)?, &hits, buckets));
     }
@@ -120,6 +113,7 @@ pub(super) fn conversion_tallies(
 #[cfg(test)]
 mod tests {
     use rand::{Rng, SeedableRng};
+    use sonde_protocol::funnel::Step;
     use sonde_protocol::{EventData, Granularity, PropValue};
 
     use super::super::DuckDbStore;

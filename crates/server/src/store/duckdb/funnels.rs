@@ -72,15 +72,19 @@ pub(super) fn unit_dimension(
 /// Whether a step of `funnel` looks at an event's properties, which SQL
 /// here does not read.
 pub(super) fn needs_props(funnel: &FunnelDefinition) -> bool {
-    funnel.steps.iter().any(|s| {
-        matches!(
-            s,
-            Step::Event {
-                property: Some(_),
-                ..
-            }
-        )
-    })
+    funnel.steps.iter().any(step_needs_props)
+}
+
+/// Whether `step` looks at an event's properties: [`step_test`] then only
+/// narrows the events, and the step itself must decide.
+pub(super) fn step_needs_props(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::Event {
+            property: Some(_),
+            ..
+        }
+    )
 }
 
 /// The SQL that marks each event with the steps it matches (bit `i` for

@@ -9,6 +9,7 @@ use sonde_protocol::Vital;
 use sonde_protocol::funnel::Step;
 
 use super::buckets::BucketJoin;
+use super::funnels::{step_needs_props, step_test};
 use super::scope::{scope_params, scoped};
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
@@ -154,13 +155,7 @@ pub(super) fn landing_tallies(
     scope: &Scope,
     goal: &Step,
 ) -> Result<[LandingTally; 3], StoreError> {
-    if matches!(
-        goal,
-        Step::Event {
-            property: Some(_),
-            ..
-        }
-    ) {
+    if step_needs_props(goal) {
         let converted: HashSet<String> = super::rows::goal_hits(conn, scope, goal)?
             .into_iter()
             .map(|(session, _)| session)
@@ -168,7 +163,7 @@ pub(super) fn landing_tallies(
         return Ok(landing_tally(&vitals(conn, scope)?, &converted));
     }
     let events = scoped(conn, scope)?;
-    let (reached, wanted) = super::funnels::step_test(goal);
+    let (reached, wanted) = step_test(goal);
     let (good, fair) = Vital::Lcp.thresholds();
     let mut counts = [(0, 0); 3];
     let mut stmt = conn.prepare(&format!(
