@@ -461,6 +461,22 @@ impl Harness {
             .unwrap()
     }
 
+    /// Panics if any secret was stored. A secret of digits is looked for
+    /// as a whole number: random ids and hashes in the store hold short runs
+    /// of digits, such as a card's "4111", inside them by chance.
+    pub fn assert_nothing_stored_of(&self, secrets: &[&str]) {
+        let text = self.stored_text();
+        for secret in secrets {
+            let found = if secret.chars().all(|c| c.is_ascii_digit()) {
+                text.split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|word| word == *secret)
+            } else {
+                text.contains(secret)
+            };
+            assert!(!found, "{secret} was stored: {text}");
+        }
+    }
+
     pub async fn wait_for_stored(&self, kind: &str, at_least: u64) {
         let deadline = Instant::now() + WAIT;
         while self.stored_kind(kind) < at_least {
