@@ -1,13 +1,16 @@
 //! Goals: what counts as a conversion for marketing (a page reached, or an
 //! event), and the conversions report.
 //!
-//! Definitions: a visit (session) converts when it has at least one event
-//! matching the goal in the period; its value is the sum of the matching
-//! events' values (custom events carry one), or the goal's fixed value per
-//! converting visit when it has one. The conversion rate is converting
-//! visits over all visits of the same group. Visits are attributed to the
-//! source, medium, campaign, referrer and landing page of their first page
-//! view.
+//! Definitions: a visit is a session's page views on one day of the
+//! site's calendar (the overview's visits: a visitor's id changes at the
+//! site's midnight). A visit converts when its session has at least one
+//! event matching the goal on that day, in the period; its value is the sum
+//! of the matching events' values (custom events carry one), or the goal's
+//! fixed value per converting visit when it has one. The conversion rate is
+//! converting visits over all visits of the same group. Visits are
+//! attributed to the source, medium, campaign, referrer and landing page of
+//! their first page view; a group's visitors are counted per day and added
+//! up, as everywhere in Sonde.
 
 use serde::{Deserialize, Serialize};
 

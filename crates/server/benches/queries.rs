@@ -67,9 +67,13 @@ fn main() {
         .build()
         .expect("a runtime");
     let tmp = tempfile::tempdir().expect("a temp dir");
-    let clickhouse = runtime.block_on(clickhouse::ClickHouse::start());
     // While tuning: `SONDE_BENCH_SIZES=10000000 SONDE_BENCH_QUERIES=usage`
-    // measures a part and leaves BENCHMARKS.md alone.
+    // measures a part and leaves BENCHMARKS.md alone, and
+    // `SONDE_BENCH_CLICKHOUSE=no` leaves ClickHouse out.
+    let clickhouse = match std::env::var("SONDE_BENCH_CLICKHOUSE").as_deref() {
+        Ok("no") => None,
+        _ => runtime.block_on(clickhouse::ClickHouse::start()),
+    };
     let sizes: Vec<u64> = std::env::var("SONDE_BENCH_SIZES").map_or(SIZES.to_vec(), |s| {
         s.split(',').filter_map(|n| n.trim().parse().ok()).collect()
     });

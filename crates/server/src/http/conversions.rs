@@ -41,13 +41,14 @@ pub async fn conversions(
             let (store, k) = (&stores.reports, stores.min_group_size);
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
             let previous = if q.compare {
-                let tallies = store.conversion_tallies(&scope.previous(), &saved.goal, &[])?;
+                let tallies =
+                    store.conversion_tallies(&scope.previous(), site.timezone, &saved.goal, &[])?;
                 Some(report(saved.goal.clone(), &tallies, &[], k).totals())
             } else {
                 None
             };
             let buckets = buckets(q.from, q.to, q.granularity, site.timezone);
-            let tallies = store.conversion_tallies(&scope, &saved.goal, &buckets)?;
+            let tallies = store.conversion_tallies(&scope, site.timezone, &saved.goal, &buckets)?;
             let mut report = report(saved.goal, &tallies, &buckets, k);
             report.previous = previous;
             Ok(report)

@@ -10,11 +10,13 @@
 //! bucket, and of each label of each breakdown with its visitors.
 //! [`tally`] defines them from
 //!
-//! - each visit (session) that began with a page view in the scope's
-//!   period, once, as a [`VisitRow`] read from its first page view (in any
-//!   order);
-//! - the goal's hits in the period: one `(session, value)` per matching
-//!   event, repeats included (a visit converts once, its values add up).
+//! - each visit of the scope, once, as a [`VisitRow`] read from its first
+//!   page view: a visit is a session's page views on one day of the site's
+//!   calendar (its visitor id changes at midnight), as the overview counts
+//!   visits, so that both reports give the same number;
+//! - the goal's hits in the period, as [`GoalHit`]s: one per matching
+//!   event, repeats included (a visit converts once, its values add up),
+//!   each belonging to its session's visit of the hit's day.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +32,8 @@ use super::buckets::Bucket;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VisitRow {
     pub session: String,
+    /// The start of the visit's day on the site's calendar, ms.
+    pub day_start: i64,
     pub visitor: i64,
     pub start: i64,
     pub landing: String,
@@ -39,6 +43,16 @@ pub struct VisitRow {
     pub source: String,
     pub medium: Option<String>,
     pub campaign: Option<String>,
+}
+
+/// An event that reached a goal: whose visit it counts for, and its value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GoalHit {
+    pub session: String,
+    /// The start of the hit's day on the site's calendar, ms: the day of
+    /// its session's visit.
+    pub day_start: i64,
+    pub value: Option<f64>,
 }
 
 /// The label of visits without a campaign medium or name.
@@ -113,14 +127,16 @@ pub struct ConversionTallies {
 pub fn tally(
     goal: &Goal,
     visits: &[VisitRow],
-    hits: &[(String, Option<f64>)],
+    hits: &[GoalHit],
     buckets: &[Bucket],
 ) -> ConversionTallies {
-    let mut value_of: HashMap<&str, f64> = HashMap::new();
-    for (session, value) in hits {
-        let v = value_of.entry(session.as_str()).or_insert(0.0);
+    let mut value_of: HashMap<(&str, i64), f64> = HashMap::new();
+    for hit in hits {
+        let v = value_of
+            .entry((hit.session.as_str(), hit.day_start))
+            .or_insert(0.0);
         if goal.value.is_none() {
-            *v += value.unwrap_or(0.0);
+            *v += hit.value.unwrap_or(0.0);
         }
     }
     if let Some(fixed) = goal.value {
@@ -128,9 +144,11 @@ pub fn tally(
     }
     let mut tallies = ConversionTallies::default();
     // Labels borrowed from the visits: a report may read a million.
-    let mut labels: HashMap<(Breakdown, &str), (HashSet<i64>, Counts)> = HashMap::new();
+    // Visitors by their day: an id stands for one visitor on one day.
+    type DayVisitors = HashSet<(i64, i64)>;
+    let mut labels: HashMap<(Breakdown, &str), (DayVisitors, Counts)> = HashMap::new();
     for v in visits {
-        let value = value_of.get(v.session.as_str()).copied();
+        let value = value_of.get(&(v.session.as_str(), v.day_start)).copied();
         tallies.totals.add(value);
         let bucket = buckets.partition_point(|b| b.stop <= v.start);
         if bucket < buckets.len() {
@@ -138,7 +156,7 @@ pub fn tally(
         }
         for breakdown in Breakdown::ALL {
             let (visitors, counts) = labels.entry((breakdown, breakdown.label(v))).or_default();
-            visitors.insert(v.visitor);
+            visitors.insert((v.day_start, v.visitor));
             counts.add(value);
         }
     }
@@ -279,11 +297,16 @@ mod tests {
             visit("e", 4, 170, None),
         ];
         // Visit a bought twice; c once; e once.
+        let hit = |session: &str, value| GoalHit {
+            session: session.into(),
+            day_start: 0,
+            value: Some(value),
+        };
         let hits = vec![
-            ("a".to_owned(), Some(49.0)),
-            ("a".to_owned(), Some(10.0)),
-            ("c".to_owned(), Some(49.0)),
-            ("e".to_owned(), Some(5.0)),
+            hit("a", 49.0),
+            hit("a", 10.0),
+            hit("c", 49.0),
+            hit("e", 5.0),
         ];
         let counted = |goal: Goal, k| {
             let tallies = tally(&goal, &visits, &hits, &buckets);
@@ -312,5 +335,31 @@ mod tests {
         // A fixed value counts once per converting visit.
         let fixed = counted(purchase(Some(30.0)), 1);
         assert_eq!(fixed.value, 90.0);
+    }
+
+    /// A session that goes on past the site's midnight is a visit on each
+    /// day, as the overview counts it; a purchase after midnight converts
+    /// the second day's visit, not the first.
+    #[test]
+    fn a_hit_converts_the_visit_of_its_day() {
+        let buckets = vec![];
+        let day = 86_400_000;
+        let visits = vec![
+            visit("a", 1, 10, None),
+            VisitRow {
+                day_start: day,
+                ..visit("a", 7, day + 10, None)
+            },
+        ];
+        let hits = vec![GoalHit {
+            session: "a".into(),
+            day_start: day,
+            value: Some(20.0),
+        }];
+        let tallies = tally(&purchase(None), &visits, &hits, &buckets);
+        assert_eq!((tallies.totals.visits, tallies.totals.conversions), (2, 1));
+        let r = report(purchase(None), &tallies, &buckets, 1);
+        assert_eq!(r.value, 20.0);
+        assert_eq!(r.campaigns.rows[0].visits, 2);
     }
 }

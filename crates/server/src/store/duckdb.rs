@@ -40,6 +40,7 @@ mod schema;
 mod scope;
 mod sites;
 mod usage;
+mod visits;
 mod vitals;
 mod write;
 

@@ -16,7 +16,7 @@ use sonde_protocol::usage::{UsageQuery, UsageReport};
 use super::StoreError;
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
-use crate::reports::conversions::{ConversionTallies, VisitRow};
+use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
 use crate::reports::errors::ErrorRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
@@ -73,24 +73,28 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
     /// The errors in the scope, oldest first.
     fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError>;
 
-    /// Each visit (session) of `site` that began with a page view in
-    /// the scope's period, with where it came from.
-    fn visits(&self, scope: &Scope) -> Result<Vec<VisitRow>, StoreError>;
+    /// Each visit of the scope (a session's page views on one day of the
+    /// calendar of `timezone`), with where it came from, counted from the
+    /// events.
+    fn visits(&self, scope: &Scope, timezone: Tz) -> Result<Vec<VisitRow>, StoreError>;
 
-    /// The visits that reached `target` (a page or an event) in `[from,
-    /// to)`, once per matching event, with the event's value.
+    /// Every event of the scope's period that reached `target` (a page or
+    /// an event), with its day in `timezone` and its value; the scope's
+    /// filters are the visits' to apply.
     fn goal_hits(
         &self,
         scope: &Scope,
+        timezone: Tz,
         target: &Step,
-    ) -> Result<Vec<(String, Option<f64>)>, StoreError>;
+    ) -> Result<Vec<GoalHit>, StoreError>;
 
-    /// The scope's visits tallied against `goal` by
+    /// The scope's visits (days in `timezone`) tallied against `goal` by
     /// [`crate::reports::conversions::tally`] (buckets by `buckets`; none
     /// when empty).
     fn conversion_tallies(
         &self,
         scope: &Scope,
+        timezone: Tz,
         goal: &Goal,
         buckets: &[Bucket],
     ) -> Result<ConversionTallies, StoreError>;

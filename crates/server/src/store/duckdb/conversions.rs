@@ -1,13 +1,15 @@
 //! The conversions report's tallies, counted in SQL (see
 //! [`crate::reports::conversions`]).
 
-use duckdb::{Connection, params};
+use chrono_tz::Tz;
+use duckdb::Connection;
 use sonde_protocol::goal::Goal;
 
 use super::buckets::BucketJoin;
 use super::funnels::{step_needs_props, step_test};
-use super::rows::{VisitColumns, goal_hits, visits, visits_sql};
-use super::scope::scoped;
+use super::rollup::GRANULE_MS;
+use super::rows::{goal_hits, visits};
+use super::visits::scope_visits;
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
 use crate::reports::conversions::{Breakdown, ConversionTallies, Counts, NONE, tally};
@@ -25,38 +27,48 @@ fn column(breakdown: Breakdown) -> &'static str {
 
 /// The scope's visits tallied against `goal` as [`tally`] defines it: in
 /// SQL when SQL can match the goal's events (a page, or an event by its
-/// name alone), else from the rows. Only the figures leave DuckDB, not a
-/// row per visit: a month of a mid-sized shop has a million visits.
+/// name alone), else from the rows. The visits of rolled-up days are read
+/// from the rollup, and only the figures leave DuckDB, not a row per
+/// visit: a month of a mid-sized shop has a million visits.
 pub(super) fn conversion_tallies(
     conn: &Connection,
     scope: &Scope,
+    timezone: Tz,
     goal: &Goal,
     buckets: &[Bucket],
 ) -> Result<ConversionTallies, StoreError> {
     if step_needs_props(&goal.target) {
-        let hits = goal_hits(conn, scope, &goal.target)?;
-        return Ok(tally(goal, &visits(conn, scope)?, &hits, buckets));
+        let hits = goal_hits(conn, scope, timezone, &goal.target)?;
+        return Ok(tally(goal, &visits(conn, scope, timezone)?, &hits, buckets));
     }
-    let events = scoped(conn, scope)?;
+    let visits = scope_visits(conn, scope, timezone, true)?;
     let (reached, wanted) = step_test(&goal.target);
-    // Each visit once, with the value it converted with (NULL: it did not).
+    // Each visit once, with the value it converted with (NULL: it did
+    // not); a hit converts its session's visit of the hit's day.
+    let mut params: Vec<&dyn duckdb::ToSql> = vec![&goal.value];
+    params.extend(visits.params());
+    params.extend::<[&dyn duckdb::ToSql; 4]>([&scope.site, &scope.from, &scope.to, &wanted]);
     conn.execute(
         &format!(
             "CREATE OR REPLACE TEMP TABLE conversion_visits AS
-             SELECT v.* EXCLUDE (medium, campaign),
-                    coalesce(v.medium, '{NONE}') AS medium,
+             SELECT v.day_start, v.visitor, epoch_ms(v.start_ms) AS ts, v.entry AS landing, v.referrer,
+                    v.source, coalesce(v.medium, '{NONE}') AS medium,
                     coalesce(v.campaign, '{NONE}') AS campaign,
-                    CASE WHEN hit.session_key IS NOT NULL THEN coalesce(?::DOUBLE, hit.value) END
+                    CASE WHEN hit.session IS NOT NULL THEN coalesce(?::DOUBLE, hit.value) END
                         AS value
              FROM ({visits}) v
-             LEFT JOIN (SELECT session_key, sum(coalesce(value, 0)) AS value FROM events
-                        WHERE {events} AND {reached} GROUP BY session_key) hit
-               USING (session_key)",
-            visits = visits_sql(&events, VisitColumns::FiguresOnly),
+             LEFT JOIN (
+                 SELECT e.session_key AS session, g.day_start, sum(coalesce(e.value, 0)) AS value
+                 FROM (SELECT session_key, value, epoch_ms(ts) // {GRANULE_MS} AS granule
+                       FROM events
+                       WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+                         AND {reached}) e
+                 JOIN day_granules g USING (granule)
+                 GROUP BY ALL
+             ) hit ON hit.session = v.session AND hit.day_start = v.day_start",
+            visits = visits.sql,
         ),
-        params![
-            goal.value, scope.site, scope.from, scope.to, scope.site, scope.from, scope.to, wanted
-        ],
+        params.as_slice(),
     )?;
     let with_buckets = if buckets.is_empty() {
         "SELECT *, NULL::INTEGER AS bucket FROM conversion_visits".to_owned()
@@ -94,7 +106,7 @@ pub(super) fn conversion_tallies(
     for breakdown in Breakdown::ALL {
         let column = column(breakdown);
         let mut stmt = conn.prepare(&format!(
-            "SELECT {column}, count(DISTINCT visitor), {figures}
+            "SELECT {column}, count(DISTINCT (day_start, visitor)), {figures}
              FROM conversion_visits GROUP BY {column}"
         ))?;
         let mut rows = stmt.query([])?;
@@ -123,17 +135,18 @@ mod tests {
     use crate::store::StoredEvent;
     use crate::store::data_roles::*;
 
-    /// Random visits from campaigns and referrers, goals reached once,
-    /// twice or not, with values and without: the store's tallies are the
-    /// definition's, for each kind of goal, with a fixed value and without,
-    /// in two timezones and under a filter.
+    /// Random visits from campaigns and referrers, sessions that go on
+    /// over midnight, goals reached once, twice or not, with values and
+    /// without: the store's tallies, read from the rolled-up days' visits,
+    /// are the definition's over the visits counted from the events, for
+    /// each kind of goal, with a fixed value and without, in two timezones,
+    /// under a filter, and after late page views and late purchases on
+    /// rolled-up days.
     #[test]
     fn visits_are_tallied_as_the_rows_define() {
-        let store = DuckDbStore::in_memory().unwrap();
         let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
         let paths = ["/", "/pricing", "/checkout", "/thanks"];
-        let mut events: Vec<StoredEvent> = Vec::new();
-        for i in 0..3_000 {
+        let mut event = |i: usize| {
             let session = format!("s{}", rng.random_range(0..500));
             let visitor = rng.random_range(0..200);
             // Whole seconds: ties between a visit's first views.
@@ -162,11 +175,12 @@ mod tests {
                         .then(|| f64::from(rng.random_range(1..100))),
                 };
             }
-            events.push(e);
-        }
-        for chunk in events.chunks(250) {
-            store.write(chunk).unwrap();
-        }
+            e
+        };
+        let events: Vec<StoredEvent> = (0..3_000).map(&mut event).collect();
+        // Arriving after their days were rolled up: page views take a day
+        // out of the rollup, purchases alone do not.
+        let late: Vec<StoredEvent> = (3_000..3_300).map(&mut event).collect();
         let purchase = |property: Option<&str>, value| Goal {
             name: "Purchase".into(),
             target: Step::Event {
@@ -191,42 +205,58 @@ mod tests {
         let mut filters = sonde_protocol::Filters::default();
         filters.set("source", Some("news.example".into()));
         for timezone in [chrono_tz::Europe::Berlin, chrono_tz::Asia::Kathmandu] {
-            for (from, to, granularity, filters) in [
-                (
-                    MIDNIGHT,
-                    MIDNIGHT + 10 * DAY,
-                    Granularity::Day,
-                    Default::default(),
-                ),
-                (
-                    MIDNIGHT + 2 * DAY + 5 * HOUR,
-                    MIDNIGHT + 4 * DAY,
-                    Granularity::Hour,
-                    Default::default(),
-                ),
-                (
-                    MIDNIGHT,
-                    MIDNIGHT + 10 * DAY,
-                    Granularity::Week,
-                    filters.clone(),
-                ),
-            ] {
-                let scope = Scope::new("shop", from, to, &filters);
-                let buckets = buckets(from, to, granularity, timezone);
-                let visits = store.visits(&scope).unwrap();
-                for goal in &goals {
-                    let hits = store.goal_hits(&scope, &goal.target).unwrap();
-                    let why =
-                        format!("{timezone} {from}..{to} {granularity:?} {filters:?} {goal:?}");
-                    let tallies = store.conversion_tallies(&scope, goal, &buckets).unwrap();
-                    assert_eq!(tallies, tally(goal, &visits, &hits, &buckets), "{why}");
-                    assert!(
-                        tallies.totals.conversions > 0
-                            && tallies.labels.len() >= Breakdown::ALL.len(),
-                        "{why}"
-                    );
-                    let unbucketed = store.conversion_tallies(&scope, goal, &[]).unwrap();
-                    assert_eq!(unbucketed, tally(goal, &visits, &hits, &[]), "{why}");
+            let store = DuckDbStore::in_memory().unwrap();
+            for chunk in events.chunks(250) {
+                store.write(chunk).unwrap();
+            }
+            let mut site = sonde_protocol::SiteSettings::new("shop", vec![]);
+            site.timezone = timezone.name().into();
+            let rolled = store.roll_up(&site, MIDNIGHT + 11 * DAY, 100).unwrap();
+            assert!(rolled.rolled >= 10, "{rolled:?}");
+            for (round, written) in [&[][..], &late[..]].into_iter().enumerate() {
+                store.write(written).unwrap();
+                for (from, to, granularity, filters) in [
+                    (
+                        MIDNIGHT,
+                        MIDNIGHT + 10 * DAY,
+                        Granularity::Day,
+                        Default::default(),
+                    ),
+                    (
+                        MIDNIGHT + 2 * DAY + 5 * HOUR,
+                        MIDNIGHT + 4 * DAY,
+                        Granularity::Hour,
+                        Default::default(),
+                    ),
+                    (
+                        MIDNIGHT,
+                        MIDNIGHT + 10 * DAY,
+                        Granularity::Week,
+                        filters.clone(),
+                    ),
+                ] {
+                    let scope = Scope::new("shop", from, to, &filters);
+                    let buckets = buckets(from, to, granularity, timezone);
+                    let visits = store.visits(&scope, timezone).unwrap();
+                    for goal in &goals {
+                        let hits = store.goal_hits(&scope, timezone, &goal.target).unwrap();
+                        let why = format!(
+                            "round {round} {timezone} {from}..{to} {granularity:?} {filters:?} {goal:?}"
+                        );
+                        let tallies = store
+                            .conversion_tallies(&scope, timezone, goal, &buckets)
+                            .unwrap();
+                        assert_eq!(tallies, tally(goal, &visits, &hits, &buckets), "{why}");
+                        assert!(
+                            tallies.totals.conversions > 0
+                                && tallies.labels.len() >= Breakdown::ALL.len(),
+                            "{why}"
+                        );
+                        let unbucketed = store
+                            .conversion_tallies(&scope, timezone, goal, &[])
+                            .unwrap();
+                        assert_eq!(unbucketed, tally(goal, &visits, &hits, &[]), "{why}");
+                    }
                 }
             }
         }

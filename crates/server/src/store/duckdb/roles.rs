@@ -17,7 +17,7 @@ use super::{
 };
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
-use crate::reports::conversions::{ConversionTallies, VisitRow};
+use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
 use crate::reports::errors::ErrorRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
@@ -129,25 +129,27 @@ impl ReportStore for DuckDbStore {
         rows::errors(&self.conn(), scope)
     }
 
-    fn visits(&self, scope: &Scope) -> Result<Vec<VisitRow>, StoreError> {
-        rows::visits(&self.conn(), scope)
+    fn visits(&self, scope: &Scope, timezone: Tz) -> Result<Vec<VisitRow>, StoreError> {
+        rows::visits(&self.conn(), scope, timezone)
     }
 
     fn goal_hits(
         &self,
         scope: &Scope,
+        timezone: Tz,
         target: &Step,
-    ) -> Result<Vec<(String, Option<f64>)>, StoreError> {
-        rows::goal_hits(&self.conn(), scope, target)
+    ) -> Result<Vec<GoalHit>, StoreError> {
+        rows::goal_hits(&self.conn(), scope, timezone, target)
     }
 
     fn conversion_tallies(
         &self,
         scope: &Scope,
+        timezone: Tz,
         goal: &Goal,
         buckets: &[Bucket],
     ) -> Result<ConversionTallies, StoreError> {
-        conversions::conversion_tallies(&self.conn(), scope, goal, buckets)
+        conversions::conversion_tallies(&self.conn(), scope, timezone, goal, buckets)
     }
 
     fn session_count(&self, scope: &Scope) -> Result<u64, StoreError> {

@@ -35,7 +35,7 @@ use crate::store::{RollupOutcome, StoreError, StoredEvent};
 
 /// What the rollup holds and how it counts; rows of another version (an
 /// older Sonde's) are dropped when the store opens and counted again.
-const VERSION: i32 = 5;
+const VERSION: i32 = 6;
 
 /// Drops rollup rows another version of Sonde wrote.
 pub(super) fn drop_other_versions(conn: &Connection) -> Result<(), StoreError> {

@@ -1,13 +1,17 @@
 //! The rows the errors, conversions and performance reports read: errors,
 //! visits, goal hits and sessions of a scope (web vitals: [`super::vitals`]).
+//! Reports that tally in SQL are held equal to what these rows give.
 
+use chrono_tz::Tz;
 use duckdb::{Connection, params};
 use sonde_protocol::funnel::Step;
 
 use super::funnels::{props_as_text, step_test};
+use super::rollup::GRANULE_MS;
 use super::scope::{scope_params, scoped};
+use super::visits::scope_visits;
 use crate::reports::Scope;
-use crate::reports::conversions::VisitRow;
+use crate::reports::conversions::{GoalHit, VisitRow};
 use crate::reports::errors::ErrorRow;
 use crate::store::StoreError;
 
@@ -37,104 +41,75 @@ pub(super) fn errors(conn: &Connection, scope: &Scope) -> Result<Vec<ErrorRow>, 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Each visit (session) that began with a page view in the scope, with
-/// where it came from: its first page view's, the first stored among equal
-/// times.
-pub(super) fn visits(conn: &Connection, scope: &Scope) -> Result<Vec<VisitRow>, StoreError> {
-    let events = scoped(conn, scope)?;
+/// The scope's visits (see [`super::visits`]), counted from the events:
+/// what the rollup's visits are held equal to.
+pub(super) fn visits(
+    conn: &Connection,
+    scope: &Scope,
+    timezone: Tz,
+) -> Result<Vec<VisitRow>, StoreError> {
+    let visits = scope_visits(conn, scope, timezone, false)?;
+    // A visit's session id, by its number.
     let mut stmt = conn.prepare(&format!(
-        "SELECT session, visitor, epoch_ms(ts), landing, referrer, source, medium, campaign
-         FROM ({})",
-        visits_sql(&events, VisitColumns::WithIds)
+        "SELECT k.session_id, v.day_start, v.visitor, v.start_ms, v.entry, v.referrer, v.source,
+                v.medium, v.campaign
+         FROM ({visits}) v
+         JOIN (SELECT DISTINCT session_key, coalesce(session_id, id) AS session_id FROM events
+               WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+                 AND kind = 'page_view') k
+           ON k.session_key = v.session",
+        visits = visits.sql,
     ))?;
-    let rows = stmt.query_map(scope_params(scope), |r| {
+    let params: Vec<&dyn duckdb::ToSql> = visits.params().chain(scope_params(scope)).collect();
+    let rows = stmt.query_map(params.as_slice(), |r| {
         Ok(VisitRow {
             session: r.get(0)?,
-            visitor: r.get(1)?,
-            start: r.get(2)?,
-            landing: r.get(3)?,
-            referrer: r.get(4)?,
-            source: r.get(5)?,
-            medium: r.get(6)?,
-            campaign: r.get(7)?,
+            day_start: r.get(1)?,
+            visitor: r.get(2)?,
+            start: r.get(3)?,
+            landing: r.get(4)?,
+            referrer: r.get(5)?,
+            source: r.get(6)?,
+            medium: r.get(7)?,
+            campaign: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// What [`visits_sql`] reads of each visit besides its figures.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum VisitColumns {
-    /// Its session id too.
-    WithIds,
-    /// Figures only: no session id, and the landing page found by its
-    /// number after grouping. The aggregate's state per visit is what
-    /// must fit DuckDB's memory: a string kept per visit and aggregate
-    /// (1.25 million visits at 10 million events) ran it out of its 256 MiB.
-    FiguresOnly,
-}
-
-/// The visits of the events `events` selects (a condition with the
-/// placeholders of [`scope_params`]), one row each: `session` (its id,
-/// with [`VisitColumns::WithIds`]), `session_key`, `visitor`, `ts` (when it
-/// began), `landing`, `referrer`, `source`, `medium` and `campaign`, as
-/// [`VisitRow`] reads them.
-pub(super) fn visits_sql(events: &str, columns: VisitColumns) -> String {
-    let (session, landing) = match columns {
-        VisitColumns::WithIds => (
-            "any_value(session_id) AS session,",
-            "arg_min(path, ord) AS landing",
-        ),
-        VisitColumns::FiguresOnly => ("", "arg_min(path_id, ord) AS landing_id"),
-    };
-    // `arg_min_null`: the first page view's value even when it is NULL.
-    // Grouped by the session's number, a hash aggregate DuckDB can spill
-    // to disk within its memory limit (ordered aggregates, `first(… ORDER
-    // BY …)`, cannot).
-    let visits = format!(
-        "SELECT {session} session_key, arg_min(visitor_id, ord) AS visitor,
-                min(ts) AS ts, {landing},
-                coalesce(arg_min_null(referrer_host, ord), 'direct') AS referrer,
-                coalesce(arg_min_null(utm_source, ord), arg_min_null(referrer_host, ord), 'direct')
-                    AS source,
-                arg_min_null(utm_medium, ord) AS medium,
-                arg_min_null(utm_campaign, ord) AS campaign
-         FROM (SELECT *, (epoch_ms(ts)::HUGEINT << 64) + seq AS ord FROM events
-               WHERE {events} AND kind = 'page_view' AND session_id IS NOT NULL)
-         GROUP BY session_key"
-    );
-    match columns {
-        VisitColumns::WithIds => visits,
-        VisitColumns::FiguresOnly => format!(
-            "SELECT v.* EXCLUDE (landing_id), p.path AS landing
-             FROM ({visits}) v JOIN paths p ON p.path_id = v.landing_id"
-        ),
-    }
-}
-
-/// The visits that reached `target` (a page or an event) in the scope,
-/// once per matching event, with the event's value.
+/// Every event of the scope's period that reached `target` (a page or an
+/// event), with its day on the calendar of `timezone`: the day of the
+/// visit it converts. The scope's filters select visits, not hits.
 pub(super) fn goal_hits(
     conn: &Connection,
     scope: &Scope,
+    timezone: Tz,
     target: &Step,
-) -> Result<Vec<(String, Option<f64>)>, StoreError> {
+) -> Result<Vec<GoalHit>, StoreError> {
     let (filter, wanted) = step_test(target);
-    let events = scoped(conn, scope)?;
+    super::rollup::fill_day_granules(conn, &[(scope.from, scope.to)], timezone)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT coalesce(session_id, id), value, props FROM events
-         WHERE {events} AND {filter}"
+        "SELECT e.session, g.day_start, e.value, e.props
+         FROM (SELECT coalesce(session_id, id) AS session, value, props,
+                      epoch_ms(ts) // {GRANULE_MS} AS granule
+               FROM events
+               WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
+                 AND {filter}) e
+         JOIN day_granules g USING (granule)"
     ))?;
     let rows = stmt.query_map(params![scope.site, scope.from, scope.to, wanted], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<f64>>(1)?,
-            r.get::<_, Option<String>>(2)?,
+            GoalHit {
+                session: r.get(0)?,
+                day_start: r.get(1)?,
+                value: r.get(2)?,
+            },
+            r.get::<_, Option<String>>(3)?,
         ))
     })?;
     let mut hits = Vec::new();
     for row in rows {
-        let (session, value, props) = row?;
+        let (hit, props) = row?;
         let matches = match target {
             Step::Page { .. } => true,
             Step::Event { name, .. } => {
@@ -145,7 +120,7 @@ pub(super) fn goal_hits(
             }
         };
         if matches {
-            hits.push((session, value));
+            hits.push(hit);
         }
     }
     Ok(hits)
@@ -206,6 +181,9 @@ mod tests {
             .map(|e| e.message)
             .collect();
         assert_eq!(messages, ["first", "second"]);
-        assert_eq!(store.visits(&day).unwrap()[0].landing, "/second");
+        assert_eq!(
+            store.visits(&day, chrono_tz::UTC).unwrap()[0].landing,
+            "/second"
+        );
     }
 }

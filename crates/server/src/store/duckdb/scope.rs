@@ -90,7 +90,7 @@ pub(super) fn sessions_sql(with_pages: bool) -> String {
     // skip to the first page view that has one).
     format!(
         "SELECT session, day_start, any_value(visitor_id) AS visitor, count(*) AS views,
-                epoch_ms(max(ts)) - epoch_ms(min(ts)) AS duration_ms,
+                epoch_ms(min(ts)) AS start_ms, epoch_ms(max(ts)) - epoch_ms(min(ts)) AS duration_ms,
                 arg_min(path, ord) AS entry, arg_max(path, ord) AS exit,
                 coalesce(arg_min_null(utm_source, ord), arg_min_null(referrer_host, ord), 'direct')
                     AS source,
@@ -200,7 +200,7 @@ mod tests {
         // its own source, newsletter, over its referrer).
         let visits = |scope: &Scope| {
             let mut v: Vec<String> = store
-                .visits(scope)
+                .visits(scope, chrono_tz::UTC)
                 .unwrap()
                 .into_iter()
                 .map(|v| v.session)
@@ -234,15 +234,27 @@ mod tests {
             property: None,
             value: None,
         };
-        assert_eq!(store.goal_hits(&scope, &purchase).unwrap().len(), 2);
-        assert_eq!(
+        let purchase = sonde_protocol::goal::Goal {
+            name: "Purchase".into(),
+            target: purchase,
+            value: None,
+        };
+        let conversions = |scope: &Scope| {
             store
-                .goal_hits(
-                    &Scope::new("shop", day.0, day.1, &filtered("device", "mobile")),
-                    &purchase
-                )
-                .unwrap(),
-            []
+                .conversion_tallies(scope, chrono_tz::UTC, &purchase, &[])
+                .unwrap()
+                .totals
+                .conversions
+        };
+        assert_eq!(conversions(&scope), 2);
+        assert_eq!(
+            conversions(&Scope::new(
+                "shop",
+                day.0,
+                day.1,
+                &filtered("device", "mobile")
+            )),
+            0
         );
         // Home then cart: s1 only; unfiltered, s1, s2, s3 and s5 enter.
         let funnel = FunnelDefinition {

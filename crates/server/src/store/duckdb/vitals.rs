@@ -156,9 +156,11 @@ pub(super) fn landing_tallies(
     goal: &Step,
 ) -> Result<[LandingTally; 3], StoreError> {
     if step_needs_props(goal) {
-        let converted: HashSet<String> = super::rows::goal_hits(conn, scope, goal)?
+        // A visit's LCP is matched to the goal by its session: the days
+        // the hits fall on do not matter here.
+        let converted: HashSet<String> = super::rows::goal_hits(conn, scope, chrono_tz::UTC, goal)?
             .into_iter()
-            .map(|(session, _)| session)
+            .map(|hit| hit.session)
             .collect();
         return Ok(landing_tally(&vitals(conn, scope)?, &converted));
     }
@@ -305,10 +307,10 @@ mod tests {
                 assert_eq!(unbucketed, tally(&rows, &[]), "{why}");
                 for goal in [&page_goal, &event_goal, &property_goal] {
                     let converted: HashSet<String> = store
-                        .goal_hits(&scope, goal)
+                        .goal_hits(&scope, timezone, goal)
                         .unwrap()
                         .into_iter()
-                        .map(|(session, _)| session)
+                        .map(|hit| hit.session)
                         .collect();
                     let landing = store.landing_tallies(&scope, goal).unwrap();
                     assert_eq!(landing, landing_tally(&rows, &converted), "{why} {goal:?}");
