@@ -162,7 +162,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let stores = state.stores().clone();
     forget_idle_rate_limits(std::sync::Arc::clone(state.rate_limits()));
     retention::run_periodically(&stores.lifecycle, state.sites());
-    rollup::run_periodically(&stores.lifecycle, state.sites());
+    rollup::run_periodically(&stores.lifecycle, &stores.saved, state.sites());
     salt_rotation::run_at_midnights(state.salts(), state.sites());
     let router = routes::router(state, config.web_dir.as_deref(), config.embedded_web);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();

@@ -184,10 +184,11 @@ async fn main() -> anyhow::Result<()> {
             );
             let started = std::time::Instant::now();
             let now = chrono::Utc::now().timestamp_millis();
-            let days = sonde_server::rollup::catch_up(&store, &store, now, &|done, total| {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            })?;
+            let days =
+                sonde_server::rollup::catch_up(&store, &store, &store, now, &|done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                })?;
             bar.finish_and_clear();
             println!(
                 "rolled up {days} days in {:.1} s",

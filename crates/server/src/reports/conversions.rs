@@ -110,6 +110,14 @@ impl Counts {
     }
 }
 
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.visits += other.visits;
+        self.conversions += other.conversions;
+        self.value += other.value;
+    }
+}
+
 /// What the report reads of a scope's visits and a goal.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConversionTallies {
@@ -119,6 +127,22 @@ pub struct ConversionTallies {
     pub series: BTreeMap<usize, Counts>,
     /// Each breakdown's labels: their distinct visitors and counts.
     pub labels: BTreeMap<(Breakdown, String), (u64, Counts)>,
+}
+
+impl ConversionTallies {
+    /// Adds the tallies of other visits, of other days: every figure adds
+    /// up, visitors too, as they are counted per day.
+    pub fn merge(&mut self, other: ConversionTallies) {
+        self.totals += other.totals;
+        for (bucket, counts) in other.series {
+            *self.series.entry(bucket).or_default() += counts;
+        }
+        for (label, (visitors, counts)) in other.labels {
+            let (v, c) = self.labels.entry(label).or_default();
+            *v += visitors;
+            *c += counts;
+        }
+    }
 }
 
 /// The tallies of `visits` against the goal's `hits`, with buckets by
@@ -335,6 +359,51 @@ mod tests {
         // A fixed value counts once per converting visit.
         let fixed = counted(purchase(Some(30.0)), 1);
         assert_eq!(fixed.value, 90.0);
+    }
+
+    /// Tallies of visits of different days merge into the tallies of all
+    /// of them.
+    #[test]
+    fn tallies_of_different_days_add_up() {
+        let day = 100;
+        let buckets = vec![
+            Bucket {
+                start: 0,
+                stop: day,
+                local: "day 1".into(),
+            },
+            Bucket {
+                start: day,
+                stop: 2 * day,
+                local: "day 2".into(),
+            },
+        ];
+        let first = vec![visit("a", 1, 10, Some("sale")), visit("b", 2, 20, None)];
+        let second: Vec<VisitRow> = [visit("a", 1, 110, Some("sale")), visit("c", 1, 150, None)]
+            .into_iter()
+            .map(|v| VisitRow {
+                day_start: day,
+                ..v
+            })
+            .collect();
+        let hits = vec![
+            GoalHit {
+                session: "a".into(),
+                day_start: day,
+                value: Some(3.0),
+            },
+            GoalHit {
+                session: "b".into(),
+                day_start: 0,
+                value: Some(4.0),
+            },
+        ];
+        let goal = purchase(None);
+        let mut merged = tally(&goal, &first, &hits, &buckets);
+        merged.merge(tally(&goal, &second, &hits, &buckets));
+        let all: Vec<VisitRow> = first.into_iter().chain(second).collect();
+        assert_eq!(merged, tally(&goal, &all, &hits, &buckets));
+        assert_eq!(merged.totals.conversions, 2);
     }
 
     /// A session that goes on past the site's midnight is a visit on each

@@ -1,6 +1,7 @@
 //! What happens to stored data after it arrived: a visitor's erasure, each
 //! site's retention, and the rollup of days that are over.
 
+use sonde_protocol::goal::Goal;
 use sonde_protocol::{EraseReceipt, SiteSettings};
 
 use super::{RetentionOutcome, RollupOutcome, StoreError};
@@ -30,12 +31,13 @@ pub trait LifecycleStore: Send + Sync + std::fmt::Debug {
     ) -> Result<RetentionOutcome, StoreError>;
 
     /// Rolls up to `max_days` of `site`'s days that are over as of
-    /// `now_ms` into per-day usage figures, which usage reports then add
-    /// up instead of counting page views; a store without a rollup does
-    /// nothing.
+    /// `now_ms` into per-day figures (usage, visits, and their conversions
+    /// for each of the site's saved `goals`), which reports then add up
+    /// instead of counting events; a store without a rollup does nothing.
     fn roll_up(
         &self,
         _site: &SiteSettings,
+        _goals: &[Goal],
         _now_ms: i64,
         _max_days: usize,
     ) -> Result<RollupOutcome, StoreError> {

@@ -39,6 +39,7 @@ pub(super) fn erase(
         tx.execute("DELETE FROM rollup_days WHERE site = ?", [site])?;
         // A rolled-up visit is the visitor's too.
         tx.execute("DELETE FROM rollup_day_visits WHERE site = ?", [site])?;
+        tx.execute("DELETE FROM rollup_day_goals WHERE site = ?", [site])?;
         // A path only this visitor viewed goes with their events.
         paths::delete_unused(&tx, site)?;
     }
@@ -97,7 +98,7 @@ pub(super) fn apply_retention(
         unrolled_before = Some(unrolled_before.map_or(marketing, |c: i64| c.max(marketing)));
     }
     if let Some(before) = unrolled_before {
-        for table in ["rollup_days", "rollup_day_visits"] {
+        for table in ["rollup_days", "rollup_day_visits", "rollup_day_goals"] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE site = ? AND day_start < ?"),
                 params![site.key, before],

@@ -529,7 +529,7 @@ mod tests {
         drop(conn);
         let site = SiteSettings::new("shop", vec![]);
         let turn = store
-            .roll_up(&site, MIDNIGHT + DAY + 12 * HOUR, 10)
+            .roll_up(&site, &[], MIDNIGHT + DAY + 12 * HOUR, 10)
             .unwrap();
         assert_eq!(turn.rolled, 1);
         let conn = store.conn();

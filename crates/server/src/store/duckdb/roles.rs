@@ -76,10 +76,11 @@ impl LifecycleStore for DuckDbStore {
     fn roll_up(
         &self,
         site: &SiteSettings,
+        goals: &[Goal],
         now_ms: i64,
         max_days: usize,
     ) -> Result<RollupOutcome, StoreError> {
-        rollup::roll_up(self, site, now_ms, max_days)
+        rollup::roll_up(self, site, goals, now_ms, max_days)
     }
 }
 

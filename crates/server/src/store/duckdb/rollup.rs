@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono_tz::Tz;
 use duckdb::{Connection, params};
+use sonde_protocol::goal::Goal;
 use sonde_protocol::{EventData, Granularity, SiteSettings};
 
 use super::DuckDbStore;
@@ -330,7 +331,12 @@ fn roll_day(
         "DELETE FROM rollup_days WHERE site = ? AND day_start = ?",
         params![site, start],
     )?;
-    for table in ["rollup_day_pages", "rollup_day_groups", "rollup_day_visits"] {
+    for table in [
+        "rollup_day_pages",
+        "rollup_day_groups",
+        "rollup_day_visits",
+        "rollup_day_goals",
+    ] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE site = ? AND day_start = ?"),
             params![site, start],
@@ -413,49 +419,63 @@ fn rolled_until(conn: &Connection) -> Result<HashMap<String, i64>, StoreError> {
 }
 
 /// Takes the days that late page views among `rows` fall on out of the
-/// rollup, before the rows are written.
-pub(super) fn unroll_late_views<'e>(
+/// rollup, and the days late custom events fall on out of its goals'
+/// conversions, before the rows are written.
+pub(super) fn unroll_late_events<'e>(
     conn: &Connection,
     rows: impl Iterator<Item = &'e StoredEvent> + Clone,
 ) -> Result<(), StoreError> {
-    // Most writes hold only page views of days no site has rolled up
-    // yet; one number tells, before the per-site read.
-    let earliest_view = rows
-        .clone()
-        .filter(|e| matches!(e.data, EventData::PageView { .. }))
-        .map(|e| e.ts)
-        .min();
-    let Some(earliest_view) = earliest_view else {
+    // Most writes hold only events of days no site has rolled up yet; one
+    // number tells, before the per-site read.
+    let counted = |e: &StoredEvent| {
+        matches!(
+            e.data,
+            EventData::PageView { .. } | EventData::Custom { .. }
+        )
+    };
+    let Some(earliest) = rows.clone().filter(|e| counted(e)).map(|e| e.ts).min() else {
         return Ok(());
     };
     let latest_rolled: Option<i64> = conn
         .prepare_cached("SELECT max(day_stop) FROM rollup_days")?
         .query_row([], |r| r.get(0))?;
-    if latest_rolled.is_none_or(|until| earliest_view >= until) {
+    if latest_rolled.is_none_or(|until| earliest >= until) {
         return Ok(());
     }
     let rolled_until = rolled_until(conn)?;
-    let mut late: HashMap<&str, (i64, i64)> = HashMap::new();
+    // Per site, the span of its late page views and of its late custom
+    // events.
+    let mut late: HashMap<(&str, bool), (i64, i64)> = HashMap::new();
     for e in rows {
         let is_late = rolled_until
             .get(e.site.as_str())
             .is_some_and(|until| e.ts < *until);
-        if is_late && matches!(e.data, EventData::PageView { .. }) {
-            let span = late.entry(e.site.as_str()).or_insert((e.ts, e.ts));
+        if is_late && counted(e) {
+            let is_view = matches!(e.data, EventData::PageView { .. });
+            let span = late
+                .entry((e.site.as_str(), is_view))
+                .or_insert((e.ts, e.ts));
             *span = (span.0.min(e.ts), span.1.max(e.ts));
         }
     }
-    for (site, (from, to)) in late {
-        unroll(conn, site, from, to)?;
+    for ((site, is_view), (from, to)) in late {
+        if is_view {
+            unroll(conn, site, from, to)?;
+        } else {
+            super::conversions::unroll_goals(conn, site, from, to)?;
+        }
     }
     Ok(())
 }
 
 /// Rolls up to `max_days` of `site`'s days that are over as of `now_ms`,
-/// a day per hold of the store, so that writes and queries go on.
+/// a day per hold of the store, so that writes and queries go on; then
+/// tallies up to `max_days` rolled-up days against `goals` (see
+/// [`super::conversions`]).
 pub(super) fn roll_up(
     store: &DuckDbStore,
     site: &SiteSettings,
+    goals: &[Goal],
     now_ms: i64,
     max_days: usize,
 ) -> Result<RollupOutcome, StoreError> {
@@ -469,9 +489,11 @@ pub(super) fn roll_up(
         roll_day(&mut store.conn(), &site.key, timezone, day)?;
         rolled += 1;
     }
+    let (goal_days, goal_days_left) =
+        super::conversions::roll_up_goals(store, site, timezone, goals, max_days)?;
     Ok(RollupOutcome {
-        rolled,
-        pending: pending.len() - rolled,
+        rolled: rolled + goal_days,
+        pending: pending.len() - rolled + goal_days_left,
     })
 }
 
@@ -589,20 +611,20 @@ mod tests {
                 }
             };
             same("before the roll-up");
-            let turn = rolled.roll_up(&site, now, 100).unwrap();
+            let turn = rolled.roll_up(&site, &[], now, 100).unwrap();
             assert_eq!(
                 (turn.rolled, turn.pending),
                 (12, 0),
                 "{timezone}: the days before today"
             );
-            assert_eq!(rolled.roll_up(&site, now, 100).unwrap().rolled, 0);
+            assert_eq!(rolled.roll_up(&site, &[], now, 100).unwrap().rolled, 0);
             same("rolled up");
 
             // A late page view takes its day out until it is rolled again.
             let late = view("late", now - 3 * DAY, 7, "/late");
             write(&[late]);
             same("after a late page view");
-            assert_eq!(rolled.roll_up(&site, now, 100).unwrap().rolled, 1);
+            assert_eq!(rolled.roll_up(&site, &[], now, 100).unwrap().rolled, 1);
             same("rolled again");
 
             // An erasure deletes events of rolled-up days.
@@ -610,7 +632,7 @@ mod tests {
                 store.erase("shop", 7, 0, &[], None).unwrap();
             }
             same("after an erasure");
-            rolled.roll_up(&site, now, 100).unwrap();
+            rolled.roll_up(&site, &[], now, 100).unwrap();
             same("rolled after the erasure");
 
             // Retention clears old campaigns: the days concerned are
@@ -622,7 +644,7 @@ mod tests {
                 assert!(cleared.campaigns_cleared > 0);
             }
             same("after retention cleared campaigns");
-            rolled.roll_up(&site, now, 100).unwrap();
+            rolled.roll_up(&site, &[], now, 100).unwrap();
             same("rolled after retention");
 
             // The reports read the rollup: events deleted behind its back
@@ -723,7 +745,7 @@ mod tests {
                 ])
                 .unwrap();
             assert_eq!(
-                store.roll_up(&site, now, 10).unwrap(),
+                store.roll_up(&site, &[], now, 10).unwrap(),
                 RollupOutcome {
                     rolled: 3,
                     pending: 0
@@ -736,13 +758,13 @@ mod tests {
             assert_eq!(rolled(&store), [MIDNIGHT + DAY, MIDNIGHT + 2 * DAY]);
             let after = store.usage(&q, Tz::UTC, 1).unwrap();
             assert_eq!(after.total_pageviews, before.total_pageviews + 1);
-            assert_eq!(other.roll_up(&site, now, 10).unwrap().rolled, 1);
+            assert_eq!(other.roll_up(&site, &[], now, 10).unwrap().rolled, 1);
             assert_eq!(store.usage(&q, Tz::UTC, 1).unwrap(), after);
             after
         };
         let store = DuckDbStore::open(&file).unwrap();
         assert_eq!(
-            store.roll_up(&site, now, 10).unwrap(),
+            store.roll_up(&site, &[], now, 10).unwrap(),
             RollupOutcome {
                 rolled: 0,
                 pending: 0

@@ -48,7 +48,7 @@ pub(super) fn visits(
     scope: &Scope,
     timezone: Tz,
 ) -> Result<Vec<VisitRow>, StoreError> {
-    let visits = scope_visits(conn, scope, timezone, false)?;
+    let visits = scope_visits(conn, scope, timezone, false, &[])?;
     // A visit's session id, by its number.
     let mut stmt = conn.prepare(&format!(
         "SELECT k.session_id, v.day_start, v.visitor, v.start_ms, v.entry, v.referrer, v.source,

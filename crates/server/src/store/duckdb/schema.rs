@@ -159,6 +159,30 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             Ok(())
         },
     },
+    Migration {
+        name: "rolled-up days keep their conversions per goal",
+        apply: |tx| {
+            // A rolled-up day's visits tallied against each saved goal
+            // (see conversions::roll_up_goals): the day's totals (breakdown
+            // 'total', label '') and each label of each breakdown. `goal`
+            // is the goal's definition, not its name. Read only for days
+            // listed in rollup_days.
+            tx.execute_batch(
+                "CREATE TABLE rollup_day_goals (
+                     site        VARCHAR NOT NULL,
+                     day_start   BIGINT NOT NULL,
+                     goal        VARCHAR NOT NULL,
+                     breakdown   VARCHAR NOT NULL,
+                     label       VARCHAR NOT NULL,
+                     visitors    BIGINT NOT NULL,
+                     visits      BIGINT NOT NULL,
+                     conversions BIGINT NOT NULL,
+                     value       DOUBLE NOT NULL
+                 );",
+            )?;
+            Ok(())
+        },
+    },
 ];
 
 /// Creates the sequence `name` to count on from the largest number `max`

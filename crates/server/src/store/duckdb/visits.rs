@@ -35,14 +35,16 @@ impl VisitsQuery {
 }
 
 /// The scope's visits that pass its filters, the days rolled up in
-/// `timezone` read from the rollup when `use_rollup`. It fills the
-/// temporary table `day_granules` for the whole period, which also gives
-/// any other event of the scope its day.
+/// `timezone` read from the rollup when `use_rollup`, but for the rolled-up
+/// days starting at `left_out` (counted otherwise). It fills the temporary
+/// table `day_granules` for the whole period, which also gives any other
+/// event of the scope its day.
 pub(super) fn scope_visits(
     conn: &Connection,
     scope: &Scope,
     timezone: Tz,
     use_rollup: bool,
+    left_out: &[i64],
 ) -> Result<VisitsQuery, StoreError> {
     let rolled = if use_rollup {
         rollup::rolled_days(conn, scope.site, timezone, scope.from, scope.to)?
@@ -50,6 +52,10 @@ pub(super) fn scope_visits(
         Vec::new()
     };
     let pieces = rollup::uncovered(scope.from, scope.to, &rolled);
+    let rolled: Vec<(i64, i64)> = rolled
+        .into_iter()
+        .filter(|(start, _)| !left_out.contains(start))
+        .collect();
     rollup::fill_day_granules(conn, &[(scope.from, scope.to)], timezone)?;
     view_page_views(conn, scope.site, &pieces)?;
     let site = quoted(scope.site);

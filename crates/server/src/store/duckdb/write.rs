@@ -59,7 +59,7 @@ pub(super) fn write_batches(
     let rows: Vec<&StoredEvent> = firsts.iter().flatten().copied().collect();
     // Before the write: should it fail half-way, a day is only counted
     // from the events once more.
-    rollup::unroll_late_views(conn, rows.iter().copied())?;
+    rollup::unroll_late_events(conn, rows.iter().copied())?;
     let path_ids = paths::number(
         conn,
         known_paths,
