@@ -91,7 +91,8 @@ pub async fn report(report: Report<ConsentReportQuery>) -> Result<Json<ConsentRe
                 let mut report =
                     store.consent_report(&q.site, from, to, (day(from), day(to - 1)))?;
                 let decisions = store.consent_tallies(&q.site, from, to, site.timezone)?;
-                let counted = store.session_count(&Scope::unfiltered(&q.site, from, to))?;
+                let counted =
+                    store.visit_count(&Scope::unfiltered(&q.site, from, to), site.timezone)?;
                 add_insights(&mut report, &decisions, counted);
                 Ok(report)
             };

@@ -10,7 +10,7 @@ use super::report_query::Report;
 use crate::error::AppError;
 use crate::reports::Scope;
 use crate::reports::buckets::buckets;
-use crate::reports::errors::{compare, funnel_visits, group, totals};
+use crate::reports::errors::{compare, group, totals};
 
 /// `GET /api/errors?site=…&from=…&to=…`
 #[utoipa::path(
@@ -31,15 +31,13 @@ pub async fn errors(report: Report<ErrorsQuery>) -> Result<Json<ErrorsReport>, A
             let store = &stores.reports;
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
             let rows = store.errors(&scope)?;
-            let sessions = store.session_count(&scope)?;
+            let sessions = store.visit_count(&scope, site.timezone)?;
             let mut funnels = Vec::new();
             for saved in stores.saved.funnels(&q.site)? {
                 let mut definition = saved.funnel;
                 definition.unit = FunnelUnit::Session;
                 // Every visit counted, only those with errors followed.
-                let steps = store.funnel(&scope, &definition)?;
-                let with_errors = store.funnel_occurrences(&scope.with_errors(), &definition)?;
-                funnels.push(funnel_visits(&definition, &steps, with_errors));
+                funnels.push(store.funnel_visits(&scope, &definition)?);
             }
             let buckets = buckets(q.from, q.to, q.granularity, site.timezone);
             let k = stores.min_group_size;
@@ -48,13 +46,17 @@ pub async fn errors(report: Report<ErrorsQuery>) -> Result<Json<ErrorsReport>, A
                 let before = scope.previous();
                 let rows = store.errors(&before)?;
                 compare(&mut groups, &rows);
-                Some(totals(&rows, store.session_count(&before)?))
+                Some(totals(
+                    &rows,
+                    store.visit_count(&before, site.timezone)?,
+                    site.timezone,
+                ))
             } else {
                 None
             };
             Ok(ErrorsReport {
                 sessions,
-                totals: totals(&rows, sessions),
+                totals: totals(&rows, sessions, site.timezone),
                 previous,
                 groups,
                 k,

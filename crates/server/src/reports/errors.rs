@@ -10,8 +10,10 @@
 //!   error once, with its visitor: groups list their first and last
 //!   occurrence from this order, and name a browser or page only when at
 //!   least `k` visitors had the error there.
-//! - The number of sessions with any event in the scope (the share of
-//!   visits an error reached is over these).
+//! - The number of visits in the scope (a session's page views on one day
+//!   of the site's calendar, as the overview counts them): the share of
+//!   visits an error reached is over these. A group's visits are the
+//!   sessions it happened in, each once per day.
 //! - For each saved funnel, its figures over every session, and the
 //!   occurrences of only the sessions with an error in the period
 //!   ([`super::Scope::with_errors`]), as the funnel contract says.
@@ -124,7 +126,7 @@ pub fn fingerprint(message: &str, frame: Option<&str>) -> String {
 
 /// A saved funnel's visits: how many entered it and reached its end, and
 /// which of the visits with errors did.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FunnelVisits {
     pub name: String,
     pub entered: u64,
@@ -148,7 +150,10 @@ pub fn group(
 ) -> Vec<ErrorGroup> {
     struct Building {
         group: ErrorGroup,
+        /// For the funnels, which follow whole sessions.
         sessions: HashSet<String>,
+        /// Visits: a session on one day of the site's calendar.
+        visits: HashSet<(String, String)>,
         per_day: BTreeMap<String, u64>,
         series: Vec<u64>,
         browsers: HashMap<String, (u64, HashSet<i64>)>,
@@ -169,6 +174,7 @@ pub fn group(
                 ..ErrorGroup::default()
             },
             sessions: HashSet::new(),
+            visits: HashSet::new(),
             per_day: BTreeMap::new(),
             series: vec![0; buckets.len()],
             browsers: HashMap::new(),
@@ -177,11 +183,8 @@ pub fn group(
         b.group.count += 1;
         b.group.last_seen = e.ts;
         b.sessions.insert(e.session.clone());
-        let day = chrono::DateTime::from_timestamp_millis(e.ts)
-            .unwrap_or_default()
-            .with_timezone(&timezone)
-            .format("%Y-%m-%d")
-            .to_string();
+        let day = local_day(e.ts, timezone);
+        b.visits.insert((e.session.clone(), day.clone()));
         *b.per_day.entry(day).or_default() += 1;
         if let Some(n) = b
             .series
@@ -214,7 +217,7 @@ pub fn group(
         .into_values()
         .map(|b| {
             let mut g = b.group;
-            g.sessions = b.sessions.len() as u64;
+            g.sessions = b.visits.len() as u64;
             g.session_share = if sessions == 0 {
                 0.0
             } else {
@@ -252,9 +255,21 @@ pub fn group(
     out
 }
 
-/// A period's errors and the visits they reached.
-pub fn totals(errors: &[ErrorRow], sessions: u64) -> ErrorTotals {
-    let affected: HashSet<&str> = errors.iter().map(|e| e.session.as_str()).collect();
+/// The day of the site's calendar an instant falls on, as `YYYY-MM-DD`.
+fn local_day(ts: i64, timezone: Tz) -> String {
+    chrono::DateTime::from_timestamp_millis(ts)
+        .unwrap_or_default()
+        .with_timezone(&timezone)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// A period's errors and the visits they reached (days in `timezone`).
+pub fn totals(errors: &[ErrorRow], sessions: u64, timezone: Tz) -> ErrorTotals {
+    let affected: HashSet<(&str, String)> = errors
+        .iter()
+        .map(|e| (e.session.as_str(), local_day(e.ts, timezone)))
+        .collect();
     ErrorTotals {
         errors: errors.len() as u64,
         sessions_affected: affected.len() as u64,
@@ -364,6 +379,26 @@ mod tests {
             browser: browser.into(),
             path: "/checkout".into(),
         }
+    }
+
+    /// A session that errs before and after the site's midnight is two
+    /// visits, as the overview counts them, in Berlin's calendar.
+    #[test]
+    fn a_group_reaches_a_session_once_a_day() {
+        const HOUR: i64 = 3_600_000;
+        // 22:30, 23:00 and 23:30 UTC on 31 December 2025: 23:30, then 00:00
+        // and 00:30 of the new year in Berlin.
+        let evening = 1_767_220_200_000;
+        let rows = vec![
+            error("a", evening, "Boom", 1, "Chrome"),
+            error("a", evening + HOUR / 2, "Boom", 1, "Chrome"),
+            error("a", evening + HOUR, "Boom", 1, "Chrome"),
+        ];
+        let berlin = chrono_tz::Europe::Berlin;
+        let groups = group(&rows, 1, 10, berlin, &[], &[]);
+        assert_eq!((groups[0].count, groups[0].sessions), (3, 2));
+        assert_eq!(totals(&rows, 10, berlin).sessions_affected, 2);
+        assert_eq!(totals(&rows, 10, chrono_tz::UTC).sessions_affected, 1);
     }
 
     #[test]

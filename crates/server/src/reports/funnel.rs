@@ -15,6 +15,7 @@
 //! store may instead compute [`summarize`]'s figures in its own engine, as
 //! long as they equal this arithmetic's on every input.
 
+use foldhash::{HashMap, HashSet};
 use sonde_protocol::funnel::{FunnelGroup, MAX_STEPS, Step, StepResult};
 
 /// What one event of a unit says, as far as funnels care.
@@ -244,17 +245,31 @@ pub fn tally_marked(
     window_ms: i64,
     batches: &[MarkedColumns],
 ) -> Vec<StepResult> {
+    tally_marked_following(step_count, window_ms, batches, &HashSet::default()).0
+}
+
+/// [`tally_marked`], which also says how many steps each unit of
+/// `followed` reached (units none of whose events a step matched left
+/// out).
+pub fn tally_marked_following(
+    step_count: usize,
+    window_ms: i64,
+    batches: &[MarkedColumns],
+    followed: &HashSet<u64>,
+) -> (Vec<StepResult>, HashMap<u64, usize>) {
     let total: usize = batches.iter().map(|b| b.units.len()).sum();
     let bits = (usize::BITS - (total / 32).leading_zeros()).min(20);
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(1 << bits);
     let partitions = 1usize << bits;
-    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+    let tallies: Vec<(Tally, Vec<(u64, usize)>)> = std::thread::scope(|scope| {
         let running: Vec<_> = (0..workers)
             .map(|w| {
                 let range = partitions * w / workers..partitions * (w + 1) / workers;
-                scope.spawn(move || tally_partitions(step_count, window_ms, batches, bits, range))
+                scope.spawn(move || {
+                    tally_partitions(step_count, window_ms, batches, bits, range, followed)
+                })
             })
             .collect();
         running
@@ -263,10 +278,12 @@ pub fn tally_marked(
             .collect()
     });
     let mut tally = Tally::new(step_count);
-    for part in tallies {
+    let mut reached = HashMap::default();
+    for (part, followed) in tallies {
         tally.merge(part);
+        reached.extend(followed);
     }
-    tally.finish()
+    (tally.finish(), reached)
 }
 
 /// [`tally_marked`]'s work on the units whose partition is in `range`.
@@ -276,7 +293,8 @@ fn tally_partitions(
     batches: &[MarkedColumns],
     bits: u32,
     range: std::ops::Range<usize>,
-) -> Tally {
+    followed: &HashSet<u64>,
+) -> (Tally, Vec<(u64, usize)>) {
     // Multiplying spreads keys that are not hashes (visitor ids) over the
     // top bits too.
     let partition = |unit: u64| {
@@ -313,15 +331,19 @@ fn tally_partitions(
     }
     let mut tally = Tally::new(step_count);
     let mut reached = [0i64; MAX_STEPS];
+    let mut followed_reached = Vec::new();
     for edges in starts.windows(2) {
         let part = &mut placed[edges[0]..edges[1]];
         part.sort_unstable();
         for unit in part.chunk_by(|a, b| a.unit == b.unit) {
             let got = progress_of_marked(step_count, unit, window_ms, &mut reached);
             tally.add(&reached[..got]);
+            if followed.contains(&unit[0].unit) {
+                followed_reached.push((unit[0].unit, got));
+            }
         }
     }
-    tally
+    (tally, followed_reached)
 }
 
 /// [`progress`] for one unit's marked events (in order), without

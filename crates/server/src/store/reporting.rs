@@ -17,7 +17,7 @@ use super::StoreError;
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
 use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
-use crate::reports::errors::ErrorRow;
+use crate::reports::errors::{ErrorRow, FunnelVisits};
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 
@@ -61,6 +61,17 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
         reference_funnel(self, scope, funnel)
     }
 
+    /// A session funnel's visits over the scope: how many entered it and
+    /// reached its end, and which sessions with an error in the scope did.
+    /// By default [`reference_funnel_visits`].
+    fn funnel_visits(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+    ) -> Result<FunnelVisits, StoreError> {
+        reference_funnel_visits(self, scope, funnel)
+    }
+
     /// Each unit's value of `dimension`, from its first event in the
     /// scope's period (`(none)` where it has none).
     fn unit_dimension(
@@ -99,8 +110,9 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
         buckets: &[Bucket],
     ) -> Result<ConversionTallies, StoreError>;
 
-    /// Sessions with any event in the scope.
-    fn session_count(&self, scope: &Scope) -> Result<u64, StoreError>;
+    /// How many visits the scope has (days in `timezone`), as
+    /// [`ReportStore::visits`] lists them.
+    fn visit_count(&self, scope: &Scope, timezone: Tz) -> Result<u64, StoreError>;
 
     /// Web vitals in the scope: one row per page load and metric, oldest
     /// first.
@@ -179,5 +191,22 @@ pub fn reference_funnel<S: ReportStore + ?Sized>(
     Ok(crate::reports::funnel::summarize(
         funnel.steps.len(),
         &progresses,
+    ))
+}
+
+/// A session funnel's visits ([`ReportStore::funnel_visits`]) from the
+/// funnel's figures and the occurrences of only the sessions with errors
+/// ([`crate::reports::errors::funnel_visits`]).
+pub fn reference_funnel_visits<S: ReportStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    funnel: &FunnelDefinition,
+) -> Result<FunnelVisits, StoreError> {
+    let steps = store.funnel(scope, funnel)?;
+    let with_errors = store.funnel_occurrences(&scope.with_errors(), funnel)?;
+    Ok(crate::reports::errors::funnel_visits(
+        funnel,
+        &steps,
+        with_errors,
     ))
 }

@@ -525,6 +525,11 @@ mod tests {
                     let scope = Scope::new("shop", from, to, &filters);
                     let buckets = buckets(from, to, granularity, timezone);
                     let visits = store.visits(&scope, timezone).unwrap();
+                    assert_eq!(
+                        store.visit_count(&scope, timezone).unwrap(),
+                        visits.len() as u64,
+                        "round {round} {timezone} {from}..{to} {filters:?}"
+                    );
                     for goal in &goals {
                         let hits = store.goal_hits(&scope, timezone, &goal.target).unwrap();
                         let why = format!(

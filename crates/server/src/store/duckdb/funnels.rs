@@ -3,12 +3,15 @@
 //! ([`crate::reports::funnel`]) over the occurrences; and each unit's value of a
 //! breakdown.
 
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Connection, params};
+use foldhash::HashMap;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step, StepResult};
 
 use super::paths;
 use super::scope::{scope_params, scoped};
 use crate::reports::Scope;
+use crate::reports::errors::FunnelVisits;
 use crate::reports::funnel::{Happened, Occurrence};
 use crate::store::StoreError;
 
@@ -167,9 +170,64 @@ pub(super) fn funnel_in_sql(
     scope: &Scope,
     funnel: &FunnelDefinition,
 ) -> Result<Vec<StepResult>, StoreError> {
-    use duckdb::arrow::array::{Array, Int64Array, UInt64Array};
-    use duckdb::arrow::record_batch::RecordBatch;
+    let batches = marked_events(conn, scope, funnel)?;
+    Ok(crate::reports::funnel::tally_marked(
+        funnel.steps.len(),
+        funnel.window_ms,
+        &marked_columns(&batches)?,
+    ))
+}
 
+/// A session funnel's visits (see [`FunnelVisits`]) when every step can
+/// be matched in SQL: the sessions with an error in the scope are
+/// followed in the same pass as every session's figures
+/// ([`funnel_in_sql`]), not read again.
+pub(super) fn funnel_visits_in_sql(
+    conn: &Connection,
+    scope: &Scope,
+    funnel: &FunnelDefinition,
+) -> Result<FunnelVisits, StoreError> {
+    let events = scoped(conn, scope)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT DISTINCT session_key, coalesce(session_id, id) FROM events
+         WHERE {events} AND kind = 'error'"
+    ))?;
+    let with_errors: HashMap<u64, String> = stmt
+        .query_map(scope_params(scope), |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let followed = with_errors.keys().copied().collect();
+    let batches = marked_events(conn, scope, funnel)?;
+    let (steps, reached) = crate::reports::funnel::tally_marked_following(
+        funnel.steps.len(),
+        funnel.window_ms,
+        &marked_columns(&batches)?,
+        &followed,
+    );
+    let mut visits = FunnelVisits {
+        name: funnel.name.clone(),
+        entered: steps.first().map_or(0, |s| s.entrants),
+        converted: steps.last().map_or(0, |s| s.entrants),
+        ..FunnelVisits::default()
+    };
+    for (key, got) in reached {
+        let session = &with_errors[&key];
+        if got > 0 {
+            visits.entered_with_errors.insert(session.clone());
+        }
+        if got == funnel.steps.len() {
+            visits.converted_with_errors.insert(session.clone());
+        }
+    }
+    Ok(visits)
+}
+
+/// The events some step of `funnel` matches, marked with those steps, as
+/// Arrow batches of (unit key, time, stored position × 256 + steps).
+fn marked_events(
+    conn: &Connection,
+    scope: &Scope,
+    funnel: &FunnelDefinition,
+) -> Result<Vec<RecordBatch>, StoreError> {
     let unit = match funnel.unit {
         FunnelUnit::Session => "session_key",
         FunnelUnit::Visitor => "hash(visitor_id)",
@@ -235,9 +293,17 @@ pub(super) fn funnel_in_sql(
     }
     let sql = parts.join(" UNION ALL ");
     let mut stmt = conn.prepare(&sql)?;
-    let batches: Vec<RecordBatch> = stmt.query_arrow(params.as_slice())?.collect();
+    Ok(stmt.query_arrow(params.as_slice())?.collect())
+}
+
+/// [`marked_events`]' batches as the funnel arithmetic reads them.
+fn marked_columns(
+    batches: &[RecordBatch],
+) -> Result<Vec<crate::reports::funnel::MarkedColumns<'_>>, StoreError> {
+    use duckdb::arrow::array::{Array, Int64Array, UInt64Array};
+
     let unexpected = |what: &str| StoreError::Corrupt(format!("funnel rows: {what}"));
-    let columns = batches
+    batches
         .iter()
         .map(|batch| {
             let column = |i: usize| batch.column(i).as_any();
@@ -256,12 +322,7 @@ pub(super) fn funnel_in_sql(
                     .values(),
             })
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(crate::reports::funnel::tally_marked(
-        funnel.steps.len(),
-        funnel.window_ms,
-        &columns,
-    ))
+        .collect()
 }
 
 /// A funnel's occurrences, the events some step may match narrowed in SQL
@@ -401,7 +462,7 @@ mod tests {
     use sonde_protocol::{EventData, SiteSettings};
 
     use super::super::DuckDbStore;
-    use super::super::testing::{DAY, HOUR, MIDNIGHT, view};
+    use super::super::testing::{DAY, HOUR, MIDNIGHT, error, view};
     use super::*;
     use crate::store::data_roles::*;
 
@@ -440,6 +501,8 @@ mod tests {
                         props: Default::default(),
                         value: None,
                     };
+                } else if rng.random_range(0..30) == 0 {
+                    e.data = error("Boom");
                 }
                 events.push(e);
             }
@@ -525,8 +588,22 @@ mod tests {
                 expected.push((funnel, in_rust));
             }
         }
-        // Rolling the first day up changes nothing for funnels.
+        // The errors report follows the sessions with errors in the same
+        // pass as every session.
         drop(conn);
+        for (funnel, _) in expected
+            .iter()
+            .filter(|(f, _)| f.unit == FunnelUnit::Session)
+        {
+            let visits = store.funnel_visits(&month, funnel).unwrap();
+            assert_eq!(
+                visits,
+                crate::store::reference_funnel_visits(&store, &month, funnel).unwrap(),
+                "{funnel:?}"
+            );
+            assert!(!visits.entered_with_errors.is_empty(), "{funnel:?}");
+        }
+        // Rolling the first day up changes nothing for funnels.
         let site = SiteSettings::new("shop", vec![]);
         let turn = store
             .roll_up(&site, &[], MIDNIGHT + DAY + 12 * HOUR, 10)

@@ -11,6 +11,7 @@ use sonde_protocol::usage::{UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, SiteSettings};
 
 use super::counters::{self, Daily};
+use super::visits;
 use super::{
     DuckDbStore, consents, conversions, erase, funnels, inspect, overview, rollup, rows, sites,
     usage, vitals, write,
@@ -18,7 +19,7 @@ use super::{
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
 use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
-use crate::reports::errors::ErrorRow;
+use crate::reports::errors::{ErrorRow, FunnelVisits};
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 use crate::store::{
@@ -117,6 +118,17 @@ impl ReportStore for DuckDbStore {
         funnels::funnel_in_sql(&self.conn(), scope, funnel)
     }
 
+    fn funnel_visits(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+    ) -> Result<FunnelVisits, StoreError> {
+        if funnels::needs_props(funnel) || funnel.unit != FunnelUnit::Session {
+            return crate::store::reference_funnel_visits(self, scope, funnel);
+        }
+        funnels::funnel_visits_in_sql(&self.conn(), scope, funnel)
+    }
+
     fn unit_dimension(
         &self,
         scope: &Scope,
@@ -153,8 +165,8 @@ impl ReportStore for DuckDbStore {
         conversions::conversion_tallies(&self.conn(), scope, timezone, goal, buckets)
     }
 
-    fn session_count(&self, scope: &Scope) -> Result<u64, StoreError> {
-        rows::session_count(&self.conn(), scope)
+    fn visit_count(&self, scope: &Scope, timezone: Tz) -> Result<u64, StoreError> {
+        visits::visit_count(&self.conn(), scope, timezone)
     }
 
     fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError> {

@@ -126,23 +126,6 @@ pub(super) fn goal_hits(
     Ok(hits)
 }
 
-/// Sessions with any event in the scope.
-pub(super) fn session_count(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
-    let events = scoped(conn, scope)?;
-    let n: i64 = conn.query_row(
-        // By the session's number, not its id: a column of numbers, not
-        // of strings (two sessions share one with odds of about one in
-        // 10^7 among a million, see write::session_key).
-        &format!(
-            "SELECT count(DISTINCT session_key) FILTER (WHERE session_id IS NOT NULL)
-             FROM events WHERE {events}"
-        ),
-        scope_params(scope),
-        |r| r.get(0),
-    )?;
-    Ok(n as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::DuckDbStore;

@@ -213,7 +213,7 @@ mod tests {
         // The errors report follows only the visits with errors.
         assert_eq!(visits(&all.with_errors()), ["s1", "s2"]);
         assert_eq!(visits(&scope.with_errors()), ["s1"]);
-        assert_eq!(store.session_count(&scope).unwrap(), 2);
+        assert_eq!(store.visit_count(&scope, chrono_tz::UTC).unwrap(), 2);
         let errors: Vec<String> = store
             .errors(&scope)
             .unwrap()

@@ -9,7 +9,7 @@
 //! page view took out) are grouped from the events.
 
 use chrono_tz::Tz;
-use duckdb::Connection;
+use duckdb::{Connection, params};
 
 use super::rollup::{self, GRANULE_MS};
 use super::scope::{VIEW_COLUMNS, matching_sessions, sessions_sql};
@@ -87,6 +87,40 @@ pub(super) fn scope_visits(
         ),
         values: values.iter().chain(&values).cloned().collect(),
     })
+}
+
+/// How many visits the scope has: without filters, the rolled-up days'
+/// counts added up and the rest counted; with them, every visit that
+/// passes.
+pub(super) fn visit_count(
+    conn: &Connection,
+    scope: &Scope,
+    timezone: Tz,
+) -> Result<u64, StoreError> {
+    let (rolled, rolled_visits) = if scope.filters.is_empty() && !scope.with_errors {
+        let rolled = rollup::rolled_days(conn, scope.site, timezone, scope.from, scope.to)?;
+        let visits: i64 = conn
+            .prepare_cached(
+                "SELECT coalesce(sum(sessions), 0)::BIGINT FROM rollup_days
+                 WHERE site = ? AND timezone = ? AND day_start >= ? AND day_stop <= ?",
+            )?
+            .query_row(
+                params![scope.site, timezone.name(), scope.from, scope.to],
+                |r| r.get(0),
+            )?;
+        (rolled, visits as u64)
+    } else {
+        (Vec::new(), 0)
+    };
+    let starts: Vec<i64> = rolled.iter().map(|(start, _)| *start).collect();
+    let visits = scope_visits(conn, scope, timezone, true, &starts)?;
+    let params: Vec<&dyn duckdb::ToSql> = visits.params().collect();
+    let counted: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM ({})", visits.sql),
+        params.as_slice(),
+        |r| r.get(0),
+    )?;
+    Ok(rolled_visits + counted as u64)
 }
 
 /// Creates the temporary view `views`: the page views of `site` in
