@@ -3,7 +3,10 @@
 //! Errors are grouped by a fingerprint: the message with its variable parts
 //! (numbers, quoted text, long hex ids) replaced, plus the top frame of the
 //! stack without its line and column. Per group: how often, in how many
-//! visits and what share of all visits of the period, first and last seen,
+//! visits and what share of all visits of the period (a visit is a
+//! session's page views on one day of the site's calendar, as the overview
+//! counts them; an error reaches its session's visit of its day), first
+//! and last seen,
 //! a count per day of the site's calendar, the browsers and pages, an
 //! example stack, and for each saved funnel the conversion of the visits
 //! that entered it with the error against those without.
@@ -31,7 +34,7 @@ pub struct ErrorsQuery {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorsReport {
-    /// Visits with any event in the period.
+    /// The period's visits.
     pub sessions: u64,
     /// Most visits affected first.
     pub groups: Vec<ErrorGroup>,
@@ -54,7 +57,7 @@ pub struct ErrorTotals {
     pub errors: u64,
     /// Visits with at least one error.
     pub sessions_affected: u64,
-    /// Visits with any event.
+    /// The period's visits.
     pub sessions: u64,
 }
 
