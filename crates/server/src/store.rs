@@ -47,7 +47,10 @@ pub use self::duckdb::DuckDbStore;
 pub use self::ingest::IngestStore;
 pub use self::inspection::StoreInspection;
 pub use self::lifecycle::LifecycleStore;
-pub use self::reporting::{ReportStore, reference_funnel, reference_funnel_visits};
+pub use self::reporting::{
+    FunnelBreakdown, ReportStore, reference_funnel, reference_funnel_breakdown,
+    reference_funnel_visits,
+};
 pub use self::saved::SavedStore;
 pub use self::sites::SiteStore;
 

@@ -12,7 +12,7 @@ use super::report_query::Report;
 use crate::auth::Reader;
 use crate::error::AppError;
 use crate::reports::Scope;
-use crate::reports::funnel::break_down;
+use crate::reports::funnel::rank_groups;
 use crate::state::AppState;
 
 /// `POST /api/funnel`: a funnel's figures over a period.
@@ -45,10 +45,9 @@ pub async fn funnel(
             // from the same ones rather than read again.
             let (steps, breakdown, breakdown_hidden) = match query.breakdown {
                 Some(dimension) => {
-                    let units = store.funnel_occurrences(&scope, funnel)?;
-                    let values = store.unit_dimension(&scope, funnel.unit, dimension)?;
-                    let k = stores.min_group_size;
-                    break_down(&funnel.steps, funnel.window_ms, &units, &values, k)
+                    let (steps, groups) = store.funnel_breakdown(&scope, funnel, dimension)?;
+                    let (groups, hidden) = rank_groups(groups, stores.min_group_size);
+                    (steps, groups, hidden)
                 }
                 None => (store.funnel(&scope, funnel)?, Vec::new(), 0),
             };

@@ -1,7 +1,7 @@
 //! Funnels, apart from any store: given each unit's events in the order
 //! they were stored, which steps it reached and when ([`progress`]), the
 //! figures per step ([`summarize`]) and per value of a dimension
-//! ([`break_down`]). The semantics are written in [`sonde_protocol::funnel`].
+//! ([`break_down`], [`rank_groups`]). The semantics are written in [`sonde_protocol::funnel`].
 //!
 //! # What a store provides
 //!
@@ -90,39 +90,50 @@ const GROUPS: usize = 10;
 
 /// A funnel broken down by a dimension: the figures over every unit, and
 /// per value of the dimension (each unit's progress goes to its value's
-/// group, `(none)` for a unit without one), from one pass over each unit's
-/// events. Groups entered by fewer than `k` units are only counted, as are
-/// those past the top ten; the second figure is that count.
+/// group, `(none)` for a unit without one; groups by label, those no unit
+/// entered left out), from one pass over each unit's events.
 pub fn break_down(
     steps: &[Step],
     window_ms: i64,
     units: &[(String, Vec<Occurrence>)],
     values: &std::collections::HashMap<String, String>,
-    k: u64,
-) -> (Vec<StepResult>, Vec<FunnelGroup>, u64) {
+) -> (Vec<StepResult>, Vec<(String, Vec<StepResult>)>) {
     let mut all = Tally::new(steps.len());
     let mut groups: std::collections::BTreeMap<&str, Vec<Vec<i64>>> = Default::default();
     for (unit, events) in units {
-        let value = values.get(unit).map_or("(none)", String::as_str);
+        let value = values.get(unit).map_or(NO_VALUE, String::as_str);
         let reached = progress(steps, events, window_ms);
         all.add(&reached);
         groups.entry(value).or_default().push(reached);
     }
+    // Groups no unit entered are left out.
+    let groups = groups
+        .into_iter()
+        .map(|(label, progresses)| (label.to_owned(), summarize(steps.len(), &progresses)))
+        .filter(|(_, steps)| steps.first().is_some_and(|s| s.entrants > 0))
+        .collect();
+    (all.finish(), groups)
+}
+
+/// The group of units without a value of the breakdown's dimension.
+pub const NO_VALUE: &str = "(none)";
+
+/// The groups of a breakdown a reader sees: those that some unit entered,
+/// most entrants first, the top ten of those entered by at least `k`
+/// units; the second figure counts the others.
+pub fn rank_groups(groups: Vec<(String, Vec<StepResult>)>, k: u64) -> (Vec<FunnelGroup>, u64) {
     let mut hidden = 0;
     let mut out: Vec<FunnelGroup> = Vec::new();
-    for (label, progresses) in groups {
-        let summary = summarize(steps.len(), &progresses);
-        if summary[0].entrants == 0 {
+    for (label, steps) in groups {
+        let entrants = steps.first().map_or(0, |s| s.entrants);
+        if entrants == 0 {
             continue;
         }
-        if summary[0].entrants < k {
+        if entrants < k {
             hidden += 1;
             continue;
         }
-        out.push(FunnelGroup {
-            label: label.to_owned(),
-            steps: summary,
-        });
+        out.push(FunnelGroup { label, steps });
     }
     out.sort_by(|a, b| {
         b.steps[0]
@@ -132,7 +143,7 @@ pub fn break_down(
     });
     hidden += out.len().saturating_sub(GROUPS) as u64;
     out.truncate(GROUPS);
-    (all.finish(), out, hidden)
+    (out, hidden)
 }
 
 /// The figures per step over every unit's progress (see [`progress`]).
@@ -229,23 +240,18 @@ pub struct MarkedColumns<'a> {
     pub rows_and_steps: &'a [i64],
 }
 
-/// A funnel's figures over marked events that come in any order.
-///
-/// The events are grouped by unit without sorting them all: the units are
-/// split by the top bits of their (mixed) key into about `n / 32`
-/// partitions; a pass counts the events of each, a second places them, and
-/// each partition, a few dozen events, is sorted on its own, which puts
-/// each unit's events together and in order. The partitions are shared out
-/// among the cores, each worker taking a range of them and keeping its own
-/// tally. A sort of all events (in DuckDB or here) took longer than the
-/// rest of a funnel query at 10 million events. Each unit is followed by
-/// the semantics of [`progress`].
+/// A funnel's figures over marked events that come in any order (see
+/// [`gather_marked`] for how they are grouped by unit).
 pub fn tally_marked(
     step_count: usize,
     window_ms: i64,
     batches: &[MarkedColumns],
 ) -> Vec<StepResult> {
-    tally_marked_following(step_count, window_ms, batches, &HashSet::default()).0
+    let mut all = Tally::new(step_count);
+    for part in gather_marked(step_count, window_ms, batches, &|| Tally::new(step_count)) {
+        all.merge(part);
+    }
+    all.finish()
 }
 
 /// [`tally_marked`], which also says how many steps each unit of
@@ -257,18 +263,124 @@ pub fn tally_marked_following(
     batches: &[MarkedColumns],
     followed: &HashSet<u64>,
 ) -> (Vec<StepResult>, HashMap<u64, usize>) {
+    struct Following<'a> {
+        tally: Tally,
+        followed: &'a HashSet<u64>,
+        reached: Vec<(u64, usize)>,
+    }
+    impl Gather for Following<'_> {
+        fn gather(&mut self, unit: u64, reached: &[i64]) {
+            self.tally.add(reached);
+            if self.followed.contains(&unit) {
+                self.reached.push((unit, reached.len()));
+            }
+        }
+    }
+    let parts = gather_marked(step_count, window_ms, batches, &|| Following {
+        tally: Tally::new(step_count),
+        followed,
+        reached: Vec::new(),
+    });
+    let mut all = Tally::new(step_count);
+    let mut reached = HashMap::default();
+    for part in parts {
+        all.merge(part.tally);
+        reached.extend(part.reached);
+    }
+    (all.finish(), reached)
+}
+
+/// [`tally_marked`] over every unit and per group: `group_of` gives a
+/// unit's group (below `groups`), `none` the group of units it does not
+/// list.
+pub fn tally_marked_by_group(
+    step_count: usize,
+    window_ms: i64,
+    batches: &[MarkedColumns],
+    group_of: &HashMap<u64, u32>,
+    none: u32,
+    groups: usize,
+) -> (Vec<StepResult>, Vec<Vec<StepResult>>) {
+    struct ByGroup<'a> {
+        all: Tally,
+        groups: Vec<Tally>,
+        group_of: &'a HashMap<u64, u32>,
+        none: u32,
+    }
+    impl Gather for ByGroup<'_> {
+        fn gather(&mut self, unit: u64, reached: &[i64]) {
+            self.all.add(reached);
+            let group = self.group_of.get(&unit).copied().unwrap_or(self.none);
+            if let Some(tally) = self.groups.get_mut(group as usize) {
+                tally.add(reached);
+            }
+        }
+    }
+    let parts = gather_marked(step_count, window_ms, batches, &|| ByGroup {
+        all: Tally::new(step_count),
+        groups: vec![Tally::new(step_count); groups],
+        group_of,
+        none,
+    });
+    let mut all = Tally::new(step_count);
+    let mut per_group = vec![Tally::new(step_count); groups];
+    for part in parts {
+        all.merge(part.all);
+        for (mine, theirs) in per_group.iter_mut().zip(part.groups) {
+            mine.merge(theirs);
+        }
+    }
+    (
+        all.finish(),
+        per_group.into_iter().map(Tally::finish).collect(),
+    )
+}
+
+/// What a pass over marked events does with each unit's progress; each
+/// worker gathers its own, merged after.
+trait Gather: Send {
+    /// One unit, by the times it reached each step (see [`progress`]).
+    fn gather(&mut self, unit: u64, reached: &[i64]);
+}
+
+impl Gather for Tally {
+    fn gather(&mut self, _unit: u64, reached: &[i64]) {
+        self.add(reached);
+    }
+}
+
+/// Follows every unit of the marked events, in any order, into one
+/// [`Gather`] per worker.
+///
+/// The events are grouped by unit without sorting them all: the units are
+/// split by the top bits of their (mixed) key into about `n / 32`
+/// partitions; a pass counts the events of each, a second places them, and
+/// each partition, a few dozen events, is sorted on its own, which puts
+/// each unit's events together and in order. The partitions are shared out
+/// among the cores, each worker taking a range of them. A sort of all
+/// events (in DuckDB or here) took longer than the rest of a funnel query
+/// at 10 million events. Each unit is followed by the semantics of
+/// [`progress`].
+fn gather_marked<G: Gather>(
+    step_count: usize,
+    window_ms: i64,
+    batches: &[MarkedColumns],
+    new: &(dyn Fn() -> G + Sync),
+) -> Vec<G> {
     let total: usize = batches.iter().map(|b| b.units.len()).sum();
     let bits = (usize::BITS - (total / 32).leading_zeros()).min(20);
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(1 << bits);
     let partitions = 1usize << bits;
-    let tallies: Vec<(Tally, Vec<(u64, usize)>)> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let running: Vec<_> = (0..workers)
             .map(|w| {
                 let range = partitions * w / workers..partitions * (w + 1) / workers;
                 scope.spawn(move || {
-                    tally_partitions(step_count, window_ms, batches, bits, range, followed)
+                    let mut gathered = new();
+                    gather_partitions(step_count, window_ms, batches, bits, range, &mut gathered);
+                    gathered
                 })
             })
             .collect();
@@ -276,25 +388,18 @@ pub fn tally_marked_following(
             .into_iter()
             .map(|worker| worker.join().expect("a funnel worker finishes"))
             .collect()
-    });
-    let mut tally = Tally::new(step_count);
-    let mut reached = HashMap::default();
-    for (part, followed) in tallies {
-        tally.merge(part);
-        reached.extend(followed);
-    }
-    (tally.finish(), reached)
+    })
 }
 
-/// [`tally_marked`]'s work on the units whose partition is in `range`.
-fn tally_partitions(
+/// [`gather_marked`]'s work on the units whose partition is in `range`.
+fn gather_partitions(
     step_count: usize,
     window_ms: i64,
     batches: &[MarkedColumns],
     bits: u32,
     range: std::ops::Range<usize>,
-    followed: &HashSet<u64>,
-) -> (Tally, Vec<(u64, usize)>) {
+    gathered: &mut dyn Gather,
+) {
     // Multiplying spreads keys that are not hashes (visitor ids) over the
     // top bits too.
     let partition = |unit: u64| {
@@ -329,21 +434,15 @@ fn tally_partitions(
             }
         }
     }
-    let mut tally = Tally::new(step_count);
     let mut reached = [0i64; MAX_STEPS];
-    let mut followed_reached = Vec::new();
     for edges in starts.windows(2) {
         let part = &mut placed[edges[0]..edges[1]];
         part.sort_unstable();
         for unit in part.chunk_by(|a, b| a.unit == b.unit) {
             let got = progress_of_marked(step_count, unit, window_ms, &mut reached);
-            tally.add(&reached[..got]);
-            if followed.contains(&unit[0].unit) {
-                followed_reached.push((unit[0].unit, got));
-            }
+            gathered.gather(unit[0].unit, &reached[..got]);
         }
     }
-    (tally, followed_reached)
 }
 
 /// [`progress`] for one unit's marked events (in order), without
@@ -534,7 +633,8 @@ mod tests {
         .into_iter()
         .map(|(u, v)| (u.into(), v.into()))
         .collect();
-        let (totals, groups, hidden) = break_down(&steps, 10 * MIN, &units, &values, 2);
+        let (totals, groups) = break_down(&steps, 10 * MIN, &units, &values);
+        let (groups, hidden) = rank_groups(groups, 2);
         // The totals count every unit, hidden groups' too: a, b, c and d entered.
         let entered: Vec<u64> = totals.iter().map(|s| s.entrants).collect();
         assert_eq!(entered, [4, 3]);

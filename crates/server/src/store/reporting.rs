@@ -72,6 +72,18 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
         reference_funnel_visits(self, scope, funnel)
     }
 
+    /// A funnel's figures over every unit of the scope, and per value of
+    /// `dimension` (each unit's from its first event in the scope): by
+    /// default [`reference_funnel_breakdown`].
+    fn funnel_breakdown(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+        dimension: FunnelDimension,
+    ) -> Result<FunnelBreakdown, StoreError> {
+        reference_funnel_breakdown(self, scope, funnel, dimension)
+    }
+
     /// Each unit's value of `dimension`, from its first event in the
     /// scope's period (`(none)` where it has none).
     fn unit_dimension(
@@ -191,6 +203,29 @@ pub fn reference_funnel<S: ReportStore + ?Sized>(
     Ok(crate::reports::funnel::summarize(
         funnel.steps.len(),
         &progresses,
+    ))
+}
+
+/// A funnel's figures over every unit and per value of a breakdown's
+/// dimension, by label.
+pub type FunnelBreakdown = (Vec<StepResult>, Vec<(String, Vec<StepResult>)>);
+
+/// A funnel broken down ([`ReportStore::funnel_breakdown`]) by the
+/// reference arithmetic, over the units' occurrences and values
+/// ([`crate::reports::funnel::break_down`]).
+pub fn reference_funnel_breakdown<S: ReportStore + ?Sized>(
+    store: &S,
+    scope: &Scope,
+    funnel: &FunnelDefinition,
+    dimension: FunnelDimension,
+) -> Result<FunnelBreakdown, StoreError> {
+    let units = store.funnel_occurrences(scope, funnel)?;
+    let values = store.unit_dimension(scope, funnel.unit, dimension)?;
+    Ok(crate::reports::funnel::break_down(
+        &funnel.steps,
+        funnel.window_ms,
+        &units,
+        &values,
     ))
 }
 

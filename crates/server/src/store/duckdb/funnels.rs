@@ -12,7 +12,8 @@ use super::paths;
 use super::scope::{scope_params, scoped};
 use crate::reports::Scope;
 use crate::reports::errors::FunnelVisits;
-use crate::reports::funnel::{Happened, Occurrence};
+use crate::reports::funnel::{Happened, NO_VALUE, Occurrence};
+use crate::store::FunnelBreakdown;
 use crate::store::StoreError;
 
 /// Each unit's (session's or visitor's) key and the events some step of
@@ -46,17 +47,7 @@ pub(super) fn unit_dimension(
     dimension: FunnelDimension,
 ) -> Result<std::collections::HashMap<String, String>, StoreError> {
     let unit = unit_key(unit);
-    // Source and campaign belong to a visit's first page view.
-    let (column, only) = match dimension {
-        FunnelDimension::Browser => ("browser", ""),
-        FunnelDimension::Os => ("os", ""),
-        FunnelDimension::Device => ("device", ""),
-        FunnelDimension::Source => (
-            "coalesce(utm_source, referrer_host, 'direct')",
-            "AND kind = 'page_view'",
-        ),
-        FunnelDimension::Campaign => ("utm_campaign", "AND kind = 'page_view'"),
-    };
+    let (column, only) = dimension_sql(dimension);
     let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
         // `arg_min_null` over one order key, not `first(… ORDER BY ts,
@@ -70,6 +61,22 @@ pub(super) fn unit_dimension(
     ))?;
     let rows = stmt.query_map(scope_params(scope), |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A breakdown's dimension in SQL: an event's value, and which events
+/// carry it (a condition to add).
+fn dimension_sql(dimension: FunnelDimension) -> (&'static str, &'static str) {
+    // Source and campaign belong to a visit's first page view.
+    match dimension {
+        FunnelDimension::Browser => ("browser", ""),
+        FunnelDimension::Os => ("os", ""),
+        FunnelDimension::Device => ("device", ""),
+        FunnelDimension::Source => (
+            "coalesce(utm_source, referrer_host, 'direct')",
+            "AND kind = 'page_view'",
+        ),
+        FunnelDimension::Campaign => ("utm_campaign", "AND kind = 'page_view'"),
+    }
 }
 
 /// Whether a step of `funnel` looks at an event's properties, which SQL
@@ -228,10 +235,7 @@ fn marked_events(
     scope: &Scope,
     funnel: &FunnelDefinition,
 ) -> Result<Vec<RecordBatch>, StoreError> {
-    let unit = match funnel.unit {
-        FunnelUnit::Session => "session_key",
-        FunnelUnit::Visitor => "hash(visitor_id)",
-    };
+    let unit = marked_unit(funnel.unit);
     let events = scoped(conn, scope)?;
     let mut parts = Vec::new();
     let mut params: Vec<&dyn duckdb::ToSql> = Vec::new();
@@ -294,6 +298,102 @@ fn marked_events(
     let sql = parts.join(" UNION ALL ");
     let mut stmt = conn.prepare(&sql)?;
     Ok(stmt.query_arrow(params.as_slice())?.collect())
+}
+
+/// A unit's 64-bit key in [`marked_events`], in SQL.
+fn marked_unit(unit: FunnelUnit) -> &'static str {
+    match unit {
+        FunnelUnit::Session => "session_key",
+        FunnelUnit::Visitor => "hash(visitor_id)",
+    }
+}
+
+/// A funnel broken down by `dimension` when every step can be matched in
+/// SQL: each unit's value is read with its 64-bit key, and the marked
+/// events are followed into each unit's group in one pass
+/// ([`crate::reports::funnel::tally_marked_by_group`]). Following every
+/// unit's occurrences by its name, the generic way, took 13 s at 10
+/// million events.
+pub(super) fn funnel_breakdown_in_sql(
+    conn: &Connection,
+    scope: &Scope,
+    funnel: &FunnelDefinition,
+    dimension: FunnelDimension,
+) -> Result<FunnelBreakdown, StoreError> {
+    use duckdb::arrow::array::{Array, StringArray, UInt64Array};
+
+    let unit = marked_unit(funnel.unit);
+    let (column, only) = dimension_sql(dimension);
+    let events = scoped(conn, scope)?;
+    // `arg_min_null` over one order key: the first event's value even when
+    // it has none.
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {unit}, arg_min_null({column}, (epoch_ms(ts)::HUGEINT << 64) + seq)
+         FROM events WHERE {events} {only}
+         GROUP BY 1"
+    ))?;
+    let unexpected = |what: &str| StoreError::Corrupt(format!("funnel groups: {what}"));
+    let mut labels: Vec<String> = Vec::new();
+    let mut numbered: HashMap<String, u32> = HashMap::default();
+    let mut group_of: HashMap<u64, u32> = HashMap::default();
+    let mut without_value = Vec::new();
+    for batch in stmt.query_arrow(scope_params(scope))? {
+        let units = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .ok_or_else(|| unexpected("unit key"))?;
+        let values = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| unexpected("value"))?;
+        for i in 0..batch.num_rows() {
+            if values.is_null(i) {
+                without_value.push(units.value(i));
+                continue;
+            }
+            let value = values.value(i);
+            let group = match numbered.get(value) {
+                Some(group) => *group,
+                None => {
+                    let group = labels.len() as u32;
+                    numbered.insert(value.to_owned(), group);
+                    labels.push(value.to_owned());
+                    group
+                }
+            };
+            group_of.insert(units.value(i), group);
+        }
+    }
+    // Units without a value, or without an event that carries one, and
+    // any whose value reads `(none)`: one group, as the reference has it.
+    let none = match numbered.get(NO_VALUE) {
+        Some(group) => *group,
+        None => {
+            labels.push(NO_VALUE.to_owned());
+            labels.len() as u32 - 1
+        }
+    };
+    for unit in without_value {
+        group_of.insert(unit, none);
+    }
+    let batches = marked_events(conn, scope, funnel)?;
+    let (steps, groups) = crate::reports::funnel::tally_marked_by_group(
+        funnel.steps.len(),
+        funnel.window_ms,
+        &marked_columns(&batches)?,
+        &group_of,
+        none,
+        labels.len(),
+    );
+    let mut groups: Vec<(String, Vec<StepResult>)> = labels
+        .into_iter()
+        .zip(groups)
+        .filter(|(_, steps)| steps.first().is_some_and(|s| s.entrants > 0))
+        .collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((steps, groups))
 }
 
 /// [`marked_events`]' batches as the funnel arithmetic reads them.
@@ -495,6 +595,14 @@ mod tests {
                     paths[rng.random_range(0..6)],
                 );
                 e.session_id = Some(format!("s{session}"));
+                // Browsers and referrers vary within a unit: its first
+                // event's count.
+                e.software.browser = ["Firefox", "Chrome", "Safari"][rng.random_range(0..3)].into();
+                if let EventData::PageView { referrer, .. } = &mut e.data {
+                    *referrer = ["news.example", "mail.example"]
+                        .get(rng.random_range(0..3))
+                        .map(|r| r.to_string());
+                }
                 if rng.random_range(0..5) == 0 {
                     e.data = EventData::Custom {
                         name: ["add_to_cart", "purchase"][rng.random_range(0..2)].into(),
@@ -591,6 +699,30 @@ mod tests {
         // The errors report follows the sessions with errors in the same
         // pass as every session.
         drop(conn);
+        for (funnel, _) in &expected {
+            for dimension in [
+                FunnelDimension::Browser,
+                FunnelDimension::Source,
+                FunnelDimension::Campaign,
+            ] {
+                let fast = store.funnel_breakdown(&month, funnel, dimension).unwrap();
+                let reference =
+                    crate::store::reference_funnel_breakdown(&store, &month, funnel, dimension)
+                        .unwrap();
+                assert_eq!(fast, reference, "{funnel:?} by {dimension:?}");
+                let groups = fast.1;
+                let labels = groups.len();
+                assert!(
+                    labels
+                        >= if dimension == FunnelDimension::Campaign {
+                            1
+                        } else {
+                            2
+                        },
+                    "{funnel:?} by {dimension:?}: {groups:?}"
+                );
+            }
+        }
         for (funnel, _) in expected
             .iter()
             .filter(|(f, _)| f.unit == FunnelUnit::Session)

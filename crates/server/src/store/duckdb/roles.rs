@@ -23,8 +23,8 @@ use crate::reports::errors::{ErrorRow, FunnelVisits};
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 use crate::store::{
-    IngestStore, LifecycleStore, ReportStore, RetentionOutcome, RollupOutcome, SiteStore,
-    StoreError, StoreInspection, StoredEvent, WriteOutcome,
+    FunnelBreakdown, IngestStore, LifecycleStore, ReportStore, RetentionOutcome, RollupOutcome,
+    SiteStore, StoreError, StoreInspection, StoredEvent, WriteOutcome,
 };
 
 impl IngestStore for DuckDbStore {
@@ -127,6 +127,18 @@ impl ReportStore for DuckDbStore {
             return crate::store::reference_funnel_visits(self, scope, funnel);
         }
         funnels::funnel_visits_in_sql(&self.conn(), scope, funnel)
+    }
+
+    fn funnel_breakdown(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+        dimension: FunnelDimension,
+    ) -> Result<FunnelBreakdown, StoreError> {
+        if funnels::needs_props(funnel) {
+            return crate::store::reference_funnel_breakdown(self, scope, funnel, dimension);
+        }
+        funnels::funnel_breakdown_in_sql(&self.conn(), scope, funnel, dimension)
     }
 
     fn unit_dimension(
