@@ -297,22 +297,36 @@ pub fn funnel_visits(
     steps: &[StepResult],
     units_with_errors: Vec<(String, Vec<Occurrence>)>,
 ) -> FunnelVisits {
-    let mut visits = FunnelVisits {
-        name: funnel.name.clone(),
-        entered: steps.first().map_or(0, |s| s.entrants),
-        converted: steps.last().map_or(0, |s| s.entrants),
-        ..FunnelVisits::default()
-    };
+    let mut visits = FunnelVisits::new(funnel, steps);
     for (session, events) in units_with_errors {
         let reached = progress(&funnel.steps, &events, funnel.window_ms).len();
-        if reached > 0 {
-            visits.entered_with_errors.insert(session.clone());
-        }
-        if reached == funnel.steps.len() {
-            visits.converted_with_errors.insert(session);
-        }
+        visits.follow(session, reached, funnel.steps.len());
     }
     visits
+}
+
+impl FunnelVisits {
+    /// A saved funnel's visits from its figures over every visit, before
+    /// any visit with errors is followed.
+    pub fn new(funnel: &FunnelDefinition, steps: &[StepResult]) -> Self {
+        FunnelVisits {
+            name: funnel.name.clone(),
+            entered: steps.first().map_or(0, |s| s.entrants),
+            converted: steps.last().map_or(0, |s| s.entrants),
+            ..FunnelVisits::default()
+        }
+    }
+
+    /// A session with errors that reached `reached` of the funnel's
+    /// `step_count` steps.
+    pub fn follow(&mut self, session: String, reached: usize, step_count: usize) {
+        if reached == step_count {
+            self.converted_with_errors.insert(session.clone());
+        }
+        if reached > 0 {
+            self.entered_with_errors.insert(session);
+        }
+    }
 }
 
 /// Sets each group's count in the period before from that period's errors.

@@ -210,20 +210,9 @@ pub(super) fn funnel_visits_in_sql(
         &marked_columns(&batches)?,
         &followed,
     );
-    let mut visits = FunnelVisits {
-        name: funnel.name.clone(),
-        entered: steps.first().map_or(0, |s| s.entrants),
-        converted: steps.last().map_or(0, |s| s.entrants),
-        ..FunnelVisits::default()
-    };
-    for (key, got) in reached {
-        let session = &with_errors[&key];
-        if got > 0 {
-            visits.entered_with_errors.insert(session.clone());
-        }
-        if got == funnel.steps.len() {
-            visits.converted_with_errors.insert(session.clone());
-        }
+    let mut visits = FunnelVisits::new(funnel, &steps);
+    for (key, reached) in reached {
+        visits.follow(with_errors[&key].clone(), reached, funnel.steps.len());
     }
     Ok(visits)
 }
