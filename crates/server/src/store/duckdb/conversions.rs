@@ -397,10 +397,10 @@ pub(super) fn unroll_goals(
 mod tests {
     use rand::{Rng, SeedableRng};
     use sonde_protocol::funnel::Step;
-    use sonde_protocol::{EventData, Granularity, PropValue};
+    use sonde_protocol::{EventData, PropValue};
 
     use super::super::DuckDbStore;
-    use super::super::testing::{DAY, HOUR, MIDNIGHT, visit};
+    use super::super::testing::{DAY, MIDNIGHT, tally_periods, visit};
     use super::*;
     use crate::reports::buckets::buckets;
     use crate::store::StoredEvent;
@@ -502,26 +502,7 @@ mod tests {
                     assert!(rolled.rolled >= 10 && rolled.pending == 0, "{rolled:?}");
                 }
                 store.write(written).unwrap();
-                for (from, to, granularity, filters) in [
-                    (
-                        MIDNIGHT,
-                        MIDNIGHT + 10 * DAY,
-                        Granularity::Day,
-                        Default::default(),
-                    ),
-                    (
-                        MIDNIGHT + 2 * DAY + 5 * HOUR,
-                        MIDNIGHT + 4 * DAY,
-                        Granularity::Hour,
-                        Default::default(),
-                    ),
-                    (
-                        MIDNIGHT,
-                        MIDNIGHT + 10 * DAY,
-                        Granularity::Week,
-                        filters.clone(),
-                    ),
-                ] {
+                for (from, to, granularity, filters) in tally_periods(&filters) {
                     let scope = Scope::new("shop", from, to, &filters);
                     let buckets = buckets(from, to, granularity, timezone);
                     let visits = store.visits(&scope, timezone).unwrap();

@@ -126,3 +126,32 @@ pub(super) fn error(message: &str) -> EventData {
         rejection: false,
     })
 }
+
+/// The periods the tally tests read: ten days by the day, part of two
+/// days by the hour (a period that cuts days), and ten days by the week
+/// under `filters`.
+pub(super) fn tally_periods(
+    filters: &Filters,
+) -> [(i64, i64, sonde_protocol::Granularity, Filters); 3] {
+    use sonde_protocol::Granularity;
+    [
+        (
+            MIDNIGHT,
+            MIDNIGHT + 10 * DAY,
+            Granularity::Day,
+            Filters::default(),
+        ),
+        (
+            MIDNIGHT + 2 * DAY + 5 * HOUR,
+            MIDNIGHT + 4 * DAY,
+            Granularity::Hour,
+            Filters::default(),
+        ),
+        (
+            MIDNIGHT,
+            MIDNIGHT + 10 * DAY,
+            Granularity::Week,
+            filters.clone(),
+        ),
+    ]
+}

@@ -208,10 +208,10 @@ pub(super) fn landing_tallies(
 #[cfg(test)]
 mod tests {
     use rand::{Rng, SeedableRng};
-    use sonde_protocol::{EventData, Granularity};
+    use sonde_protocol::EventData;
 
     use super::super::DuckDbStore;
-    use super::super::testing::{DAY, HOUR, MIDNIGHT, visit};
+    use super::super::testing::{DAY, MIDNIGHT, tally_periods, visit};
     use super::*;
     use crate::reports::buckets::buckets;
     use crate::reports::performance::tally;
@@ -276,26 +276,7 @@ mod tests {
         let mut filters = sonde_protocol::Filters::default();
         filters.set("page", Some("/cart".into()));
         for timezone in [chrono_tz::Europe::Berlin, chrono_tz::Asia::Kathmandu] {
-            for (from, to, granularity, filters) in [
-                (
-                    MIDNIGHT,
-                    MIDNIGHT + 10 * DAY,
-                    Granularity::Day,
-                    Default::default(),
-                ),
-                (
-                    MIDNIGHT + 2 * DAY + 5 * HOUR,
-                    MIDNIGHT + 4 * DAY,
-                    Granularity::Hour,
-                    Default::default(),
-                ),
-                (
-                    MIDNIGHT,
-                    MIDNIGHT + 10 * DAY,
-                    Granularity::Week,
-                    filters.clone(),
-                ),
-            ] {
+            for (from, to, granularity, filters) in tally_periods(&filters) {
                 let scope = Scope::new("shop", from, to, &filters);
                 let buckets = buckets(from, to, granularity, timezone);
                 let rows = store.vitals(&scope).unwrap();
