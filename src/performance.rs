@@ -78,7 +78,7 @@ fn Report(report: PerformanceReport, range: Range) -> impl IntoView {
     view! {
         <section class="panel" aria-label="Site vitals">
             <p class="muted">{format!(
-                "{}, 75th percentile of page loads; thresholds from web.dev.",
+                "{}, 75th percentile of page loads (to within 1 %); ratings and thresholds from web.dev.",
                 range.label(),
             )}</p>
             <dl class="vitals">

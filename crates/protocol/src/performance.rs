@@ -87,7 +87,11 @@ impl Vital {
 pub struct VitalSummary {
     pub metric: Vital,
     pub samples: u64,
+    /// The 75th percentile, within 1 % of the sample of nearest rank: the
+    /// samples are counted in bins that add up over days.
     pub p75: f64,
+    /// The rating of the 75th percentile, exact (the percentile's
+    /// value may lie across a threshold by less than 1 %).
     pub rating: Rating,
     /// Shares of the samples, 0 to 1.
     pub good: f64,

@@ -41,14 +41,17 @@ pub async fn performance(
             let store = &stores.reports;
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
             let buckets = buckets(q.from, q.to, q.granularity, site.timezone);
-            let tallies = store.vital_tallies(&scope, &buckets)?;
+            let tallies = store.vital_tallies(&scope, site.timezone, &buckets)?;
             let goal = match goal {
-                Some(goal) => Some((goal.name, store.landing_tallies(&scope, &goal.target)?)),
+                Some(goal) => {
+                    let landing = store.landing_tallies(&scope, site.timezone, &goal)?;
+                    Some((goal.name, landing))
+                }
                 None => None,
             };
             let mut report = report(&tallies, &buckets, stores.min_group_size, goal);
             if q.compare {
-                let before = store.vital_tallies(&scope.previous(), &[])?;
+                let before = store.vital_tallies(&scope.previous(), site.timezone, &[])?;
                 report.previous = Some(summaries(&before, &VitalGroup::Scope));
             }
             Ok(report)

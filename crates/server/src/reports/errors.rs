@@ -148,43 +148,57 @@ pub fn group(
     buckets: &[Bucket],
     funnels: &[FunnelVisits],
 ) -> Vec<ErrorGroup> {
-    struct Building {
+    struct Building<'e> {
         group: ErrorGroup,
         /// For the funnels, which follow whole sessions.
-        sessions: HashSet<String>,
+        sessions: HashSet<&'e str>,
         /// Visits: a session on one day of the site's calendar.
-        visits: HashSet<(String, String)>,
-        per_day: BTreeMap<String, u64>,
+        visits: HashSet<(&'e str, usize)>,
+        per_day: BTreeMap<usize, u64>,
         series: Vec<u64>,
-        browsers: HashMap<String, (u64, HashSet<i64>)>,
-        pages: HashMap<String, (u64, HashSet<i64>)>,
+        browsers: HashMap<&'e str, (u64, HashSet<i64>)>,
+        pages: HashMap<&'e str, (u64, HashSet<i64>)>,
     }
+    let days = Days::of(errors, timezone);
+    // An error's group, by what it is made from: an error repeats its
+    // message, stack and source far more often than not.
+    let mut signatures: HashMap<(&str, Option<&str>, Option<&str>), String> = HashMap::new();
     let mut groups: HashMap<String, Building> = HashMap::new();
     for e in errors {
-        let message = normalise(&e.message);
-        let frame = top_frame(e.stack.as_deref(), e.source.as_deref());
-        let print = fingerprint(&message, frame.as_deref());
-        let b = groups.entry(print.clone()).or_insert_with(|| Building {
-            group: ErrorGroup {
-                fingerprint: print,
-                message,
-                top_frame: frame,
-                first_seen: e.ts,
-                example_stack: e.stack.clone(),
-                ..ErrorGroup::default()
-            },
-            sessions: HashSet::new(),
-            visits: HashSet::new(),
-            per_day: BTreeMap::new(),
-            series: vec![0; buckets.len()],
-            browsers: HashMap::new(),
-            pages: HashMap::new(),
-        });
+        let signature = (e.message.as_str(), e.stack.as_deref(), e.source.as_deref());
+        let print = match signatures.get(&signature) {
+            Some(print) => print,
+            None => {
+                let message = normalise(&e.message);
+                let frame = top_frame(e.stack.as_deref(), e.source.as_deref());
+                let print = fingerprint(&message, frame.as_deref());
+                groups.entry(print.clone()).or_insert_with(|| Building {
+                    group: ErrorGroup {
+                        fingerprint: print.clone(),
+                        message,
+                        top_frame: frame,
+                        first_seen: e.ts,
+                        example_stack: e.stack.clone(),
+                        ..ErrorGroup::default()
+                    },
+                    sessions: HashSet::new(),
+                    visits: HashSet::new(),
+                    per_day: BTreeMap::new(),
+                    series: vec![0; buckets.len()],
+                    browsers: HashMap::new(),
+                    pages: HashMap::new(),
+                });
+                signatures.entry(signature).or_insert(print)
+            }
+        };
+        let Some(b) = groups.get_mut(print) else {
+            continue;
+        };
         b.group.count += 1;
         b.group.last_seen = e.ts;
-        b.sessions.insert(e.session.clone());
-        let day = local_day(e.ts, timezone);
-        b.visits.insert((e.session.clone(), day.clone()));
+        b.sessions.insert(&e.session);
+        let day = days.index(e.ts);
+        b.visits.insert((&e.session, day));
         *b.per_day.entry(day).or_default() += 1;
         if let Some(n) = b
             .series
@@ -193,21 +207,24 @@ pub fn group(
             *n += 1;
         }
         for (labels, label) in [(&mut b.browsers, &e.browser), (&mut b.pages, &e.path)] {
-            let (count, visitors) = labels.entry(label.clone()).or_default();
+            let (count, visitors) = labels.entry(label).or_default();
             *count += 1;
             visitors.insert(e.visitor);
         }
     }
     // The rows of `k` visitors or more, most errors first; and the errors
     // of the others.
-    let ranked = |counts: HashMap<String, (u64, HashSet<i64>)>| {
+    let ranked = |counts: HashMap<&str, (u64, HashSet<i64>)>| {
         let mut hidden = 0;
         let mut rows: Vec<LabelCount> = Vec::new();
         for (label, (count, visitors)) in counts {
             if (visitors.len() as u64) < k {
                 hidden += count;
             } else {
-                rows.push(LabelCount { label, count });
+                rows.push(LabelCount {
+                    label: label.to_owned(),
+                    count,
+                });
             }
         }
         rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
@@ -226,7 +243,10 @@ pub fn group(
             g.per_day = b
                 .per_day
                 .into_iter()
-                .map(|(label, count)| LabelCount { label, count })
+                .map(|(day, count)| LabelCount {
+                    label: days.label(day),
+                    count,
+                })
                 .collect();
             g.series = buckets
                 .iter()
@@ -255,20 +275,44 @@ pub fn group(
     out
 }
 
-/// The day of the site's calendar an instant falls on, as `YYYY-MM-DD`.
-fn local_day(ts: i64, timezone: Tz) -> String {
-    chrono::DateTime::from_timestamp_millis(ts)
-        .unwrap_or_default()
-        .with_timezone(&timezone)
-        .format("%Y-%m-%d")
-        .to_string()
+/// The days of the site's calendar that errors (oldest first) fall on,
+/// so that an error's day is a search among a few days, not a date
+/// formatted for each error.
+struct Days(Vec<Bucket>);
+
+impl Days {
+    fn of(errors: &[ErrorRow], timezone: Tz) -> Self {
+        let (Some(first), Some(last)) = (
+            errors.iter().map(|e| e.ts).min(),
+            errors.iter().map(|e| e.ts).max(),
+        ) else {
+            return Days(Vec::new());
+        };
+        Days(super::buckets::buckets(
+            first,
+            last + 1,
+            sonde_protocol::Granularity::Day,
+            timezone,
+        ))
+    }
+
+    /// The day `ts` falls on, by its place among the days.
+    fn index(&self, ts: i64) -> usize {
+        self.0.partition_point(|d| d.stop <= ts)
+    }
+
+    /// A day as `YYYY-MM-DD`.
+    fn label(&self, day: usize) -> String {
+        self.0.get(day).map(|d| d.local.clone()).unwrap_or_default()
+    }
 }
 
 /// A period's errors and the visits they reached (days in `timezone`).
 pub fn totals(errors: &[ErrorRow], sessions: u64, timezone: Tz) -> ErrorTotals {
-    let affected: HashSet<(&str, String)> = errors
+    let days = Days::of(errors, timezone);
+    let affected: HashSet<(&str, usize)> = errors
         .iter()
-        .map(|e| (e.session.as_str(), local_day(e.ts, timezone)))
+        .map(|e| (e.session.as_str(), days.index(e.ts)))
         .collect();
     ErrorTotals {
         errors: errors.len() as u64,
@@ -277,9 +321,11 @@ pub fn totals(errors: &[ErrorRow], sessions: u64, timezone: Tz) -> ErrorTotals {
     }
 }
 
-fn impact(funnel: &FunnelVisits, hit: &HashSet<String>) -> FunnelImpact {
-    let entered = hit.intersection(&funnel.entered_with_errors).count() as u64;
-    let converted = hit.intersection(&funnel.converted_with_errors).count() as u64;
+fn impact(funnel: &FunnelVisits, hit: &HashSet<&str>) -> FunnelImpact {
+    let reached =
+        |sessions: &HashSet<String>| hit.iter().filter(|s| sessions.contains(**s)).count() as u64;
+    let entered = reached(&funnel.entered_with_errors);
+    let converted = reached(&funnel.converted_with_errors);
     FunnelImpact {
         funnel: funnel.name.clone(),
         with_error: Conversion::new(entered, converted),

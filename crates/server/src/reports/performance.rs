@@ -8,12 +8,27 @@
 //! web vitals (the collector reports each metric once per page load):
 //!
 //! - [`VitalTallies`]: per metric, of the whole scope, of each page and of
-//!   each bucket, the samples, their 75th percentile by nearest rank
-//!   ([`p75`]) and how many rate good and poor; and each page's visits.
-//!   [`tally`] defines them from the [`VitalRow`]s.
+//!   each bucket, the samples, their 75th percentile ([`p75`]) and how many
+//!   rate good and poor; and each page's visits. [`tally`] defines them
+//!   from the [`VitalRow`]s.
 //! - With a goal, [`LandingTally`]s: each visit's first LCP (oldest first:
 //!   time, then the stored sequence number) rated, and whether the visit
 //!   reached the goal. [`landing_tally`] defines them.
+//!
+//! A visit is a session's day on the site's calendar, as everywhere else
+//! in Sonde: a finished day's figures never change, so a store can keep
+//! them ([`crate::store`]'s rollup) and add them up over a period.
+//!
+//! # Percentiles from bins
+//!
+//! A percentile does not add up over days, but a count of samples per bin
+//! does. Samples are therefore counted in bins that grow by a constant
+//! factor ([`bin`]): the 75th percentile is the value that stands for the
+//! bin of the sample of nearest rank ([`bin_value`]), within
+//! [`RELATIVE_ACCURACY`] of that sample (the scheme of DDSketch). The
+//! rating and the shares of good and poor samples are counted from the
+//! samples themselves, so they are exact: the 75th percentile rates good
+//! exactly when three quarters of the samples do ([`rating_of_p75`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -29,21 +44,83 @@ use super::buckets::Bucket;
 #[derive(Clone, Debug, PartialEq)]
 pub struct VitalRow {
     pub session: String,
+    /// The start of the row's day on the site's calendar: with the
+    /// session, its visit.
+    pub day_start: i64,
     pub ts: i64,
     pub path: String,
     pub metric: sonde_protocol::Vital,
     pub value: f64,
 }
 
-/// The 75th percentile by nearest rank: the smallest sample that at least
-/// 75 % of the samples do not exceed.
+/// How far the value of a bin may be from any sample in it, relative to
+/// the sample.
+pub const RELATIVE_ACCURACY: f64 = 0.01;
+
+/// Samples below this share one bin, whose value is 0 (a layout shift of
+/// less than a thousandth, a paint in less than a microsecond).
+pub const SMALLEST_SAMPLE: f64 = 0.001;
+
+/// The bin of the samples below [`SMALLEST_SAMPLE`].
+pub const ZERO_BIN: i32 = -100_000;
+
+/// The logarithm of the factor by which each bin's upper edge exceeds the
+/// one before: bin `i` holds the samples in `(γ^(i-1), γ^i]`, with
+/// `γ = (1 + a) / (1 - a)` for the accuracy `a`. A store that bins in SQL
+/// divides by this same number.
+pub fn ln_bin_growth() -> f64 {
+    ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
+}
+
+/// The bin a sample is counted in.
+pub fn bin(value: f64) -> i32 {
+    if value < SMALLEST_SAMPLE {
+        ZERO_BIN
+    } else {
+        (value.ln() / ln_bin_growth()).ceil() as i32
+    }
+}
+
+/// The value a bin stands for: `2γ^i / (γ + 1)`, within
+/// [`RELATIVE_ACCURACY`] of both its edges.
+pub fn bin_value(bin: i32) -> f64 {
+    if bin == ZERO_BIN {
+        return 0.0;
+    }
+    let growth = ln_bin_growth().exp();
+    2.0 * (f64::from(bin) * ln_bin_growth()).exp() / (growth + 1.0)
+}
+
+/// The rank of the 75th percentile among `samples` sorted samples (from
+/// 1): the smallest that at least 75 % of them do not exceed.
+pub fn p75_rank(samples: u64) -> u64 {
+    (samples * 3).div_ceil(4)
+}
+
+/// The 75th percentile of samples (any order): the value of the bin of
+/// the sample of nearest rank ([`p75_rank`]); 0 without samples.
 pub fn p75(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
     values.sort_by(f64::total_cmp);
-    let rank = (values.len() * 3).div_ceil(4);
-    values[rank - 1]
+    let rank = p75_rank(values.len() as u64) as usize;
+    bin_value(bin(values[rank - 1]))
+}
+
+/// The rating of the 75th percentile of `samples`, of which `good` rate
+/// good and `poor` poor: good when at least its rank of them are, poor
+/// when fewer than its rank are not. The same as rating the exact
+/// percentile, which the bin's value only approaches.
+pub fn rating_of_p75(samples: u64, good: u64, poor: u64) -> Rating {
+    let rank = p75_rank(samples);
+    if good >= rank {
+        Rating::Good
+    } else if samples - poor >= rank {
+        Rating::NeedsImprovement
+    } else {
+        Rating::Poor
+    }
 }
 
 /// Which samples a tally counts.
@@ -74,7 +151,7 @@ pub struct VitalTally {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VitalTallies {
     pub tallies: Vec<VitalTally>,
-    /// The distinct visits each page was measured in (any metric).
+    /// The visits each page was measured in (any metric).
     pub page_visits: BTreeMap<String, u64>,
 }
 
@@ -94,7 +171,7 @@ impl VitalTallies {
 /// The tallies of `rows` (any order), with buckets by `buckets`.
 pub fn tally(rows: &[VitalRow], buckets: &[Bucket]) -> VitalTallies {
     let mut samples: HashMap<(VitalGroup, usize), Vec<f64>> = HashMap::new();
-    let mut visits: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut visits: HashMap<&str, HashSet<(&str, i64)>> = HashMap::new();
     for row in rows {
         let metric = metric_order(row.metric);
         let mut groups = vec![VitalGroup::Scope, VitalGroup::Page(row.path.clone())];
@@ -105,7 +182,10 @@ pub fn tally(rows: &[VitalRow], buckets: &[Bucket]) -> VitalTallies {
         for group in groups {
             samples.entry((group, metric)).or_default().push(row.value);
         }
-        visits.entry(&row.path).or_default().insert(&row.session);
+        visits
+            .entry(&row.path)
+            .or_default()
+            .insert((&row.session, row.day_start));
     }
     let mut tallies = VitalTallies {
         tallies: samples
@@ -146,22 +226,27 @@ pub struct LandingTally {
 pub const RATINGS: [Rating; 3] = [Rating::Good, Rating::NeedsImprovement, Rating::Poor];
 
 /// Each visit of `rows` (oldest first) rated by its first LCP, against the
-/// visits that reached the goal.
-pub fn landing_tally(rows: &[VitalRow], converted: &HashSet<String>) -> [LandingTally; 3] {
-    let mut landing_lcp: HashMap<&str, f64> = HashMap::new();
+/// visits (session and day) that reached the goal.
+pub fn landing_tally(rows: &[VitalRow], converted: &HashSet<(String, i64)>) -> [LandingTally; 3] {
+    let mut landing_lcp: HashMap<(&str, i64), f64> = HashMap::new();
     for row in rows.iter().filter(|r| r.metric == Vital::Lcp) {
-        landing_lcp.entry(&row.session).or_insert(row.value);
+        landing_lcp
+            .entry((&row.session, row.day_start))
+            .or_insert(row.value);
     }
     RATINGS.map(|rating| {
-        let visits: Vec<&str> = landing_lcp
+        let visits: Vec<(&str, i64)> = landing_lcp
             .iter()
             .filter(|(_, lcp)| Vital::Lcp.rate(**lcp) == rating)
-            .map(|(session, _)| *session)
+            .map(|(visit, _)| *visit)
             .collect();
         LandingTally {
             rating,
             visits: visits.len() as u64,
-            converted: visits.iter().filter(|s| converted.contains(**s)).count() as u64,
+            converted: visits
+                .iter()
+                .filter(|(session, day)| converted.contains(&((*session).to_owned(), *day)))
+                .count() as u64,
         }
     })
 }
@@ -178,7 +263,7 @@ fn summary(t: &VitalTally) -> VitalSummary {
         metric: t.metric,
         samples: t.samples,
         p75: t.p75,
-        rating: t.metric.rate(t.p75),
+        rating: rating_of_p75(t.samples, t.good, t.poor),
         good: share(t.good),
         needs_improvement: share(t.samples - t.good - t.poor),
         poor: share(t.poor),
@@ -262,17 +347,84 @@ pub fn report(
 mod tests {
     use super::*;
 
+    /// Within 1 % of the sample of nearest rank.
+    fn near(estimate: f64, sample: f64) -> bool {
+        (estimate - sample).abs() <= sample * RELATIVE_ACCURACY * (1.0 + 1e-9)
+    }
+
     #[test]
-    fn p75_is_the_nearest_rank() {
-        assert_eq!(p75(&mut [4.0, 1.0, 3.0, 2.0]), 3.0);
-        assert_eq!(p75(&mut [5.0]), 5.0);
-        assert_eq!(p75(&mut [1.0, 2.0, 3.0, 4.0, 5.0]), 4.0);
+    fn p75_is_the_bin_of_the_nearest_rank() {
+        for (mut values, rank) in [
+            (vec![4.0, 1.0, 3.0, 2.0], 3.0),
+            (vec![5.0], 5.0),
+            (vec![1.0, 2.0, 3.0, 4.0, 5.0], 4.0),
+            (vec![0.05, 0.0, 0.3, 0.0002], 0.05),
+        ] {
+            let estimate = p75(&mut values);
+            assert_eq!(estimate, bin_value(bin(rank)), "{values:?}");
+            assert!(near(estimate, rank), "{estimate} for {rank}");
+        }
         assert_eq!(p75(&mut []), 0.0);
+        assert_eq!(p75(&mut [0.0, 0.0005]), 0.0, "below the smallest sample");
+    }
+
+    /// Every sample's bin stands for a value within the accuracy, and
+    /// larger samples never fall in smaller bins.
+    #[test]
+    fn a_bins_value_is_within_the_accuracy_of_its_samples() {
+        let mut value = SMALLEST_SAMPLE;
+        let mut last = bin(value);
+        while value < 1e7 {
+            let b = bin(value);
+            assert!(b >= last, "{value}");
+            assert!(near(bin_value(b), value), "{value}: {}", bin_value(b));
+            last = b;
+            value *= 1.000_7;
+        }
+        // The thresholds and whole milliseconds, where ties are.
+        for vital in sonde_protocol::Vital::ALL {
+            let (good, fair) = vital.thresholds();
+            for v in [good, fair] {
+                assert!(near(bin_value(bin(v)), v), "{vital:?} {v}");
+            }
+        }
+        for ms in 1..20_000 {
+            let v = f64::from(ms);
+            assert!(near(bin_value(bin(v)), v), "{v}");
+        }
+    }
+
+    /// Rated from counts, the percentile gets the rating of the exact
+    /// sample of nearest rank, also where the bin's value lies across a
+    /// threshold.
+    #[test]
+    fn the_rating_of_p75_is_the_exact_samples() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+        for _ in 0..2_000 {
+            let vital = Vital::ALL[rng.random_range(0..Vital::ALL.len())];
+            let (good, fair) = vital.thresholds();
+            let around = [good, fair][rng.random_range(0..2)];
+            let mut values: Vec<f64> = (0..rng.random_range(1..30))
+                .map(|_| around * rng.random_range(0.97..1.03))
+                .collect();
+            let rated = |r| values.iter().filter(|v| vital.rate(**v) == r).count() as u64;
+            let (good_n, poor_n) = (rated(Rating::Good), rated(Rating::Poor));
+            values.sort_by(f64::total_cmp);
+            let exact = values[p75_rank(values.len() as u64) as usize - 1];
+            assert_eq!(
+                rating_of_p75(values.len() as u64, good_n, poor_n),
+                vital.rate(exact),
+                "{vital:?} {values:?}"
+            );
+        }
+        assert_eq!(rating_of_p75(0, 0, 0), Rating::Good);
     }
 
     fn lcp(session: &str, path: &str, value: f64) -> VitalRow {
         VitalRow {
             session: session.into(),
+            day_start: 0,
             ts: 0,
             path: path.into(),
             metric: Vital::Lcp,
@@ -290,7 +442,7 @@ mod tests {
             lcp("d", "/", 4_500.0),
             lcp("e", "/", 6_000.0),
         ];
-        let converted: HashSet<String> = ["a", "b", "c"].map(String::from).into();
+        let converted: HashSet<(String, i64)> = ["a", "b", "c"].map(|s| (s.to_owned(), 0)).into();
         let days = crate::reports::buckets::buckets(
             0,
             2 * 86_400_000,
@@ -302,7 +454,7 @@ mod tests {
         let r = report(&tallies, &days, 2, Some(("Purchase".into(), landing)));
         assert_eq!(r.pages.len(), 1, "/cart was measured in one visit only");
         let home = &r.pages[0].vitals[0];
-        assert_eq!((home.samples, home.p75), (5, 4_500.0));
+        assert_eq!((home.samples, home.p75), (5, bin_value(bin(4_500.0))));
         assert_eq!(home.rating, Rating::Poor);
         assert!((home.good - 0.4).abs() < 1e-9 && (home.poor - 0.4).abs() < 1e-9);
         let by: Vec<(Rating, u64, u64)> = r

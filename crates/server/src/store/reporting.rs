@@ -127,18 +127,28 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
     fn visit_count(&self, scope: &Scope, timezone: Tz) -> Result<u64, StoreError>;
 
     /// Web vitals in the scope: one row per page load and metric, oldest
-    /// first.
-    fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError>;
+    /// first, each with its day in `timezone`.
+    fn vitals(&self, scope: &Scope, timezone: Tz) -> Result<Vec<VitalRow>, StoreError>;
 
     /// The scope's web vitals tallied by
-    /// [`crate::reports::performance::tally`] (buckets by `buckets`; none
-    /// when empty), sorted as it sorts them.
-    fn vital_tallies(&self, scope: &Scope, buckets: &[Bucket]) -> Result<VitalTallies, StoreError>;
+    /// [`crate::reports::performance::tally`] (days in `timezone`, buckets
+    /// by `buckets`; none when empty), sorted as it sorts them.
+    fn vital_tallies(
+        &self,
+        scope: &Scope,
+        timezone: Tz,
+        buckets: &[Bucket],
+    ) -> Result<VitalTallies, StoreError>;
 
-    /// The scope's visits rated by their first LCP, against the visits
-    /// that reached `goal`, as [`crate::reports::performance::landing_tally`]
-    /// defines them.
-    fn landing_tallies(&self, scope: &Scope, goal: &Step) -> Result<[LandingTally; 3], StoreError>;
+    /// The scope's visits (days in `timezone`) rated by their first LCP,
+    /// against the visits that reached `goal`'s target, as
+    /// [`crate::reports::performance::landing_tally`] defines them.
+    fn landing_tallies(
+        &self,
+        scope: &Scope,
+        timezone: Tz,
+        goal: &Goal,
+    ) -> Result<[LandingTally; 3], StoreError>;
 
     /// The consent report of `site` for decisions in `[from, to)`, with the
     /// banner impressions of the site's days `first_day..=last_day` (see

@@ -5,7 +5,8 @@
 //! day that is over are tallied once per saved goal, when the rollup job
 //! rolls the day up (`rollup_day_goals`: the day's totals and each label
 //! of each breakdown, which add up over days since visitors are counted
-//! per day). A report adds up those days and tallies the rest of its
+//! per day, and the performance report's visits by their first LCP). A
+//! report adds up those days and tallies the rest of its
 //! period from the visits (see [`super::visits`]). A late page view takes
 //! its day out of the rollup, and a late custom event takes its day out of
 //! the goals' tallies, until the job counts them again.
@@ -39,9 +40,14 @@ fn column(breakdown: Breakdown) -> &'static str {
 /// The rollup's rows of a day's totals, in its `breakdown` column.
 const TOTAL: &str = "total";
 
+/// The rollup's rows of the day's visits by the rating of their first LCP
+/// (the performance report's, see [`super::vitals`]), in its `breakdown`
+/// column: `visits` and `conversions` only, labelled by the rating.
+pub(super) const LANDING_LCP: &str = "landing_lcp";
+
 /// What a goal's rolled-up conversions are kept under: what it reaches and
 /// its fixed value, not its name (a renamed goal counts the same).
-fn goal_key(goal: &Goal) -> String {
+pub(super) fn goal_key(goal: &Goal) -> String {
     serde_json::to_string(&(&goal.target, goal.value)).unwrap_or_default()
 }
 
@@ -82,7 +88,7 @@ pub(super) fn conversion_tallies(
 /// The days of the scope rolled up for `goal` whose tallies can stand for
 /// their visits: each within one of `buckets` (an hour's buckets cut a
 /// day). Their spans, oldest first.
-fn rolled_goal_days(
+pub(super) fn rolled_goal_days(
     conn: &Connection,
     scope: &Scope,
     timezone: Tz,
@@ -373,6 +379,7 @@ fn roll_goal_day(
         )?;
     }
     tx.execute_batch("DROP TABLE conversion_visits")?;
+    super::vitals::roll_landing_day(&tx, &day, timezone, goal, key)?;
     tx.commit()?;
     Ok(())
 }

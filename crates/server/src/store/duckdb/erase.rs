@@ -5,6 +5,7 @@
 use duckdb::{Connection, params};
 use sonde_protocol::{EraseReceipt, SiteSettings};
 
+use super::rollup::DAY_TABLES;
 use super::{consents, paths};
 use crate::store::{RetentionOutcome, StoreError};
 
@@ -36,10 +37,11 @@ pub(super) fn erase(
         values.as_slice(),
     )?;
     if events_deleted > 0 {
-        tx.execute("DELETE FROM rollup_days WHERE site = ?", [site])?;
-        // A rolled-up visit is the visitor's too.
-        tx.execute("DELETE FROM rollup_day_visits WHERE site = ?", [site])?;
-        tx.execute("DELETE FROM rollup_day_goals WHERE site = ?", [site])?;
+        // A rolled-up visit, and the visits a day's tallies count, are the
+        // visitor's too.
+        for table in std::iter::once("rollup_days").chain(DAY_TABLES) {
+            tx.execute(&format!("DELETE FROM {table} WHERE site = ?"), [site])?;
+        }
         // A path only this visitor viewed goes with their events.
         paths::delete_unused(&tx, site)?;
     }
@@ -98,7 +100,7 @@ pub(super) fn apply_retention(
         unrolled_before = Some(unrolled_before.map_or(marketing, |c: i64| c.max(marketing)));
     }
     if let Some(before) = unrolled_before {
-        for table in ["rollup_days", "rollup_day_visits", "rollup_day_goals"] {
+        for table in std::iter::once("rollup_days").chain(DAY_TABLES) {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE site = ? AND day_start < ?"),
                 params![site.key, before],

@@ -181,16 +181,26 @@ impl ReportStore for DuckDbStore {
         visits::visit_count(&self.conn(), scope, timezone)
     }
 
-    fn vitals(&self, scope: &Scope) -> Result<Vec<VitalRow>, StoreError> {
-        vitals::vitals(&self.conn(), scope)
+    fn vitals(&self, scope: &Scope, timezone: Tz) -> Result<Vec<VitalRow>, StoreError> {
+        vitals::vitals(&self.conn(), scope, timezone)
     }
 
-    fn vital_tallies(&self, scope: &Scope, buckets: &[Bucket]) -> Result<VitalTallies, StoreError> {
-        vitals::vital_tallies(&self.conn(), scope, buckets)
+    fn vital_tallies(
+        &self,
+        scope: &Scope,
+        timezone: Tz,
+        buckets: &[Bucket],
+    ) -> Result<VitalTallies, StoreError> {
+        vitals::vital_tallies(&self.conn(), scope, timezone, buckets)
     }
 
-    fn landing_tallies(&self, scope: &Scope, goal: &Step) -> Result<[LandingTally; 3], StoreError> {
-        vitals::landing_tallies(&self.conn(), scope, goal)
+    fn landing_tallies(
+        &self,
+        scope: &Scope,
+        timezone: Tz,
+        goal: &Goal,
+    ) -> Result<[LandingTally; 3], StoreError> {
+        vitals::landing_tallies(&self.conn(), scope, timezone, goal)
     }
 
     fn consent_report(

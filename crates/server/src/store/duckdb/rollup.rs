@@ -36,7 +36,18 @@ use crate::store::{RollupOutcome, StoreError, StoredEvent};
 
 /// What the rollup holds and how it counts; rows of another version (an
 /// older Sonde's) are dropped when the store opens and counted again.
-const VERSION: i32 = 6;
+const VERSION: i32 = 7;
+
+/// The tables that hold what the rollup keeps of each day, besides the
+/// day's row in `rollup_days` (which says whether they are read).
+pub(super) const DAY_TABLES: [&str; 6] = [
+    "rollup_day_pages",
+    "rollup_day_groups",
+    "rollup_day_visits",
+    "rollup_day_goals",
+    "rollup_day_vitals",
+    "rollup_day_vital_pages",
+];
 
 /// Drops rollup rows another version of Sonde wrote.
 pub(super) fn drop_other_versions(conn: &Connection) -> Result<(), StoreError> {
@@ -283,8 +294,8 @@ fn count_from_events(
 }
 
 /// The days of `site`'s calendar (in `timezone`) that are over as of
-/// `now_ms`, have page views before them or on them, and are not rolled
-/// up: oldest first.
+/// `now_ms`, have events before them or on them, and are not rolled up:
+/// oldest first.
 fn pending_days(
     conn: &Connection,
     site: &str,
@@ -296,8 +307,7 @@ fn pending_days(
         return Ok(Vec::new());
     };
     let first: Option<i64> = conn.query_row(
-        "SELECT epoch_ms(min(ts)) FROM events
-         WHERE site = ? AND kind = 'page_view' AND ts < epoch_ms(?::BIGINT)",
+        "SELECT epoch_ms(min(ts)) FROM events WHERE site = ? AND ts < epoch_ms(?::BIGINT)",
         params![site, today_start],
         |r| r.get(0),
     )?;
@@ -331,12 +341,7 @@ fn roll_day(
         "DELETE FROM rollup_days WHERE site = ? AND day_start = ?",
         params![site, start],
     )?;
-    for table in [
-        "rollup_day_pages",
-        "rollup_day_groups",
-        "rollup_day_visits",
-        "rollup_day_goals",
-    ] {
+    for table in DAY_TABLES {
         tx.execute(
             &format!("DELETE FROM {table} WHERE site = ? AND day_start = ?"),
             params![site, start],
@@ -365,6 +370,7 @@ fn roll_day(
         "INSERT INTO rollup_day_visits BY NAME SELECT ? AS site, * FROM day_sessions",
         [site],
     )?;
+    super::vitals::roll_day(&tx, site, (start, stop))?;
     for dimension in super::scope::OVERVIEW_DIMENSIONS {
         tx.execute(
             &format!(
@@ -418,8 +424,8 @@ fn rolled_until(conn: &Connection) -> Result<HashMap<String, i64>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Takes the days that late page views among `rows` fall on out of the
-/// rollup, and the days late custom events fall on out of its goals'
+/// Takes the days that late page views and web vitals among `rows` fall
+/// on out of the rollup, and the days late custom events fall on out of its goals'
 /// conversions, before the rows are written.
 pub(super) fn unroll_late_events<'e>(
     conn: &Connection,
@@ -430,7 +436,7 @@ pub(super) fn unroll_late_events<'e>(
     let counted = |e: &StoredEvent| {
         matches!(
             e.data,
-            EventData::PageView { .. } | EventData::Custom { .. }
+            EventData::PageView { .. } | EventData::Custom { .. } | EventData::Vital { .. }
         )
     };
     let Some(earliest) = rows.clone().filter(|e| counted(e)).map(|e| e.ts).min() else {
@@ -451,7 +457,9 @@ pub(super) fn unroll_late_events<'e>(
             .get(e.site.as_str())
             .is_some_and(|until| e.ts < *until);
         if is_late && counted(e) {
-            let is_view = matches!(e.data, EventData::PageView { .. });
+            // A late page view or web vital changes the day's rolled-up
+            // figures; a late custom event only its goals' tallies.
+            let is_view = !matches!(e.data, EventData::Custom { .. });
             let span = late
                 .entry((e.site.as_str(), is_view))
                 .or_insert((e.ts, e.ts));

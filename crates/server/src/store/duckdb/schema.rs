@@ -183,6 +183,35 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             Ok(())
         },
     },
+    Migration {
+        name: "rolled-up days keep their web vitals",
+        apply: |tx| {
+            // Per rolled-up day, metric and page (path_id NULL: every
+            // page), how many samples fell in each bin of the performance
+            // report (reports::performance::bin) and how many of them rate
+            // good and poor; and how many visits measured each page. Read
+            // only for days listed in rollup_days.
+            tx.execute_batch(
+                "CREATE TABLE rollup_day_vitals (
+                     site      VARCHAR NOT NULL,
+                     day_start BIGINT NOT NULL,
+                     metric    VARCHAR NOT NULL,
+                     path_id   INTEGER,
+                     bin       INTEGER NOT NULL,
+                     samples   BIGINT NOT NULL,
+                     good      BIGINT NOT NULL,
+                     poor      BIGINT NOT NULL
+                 );
+                 CREATE TABLE rollup_day_vital_pages (
+                     site      VARCHAR NOT NULL,
+                     day_start BIGINT NOT NULL,
+                     path_id   INTEGER NOT NULL,
+                     visits    BIGINT NOT NULL
+                 );",
+            )?;
+            Ok(())
+        },
+    },
 ];
 
 /// Creates the sequence `name` to count on from the largest number `max`

@@ -223,7 +223,7 @@ mod tests {
         assert_eq!(errors, ["s1"]);
         assert_eq!(store.errors(&all).unwrap().len(), 2);
         let vitals: Vec<f64> = store
-            .vitals(&scope)
+            .vitals(&scope, chrono_tz::UTC)
             .unwrap()
             .iter()
             .map(|v| v.value)
