@@ -2,14 +2,15 @@
 //! breakdowns of its sessions.
 
 use chrono_tz::Tz;
-use duckdb::Connection;
+use duckdb::{Connection, params};
+use sonde_protocol::Filters;
 use sonde_protocol::overview::{
     BotDay, Breakdown, BreakdownRow, KeyFigures, OverviewQuery, OverviewReport,
 };
 
 use super::counters::{self, Daily};
 use super::rollup;
-use super::scope::{matching_sessions, sessions_sql};
+use super::scope::{OVERVIEW_DIMENSIONS, matching_sessions, sessions_sql};
 use super::usage::usage_figures;
 use super::visits::{quoted, view_page_views};
 use crate::reports::Scope;
@@ -39,10 +40,7 @@ pub(super) fn overview(
                         count(*) AS n
                  FROM counted_sessions WHERE {column} IS NOT NULL GROUP BY {column}
                  UNION ALL
-                 SELECT g.label, g.visitors, g.sessions
-                 FROM rollup_day_groups g JOIN chosen_days d
-                   ON g.site = d.site AND g.day_start = d.day_start
-                 WHERE g.dimension = '{column}'
+                 SELECT label, visitors, sessions FROM chosen_groups WHERE dimension = '{column}'
              ) GROUP BY label"
         )
     };
@@ -66,6 +64,19 @@ pub(super) fn overview(
                 .then_with(|| a.label.cmp(&b.label))
         });
         keep_groups(rows, k)
+    } else if kept_filter(&q.filters).is_some() {
+        // The rolled-up days' pages of the filter's visits are kept.
+        breakdown(
+            "SELECT path, sum(visitors)::BIGINT, sum(n)::BIGINT FROM (
+                 SELECT v.path, count(DISTINCT (v.day_start, v.visitor_id)) AS visitors,
+                        count(*) AS n
+                 FROM views v JOIN counted_sessions c
+                   ON v.session = c.session AND v.day_start = c.day_start
+                 GROUP BY v.path
+                 UNION ALL
+                 SELECT label, visitors, views FROM chosen_groups WHERE dimension = 'page'
+             ) GROUP BY path",
+        )?
     } else {
         breakdown(
             "SELECT path, count(DISTINCT (day_start, visitor)), count(*) FROM (
@@ -127,11 +138,73 @@ fn bots_per_day(
 /// Most rows a breakdown lists.
 const BREAKDOWN_ROWS: usize = 10;
 
+/// The filters for which a rolled-up day keeps the overview's figures of
+/// the visits that pass it, one filter and value at a time
+/// (`rollup_day_filtered`, see [`roll_day_filtered`]): what a visit came
+/// from and with, whose values are few. Pages have too many values to
+/// keep every pair of them.
+const KEPT_FILTERS: [&str; 7] = [
+    "source", "medium", "campaign", "referrer", "browser", "os", "device",
+];
+
+/// The one filter of `filters` and its value, when it is the only one and
+/// rolled-up days keep their figures for it.
+fn kept_filter(filters: &Filters) -> Option<(&'static str, &str)> {
+    let mut given = filters.given();
+    let (key, value) = given.next()?;
+    (given.next().is_none() && KEPT_FILTERS.contains(&key)).then_some((key, value))
+}
+
+/// Counts the overview's figures of one rolled-up day's visits
+/// (`day_sessions`, with their pages) per value of each of
+/// [`KEPT_FILTERS`]: the visits' totals, each breakdown's groups and their
+/// pages, inside the rollup job's transaction for the day.
+pub(super) fn roll_day_filtered(
+    conn: &Connection,
+    site: &str,
+    start: i64,
+) -> Result<(), StoreError> {
+    let figures =
+        "count(DISTINCT visitor), count(*), sum(views), count(*) FILTER (WHERE views = 1),
+                   sum(duration_ms)";
+    for filter in KEPT_FILTERS {
+        let mut parts = vec![format!(
+            "SELECT {filter}, 'total', '', {figures} FROM day_sessions
+             WHERE {filter} IS NOT NULL GROUP BY {filter}"
+        )];
+        parts.extend(OVERVIEW_DIMENSIONS.iter().map(|dimension| {
+            format!(
+                "SELECT {filter}, '{dimension}', {dimension}, {figures} FROM day_sessions
+                 WHERE {filter} IS NOT NULL AND {dimension} IS NOT NULL
+                 GROUP BY {filter}, {dimension}"
+            )
+        }));
+        // A page's visitors and views among the filter's visits.
+        parts.push(format!(
+            "SELECT {filter}, 'page', page, count(DISTINCT visitor), count(DISTINCT session),
+                    count(*), 0, 0
+             FROM (SELECT {filter}, visitor, session, unnest(pages) AS page FROM day_sessions
+                   WHERE {filter} IS NOT NULL)
+             GROUP BY {filter}, page"
+        ));
+        conn.execute(
+            &format!(
+                "INSERT INTO rollup_day_filtered
+                 SELECT ?, ?, ?, * FROM ({})",
+                parts.join(" UNION ALL ")
+            ),
+            params![site, start, filter],
+        )?;
+    }
+    Ok(())
+}
+
 /// The key figures of the site's sessions in `[from, to)` (cut at the
 /// site's midnight) that pass the filters. It leaves, for the breakdowns,
 /// the temporary table `counted_sessions` (sessions counted from page
-/// views, which `views` holds with their day) and the view `chosen_days`
-/// (the rolled-up days read instead, only without filters).
+/// views, which `views` holds with their day) and the view `chosen_groups`
+/// (the rolled-up days' groups read instead, without filters or with one
+/// filter the rollup keeps, see [`kept_filter`]).
 fn key_figures(
     conn: &Connection,
     q: &OverviewQuery,
@@ -152,11 +225,13 @@ fn key_figures(
         let starts: Vec<String> = rolled.iter().map(|(start, _)| start.to_string()).collect();
         format!("site = '{site}' AND day_start IN ({})", starts.join(", "))
     };
-    // Without filters, a rolled-up day's sums stand for its visits
-    // (`chosen_days`); with filters, its visits that match are counted
-    // with the others (`rolled`: their page views are in `pages`, not in
-    // `views`).
-    let rolled_visits = if q.filters.is_empty() {
+    // Without filters, or with one the rollup keeps, a rolled-up day's
+    // sums stand for its visits (`chosen_days`); with others, its visits
+    // that match are counted with the others (`rolled`: their page views
+    // are in `pages`, not in `views`).
+    let kept = kept_filter(&q.filters);
+    let sums_stand = q.filters.is_empty() || kept.is_some();
+    let rolled_visits = if sums_stand {
         String::new()
     } else {
         format!(
@@ -167,11 +242,7 @@ fn key_figures(
     };
     let values: Vec<&dyn duckdb::ToSql> = values
         .iter()
-        .chain(if q.filters.is_empty() {
-            &[][..]
-        } else {
-            &values[..]
-        })
+        .chain(if sums_stand { &[][..] } else { &values[..] })
         .map(|v| v as &dyn duckdb::ToSql)
         .collect();
     conn.execute(
@@ -183,13 +254,46 @@ fn key_figures(
         ),
         values.as_slice(),
     )?;
-    let chosen_days = if q.filters.is_empty() {
-        format!("{rolled_days} AND timezone = '{}'", quoted(timezone.name()))
-    } else {
-        "FALSE".to_owned()
+    // The rolled-up days' sums (`chosen_days`) and groups
+    // (`chosen_groups`: dimension, label, visitors, sessions, views).
+    let (chosen_days, chosen_groups) = match kept {
+        _ if q.filters.is_empty() => (
+            format!(
+                "SELECT visitors, sessions, views, bounces, duration_ms FROM rollup_days
+                 WHERE {rolled_days} AND timezone = '{}'",
+                quoted(timezone.name())
+            ),
+            format!(
+                "SELECT dimension, label, visitors, sessions, 0 AS views FROM rollup_day_groups
+                 WHERE {rolled_days}"
+            ),
+        ),
+        Some((filter, value)) => {
+            let kept = format!(
+                "SELECT dimension, label, visitors, sessions, views, bounces, duration_ms
+                 FROM rollup_day_filtered
+                 WHERE {rolled_days} AND filter = '{filter}' AND value = '{}'",
+                quoted(value)
+            );
+            (
+                format!(
+                    "SELECT * EXCLUDE (dimension, label) FROM ({kept}) WHERE dimension = 'total'"
+                ),
+                format!("SELECT dimension, label, visitors, sessions, views FROM ({kept})"),
+            )
+        }
+        None => (
+            "SELECT 0 AS visitors, 0 AS sessions, 0 AS views, 0 AS bounces, 0 AS duration_ms
+             WHERE FALSE"
+                .to_owned(),
+            "SELECT '' AS dimension, '' AS label, 0 AS visitors, 0 AS sessions, 0 AS views
+             WHERE FALSE"
+                .to_owned(),
+        ),
     };
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP VIEW chosen_days AS SELECT * FROM rollup_days WHERE {chosen_days}"
+        "CREATE OR REPLACE TEMP VIEW chosen_days AS {chosen_days};
+         CREATE OR REPLACE TEMP VIEW chosen_groups AS {chosen_groups};"
     ))?;
     let figures = conn.query_row(
         "WITH counted AS (

@@ -36,14 +36,15 @@ use crate::store::{RollupOutcome, StoreError, StoredEvent};
 
 /// What the rollup holds and how it counts; rows of another version (an
 /// older Sonde's) are dropped when the store opens and counted again.
-const VERSION: i32 = 7;
+const VERSION: i32 = 8;
 
 /// The tables that hold what the rollup keeps of each day, besides the
 /// day's row in `rollup_days` (which says whether they are read).
-pub(super) const DAY_TABLES: [&str; 6] = [
+pub(super) const DAY_TABLES: [&str; 7] = [
     "rollup_day_pages",
     "rollup_day_groups",
     "rollup_day_visits",
+    "rollup_day_filtered",
     "rollup_day_goals",
     "rollup_day_vitals",
     "rollup_day_vital_pages",
@@ -370,6 +371,7 @@ fn roll_day(
         "INSERT INTO rollup_day_visits BY NAME SELECT ? AS site, * FROM day_sessions",
         [site],
     )?;
+    super::overview::roll_day_filtered(&tx, site, start)?;
     super::vitals::roll_day(&tx, site, (start, stop))?;
     for dimension in super::scope::OVERVIEW_DIMENSIONS {
         tx.execute(
@@ -672,9 +674,14 @@ mod tests {
             };
             let mut filtered = overview.clone();
             filtered.filters.set("page", Some("/e".into()));
+            // A filter the rollup keeps the figures of.
+            let mut by_source = overview.clone();
+            by_source.filters.set("source", Some("news.example".into()));
             let before = rolled.overview(&overview, tz, 1).unwrap();
             let before_filtered = rolled.overview(&filtered, tz, 1).unwrap();
+            let before_by_source = rolled.overview(&by_source, tz, 1).unwrap();
             assert!(before_filtered.current.sessions > 0);
+            assert!(before_by_source.pages.rows.iter().any(|p| p.label == "/e"));
             rolled
                 .conn()
                 .execute_batch("DELETE FROM events WHERE path = '/e'")
@@ -684,6 +691,15 @@ mod tests {
                 rolled.overview(&filtered, tz, 1).unwrap(),
                 before_filtered,
                 "{timezone}: filtered, a rolled-up day's visits are read"
+            );
+            rolled
+                .conn()
+                .execute_batch("DELETE FROM rollup_day_visits")
+                .unwrap();
+            assert_eq!(
+                rolled.overview(&by_source, tz, 1).unwrap(),
+                before_by_source,
+                "{timezone}: filtered by a source, a rolled-up day's figures for it are read"
             );
             assert_ne!(counted.overview(&overview, tz, 1).unwrap().current, {
                 counted

@@ -212,6 +212,34 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             Ok(())
         },
     },
+    Migration {
+        name: "rolled-up days keep the overview of each filter",
+        apply: |tx| {
+            // Per rolled-up day, filter (source, medium, campaign,
+            // referrer, browser, os, device) and value, the overview's
+            // figures of the visits that pass it (see
+            // overview::roll_day_filtered): dimension 'total' (label '')
+            // their visitors, visits, page views, bounces and time; each
+            // breakdown's groups; 'page' each page's visitors, visits and
+            // views. Read only for days listed in rollup_days.
+            tx.execute_batch(
+                "CREATE TABLE rollup_day_filtered (
+                     site        VARCHAR NOT NULL,
+                     day_start   BIGINT NOT NULL,
+                     filter      VARCHAR NOT NULL,
+                     value       VARCHAR NOT NULL,
+                     dimension   VARCHAR NOT NULL,
+                     label       VARCHAR NOT NULL,
+                     visitors    BIGINT NOT NULL,
+                     sessions    BIGINT NOT NULL,
+                     views       BIGINT NOT NULL,
+                     bounces     BIGINT NOT NULL,
+                     duration_ms BIGINT NOT NULL
+                 );",
+            )?;
+            Ok(())
+        },
+    },
 ];
 
 /// Creates the sequence `name` to count on from the largest number `max`
