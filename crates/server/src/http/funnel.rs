@@ -38,14 +38,15 @@ pub async fn funnel(
     let query: FunnelQuery = browser_body::read(&headers, body).await?;
     query.funnel.validate()?;
     Report::check(&app, reader, query)?
-        .answer(|query, _, stores| {
+        .answer(|query, site, stores| {
             let (funnel, store) = (&query.funnel, &stores.reports);
             let scope = Scope::new(&query.site, query.from, query.to, &query.filters);
             // A breakdown needs each unit's events: the totals are summed
             // from the same ones rather than read again.
             let (steps, breakdown, breakdown_hidden) = match query.breakdown {
                 Some(dimension) => {
-                    let (steps, groups) = store.funnel_breakdown(&scope, funnel, dimension)?;
+                    let (steps, groups) =
+                        store.funnel_breakdown(&scope, site.timezone, funnel, dimension)?;
                     let (groups, hidden) = rank_groups(groups, stores.min_group_size);
                     (steps, groups, hidden)
                 }

@@ -78,9 +78,13 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
     fn funnel_breakdown(
         &self,
         scope: &Scope,
+        timezone: Tz,
         funnel: &FunnelDefinition,
         dimension: FunnelDimension,
     ) -> Result<FunnelBreakdown, StoreError> {
+        // Only where it reads rolled-up days does a store need the site's
+        // calendar.
+        let _ = timezone;
         reference_funnel_breakdown(self, scope, funnel, dimension)
     }
 

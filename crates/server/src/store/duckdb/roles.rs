@@ -132,13 +132,14 @@ impl ReportStore for DuckDbStore {
     fn funnel_breakdown(
         &self,
         scope: &Scope,
+        timezone: Tz,
         funnel: &FunnelDefinition,
         dimension: FunnelDimension,
     ) -> Result<FunnelBreakdown, StoreError> {
         if funnels::needs_props(funnel) {
             return crate::store::reference_funnel_breakdown(self, scope, funnel, dimension);
         }
-        funnels::funnel_breakdown_in_sql(&self.conn(), scope, funnel, dimension)
+        funnels::funnel_breakdown_in_sql(&self.conn(), scope, timezone, funnel, dimension)
     }
 
     fn unit_dimension(
