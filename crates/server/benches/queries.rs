@@ -410,7 +410,9 @@ async fn measure_all(http: &reqwest::Client, url: &str, now: i64, server: u32) -
             assert!(status.is_success(), "{name}: {status} {text}");
         })
         .await;
-        m.peak_mib = Some(memory(server).1);
+        let (rss, peak) = memory(server);
+        eprintln!("    the server's memory after it: {rss:.0} MiB resident, peak {peak:.0} MiB");
+        m.peak_mib = Some(peak);
         measured.push(m);
     }
     measured

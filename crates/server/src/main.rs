@@ -14,6 +14,11 @@ use sonde_server::store::{AccountStore, DuckDbStore, ReportStore, SiteStore};
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc for Rust's allocations too; with its `override` feature it
+/// also serves DuckDB's `malloc`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "sonde", version, about = "Consent-first product telemetry")]
 struct Cli {
