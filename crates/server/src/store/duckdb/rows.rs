@@ -16,29 +16,57 @@ use crate::reports::errors::ErrorRow;
 use crate::store::StoreError;
 
 /// The errors in the scope, oldest first (the first stored first among
-/// equal times).
+/// equal times). Read as Arrow columns: a month of a busy site has tens of
+/// thousands of errors, and reading them value by value through rows took
+/// three times as long as the query.
 pub(super) fn errors(conn: &Connection, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError> {
+    use duckdb::arrow::array::{Array, Int64Array, StringArray};
+
     let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT coalesce(session_id, id), epoch_ms(ts), error_message, error_stack, error_source,
-                coalesce(browser, 'unknown'), path, visitor_id
+        "SELECT coalesce(session_id, id), epoch_ms(ts), coalesce(error_message, ''), error_stack,
+                error_source, coalesce(browser, 'unknown'), path, visitor_id
          FROM events
          WHERE {events} AND kind = 'error'
          ORDER BY ts, seq"
     ))?;
-    let rows = stmt.query_map(scope_params(scope), |r| {
-        Ok(ErrorRow {
-            session: r.get(0)?,
-            ts: r.get(1)?,
-            message: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-            stack: r.get(3)?,
-            source: r.get(4)?,
-            browser: r.get(5)?,
-            path: r.get(6)?,
-            visitor: r.get(7)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut rows = Vec::new();
+    for batch in stmt.query_arrow(scope_params(scope))? {
+        let unexpected = |what: &str| StoreError::Corrupt(format!("error rows: {what}"));
+        let text = |i: usize, what: &str| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| unexpected(what))
+        };
+        let number = |i: usize, what: &str| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| unexpected(what))
+        };
+        let (session, ts, message) = (text(0, "session")?, number(1, "time")?, text(2, "message")?);
+        let (stack, source, browser) = (text(3, "stack")?, text(4, "source")?, text(5, "browser")?);
+        let (path, visitor) = (text(6, "path")?, number(7, "visitor")?);
+        let optional = |column: &StringArray, i: usize| {
+            (!column.is_null(i)).then(|| column.value(i).to_owned())
+        };
+        for i in 0..batch.num_rows() {
+            rows.push(ErrorRow {
+                session: session.value(i).to_owned(),
+                ts: ts.value(i),
+                message: message.value(i).to_owned(),
+                stack: optional(stack, i),
+                source: optional(source, i),
+                browser: browser.value(i).to_owned(),
+                path: path.value(i).to_owned(),
+                visitor: visitor.value(i),
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// The scope's visits (see [`super::visits`]), counted from the events:
