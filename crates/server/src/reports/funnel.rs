@@ -680,8 +680,9 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
         // Per unit, its events in stored order: (time, steps as bits).
+        // Enough units that the partitions hold several each.
         let mut units: Vec<Vec<(i64, u32)>> = Vec::new();
-        for _ in 0..3_000 {
+        for _ in 0..30_000 {
             let mut ts = rng.random_range(0..10 * MIN);
             let events = (0..rng.random_range(1..9))
                 .map(|_| {
@@ -739,8 +740,8 @@ mod tests {
                 progress(&steps, &occurrences, 30 * MIN)
             })
             .collect();
-        assert_eq!(progresses[3_000], [0, 5, 5, 6]);
-        assert_eq!(progresses[3_001], [0, 5]);
+        assert_eq!(progresses[30_000], [0, 5, 5, 6]);
+        assert_eq!(progresses[30_001], [0, 5]);
         let expected = summarize(4, &progresses);
         assert!(expected[3].entrants > 0, "some units finish");
         assert_eq!(tally_marked(4, 30 * MIN, &batches), expected);
