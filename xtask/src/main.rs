@@ -36,10 +36,12 @@ commands:
   bench-ingest
               measure ingest over HTTP (events/s, latency, empty and at
               10 million events) and the raw DuckDB appender into BENCHMARKS.md
-  bench-queries
+  bench-queries [--100m]
               measure every dashboard query (median, p95) and the server's
               memory at 1 and 10 million events, and the same reports on
-              ClickHouse (installed when missing), into BENCHMARKS.md
+              ClickHouse (installed when missing), into BENCHMARKS.md;
+              with --100m, at 10 and 100 million events instead (about an
+              hour), into its growth table
   fuzz [SECONDS]
               fuzz batch parsing and validation (cargo fuzz; default 60 s)
   refresh-bots
@@ -63,7 +65,11 @@ fn main() -> Result<()> {
         "test" => test(&root),
         "bench" => bench(&root),
         "bench-ingest" => bench_ingest(&root),
-        "bench-queries" => bench_queries(&root),
+        "bench-queries" => match rest.as_slice() {
+            [] => bench_queries(&root, false),
+            [flag] if flag == "--100m" => bench_queries(&root, true),
+            _ => bail!("bench-queries takes only --100m\n\n{USAGE}"),
+        },
         "refresh-bots" => refresh_bots(&root),
         "fuzz" => {
             let seconds = match rest.first() {
@@ -346,7 +352,7 @@ fn bench(root: &Path) -> Result<()> {
     embed::size_report(root)?;
     step("cargo", &["build", WORKSPACE, "--examples"])?;
     let budgets = target_dir()?.join("debug/examples/budgets");
-    step_in(root, path_str(&budgets)?, &[])
+    step_in(root, path_str(&budgets)?, &[], &[])
 }
 
 /// Fuzzes the ingest body parser and validation (`fuzz/`) for `seconds`,
@@ -409,9 +415,9 @@ fn bench_ingest(root: &Path) -> Result<()> {
     )?;
     let ingest = target_dir()?.join("debug/examples/ingest");
     if Path::new("/usr/bin/taskset").exists() {
-        step_in(root, "taskset", &["-c", "1", path_str(&ingest)?])
+        step_in(root, "taskset", &["-c", "1", path_str(&ingest)?], &[])
     } else {
-        step_in(root, path_str(&ingest)?, &[])
+        step_in(root, path_str(&ingest)?, &[], &[])
     }
 }
 
@@ -524,9 +530,10 @@ fn refresh_bots(root: &Path) -> Result<()> {
 }
 
 /// The dashboard query benchmark (`crates/server/benches/queries.rs`).
-fn bench_queries(root: &Path) -> Result<()> {
-    // The other side of the comparison (see `benches/clickhouse.rs`).
-    if !Path::new("/usr/sbin/clickhouse-server").exists() {
+fn bench_queries(root: &Path, growth: bool) -> Result<()> {
+    // The other side of the comparison (see `benches/clickhouse.rs`); the
+    // growth run leaves it out.
+    if !growth && !Path::new("/usr/sbin/clickhouse-server").exists() {
         apt_install(&["clickhouse-server"])?;
     }
     step(
@@ -534,15 +541,21 @@ fn bench_queries(root: &Path) -> Result<()> {
         &["build", WORKSPACE, "--examples", "--bin", "sonde"],
     )?;
     let queries = target_dir()?.join("debug/examples/queries");
-    step_in(root, path_str(&queries)?, &[])
+    let growth: &[(&str, &str)] = if growth {
+        &[("SONDE_BENCH_GROWTH", "1")]
+    } else {
+        &[]
+    };
+    step_in(root, path_str(&queries)?, &[], growth)
 }
 
 /// Runs a benchmark for the checkout at `root` (`SONDE_ROOT`): the
 /// benchmarks write their results into its BENCHMARKS.md.
-fn step_in(root: &Path, program: &str, args: &[&str]) -> Result<()> {
+fn step_in(root: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     eprintln!("xtask: {program} {}", args.join(" "));
     let status = command(program)?
         .args(args)
+        .envs(env.iter().copied())
         .env("SONDE_ROOT", root)
         .status()
         .with_context(|| format!("cannot run {program}"))?;

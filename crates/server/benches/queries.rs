@@ -28,6 +28,10 @@ mod clickhouse;
 mod support;
 
 const SIZES: [u64; 2] = [1_000_000, 10_000_000];
+/// `cargo xtask bench-queries --100m`: how each query grows from 10 to 100
+/// million events, in a run of its own (filling 100 million events takes
+/// a while), without ClickHouse.
+const GROWTH_SIZES: [u64; 2] = [10_000_000, 100_000_000];
 const WARM_UP: usize = 3;
 const RUNS: usize = 20;
 const DAY: i64 = 86_400_000;
@@ -70,14 +74,17 @@ fn main() {
     // While tuning: `SONDE_BENCH_SIZES=10000000 SONDE_BENCH_QUERIES=usage`
     // measures a part and leaves BENCHMARKS.md alone, and
     // `SONDE_BENCH_CLICKHOUSE=no` leaves ClickHouse out.
+    let growth = std::env::var_os("SONDE_BENCH_GROWTH").is_some();
     let clickhouse = match std::env::var("SONDE_BENCH_CLICKHOUSE").as_deref() {
+        _ if growth => None,
         Ok("no") => None,
         _ => runtime.block_on(clickhouse::ClickHouse::start()),
     };
-    let sizes: Vec<u64> = std::env::var("SONDE_BENCH_SIZES").map_or(SIZES.to_vec(), |s| {
+    let whole = if growth { GROWTH_SIZES } else { SIZES };
+    let sizes: Vec<u64> = std::env::var("SONDE_BENCH_SIZES").map_or(whole.to_vec(), |s| {
         s.split(',').filter_map(|n| n.trim().parse().ok()).collect()
     });
-    let partial = sizes != SIZES || std::env::var_os("SONDE_BENCH_QUERIES").is_some();
+    let partial = sizes != whole || std::env::var_os("SONDE_BENCH_QUERIES").is_some();
     let mut results = Vec::new();
     for size in sizes {
         // `SONDE_BENCH_KEEP=DIR` keeps the filled stores there for the next
@@ -148,8 +155,10 @@ fn main() {
             clickhouse,
         });
     }
-    if !partial {
-        write_results(&results);
+    match (partial, growth) {
+        (true, _) => {}
+        (false, false) => write_results(&results),
+        (false, true) => write_growth(&results),
     }
 }
 
@@ -643,15 +652,68 @@ fn write_results(results: &[AtSize]) {
         );
     }
     side_by_side(&mut section, results);
+    fill_in_benchmarks("queries", "cargo xtask bench-queries", &section);
+}
+
+/// The growth table: each query at 10 and 100 million events, measured in
+/// the same run, and the ratio of their medians.
+fn write_growth(results: &[AtSize]) {
+    let [smaller, larger] = results else {
+        return;
+    };
+    let mut section = String::new();
+    let _ = writeln!(
+        section,
+        "## Growth to 100 million events (`cargo xtask bench-queries --100m`)\n\n\
+         Measured {} on this machine, as the table above but in a run of its own: \
+         stores of 10 and of 100 million events (the same sessions, ten times as many \
+         of them over the same 30 days), the 29 finished days rolled up. The growth is \
+         the ratio of the medians: 10 means the query takes ten times as long on ten \
+         times the events, 1 that it does not grow with them.\n\n\
+         | query | 10 M median | 10 M p95 | 100 M median | 100 M p95 | growth | 100 M peak memory after |\n\
+         |---|---|---|---|---|---|---|",
+        chrono::Utc::now().format("%Y-%m-%d"),
+    );
+    for (a, b) in smaller.measured.iter().zip(&larger.measured) {
+        let _ = writeln!(
+            section,
+            "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} | {:.0} MiB |",
+            a.query,
+            a.median_ms,
+            a.p95_ms,
+            b.median_ms,
+            b.p95_ms,
+            b.median_ms / a.median_ms,
+            b.peak_mib.unwrap_or_default()
+        );
+    }
+    for r in results {
+        let filled = r
+            .fill_secs
+            .map_or("a store kept from an earlier run".to_owned(), |s| {
+                format!("filled in {s:.0} s")
+            });
+        let _ = writeln!(
+            section,
+            "\nAt {} events ({filled}; `sonde rollup` counted its days in {:.1} s): the server's resident memory after the queries {:.0} MiB, peak {:.0} MiB.",
+            r.events, r.rollup_secs, r.rss_mib, r.peak_mib
+        );
+    }
+    fill_in_benchmarks("growth", "cargo xtask bench-queries --100m", &section);
+}
+
+/// Puts `section` between the `marker` comments of BENCHMARKS.md, or at its
+/// end the first time.
+fn fill_in_benchmarks(marker: &str, command: &str, section: &str) {
     let root = std::env::var_os("SONDE_ROOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
     let path = root.join("BENCHMARKS.md");
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    let (start, end) = ("<!-- queries:start", "<!-- queries:end -->");
-    let block =
-        format!("<!-- queries:start (written by `cargo xtask bench-queries`) -->\n{section}{end}");
-    let updated = match (current.find(start), current.find(end)) {
+    let start = format!("<!-- {marker}:start");
+    let end = format!("<!-- {marker}:end -->");
+    let block = format!("{start} (written by `{command}`) -->\n{section}{end}");
+    let updated = match (current.find(&start), current.find(&end)) {
         (Some(a), Some(b)) => format!("{}{block}{}", &current[..a], &current[b + end.len()..]),
         _ => format!("{current}\n{block}\n"),
     };
