@@ -291,11 +291,16 @@ async fn demo(data_dir: PathBuf, plan: sonde_server::demo::Plan) -> anyhow::Resu
 
 fn open_store(data_dir: &Path) -> anyhow::Result<DuckDbStore> {
     let path = data_dir.join("sonde.duckdb");
-    DuckDbStore::open(&path).with_context(|| {
-        format!(
-            "cannot open {} (a running Sonde holds it: stop it, or use its API)",
-            path.display()
-        )
+    DuckDbStore::open(&path).map_err(|e| {
+        // Only a lock held by another process is worth the hint; any other
+        // failure (memory, a damaged file) is said as it is.
+        let held = e.to_string().contains("Could not set lock");
+        let hint = if held {
+            " (a running Sonde holds it: stop it, or use its API)"
+        } else {
+            ""
+        };
+        anyhow::Error::new(e).context(format!("cannot open {}{hint}", path.display()))
     })
 }
 

@@ -419,50 +419,86 @@ CREATE TABLE IF NOT EXISTS rollup_day_pages (
 /// around the store, as the benchmarks fill a file) their session key,
 /// path number and place in the order of storing; at every opening, after
 /// the migrations.
+///
+/// The rows are filled in [`FILL_IN_ROWS`] at a time, each part its own
+/// transaction: one `UPDATE` over a file of 100 million rows needs more
+/// memory than the store's limit (256 MB by default) and failed to open.
 pub(super) fn fill_in(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch(SESSION_KEY_BACKFILL)?;
-    conn.execute_batch(PATH_ID_BACKFILL)?;
-    number_unnumbered(conn)
+    let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+        "SELECT min(rowid), max(rowid) FROM events
+         WHERE session_key IS NULL OR path_id IS NULL OR seq IS NULL",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    conn.execute_batch(PATH_NUMBERING)?;
+    let mut from = first;
+    while from <= last {
+        let to = from.saturating_add(FILL_IN_ROWS);
+        let part = format!("rowid >= {from} AND rowid < {to}");
+        let events_part = format!("events.rowid >= {from} AND events.rowid < {to}");
+        conn.execute_batch(&format!(
+            "BEGIN;
+             UPDATE events SET session_key = {SESSION_KEY_OF_ROW}
+                 WHERE session_key IS NULL AND {part};
+             UPDATE events SET path_id = paths.path_id FROM paths
+                 WHERE events.path_id IS NULL AND events.site = paths.site
+                   AND events.path = paths.path AND {events_part};
+             COMMIT;"
+        ))?;
+        number_unnumbered(conn, &part)?;
+        from = to;
+    }
+    Ok(())
 }
 
-/// Gives rows without a `seq` the sequence's next numbers, in the order of
-/// their rowids (a column default of `nextval` would do it at insert, but
-/// DuckDB 1.4 cannot replay such an `ALTER` from its write-ahead log).
-fn number_unnumbered(conn: &Connection) -> Result<(), StoreError> {
-    let unnumbered: i64 =
-        conn.query_row("SELECT count(*) FROM events WHERE seq IS NULL", [], |r| {
-            r.get(0)
-        })?;
+/// How many rows (by rowid) [`fill_in`] fills in one transaction; in the
+/// tests a few, so that their files are filled in several parts.
+const FILL_IN_ROWS: i64 = if cfg!(test) { 2 } else { 1 << 20 };
+
+/// Gives rows of `part` (a condition on rowids) without a `seq` the
+/// sequence's next numbers, in the order of their rowids (a column default
+/// of `nextval` would do it at insert, but DuckDB 1.4 cannot replay such
+/// an `ALTER` from its write-ahead log). Parts are numbered in rowid order,
+/// so the whole file is too.
+fn number_unnumbered(conn: &Connection, part: &str) -> Result<(), StoreError> {
+    let unnumbered: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM events WHERE seq IS NULL AND {part}"),
+        [],
+        |r| r.get(0),
+    )?;
     if unnumbered == 0 {
         return Ok(());
     }
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE reserved AS
+        "BEGIN;
+         CREATE OR REPLACE TEMP TABLE reserved AS
              SELECT row_number() OVER (ORDER BY seq) AS k, seq
              FROM (SELECT nextval('event_seq') AS seq FROM range({unnumbered}));
          UPDATE events SET seq = numbered.seq
              FROM (SELECT u.id, r.seq FROM
                        (SELECT rowid AS id, row_number() OVER (ORDER BY rowid) AS k
-                        FROM events WHERE seq IS NULL) u
+                        FROM events WHERE seq IS NULL AND {part}) u
                    JOIN reserved r USING (k)) numbered
              WHERE events.rowid = numbered.id;
-         DROP TABLE reserved;"
+         DROP TABLE reserved;
+         COMMIT;"
     ))?;
     Ok(())
 }
 
-/// The session keys of rows stored without one, as
-/// [`super::write::session_key`] computes them.
-pub(super) const SESSION_KEY_BACKFILL: &str = "UPDATE events SET session_key = md5_number_lower(coalesce(session_id, id)) WHERE session_key IS NULL";
+/// A row's session key in SQL, as [`super::write::session_key`] computes
+/// it.
+pub(super) const SESSION_KEY_OF_ROW: &str = "md5_number_lower(coalesce(session_id, id))";
 
-/// Numbers the paths of rows stored without a path number.
-const PATH_ID_BACKFILL: &str = "
+/// Numbers the paths no number was given yet, before the rows are.
+const PATH_NUMBERING: &str = "
 INSERT INTO paths
     SELECT site, path, nextval('path_ids')
     FROM (SELECT DISTINCT site, path FROM events WHERE path_id IS NULL) unnumbered
     WHERE NOT EXISTS (SELECT 1 FROM paths p WHERE p.site = unnumbered.site AND p.path = unnumbered.path);
-UPDATE events SET path_id = paths.path_id FROM paths
-    WHERE events.path_id IS NULL AND events.site = paths.site AND events.path = paths.path;
 ";
 
 /// Applies the migrations of `migrations` the store has not had yet, in

@@ -290,7 +290,7 @@ fn append(
 /// The number all events of a session share, from its session id (or an
 /// event's own id when it has none): the low half of its MD5, as DuckDB's
 /// `md5_number_lower` computes it, so that
-/// [`super::schema::SESSION_KEY_BACKFILL`] gives rows stored
+/// [`super::schema::SESSION_KEY_OF_ROW`] gives rows stored
 /// before the column the same numbers. MD5 for being the same everywhere
 /// and in every version, not for secrecy; two sessions share a key with odds
 /// of about one in 10^7 among a million.
@@ -307,7 +307,7 @@ mod tests {
     use duckdb::params;
 
     use super::super::DuckDbStore;
-    use super::super::schema::SESSION_KEY_BACKFILL;
+    use super::super::schema::SESSION_KEY_OF_ROW;
     use super::super::testing::{MIDNIGHT, view};
     use super::*;
     use crate::store::data_roles::*;
@@ -395,7 +395,10 @@ mod tests {
         );
         conn.execute_batch("UPDATE events SET session_key = NULL")
             .unwrap();
-        conn.execute_batch(SESSION_KEY_BACKFILL).unwrap();
+        conn.execute_batch(&format!(
+            "UPDATE events SET session_key = {SESSION_KEY_OF_ROW}"
+        ))
+        .unwrap();
         let backfilled: Vec<u64> = conn
             .prepare("SELECT session_key FROM events ORDER BY id")
             .unwrap()
