@@ -289,9 +289,17 @@ async fn demo(data_dir: PathBuf, plan: sonde_server::demo::Plan) -> anyhow::Resu
     Ok(())
 }
 
+/// Opens the store of the commands beside `serve`, within the memory that
+/// `SONDE_STORE_MEMORY_MB` gives DuckDB, as `serve` does.
 fn open_store(data_dir: &Path) -> anyhow::Result<DuckDbStore> {
     let path = data_dir.join("sonde.duckdb");
-    DuckDbStore::open(&path).map_err(|e| {
+    let mut tuning = sonde_server::store::StoreTuning::DEFAULT;
+    if let Ok(mb) = std::env::var("SONDE_STORE_MEMORY_MB") {
+        tuning.memory_limit_mb = mb.parse().with_context(|| {
+            format!("SONDE_STORE_MEMORY_MB must be a number of megabytes, not {mb:?}")
+        })?;
+    }
+    DuckDbStore::open_tuned(&path, &tuning).map_err(|e| {
         // Only a lock held by another process is worth the hint; any other
         // failure (memory, a damaged file) is said as it is.
         let held = e.to_string().contains("Could not set lock");
