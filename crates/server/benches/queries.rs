@@ -639,18 +639,7 @@ fn write_results(results: &[AtSize]) {
             );
         }
     }
-    for r in results {
-        let filled = r
-            .fill_secs
-            .map_or("a store kept from an earlier run".to_owned(), |s| {
-                format!("filled in {s:.0} s")
-            });
-        let _ = writeln!(
-            section,
-            "\nAt {} events ({filled}; `sonde rollup` counted its days in {:.1} s): the server's resident memory after the queries {:.0} MiB, peak {:.0} MiB.",
-            r.events, r.rollup_secs, r.rss_mib, r.peak_mib
-        );
-    }
+    stores(&mut section, results);
     side_by_side(&mut section, results);
     fill_in_benchmarks("queries", "cargo xtask bench-queries", &section);
 }
@@ -687,6 +676,13 @@ fn write_growth(results: &[AtSize]) {
             b.peak_mib.unwrap_or_default()
         );
     }
+    stores(&mut section, results);
+    fill_in_benchmarks("growth", "cargo xtask bench-queries --100m", &section);
+}
+
+/// A line per store: how it was filled and rolled up, and the server's
+/// memory over its queries.
+fn stores(section: &mut String, results: &[AtSize]) {
     for r in results {
         let filled = r
             .fill_secs
@@ -699,7 +695,6 @@ fn write_growth(results: &[AtSize]) {
             r.events, r.rollup_secs, r.rss_mib, r.peak_mib
         );
     }
-    fill_in_benchmarks("growth", "cargo xtask bench-queries --100m", &section);
 }
 
 /// Puts `section` between the `marker` comments of BENCHMARKS.md, or at its
