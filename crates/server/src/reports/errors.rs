@@ -18,7 +18,9 @@
 //!   occurrences of only the sessions with an error in the period
 //!   ([`super::Scope::with_errors`]), as the funnel contract says.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
 
 use chrono_tz::Tz;
 use sonde_protocol::errors::{Conversion, ErrorGroup, ErrorTotals, FunnelImpact, LabelCount};
@@ -162,8 +164,8 @@ pub fn group(
     let days = Days::of(errors, timezone);
     // An error's group, by what it is made from: an error repeats its
     // message, stack and source far more often than not.
-    let mut signatures: HashMap<(&str, Option<&str>, Option<&str>), String> = HashMap::new();
-    let mut groups: HashMap<String, Building> = HashMap::new();
+    let mut signatures: HashMap<(&str, Option<&str>, Option<&str>), String> = HashMap::default();
+    let mut groups: HashMap<String, Building> = HashMap::default();
     for e in errors {
         let signature = (e.message.as_str(), e.stack.as_deref(), e.source.as_deref());
         let print = match signatures.get(&signature) {
@@ -181,12 +183,12 @@ pub fn group(
                         example_stack: e.stack.clone(),
                         ..ErrorGroup::default()
                     },
-                    sessions: HashSet::new(),
-                    visits: HashSet::new(),
+                    sessions: HashSet::default(),
+                    visits: HashSet::default(),
                     per_day: BTreeMap::new(),
                     series: vec![0; buckets.len()],
-                    browsers: HashMap::new(),
-                    pages: HashMap::new(),
+                    browsers: HashMap::default(),
+                    pages: HashMap::default(),
                 });
                 signatures.entry(signature).or_insert(print)
             }
@@ -377,7 +379,7 @@ impl FunnelVisits {
 
 /// Sets each group's count in the period before from that period's errors.
 pub fn compare(groups: &mut [ErrorGroup], before: &[ErrorRow]) {
-    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut counts: HashMap<String, u64> = HashMap::default();
     for e in before {
         let message = normalise(&e.message);
         let frame = top_frame(e.stack.as_deref(), e.source.as_deref());
@@ -476,8 +478,8 @@ mod tests {
             name: "Checkout".into(),
             entered: 4,
             converted: 3,
-            entered_with_errors: ["a", "b"].map(String::from).into(),
-            converted_with_errors: ["b"].map(String::from).into(),
+            entered_with_errors: ["a", "b"].map(String::from).into_iter().collect(),
+            converted_with_errors: ["b"].map(String::from).into_iter().collect(),
         };
         // Hours of the first two days: the series counts each, empty ones too.
         let hours = crate::reports::buckets::buckets(

@@ -9,6 +9,7 @@ use foldhash::HashMap;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step, StepResult};
 
 use super::paths;
+use super::schema::SESSION_NAME;
 use super::scope::{scope_params, scoped};
 use crate::reports::Scope;
 use crate::reports::errors::FunnelVisits;
@@ -33,7 +34,7 @@ pub(super) fn occurrences(
 /// The name of a unit, in SQL.
 fn unit_key(unit: FunnelUnit) -> &'static str {
     match unit {
-        FunnelUnit::Session => "coalesce(session_id, id)",
+        FunnelUnit::Session => SESSION_NAME,
         FunnelUnit::Visitor => "visitor_id::VARCHAR",
     }
 }
@@ -196,13 +197,11 @@ pub(super) fn funnel_visits_in_sql(
 ) -> Result<FunnelVisits, StoreError> {
     let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT DISTINCT session_key, coalesce(session_id, id) FROM events
-         WHERE {events} AND kind = 'error'"
+        "SELECT DISTINCT session_key FROM events WHERE {events} AND kind = 'error'"
     ))?;
-    let with_errors: HashMap<u64, String> = stmt
-        .query_map(scope_params(scope), |r| Ok((r.get(0)?, r.get(1)?)))?
+    let followed = stmt
+        .query_map(scope_params(scope), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let followed = with_errors.keys().copied().collect();
     let batches = marked_events(conn, scope, funnel)?;
     let (steps, reached) = crate::reports::funnel::tally_marked_following(
         funnel.steps.len(),
@@ -212,7 +211,7 @@ pub(super) fn funnel_visits_in_sql(
     );
     let mut visits = FunnelVisits::new(funnel, &steps);
     for (key, reached) in reached {
-        visits.follow(with_errors[&key].clone(), reached, funnel.steps.len());
+        visits.follow(key.to_string(), reached, funnel.steps.len());
     }
     Ok(visits)
 }

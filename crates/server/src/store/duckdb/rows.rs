@@ -8,6 +8,7 @@ use sonde_protocol::funnel::Step;
 
 use super::funnels::{props_as_text, step_test};
 use super::rollup::GRANULE_MS;
+use super::schema::SESSION_NAME;
 use super::scope::{scope_params, scoped};
 use super::visits::scope_visits;
 use crate::reports::Scope;
@@ -24,7 +25,7 @@ pub(super) fn errors(conn: &Connection, scope: &Scope) -> Result<Vec<ErrorRow>, 
 
     let events = scoped(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT coalesce(session_id, id), epoch_ms(ts), coalesce(error_message, ''), error_stack,
+        "SELECT {SESSION_NAME}, epoch_ms(ts), coalesce(error_message, ''), error_stack,
                 error_source, coalesce(browser, 'unknown'), path, visitor_id
          FROM events
          WHERE {events} AND kind = 'error'
@@ -77,18 +78,13 @@ pub(super) fn visits(
     timezone: Tz,
 ) -> Result<Vec<VisitRow>, StoreError> {
     let visits = scope_visits(conn, scope, timezone, false, &[])?;
-    // A visit's session id, by its number.
     let mut stmt = conn.prepare(&format!(
-        "SELECT k.session_id, v.day_start, v.visitor, v.start_ms, v.entry, v.referrer, v.source,
-                v.medium, v.campaign
-         FROM ({visits}) v
-         JOIN (SELECT DISTINCT session_key, coalesce(session_id, id) AS session_id FROM events
-               WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)
-                 AND kind = 'page_view') k
-           ON k.session_key = v.session",
+        "SELECT v.session::VARCHAR, v.day_start, v.visitor, v.start_ms, v.entry, v.referrer,
+                v.source, v.medium, v.campaign
+         FROM ({visits}) v",
         visits = visits.sql,
     ))?;
-    let params: Vec<&dyn duckdb::ToSql> = visits.params().chain(scope_params(scope)).collect();
+    let params: Vec<&dyn duckdb::ToSql> = visits.params().collect();
     let rows = stmt.query_map(params.as_slice(), |r| {
         Ok(VisitRow {
             session: r.get(0)?,
@@ -118,7 +114,7 @@ pub(super) fn goal_hits(
     super::rollup::fill_day_granules(conn, &[(scope.from, scope.to)], timezone)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT e.session, g.day_start, e.value, e.props
-         FROM (SELECT coalesce(session_id, id) AS session, value, props,
+         FROM (SELECT {SESSION_NAME} AS session, value, props,
                       epoch_ms(ts) // {GRANULE_MS} AS granule
                FROM events
                WHERE site = ? AND ts >= epoch_ms(?::BIGINT) AND ts < epoch_ms(?::BIGINT)

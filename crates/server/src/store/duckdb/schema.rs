@@ -493,6 +493,13 @@ fn number_unnumbered(conn: &Connection, part: &str) -> Result<(), StoreError> {
 /// it.
 pub(super) const SESSION_KEY_OF_ROW: &str = "md5_number_lower(coalesce(session_id, id))";
 
+/// A session's name in the rows the reports read (errors, visits, goal
+/// hits, web vitals, a funnel's units): its key, which every row carries
+/// and by which the filters select sessions, rather than its id, text that
+/// DuckDB decompresses for every row it scans and that a visit's row
+/// would have to be joined back to.
+pub(super) const SESSION_NAME: &str = "session_key::VARCHAR";
+
 /// Numbers the paths no number was given yet, before the rows are.
 const PATH_NUMBERING: &str = "
 INSERT INTO paths

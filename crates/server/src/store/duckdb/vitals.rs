@@ -24,6 +24,7 @@ use super::buckets::BucketJoin;
 use super::conversions::{LANDING_LCP, goal_key, rolled_goal_days};
 use super::funnels::{step_needs_props, step_test};
 use super::rollup::{GRANULE_MS, fill_day_granules, rolled_days, uncovered};
+use super::schema::SESSION_NAME;
 use super::scope::{scope_params, scoped};
 use super::visits::quoted;
 use crate::reports::Scope;
@@ -45,7 +46,7 @@ pub(super) fn vitals(
     fill_day_granules(conn, &[(scope.from, scope.to)], timezone)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT e.session, g.day_start, epoch_ms(e.ts), e.path, e.name, e.value
-         FROM (SELECT coalesce(session_id, id) AS session, ts, seq, path, name, value,
+         FROM (SELECT {SESSION_NAME} AS session, ts, seq, path, name, value,
                       epoch_ms(ts) // {GRANULE_MS} AS granule
                FROM events
                WHERE {events} AND kind = 'vital' AND value IS NOT NULL) e
