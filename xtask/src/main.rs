@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod cluster;
 mod embed;
 
 const TRUNK_VERSION: &str = "0.21.14";
@@ -42,6 +43,10 @@ commands:
               ClickHouse (installed when missing), into BENCHMARKS.md;
               with --100m, at 10 and 100 million events instead (about two
               hours, DuckDB given 1 GB), into its growth table
+  cluster up|down|status
+              start (or stop, or show) ZooKeeper, ClickHouse as 2 shards x 2
+              replicas and PostgreSQL on loopback, from Debian's packages
+              (installed when missing), data kept in /var/tmp/sonde-cluster
   fuzz [SECONDS]
               fuzz batch parsing and validation (cargo fuzz; default 60 s)
   refresh-bots
@@ -71,6 +76,7 @@ fn main() -> Result<()> {
             _ => bail!("bench-queries takes only --100m\n\n{USAGE}"),
         },
         "refresh-bots" => refresh_bots(&root),
+        "cluster" => cluster::cluster(&rest),
         "fuzz" => {
             let seconds = match rest.first() {
                 Some(s) => s.parse().context("fuzz takes a number of seconds")?,
