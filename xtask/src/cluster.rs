@@ -83,6 +83,35 @@ pub fn cluster(args: &[String]) -> Result<()> {
     }
 }
 
+/// For the tests: starts the cluster unless every part already answers,
+/// and says whether it did (so that the tests stop only what they
+/// started).
+pub fn up_for_tests() -> Result<bool> {
+    let dir = cluster_dir();
+    let running = zookeeper_ok()
+        && postgres_ok()
+        && Replica::all().all(|replica| clickhouse_query(replica, "SELECT 1").is_ok());
+    if running {
+        return Ok(false);
+    }
+    up(&dir)?;
+    Ok(true)
+}
+
+/// Stops the cluster (see [`up_for_tests`]).
+pub fn down_after_tests() -> Result<()> {
+    down(&cluster_dir())
+}
+
+/// Every ClickHouse server's HTTP address, by shard then replica, comma
+/// separated (what the cluster tests read in `SONDE_TEST_CLICKHOUSE`).
+pub fn clickhouse_urls() -> String {
+    Replica::all()
+        .map(|replica| format!("http://127.0.0.1:{}/", replica.http_port()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Starts every part that is not running, and waits until each answers.
 fn up(dir: &Path) -> Result<()> {
     install()?;

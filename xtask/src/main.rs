@@ -310,12 +310,41 @@ fn test(root: &Path) -> Result<()> {
     )?;
     build_web(root)?;
     step("cargo", &["test", WORKSPACE])?;
+    cluster_tests()?;
     component_tests()?;
     fuzz(root, TEST_FUZZ_SECONDS)?;
     eprintln!(
         "xtask: all checks and tests passed in {:.1?}",
         started.elapsed()
     );
+    Ok(())
+}
+
+/// The tests that need the ClickHouse cluster (ignored by a plain `cargo
+/// test`): the local cluster is started for them when it is not running,
+/// and stopped after if it was started here.
+fn cluster_tests() -> Result<()> {
+    let started = cluster::up_for_tests()?;
+    let args = [
+        "test",
+        WORKSPACE,
+        "--lib",
+        "store::clickhouse",
+        "--",
+        "--include-ignored",
+    ];
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let status = command("cargo")?
+        .args(args)
+        .env("SONDE_TEST_CLICKHOUSE", cluster::clickhouse_urls())
+        .status()
+        .context("cannot run cargo")?;
+    if started {
+        cluster::down_after_tests()?;
+    }
+    if !status.success() {
+        bail!("the cluster tests failed ({status})");
+    }
     Ok(())
 }
 

@@ -28,6 +28,7 @@
 //! duplicates.
 
 pub mod accounts;
+pub mod clickhouse;
 mod duckdb;
 mod ingest;
 mod inspection;
