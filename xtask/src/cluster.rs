@@ -499,7 +499,22 @@ fn pid_of(home: &Path) -> Option<u32> {
         .trim()
         .parse()
         .ok()?;
-    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    alive(pid).then_some(pid)
+}
+
+/// Whether process `pid` runs. One that has exited but was started by
+/// this same command (as `cargo xtask test` starts and stops the cluster)
+/// stays in the process table as a zombie until this command exits: it
+/// counts as gone.
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (name) state …`: the state follows the name's closing bracket.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, None | Some('Z' | 'X'))
 }
 
 /// Asks the process of `home/pid` to stop, waits for it, and kills it if
@@ -509,7 +524,7 @@ fn stop_pid(home: &Path, name: &str) -> Result<()> {
         return Ok(());
     };
     crate::step("kill", &["-TERM", &pid.to_string()])?;
-    let gone = || !Path::new(&format!("/proc/{pid}")).exists();
+    let gone = || !alive(pid);
     if wait_for(name, Duration::from_secs(60), gone).is_err() {
         crate::step("kill", &["-KILL", &pid.to_string()])?;
         wait_for(name, Duration::from_secs(10), gone)?;
@@ -527,4 +542,22 @@ fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Res
         std::thread::sleep(Duration::from_millis(250));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_that_exited_is_gone_even_before_it_is_reaped() {
+        assert!(alive(std::process::id()));
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Exited but not waited for: a zombie, still in /proc.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(Path::new(&format!("/proc/{pid}")).exists());
+        assert!(!alive(pid));
+        child.wait().unwrap();
+        assert!(!alive(pid));
+    }
 }
