@@ -325,24 +325,35 @@ fn test(root: &Path) -> Result<()> {
 /// and stopped after if it was started here.
 fn cluster_tests() -> Result<()> {
     let started = cluster::up_for_tests()?;
-    let args = [
-        "test",
-        WORKSPACE,
-        "--lib",
-        "store::clickhouse",
-        "--",
-        "--include-ignored",
+    let xtask = std::env::current_exe().context("cannot tell where xtask is")?;
+    let runs: [&[&str]; 2] = [
+        // The store against the cluster, and against DuckDB.
+        &["--lib", "store::clickhouse"],
+        // The `sonde` binary on the cluster, through faults.
+        &["--test", "cluster"],
     ];
-    eprintln!("xtask: cargo {}", args.join(" "));
-    let status = command("cargo")?
-        .args(args)
-        .env("SONDE_TEST_CLICKHOUSE", cluster::clickhouse_urls())
-        .status()
-        .context("cannot run cargo")?;
+    let mut failed = None;
+    for run in runs {
+        let mut args = vec!["test", WORKSPACE];
+        args.extend_from_slice(run);
+        args.extend(["--", "--include-ignored"]);
+        eprintln!("xtask: cargo {}", args.join(" "));
+        let status = command("cargo")?
+            .args(&args)
+            .env("SONDE_TEST_CLICKHOUSE", cluster::clickhouse_urls())
+            .env("SONDE_CLUSTER_DIR", cluster::cluster_dir())
+            .env("SONDE_XTASK", &xtask)
+            .status()
+            .context("cannot run cargo")?;
+        if !status.success() {
+            failed = Some(status);
+            break;
+        }
+    }
     if started {
         cluster::down_after_tests()?;
     }
-    if !status.success() {
+    if let Some(status) = failed {
         bail!("the cluster tests failed ({status})");
     }
     Ok(())

@@ -297,6 +297,11 @@ impl Vital {
             Vital::Ttfb => "ttfb",
         }
     }
+
+    /// The metric [`Vital::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Vital> {
+        Vital::ALL.into_iter().find(|m| m.as_str() == name)
+    }
 }
 
 impl EventData {

@@ -51,6 +51,15 @@ pub struct Config {
     #[arg(long, env = "SONDE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
+    /// Where events are kept: in the DuckDB file of the data directory
+    /// unless this names a ClickHouse cluster,
+    /// `clickhouse://HOST:PORT,HOST:PORT;HOST:PORT,HOST:PORT/DATABASE?cluster=NAME`
+    /// (shards separated by `;`, a shard's replicas by `,`, each server's
+    /// HTTP port; see the README, "Past one machine"). Everything else
+    /// stays in the data directory.
+    #[arg(long, env = "SONDE_STORE")]
+    pub store: Option<String>,
+
     /// Memory the store may use for queries and its caches, in MiB; a
     /// query that needs more spills to a temporary file in the data
     /// directory instead.
@@ -190,6 +199,7 @@ impl Config {
             config: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
+            store: None,
             store_memory_mb: crate::store::StoreTuning::DEFAULT.memory_limit_mb,
             store_checkpoint_mb: crate::store::StoreTuning::DEFAULT.checkpoint_wal_mb,
             web_dir: None,
@@ -217,6 +227,7 @@ impl Config {
 pub struct FileConfig {
     bind: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    store: Option<String>,
     store_memory_mb: Option<u32>,
     store_checkpoint_mb: Option<u32>,
     web_dir: Option<PathBuf>,
@@ -279,6 +290,7 @@ impl Config {
         }
         take(&mut self.bind, file.bind, unset("bind"));
         take(&mut self.data_dir, file.data_dir, unset("data_dir"));
+        take(&mut self.store, file.store.map(Some), unset("store"));
         take(
             &mut self.store_memory_mb,
             file.store_memory_mb,

@@ -108,7 +108,9 @@ impl AppError {
             | AppError::WrongCredentials
             | AppError::ShareLinkInvalid => StatusCode::UNAUTHORIZED,
             AppError::LockedOut(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy | AppError::Store(StoreError::Unavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(_)
             | AppError::Salt(_)
@@ -141,6 +143,7 @@ impl AppError {
             AppError::NotShared(_) => "not_shared",
             AppError::NotFound(_) => "not_found",
             AppError::Busy => "busy",
+            AppError::Store(StoreError::Unavailable(_)) => "store_unavailable",
             AppError::RateLimited(_) => "rate_limited",
             AppError::Store(_)
             | AppError::Salt(_)
@@ -168,6 +171,10 @@ impl IntoResponse for AppError {
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
             "internal error; the operator's log has the details".to_owned()
+        } else if let AppError::Store(e) = &self {
+            // What failed names the store's servers: for the operator only.
+            tracing::warn!(error = %e, "the store refused a write for now");
+            "the store cannot take this now; nothing of it is lost if it is sent again".to_owned()
         } else {
             self.to_string()
         };
@@ -179,6 +186,8 @@ impl IntoResponse for AppError {
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {
             AppError::Busy => Some(1),
+            // A shard waits for its replica: long enough for a restart.
+            AppError::Store(StoreError::Unavailable(_)) => Some(5),
             AppError::RateLimited(wait) | AppError::LockedOut(wait) => Some(retry_after_secs(wait)),
             _ => None,
         };
@@ -223,6 +232,19 @@ mod tests {
         let body = body_text(failed);
         assert!(!body.contains("disk on fire"), "{body}");
         assert!(body.contains("operator's log"), "{body}");
+    }
+
+    #[test]
+    fn a_store_that_cannot_take_a_write_asks_for_it_again_later_without_naming_its_servers() {
+        let unavailable = AppError::Store(StoreError::Unavailable(
+            "ClickHouse at http://10.0.0.7:8123/ did not answer".into(),
+        ))
+        .into_response();
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.headers()[header::RETRY_AFTER], "5");
+        let body = body_text(unavailable);
+        assert!(body.contains("\"store_unavailable\""), "{body}");
+        assert!(!body.contains("10.0.0.7"), "{body}");
     }
 
     fn body_text(response: Response) -> String {

@@ -16,8 +16,10 @@ pub mod consent_log;
 pub mod conversions;
 pub mod errors;
 pub mod funnel;
+pub mod overview;
 pub mod performance;
 pub mod small_groups;
+pub mod usage;
 
 use sonde_protocol::Filters;
 

@@ -31,8 +31,14 @@ pub fn run_periodically(store: &Arc<dyn LifecycleStore>, sites: &Arc<Sites>) {
     });
 }
 
-/// One pass over every site.
+/// One pass over every site, after the erased events are removed from
+/// the disks where the store leaves that for later.
 pub fn apply(store: &dyn LifecycleStore, sites: &Sites) {
+    match store.purge_erased() {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "erased events removed from the disks"),
+        Err(e) => tracing::error!(error = %e, "removing erased events failed"),
+    }
     let now = chrono::Utc::now().timestamp_millis();
     for site in sites.all() {
         match store.apply_retention(&site.settings, now) {

@@ -12,7 +12,7 @@ use crate::config::{Config, SiteOrigins};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
-use crate::store::{DuckDbStore, SiteStore, Stores};
+use crate::store::{ClickHouseStore, ClusterStore, DuckDbStore, SiteStore, Stores};
 use crate::user_agent::Classifier;
 use crate::visitor::DailySalt;
 use crate::writer::{Writer, WriterThread};
@@ -62,7 +62,13 @@ impl AppState {
             &config.data_dir.join("sonde.duckdb"),
             &config.store_tuning(),
         )?;
-        let stores = Stores::all_in(Arc::new(duckdb));
+        let stores = match &config.store {
+            // Events on the cluster; the rest in the data directory's file.
+            Some(address) => {
+                ClusterStore::new(ClickHouseStore::open(address)?, Arc::new(duckdb)).stores()
+            }
+            None => Stores::all_in(Arc::new(duckdb)),
+        };
         let metrics = Arc::new(Metrics::default());
         let (writer, writer_thread) = Writer::start(
             Arc::clone(&stores.ingest),

@@ -29,7 +29,9 @@
 
 pub mod accounts;
 pub mod clickhouse;
+mod cluster;
 mod duckdb;
+mod event_row;
 mod ingest;
 mod inspection;
 mod lifecycle;
@@ -44,12 +46,14 @@ use sonde_protocol::EventData;
 use crate::user_agent::Software;
 
 pub use self::accounts::{AccountStore, StoredSession, StoredUser};
+pub use self::clickhouse::ClickHouseStore;
+pub use self::cluster::ClusterStore;
 pub use self::duckdb::DuckDbStore;
 pub use self::ingest::IngestStore;
 pub use self::inspection::StoreInspection;
 pub use self::lifecycle::LifecycleStore;
 pub use self::reporting::{
-    FunnelBreakdown, ReportStore, reference_funnel, reference_funnel_breakdown,
+    FunnelBreakdown, FunnelRows, ReportStore, reference_funnel, reference_funnel_breakdown,
     reference_funnel_visits,
 };
 pub use self::saved::SavedStore;
@@ -63,6 +67,14 @@ pub enum StoreError {
     Duckdb(#[from] ::duckdb::Error),
     #[error("store: a stored record cannot be read: {0}")]
     Corrupt(String),
+    #[error("store: {0}")]
+    ClickHouse(#[from] self::clickhouse::ClickHouseError),
+    #[error("store: {0}")]
+    BadAddress(#[from] self::clickhouse::BadAddress),
+    /// The store cannot take a write now (a shard without its quorum);
+    /// the client should send it again later.
+    #[error("store: unavailable for writes: {0}")]
+    Unavailable(String),
 }
 
 /// An event as stored: anonymized and scrubbed. What it says is the

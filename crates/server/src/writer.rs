@@ -124,6 +124,13 @@ fn commit(store: &dyn IngestStore, group: Vec<Job>, metrics: &Metrics) {
                 let _ = job.done.send(Ok(outcome));
             }
         }
+        // The store cannot take any write now: trying the batches one by
+        // one would only make each wait as long again.
+        Err(StoreError::Unavailable(reason)) => {
+            for job in group {
+                let _ = job.done.send(Err(StoreError::Unavailable(reason.clone())));
+            }
+        }
         Err(e) if group.len() > 1 => {
             tracing::warn!(error = %e, batches = group.len(), "a group commit failed; writing its batches one by one");
             for job in group {

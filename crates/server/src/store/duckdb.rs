@@ -108,6 +108,17 @@ impl DuckDbStore {
         })
     }
 
+    /// The bots turned away from `q`'s site on each of its days the
+    /// period touches (on the calendar of `timezone`), as the overview
+    /// lists them: for a store that keeps events elsewhere.
+    pub fn bots_per_day(
+        &self,
+        q: &sonde_protocol::overview::OverviewQuery,
+        timezone: chrono_tz::Tz,
+    ) -> Result<Vec<sonde_protocol::overview::BotDay>, StoreError> {
+        overview::bots_per_day(&self.conn(), q, timezone)
+    }
+
     /// A second store on the same database, through a connection of its
     /// own: for tests that two stores on one file agree.
     #[cfg(test)]

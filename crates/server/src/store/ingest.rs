@@ -32,3 +32,43 @@ pub trait IngestStore: Send + Sync + std::fmt::Debug {
     /// Counts one request from a bot for `site` on `day`.
     fn count_bot_request(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;
 }
+
+/// Each batch's events whose id no earlier event of the group carried,
+/// in order: what a group of batches may store, before any engine looks
+/// at the ids it holds.
+pub(crate) fn first_sightings<'e>(batches: &[&'e [StoredEvent]]) -> Vec<Vec<&'e StoredEvent>> {
+    let mut seen = std::collections::HashSet::new();
+    batches
+        .iter()
+        .map(|batch| {
+            batch
+                .iter()
+                .filter(|e| seen.insert(e.id.as_str()))
+                .collect()
+        })
+        .collect()
+}
+
+/// What a group's write did for each batch, given its
+/// [`first_sightings`] and the ids that were new to the store (`None`:
+/// all of them were).
+pub(crate) fn outcomes(
+    batches: &[&[StoredEvent]],
+    firsts: &[Vec<&StoredEvent>],
+    new_ids: Option<&std::collections::HashSet<String>>,
+) -> Vec<WriteOutcome> {
+    batches
+        .iter()
+        .zip(firsts)
+        .map(|(batch, firsts)| {
+            let inserted = match new_ids {
+                None => firsts.len(),
+                Some(ids) => firsts.iter().filter(|e| ids.contains(&e.id)).count(),
+            };
+            WriteOutcome {
+                inserted,
+                duplicates: batch.len() - inserted,
+            }
+        })
+        .collect()
+}

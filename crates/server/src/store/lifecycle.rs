@@ -21,6 +21,13 @@ pub trait LifecycleStore: Send + Sync + std::fmt::Debug {
         consent_id: Option<&str>,
     ) -> Result<EraseReceipt, StoreError>;
 
+    /// Removes from the disks what erasures took out of the reports, for a
+    /// store whose erasure does not delete at once; returns how many
+    /// events it removed.
+    fn purge_erased(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
     /// Deletes what `site`'s retention no longer allows, as of `now_ms`:
     /// events of each category older than its period, and the campaign
     /// parameters of page views older than the marketing period.

@@ -21,9 +21,31 @@ use crate::reports::errors::{ErrorRow, FunnelVisits};
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 
+/// The rows a funnel's figures are computed from by the reference
+/// arithmetic ([`reference_funnel`] and the others below).
+pub trait FunnelRows {
+    /// Each unit's (session's or visitor's) key and events that some step
+    /// of `funnel` may match, in the scope's period, in the order they were
+    /// stored.
+    fn funnel_occurrences(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError>;
+
+    /// Each unit's value of `dimension`, from its first event in the
+    /// scope's period (`(none)` where it has none).
+    fn unit_dimension(
+        &self,
+        scope: &Scope,
+        unit: FunnelUnit,
+        dimension: FunnelDimension,
+    ) -> Result<HashMap<String, String>, StoreError>;
+}
+
 /// Answers the dashboard's reports. Calls block, like
 /// [`super::IngestStore`]'s.
-pub trait ReportStore: Send + Sync + std::fmt::Debug {
+pub trait ReportStore: FunnelRows + Send + Sync + std::fmt::Debug {
     /// Page views and unique visitors per bucket of the site's calendar in
     /// `timezone` (every bucket of the range, empty ones as zero), and the
     /// top pages.
@@ -41,15 +63,6 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
         timezone: Tz,
         k: u64,
     ) -> Result<OverviewReport, StoreError>;
-
-    /// Each unit's (session's or visitor's) key and events that some step
-    /// of `funnel` may match, in the scope's period, in the order they were
-    /// stored.
-    fn funnel_occurrences(
-        &self,
-        scope: &Scope,
-        funnel: &FunnelDefinition,
-    ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError>;
 
     /// A funnel's figures in the scope's period: by default
     /// [`reference_funnel`]; a store may compute the same in its own engine.
@@ -87,15 +100,6 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
         let _ = timezone;
         reference_funnel_breakdown(self, scope, funnel, dimension)
     }
-
-    /// Each unit's value of `dimension`, from its first event in the
-    /// scope's period (`(none)` where it has none).
-    fn unit_dimension(
-        &self,
-        scope: &Scope,
-        unit: FunnelUnit,
-        dimension: FunnelDimension,
-    ) -> Result<HashMap<String, String>, StoreError>;
 
     /// The errors in the scope, oldest first.
     fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError>;
@@ -202,7 +206,7 @@ pub trait ReportStore: Send + Sync + std::fmt::Debug {
 /// [`ReportStore::funnel_occurrences`]: what [`ReportStore::funnel`] does
 /// unless a store computes the same in its own engine, and what such a
 /// store falls back on for what its engine does not compute.
-pub fn reference_funnel<S: ReportStore + ?Sized>(
+pub fn reference_funnel<S: FunnelRows + ?Sized>(
     store: &S,
     scope: &Scope,
     funnel: &FunnelDefinition,
@@ -227,7 +231,7 @@ pub type FunnelBreakdown = (Vec<StepResult>, Vec<(String, Vec<StepResult>)>);
 /// A funnel broken down ([`ReportStore::funnel_breakdown`]) by the
 /// reference arithmetic, over the units' occurrences and values
 /// ([`crate::reports::funnel::break_down`]).
-pub fn reference_funnel_breakdown<S: ReportStore + ?Sized>(
+pub fn reference_funnel_breakdown<S: FunnelRows + ?Sized>(
     store: &S,
     scope: &Scope,
     funnel: &FunnelDefinition,
@@ -246,12 +250,12 @@ pub fn reference_funnel_breakdown<S: ReportStore + ?Sized>(
 /// A session funnel's visits ([`ReportStore::funnel_visits`]) from the
 /// funnel's figures and the occurrences of only the sessions with errors
 /// ([`crate::reports::errors::funnel_visits`]).
-pub fn reference_funnel_visits<S: ReportStore + ?Sized>(
+pub fn reference_funnel_visits<S: FunnelRows + ?Sized>(
     store: &S,
     scope: &Scope,
     funnel: &FunnelDefinition,
 ) -> Result<FunnelVisits, StoreError> {
-    let steps = store.funnel(scope, funnel)?;
+    let steps = reference_funnel(store, scope, funnel)?;
     let with_errors = store.funnel_occurrences(&scope.with_errors(), funnel)?;
     Ok(crate::reports::errors::funnel_visits(
         funnel,

@@ -19,6 +19,9 @@ pub enum ClickHouseError {
         code: u32,
         message: String,
     },
+    /// The server answered with something Sonde cannot read.
+    #[error("ClickHouse at {url} answered what cannot be read: {reason}")]
+    Unreadable { url: String, reason: String },
 }
 
 impl ClickHouseError {
@@ -26,7 +29,7 @@ impl ClickHouseError {
     pub fn code(&self) -> Option<u32> {
         match self {
             ClickHouseError::Refused { code, .. } => Some(*code),
-            ClickHouseError::Unreachable { .. } => None,
+            ClickHouseError::Unreachable { .. } | ClickHouseError::Unreadable { .. } => None,
         }
     }
 }
@@ -63,34 +66,75 @@ impl Client {
         self.run_with(sql, &[])
     }
 
+    /// Runs an `INSERT` statement (given in the URL) with its `data` as the
+    /// body, and ClickHouse settings.
+    pub fn insert(
+        &self,
+        statement: &str,
+        data: &[u8],
+        settings: &[(&str, &str)],
+    ) -> Result<(), ClickHouseError> {
+        let mut all = vec![("query", statement)];
+        all.extend_from_slice(settings);
+        self.send(data, &all).map(drop)
+    }
+
     /// Runs one statement with ClickHouse settings (`insert_quorum`, …).
     pub fn run_with(
         &self,
         sql: &str,
         settings: &[(&str, &str)],
     ) -> Result<String, ClickHouseError> {
+        self.send(sql.as_bytes(), settings)
+    }
+
+    /// POSTs `body` with `parameters` in the URL: what ClickHouse answered,
+    /// or why not.
+    fn send(&self, body: &[u8], parameters: &[(&str, &str)]) -> Result<String, ClickHouseError> {
         let unreachable = |reason: String| ClickHouseError::Unreachable {
             url: self.url.clone(),
             reason,
         };
         let mut request = self.agent.post(&self.url);
-        for (name, value) in settings {
+        for (name, value) in parameters {
             request = request.query(*name, *value);
         }
-        let mut response = request.send(sql).map_err(|e| unreachable(e.to_string()))?;
+        let mut response = request.send(body).map_err(|e| unreachable(e.to_string()))?;
         let status = response.status();
-        let body = response
+        let text = response
             .body_mut()
             .read_to_string()
             .map_err(|e| unreachable(e.to_string()))?;
         if status.is_success() {
-            return Ok(body);
+            return Ok(text);
         }
         Err(ClickHouseError::Refused {
             url: self.url.clone(),
-            code: error_code(&body).unwrap_or(0),
-            message: body.trim().to_owned(),
+            code: error_code(&text).unwrap_or(0),
+            message: text.trim().to_owned(),
         })
+    }
+}
+
+impl Client {
+    /// Runs a query and reads its rows, one `T` per row of `JSONEachRow`
+    /// (64-bit numbers as numbers, not strings).
+    pub fn rows<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        settings: &[(&str, &str)],
+    ) -> Result<Vec<T>, ClickHouseError> {
+        let mut all = vec![("output_format_json_quote_64bit_integers", "0")];
+        all.extend_from_slice(settings);
+        let text = self.run_with(&format!("{sql}\nFORMAT JSONEachRow"), &all)?;
+        text.lines()
+            .map(|line| {
+                serde_json::from_str(line).map_err(|e| ClickHouseError::Unreadable {
+                    url: self.url.clone(),
+                    reason: format!("{e} in {line:?}"),
+                })
+            })
+            .collect()
     }
 }
 

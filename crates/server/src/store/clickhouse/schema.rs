@@ -63,6 +63,17 @@ const MIGRATIONS: &[&[&str]] = &[&[
     ORDER BY (site, toDate(toDateTime(intDiv(ts, 1000))), session_key, id)",
     "CREATE TABLE IF NOT EXISTS {db}.events ON CLUSTER {cluster} AS {db}.events_local
     ENGINE = Distributed({cluster}, {db}, events_local, session_key)",
+], &[
+    // The events an erasure took out of every report at once, on the
+    // shard that holds them, until a mutation has removed them from
+    // `events_local` (see `erase`).
+    "CREATE TABLE IF NOT EXISTS {db}.erased_events_local ON CLUSTER {cluster} (
+        site String,
+        session_key UInt64,
+        id String,
+        erased_at Int64
+    ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{db}/erased_events_local', '{replica}')
+    ORDER BY (site, session_key, id)",
 ]];
 
 /// The schema version this Sonde writes and reads.

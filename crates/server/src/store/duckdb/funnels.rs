@@ -16,6 +16,7 @@ use crate::reports::errors::FunnelVisits;
 use crate::reports::funnel::{Happened, NO_VALUE, Occurrence};
 use crate::store::FunnelBreakdown;
 use crate::store::StoreError;
+use crate::store::event_row::props_as_text;
 
 /// Each unit's (session's or visitor's) key and the events some step of
 /// `funnel` may match, in the order they were stored.
@@ -563,22 +564,6 @@ fn like_pattern(pattern: &str) -> String {
         }
     }
     like
-}
-
-/// A custom event's stored properties (a JSON object) as text pairs.
-pub(super) fn props_as_text(json: &str) -> Vec<(String, String)> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(json) else {
-        return Vec::new();
-    };
-    map.into_iter()
-        .map(|(key, value)| {
-            let text = match value {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (key, text)
-        })
-        .collect()
 }
 
 #[cfg(test)]

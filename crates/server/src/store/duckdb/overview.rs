@@ -14,6 +14,7 @@ use super::scope::{OVERVIEW_DIMENSIONS, matching_sessions, sessions_sql};
 use super::usage::usage_figures;
 use super::visits::{quoted, view_page_views};
 use crate::reports::Scope;
+use crate::reports::overview::{self, VisitTotals};
 use crate::store::StoreError;
 
 /// Key figures of the period and the one before, and the breakdowns,
@@ -48,7 +49,7 @@ pub(super) fn overview(
         // Every session: the usage report's pages, from the rollup.
         let scope = Scope::unfiltered(&q.site, q.from, q.to);
         let figures = usage_figures(conn, &scope, timezone)?;
-        let mut rows: Vec<BreakdownRow> = figures
+        let rows: Vec<BreakdownRow> = figures
             .pages
             .into_iter()
             .map(|(label, counts)| BreakdownRow {
@@ -57,13 +58,7 @@ pub(super) fn overview(
                 count: counts.views,
             })
             .collect();
-        rows.sort_by(|a, b| {
-            b.visitors
-                .cmp(&a.visitors)
-                .then_with(|| b.count.cmp(&a.count))
-                .then_with(|| a.label.cmp(&b.label))
-        });
-        keep_groups(rows, k)
+        overview::breakdown(rows, k)
     } else if kept_filter(&q.filters).is_some() {
         // The rolled-up days' pages of the filter's visits are kept.
         breakdown(
@@ -108,7 +103,7 @@ pub(super) fn overview(
 }
 
 /// The bots turned away on each of the site's days the period touches.
-fn bots_per_day(
+pub(super) fn bots_per_day(
     conn: &Connection,
     q: &OverviewQuery,
     timezone: Tz,
@@ -134,9 +129,6 @@ fn bots_per_day(
         })
         .collect())
 }
-
-/// Most rows a breakdown lists.
-const BREAKDOWN_ROWS: usize = 10;
 
 /// The filters for which a rolled-up day keeps the overview's figures of
 /// the visits that pass it, one filter and value at a time
@@ -314,25 +306,13 @@ fn key_figures(
          FROM counted c, rolled r",
         [],
         |r| {
-            let (visitors, sessions, pageviews, bounces): (i64, i64, i64, i64) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            let duration_ms: f64 = r.get(4)?;
-            let per_session = |x: f64| {
-                if sessions > 0 {
-                    x / sessions as f64
-                } else {
-                    0.0
-                }
-            };
-            Ok(KeyFigures {
-                visitors: visitors as u64,
-                sessions: sessions as u64,
-                pageviews: pageviews as u64,
-                views_per_session: per_session(pageviews as f64),
-                bounce_rate: per_session(bounces as f64),
-                avg_duration_ms: per_session(duration_ms),
-                fewer_than_k: false,
-            })
+            Ok(overview::key_figures(VisitTotals {
+                visitors: r.get::<_, i64>(0)? as u64,
+                sessions: r.get::<_, i64>(1)? as u64,
+                pageviews: r.get::<_, i64>(2)? as u64,
+                bounces: r.get::<_, i64>(3)? as u64,
+                duration_ms: r.get(4)?,
+            }))
         },
     )?;
     Ok(figures)
@@ -341,9 +321,7 @@ fn key_figures(
 /// Runs `sql` (label, visitors, count per group) and keeps the largest
 /// groups of at least `k` visitors; the smaller ones are only counted.
 fn breakdown(conn: &Connection, sql: &str, k: u64) -> Result<Breakdown, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT * FROM ({sql}) g(label, visitors, n) ORDER BY visitors DESC, n DESC, label"
-    ))?;
+    let mut stmt = conn.prepare(sql)?;
     let rows: Vec<BreakdownRow> = stmt
         .query_map([], |r| {
             Ok(BreakdownRow {
@@ -353,18 +331,7 @@ fn breakdown(conn: &Connection, sql: &str, k: u64) -> Result<Breakdown, StoreErr
             })
         })?
         .collect::<Result<_, _>>()?;
-    Ok(keep_groups(rows, k))
-}
-
-/// The largest of `rows` (sorted, largest first) with at least `k`
-/// visitors; the smaller ones are only counted.
-fn keep_groups(rows: Vec<BreakdownRow>, k: u64) -> Breakdown {
-    let (listed, small): (Vec<BreakdownRow>, Vec<BreakdownRow>) =
-        rows.into_iter().partition(|row| row.visitors >= k);
-    Breakdown {
-        rows: listed.into_iter().take(BREAKDOWN_ROWS).collect(),
-        small_groups: small.len() as u64,
-    }
+    Ok(overview::breakdown(rows, k))
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use crate::reports::errors::{ErrorRow, FunnelVisits};
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 use crate::store::{
-    FunnelBreakdown, IngestStore, LifecycleStore, ReportStore, RetentionOutcome, RollupOutcome,
-    SiteStore, StoreError, StoreInspection, StoredEvent, WriteOutcome,
+    FunnelBreakdown, FunnelRows, IngestStore, LifecycleStore, ReportStore, RetentionOutcome,
+    RollupOutcome, SiteStore, StoreError, StoreInspection, StoredEvent, WriteOutcome,
 };
 
 impl IngestStore for DuckDbStore {
@@ -85,6 +85,25 @@ impl LifecycleStore for DuckDbStore {
     }
 }
 
+impl FunnelRows for DuckDbStore {
+    fn funnel_occurrences(
+        &self,
+        scope: &Scope,
+        funnel: &FunnelDefinition,
+    ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
+        funnels::occurrences(&self.conn(), scope, funnel)
+    }
+
+    fn unit_dimension(
+        &self,
+        scope: &Scope,
+        unit: FunnelUnit,
+        dimension: FunnelDimension,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        funnels::unit_dimension(&self.conn(), scope, unit, dimension)
+    }
+}
+
 impl ReportStore for DuckDbStore {
     fn usage(&self, q: &UsageQuery, timezone: Tz, k: u64) -> Result<UsageReport, StoreError> {
         usage::usage(&self.conn(), q, timezone, k)
@@ -97,14 +116,6 @@ impl ReportStore for DuckDbStore {
         k: u64,
     ) -> Result<OverviewReport, StoreError> {
         overview::overview(&self.conn(), q, timezone, k)
-    }
-
-    fn funnel_occurrences(
-        &self,
-        scope: &Scope,
-        funnel: &FunnelDefinition,
-    ) -> Result<Vec<(String, Vec<Occurrence>)>, StoreError> {
-        funnels::occurrences(&self.conn(), scope, funnel)
     }
 
     fn funnel(
@@ -140,15 +151,6 @@ impl ReportStore for DuckDbStore {
             return crate::store::reference_funnel_breakdown(self, scope, funnel, dimension);
         }
         funnels::funnel_breakdown_in_sql(&self.conn(), scope, timezone, funnel, dimension)
-    }
-
-    fn unit_dimension(
-        &self,
-        scope: &Scope,
-        unit: FunnelUnit,
-        dimension: FunnelDimension,
-    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
-        funnels::unit_dimension(&self.conn(), scope, unit, dimension)
     }
 
     fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError> {

@@ -22,7 +22,7 @@
 //! reopened, knows which days are rolled up and which late page views take
 //! a day out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono_tz::Tz;
 use duckdb::{Connection, params};
@@ -32,6 +32,7 @@ use sonde_protocol::{EventData, Granularity, SiteSettings};
 use super::DuckDbStore;
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
+use crate::reports::usage::{Counts, DayFigures};
 use crate::store::{RollupOutcome, StoreError, StoredEvent};
 
 /// What the rollup holds and how it counts; rows of another version (an
@@ -62,50 +63,6 @@ pub(super) fn drop_other_versions(conn: &Connection) -> Result<(), StoreError> {
 /// Every timezone's offset is a multiple of 15 minutes, so a day of any
 /// site's calendar is a whole number of these slices.
 pub(super) const GRANULE_MS: i64 = 15 * 60 * 1000;
-
-/// Page views and visitors of a scope, per day of the site's calendar and
-/// per page (a page's visitors added up over its days).
-#[derive(Debug, Default, PartialEq)]
-pub(super) struct DayFigures {
-    /// Keyed by the day's start, ms since the epoch.
-    pub days: BTreeMap<i64, Counts>,
-    pub pages: HashMap<String, Counts>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Counts {
-    pub views: u64,
-    pub visitors: u64,
-}
-
-impl std::ops::AddAssign for Counts {
-    fn add_assign(&mut self, other: Counts) {
-        self.views += other.views;
-        self.visitors += other.visitors;
-    }
-}
-
-impl DayFigures {
-    pub fn total(&self) -> Counts {
-        let mut total = Counts::default();
-        for counts in self.days.values() {
-            total += *counts;
-        }
-        total
-    }
-
-    /// The figures of each bucket of days (days, weeks or months).
-    pub fn per_bucket(&self, buckets: &[Bucket]) -> Vec<Counts> {
-        let mut out = vec![Counts::default(); buckets.len()];
-        for (start, counts) in &self.days {
-            let i = buckets.partition_point(|b| b.stop <= *start);
-            if let Some(slot) = out.get_mut(i) {
-                *slot += *counts;
-            }
-        }
-        out
-    }
-}
 
 /// The figures of the page views `condition` selects (a scope's condition
 /// from `scoped`, with `params` for its placeholders) in `[scope.from,

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use duckdb::{Connection, params};
 use sonde_protocol::funnel::Step;
 
-use super::funnels::{props_as_text, step_test};
+use super::funnels::step_test;
 use super::rollup::GRANULE_MS;
 use super::schema::SESSION_NAME;
 use super::scope::{scope_params, scoped};
@@ -15,6 +15,7 @@ use crate::reports::Scope;
 use crate::reports::conversions::{GoalHit, VisitRow};
 use crate::reports::errors::ErrorRow;
 use crate::store::StoreError;
+use crate::store::event_row::props_as_text;
 
 /// The errors in the scope, oldest first (the first stored first among
 /// equal times). Read as Arrow columns: a month of a busy site has tens of

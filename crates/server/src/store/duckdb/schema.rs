@@ -489,7 +489,7 @@ fn number_unnumbered(conn: &Connection, part: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A row's session key in SQL, as [`super::write::session_key`] computes
+/// A row's session key in SQL, as [`crate::store::event_row::session_key`] computes
 /// it.
 pub(super) const SESSION_KEY_OF_ROW: &str = "md5_number_lower(coalesce(session_id, id))";
 

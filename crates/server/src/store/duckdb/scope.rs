@@ -212,7 +212,7 @@ mod tests {
         let named = |sessions: &[&str]| {
             let mut names: Vec<String> = sessions
                 .iter()
-                .map(|s| super::super::write::session_key(s).to_string())
+                .map(|s| crate::store::event_row::session_key(s).to_string())
                 .collect();
             names.sort();
             names

@@ -3,16 +3,14 @@
 use chrono_tz::Tz;
 use duckdb::{Connection, params};
 use sonde_protocol::Granularity;
-use sonde_protocol::usage::{PageStat, UsagePoint, UsageQuery, UsageReport, UsageTotals};
+use sonde_protocol::usage::{UsagePoint, UsageQuery, UsageReport};
 
 use super::buckets::BucketJoin;
 use super::rollup;
 use super::scope::scoped;
 use crate::reports::Scope;
+use crate::reports::usage::{self, Counts, DayFigures};
 use crate::store::StoreError;
-
-/// Most top pages a usage report lists.
-const TOP_PAGES: usize = 10;
 
 /// Page views and unique visitors per bucket of the site's calendar (every
 /// bucket of the range, empty ones as zero), and the top pages: those seen
@@ -31,52 +29,14 @@ pub(super) fn usage(
         let range = format!("{} AND kind = 'page_view'", scoped(conn, &scope)?);
         usage_series(conn, q, &buckets, &range)?
     } else {
-        buckets
-            .iter()
-            .zip(figures.per_bucket(&buckets))
-            .map(|(b, counts)| UsagePoint {
-                start: b.start,
-                local: b.local.clone(),
-                pageviews: counts.views,
-                visitors: counts.visitors,
-            })
-            .collect()
+        usage::daily_series(&buckets, &figures)
     };
-    let mut pages: Vec<PageStat> = figures
-        .pages
-        .iter()
-        .map(|(path, counts)| PageStat {
-            path: path.clone(),
-            pageviews: counts.views,
-            visitors: counts.visitors,
-        })
-        .collect();
-    pages.sort_by(|a, b| {
-        b.pageviews
-            .cmp(&a.pageviews)
-            .then_with(|| a.path.cmp(&b.path))
-    });
-    let (top_pages, small): (Vec<PageStat>, Vec<PageStat>) =
-        pages.into_iter().partition(|p| p.visitors >= k);
-    let total = figures.total();
     let previous = if q.compare {
-        let total = usage_figures(conn, &scope.previous(), timezone)?.total();
-        Some(UsageTotals {
-            pageviews: total.views,
-            visitors: total.visitors,
-        })
+        Some(usage_figures(conn, &scope.previous(), timezone)?.total())
     } else {
         None
     };
-    Ok(UsageReport {
-        series,
-        top_pages: top_pages.into_iter().take(TOP_PAGES).collect(),
-        top_pages_hidden: small.len() as u64,
-        total_pageviews: total.views,
-        total_visitors: total.visitors,
-        fewer_than_k: false,
-        previous,
-    })
+    Ok(usage::report(series, &figures, previous, k))
 }
 
 /// A scope's page views and visitors per day and per page: unfiltered,
@@ -85,7 +45,7 @@ pub(super) fn usage_figures(
     conn: &Connection,
     scope: &Scope,
     timezone: Tz,
-) -> Result<rollup::DayFigures, StoreError> {
+) -> Result<DayFigures, StoreError> {
     let condition = scoped(conn, scope)?;
     rollup::day_figures(conn, scope, timezone, &condition, scope.filters.is_empty())
 }
@@ -106,26 +66,18 @@ fn usage_series(
         join.join(&format!("SELECT ts, visitor_id FROM events WHERE {range}"))
     );
     let mut stmt = conn.prepare(&sql)?;
-    let counted: std::collections::HashMap<i64, (u64, u64)> = stmt
+    let counted: std::collections::HashMap<i64, Counts> = stmt
         .query_map(params![q.site, q.from, q.to], |r| {
             Ok((
                 r.get(0)?,
-                (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
+                Counts {
+                    views: r.get::<_, i64>(1)? as u64,
+                    visitors: r.get::<_, i64>(2)? as u64,
+                },
             ))
         })?
         .collect::<Result<_, _>>()?;
-    Ok(buckets
-        .iter()
-        .map(|b| {
-            let (pageviews, visitors) = counted.get(&b.start).copied().unwrap_or_default();
-            UsagePoint {
-                start: b.start,
-                local: b.local.clone(),
-                pageviews,
-                visitors,
-            }
-        })
-        .collect())
+    Ok(usage::series(buckets, &counted))
 }
 
 #[cfg(test)]

@@ -79,10 +79,7 @@ pub(super) fn vitals(
 }
 
 fn metric(name: &str) -> Result<Vital, StoreError> {
-    Vital::ALL
-        .into_iter()
-        .find(|m| m.as_str() == name)
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown vital {name:?}")))
+    Vital::from_name(name).ok_or_else(|| StoreError::Corrupt(format!("unknown vital {name:?}")))
 }
 
 /// A metric's threshold of good (`0`) or of needs improvement (`1`), by

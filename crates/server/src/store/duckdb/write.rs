@@ -16,9 +16,10 @@
 use std::collections::HashSet;
 
 use duckdb::{Appender, Connection, params};
-use sonde_protocol::EventData;
 
 use super::{paths, rollup};
+use crate::store::event_row::EventRow;
+use crate::store::ingest::{first_sightings, outcomes};
 use crate::store::{StoreError, StoredEvent, WriteOutcome};
 
 /// How long a stored event's id is remembered, to refuse its retries.
@@ -46,16 +47,7 @@ pub(super) fn write_batches(
     now_ms: i64,
     batches: &[&[StoredEvent]],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    let mut seen = HashSet::new();
-    let firsts: Vec<Vec<&StoredEvent>> = batches
-        .iter()
-        .map(|batch| {
-            batch
-                .iter()
-                .filter(|e| seen.insert(e.id.as_str()))
-                .collect()
-        })
-        .collect();
+    let firsts = first_sightings(batches);
     let rows: Vec<&StoredEvent> = firsts.iter().flatten().copied().collect();
     // Before the write: should it fail half-way, a day is only counted
     // from the events once more.
@@ -92,20 +84,7 @@ pub(super) fn write_batches(
             Some(new_ids)
         }
     };
-    Ok(batches
-        .iter()
-        .zip(&firsts)
-        .map(|(batch, firsts)| {
-            let new = match &new_ids {
-                None => firsts.len(),
-                Some(ids) => firsts.iter().filter(|e| ids.contains(&e.id)).count(),
-            };
-            WriteOutcome {
-                inserted: new,
-                duplicates: batch.len() - new,
-            }
-        })
-        .collect())
+    Ok(outcomes(batches, &firsts, new_ids.as_ref()))
 }
 
 /// Forgets the ids of events stored more than [`KEEP_IDS_MS`] before
@@ -214,92 +193,41 @@ fn append(
     path_id: i32,
     seq: i64,
 ) -> Result<(), StoreError> {
-    let (mut referrer, mut title, mut name, mut href) = (None, None, None, None);
-    let (mut value, mut props, mut error) = (None, None, None);
-    let mut campaign = Default::default();
-    match &e.data {
-        EventData::PageView {
-            referrer: r,
-            title: t,
-            campaign: c,
-        } => {
-            (referrer, title, campaign) = (r.as_deref(), t.as_deref(), c.clone());
-        }
-        EventData::Click { name: n } | EventData::FormSubmit { form: n } => name = Some(n.as_str()),
-        EventData::Outbound { href: h } | EventData::Download { href: h } => {
-            href = Some(h.as_str())
-        }
-        EventData::Custom {
-            name: n,
-            props: p,
-            value: v,
-        } => {
-            name = Some(n.as_str());
-            value = *v;
-            props = (!p.is_empty()).then(|| serde_json::to_string(p).unwrap_or_default());
-        }
-        EventData::Error(report) => error = Some(report),
-        EventData::Vital { metric, value: v } => {
-            name = Some(metric.as_str());
-            value = Some(*v);
-        }
-    }
-    let sonde_protocol::Campaign {
-        source,
-        medium,
-        campaign,
-        term,
-        content,
-    } = campaign;
+    let row = EventRow::from(e);
     appender.append_row(params![
-        e.id,
-        e.site,
-        e.data.kind(),
-        e.data.category().as_str(),
-        duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Millisecond, e.ts),
-        e.visitor_id,
-        e.session_id,
-        e.path,
-        referrer,
-        title,
-        source,
-        medium,
-        campaign,
-        term,
-        content,
-        name,
-        href,
-        value,
-        props,
-        error.map(|r| r.message.as_str()),
-        error.and_then(|r| r.source.as_deref()),
-        error.and_then(|r| r.line),
-        error.and_then(|r| r.column),
-        error.and_then(|r| r.stack.as_deref()),
-        error.map(|r| r.rejection),
-        e.software.browser,
-        e.software.os,
-        e.software.device.as_str(),
-        session_key(e.session_id.as_deref().unwrap_or(&e.id)),
+        row.id,
+        row.site,
+        row.kind,
+        row.category,
+        duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Millisecond, row.ts),
+        row.visitor_id,
+        row.session_id,
+        row.path,
+        row.referrer_host,
+        row.title,
+        row.utm_source,
+        row.utm_medium,
+        row.utm_campaign,
+        row.utm_term,
+        row.utm_content,
+        row.name,
+        row.href,
+        row.value,
+        row.props,
+        row.error_message,
+        row.error_source,
+        row.error_line,
+        row.error_column,
+        row.error_stack,
+        row.error_rejection,
+        row.browser,
+        row.os,
+        row.device,
+        row.session_key,
         path_id,
         seq,
     ])?;
     Ok(())
-}
-
-/// The number all events of a session share, from its session id (or an
-/// event's own id when it has none): the low half of its MD5, as DuckDB's
-/// `md5_number_lower` computes it, so that
-/// [`super::schema::SESSION_KEY_OF_ROW`] gives rows stored
-/// before the column the same numbers. MD5 for being the same everywhere
-/// and in every version, not for secrecy; two sessions share a key with odds
-/// of about one in 10^7 among a million.
-pub(super) fn session_key(session: &str) -> u64 {
-    use md5::Digest;
-    let digest = md5::Md5::digest(session.as_bytes());
-    let mut low = [0; 8];
-    low.copy_from_slice(&digest[8..]);
-    u64::from_le_bytes(low)
 }
 
 #[cfg(test)]
@@ -311,6 +239,7 @@ mod tests {
     use super::super::testing::{MIDNIGHT, view};
     use super::*;
     use crate::store::data_roles::*;
+    use crate::store::event_row::session_key;
 
     #[test]
     fn a_retried_batch_is_stored_once() {
