@@ -69,17 +69,19 @@ pub fn cluster_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/tmp/sonde-cluster"))
 }
 
-/// `cargo xtask cluster <up|down|status>`.
+/// `cargo xtask cluster <up [--without-sonde]|down|status>`.
 pub fn cluster(args: &[String]) -> Result<()> {
     let dir = cluster_dir();
     match args {
         [command] if command == "up" => up(&dir),
+        // Only the cluster, not its Sonde: for the tests, which start their own.
+        [command, flag] if command == "up" && flag == "--without-sonde" => up(&dir),
         [command] if command == "down" => down(&dir),
         [command] if command == "status" => {
             print!("{}", status(&dir));
             Ok(())
         }
-        _ => bail!("cluster takes up, down or status"),
+        _ => bail!("cluster takes up [--without-sonde], down or status"),
     }
 }
 
@@ -101,6 +103,61 @@ pub fn up_for_tests() -> Result<bool> {
 /// Stops the cluster (see [`up_for_tests`]).
 pub fn down_after_tests() -> Result<()> {
     down(&cluster_dir())
+}
+
+/// Where the Sonde process of `cargo xtask cluster up` listens.
+pub const SONDE_PORT: u16 = 18080;
+
+/// The database the cluster's Sonde keeps its events in.
+const SONDE_DATABASE: &str = "sonde";
+
+/// The store address of `database` on the local cluster (see the README,
+/// "Past one machine").
+pub fn store_address(database: &str) -> String {
+    let shards: Vec<String> = (1..=SHARDS)
+        .map(|shard| {
+            (1..=REPLICAS)
+                .map(|replica| format!("127.0.0.1:{}", Replica { shard, replica }.http_port()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    format!("clickhouse://{}/{database}?cluster=sonde", shards.join(";"))
+}
+
+/// Starts `sonde` (the binary at `sonde`, serving the web app in `web`)
+/// on the cluster unless it runs, with the demo site's four weeks of
+/// traffic delivered on its first start, and waits until it answers.
+pub fn start_sonde(sonde: &Path, web: &Path) -> Result<()> {
+    let home = cluster_dir().join("sonde");
+    if pid_of(&home).is_none() {
+        std::fs::create_dir_all(&home)?;
+        let bind = format!("127.0.0.1:{SONDE_PORT}");
+        let store = store_address(SONDE_DATABASE);
+        let data = home.join("data");
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "serve".as_ref(),
+            "--bind".as_ref(),
+            bind.as_ref(),
+            "--store".as_ref(),
+            store.as_ref(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--web-dir".as_ref(),
+            web.as_os_str(),
+        ];
+        spawn_detached(
+            &home,
+            sonde.to_str().context("the binary's path is not UTF-8")?,
+            &args,
+        )?;
+    }
+    // The demo's traffic is delivered before the server answers.
+    wait_for("sonde", Duration::from_secs(600), || {
+        std::net::TcpStream::connect(("127.0.0.1", SONDE_PORT)).is_ok()
+    })?;
+    print!("{}", status(&cluster_dir()));
+    Ok(())
 }
 
 /// Every ClickHouse server's HTTP address, by shard then replica, comma
@@ -157,6 +214,7 @@ fn up(dir: &Path) -> Result<()> {
 /// Stops every part, ClickHouse first (it flushes to ZooKeeper on the way
 /// down), and waits for each to exit.
 fn down(dir: &Path) -> Result<()> {
+    stop_pid(&dir.join("sonde"), "sonde")?;
     for replica in Replica::all() {
         stop_pid(&dir.join(replica.name()), &replica.name())?;
     }
@@ -211,6 +269,17 @@ fn status(dir: &Path) -> String {
     let _ = writeln!(
         out,
         "postgres           postgres://sonde@127.0.0.1:{POSTGRES_PORT}/sonde  {postgres}"
+    );
+    let sonde = match pid_of(&dir.join("sonde")) {
+        Some(pid) => format!(
+            "running (pid {pid}; the first admin's password is in {})",
+            dir.join("sonde/out.log").display()
+        ),
+        None => "stopped".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "sonde              http://127.0.0.1:{SONDE_PORT}/  {sonde}"
     );
     out
 }

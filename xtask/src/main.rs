@@ -76,7 +76,17 @@ fn main() -> Result<()> {
             _ => bail!("bench-queries takes only --100m\n\n{USAGE}"),
         },
         "refresh-bots" => refresh_bots(&root),
-        "cluster" => cluster::cluster(&rest),
+        "cluster" => {
+            cluster::cluster(&rest)?;
+            if rest == ["up"] {
+                // Sonde itself, on the cluster, serving the dashboard.
+                setup(&root, Needs::Build)?;
+                build_web(&root)?;
+                step("cargo", &["build", WORKSPACE, "--bin", "sonde"])?;
+                cluster::start_sonde(&target_dir()?.join("debug/sonde"), &root.join("dist"))?;
+            }
+            Ok(())
+        }
         "fuzz" => {
             let seconds = match rest.first() {
                 Some(s) => s.parse().context("fuzz takes a number of seconds")?,

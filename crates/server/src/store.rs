@@ -14,24 +14,20 @@
 //! | [`StoreInspection`] | health, size, raw counts and dumps | operations, demo, tests |
 //!
 //! [`Stores`] holds one handle per role. [`DuckDbStore`] (an embedded
-//! DuckDB file) is the default and plays every role.
+//! DuckDB file) is the default and plays every role; with `--store
+//! clickhouse://…`, [`ClusterStore`] keeps the events on a ClickHouse
+//! cluster ([`ClickHouseStore`]) and the rest in the DuckDB file.
 //!
 //! The schema is one wide `events` table (one column per field any event
-//! kind has, NULL where a kind has none) so that every dashboard query is a
-//! scan of one table; `consents`, `sites`, `banner_impressions` and
-//! `bot_requests` beside it. For ClickHouse the same columns map onto a
-//! `ReplacingMergeTree` ordered by `(site, toDate(ts), id)` and partitioned
-//! by month, so retention drops partitions and a retried batch is collapsed
-//! by id when parts merge (queries read `FINAL` or count distinct ids until
-//! then). ClickHouse cannot tell at insert time which ids it stored before,
-//! so there `write_batches` will count only repeats within the group as
-//! duplicates.
+//! kind has, NULL where a kind has none, the same on every engine:
+//! [`event_row`]) so that every dashboard query is a scan of one table;
+//! `consents`, `sites`, `banner_impressions` and `bot_requests` beside it.
 
 pub mod accounts;
 pub mod clickhouse;
 mod cluster;
 mod duckdb;
-mod event_row;
+pub(crate) mod event_row;
 mod ingest;
 mod inspection;
 mod lifecycle;

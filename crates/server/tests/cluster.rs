@@ -203,11 +203,11 @@ fn kill_replica(name: &str) {
     assert!(killed.success());
 }
 
-/// Starts what is not running of the local cluster.
+/// Starts what is not running of the local cluster (not its Sonde).
 fn cluster_up() {
     let xtask = std::env::var("SONDE_XTASK").expect("SONDE_XTASK is set");
     let up = Command::new(xtask)
-        .args(["cluster", "up"])
+        .args(["cluster", "up", "--without-sonde"])
         .stdout(Stdio::null())
         .status()
         .unwrap();
