@@ -335,7 +335,7 @@ mod tests {
                 .unwrap();
             assert_eq!(
                 tables.trim(),
-                "['erased_events_local','events','events_local','sonde_schema']"
+                "['erased_events_local','events','events_local','retention_cutoffs','sonde_schema']"
             );
         }
     }
@@ -505,5 +505,73 @@ mod tests {
         }
         assert_eq!(sessions(&store), [key("c")]);
         assert_eq!(store.purge_erased().unwrap(), 0, "nothing left to strike");
+    }
+
+    #[test]
+    #[ignore = "needs the local cluster: `cargo xtask test` runs it"]
+    fn events_past_their_retention_are_out_of_the_reports_at_once() {
+        use sonde_protocol::{EventData, SiteSettings};
+
+        let servers = cluster();
+        let scratch = Scratch::new(&servers[0], "retention");
+        let store =
+            ClickHouseStore::on(scratch.topology(&servers), Duration::from_secs(10)).unwrap();
+        let now = 1_796_256_000_000; // 2026-12-03T00:00:00Z
+        let day = 86_400_000;
+        let at = |id: &str, days_ago: i64, data: EventData| StoredEvent {
+            id: id.into(),
+            site: "shop".into(),
+            ts: now - days_ago * day,
+            visitor_id: 1,
+            session_id: Some(id.into()),
+            path: "/".into(),
+            software: crate::user_agent::Software {
+                browser: "Firefox".into(),
+                os: "Linux".into(),
+                device: crate::user_agent::Device::Desktop,
+            },
+            data,
+        };
+        let view = || EventData::PageView {
+            referrer: None,
+            title: None,
+            campaign: Default::default(),
+        };
+        let error = || {
+            EventData::Error(sonde_protocol::ErrorReport {
+                message: "Total is NaN".into(),
+                source: None,
+                line: None,
+                column: None,
+                stack: None,
+                rejection: false,
+            })
+        };
+        let events = [
+            at("old-view", 40, view()),
+            at("new-view", 10, view()),
+            at("old-error", 40, error()),
+        ];
+        store.write_batches(&[&events]).unwrap();
+        let all_time = Scope::unfiltered("shop", now - 100 * day, now);
+        let counted = |store: &ClickHouseStore| {
+            (
+                store.visit_count(&all_time, chrono_tz::UTC).unwrap(),
+                store.errors(&all_time).unwrap().len(),
+            )
+        };
+        assert_eq!(counted(&store), (2, 1));
+
+        // Page views kept 30 days, errors 60.
+        let mut site = SiteSettings::new("shop", vec!["https://shop.example".into()]);
+        site.retention.usage = 30;
+        site.retention.errors = 60;
+        let outcome = store.apply_retention(&site, now).unwrap();
+        assert_eq!(outcome.events_deleted, 1, "the page view of 40 days ago");
+        assert_eq!(counted(&store), (1, 1), "out of the reports at once");
+        // A shorter period later cuts the error too.
+        site.retention.errors = 30;
+        store.apply_retention(&site, now + 1).unwrap();
+        assert_eq!(counted(&store), (1, 0));
     }
 }

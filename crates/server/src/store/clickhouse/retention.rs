@@ -1,8 +1,11 @@
-//! Each site's retention on the cluster: what it no longer allows is
-//! counted, then removed by a mutation on each shard (events of each
-//! category past their period deleted; page views past the marketing
-//! period stripped of their campaign). The mutations run in the
-//! background: the next pass counts only what they have not removed.
+//! Each site's retention on the cluster. The cutoff of each category is
+//! recorded first, in `retention_cutoffs` (on every server), which every
+//! read applies ([`super::scope::retained`]): events past their period
+//! are out of every report at once. Mutations then delete them on each
+//! shard, and strip page views past the marketing period of their
+//! campaign; those run in the background (a mutation finishes once its
+//! shard has taken a later write, see [`super::erase`]), so a campaign is
+//! cleared from the reports when its mutation has run.
 
 use sonde_protocol::SiteSettings;
 
@@ -41,6 +44,24 @@ pub(super) fn apply_retention(
              OR isNotNull(utm_campaign) OR isNotNull(utm_term) OR isNotNull(utm_content))",
         cutoff(r.marketing)
     );
+    let mut cutoffs = String::new();
+    for (category, days) in [
+        ("usage", r.usage),
+        ("errors", r.errors),
+        ("performance", r.performance),
+    ] {
+        cutoffs.push_str(&format!(
+            "{{\"site\":{},\"category\":\"{category}\",\"before_ms\":{},\"recorded_at\":{now_ms}}}\n",
+            serde_json::Value::from(site.key.as_str()),
+            cutoff(days)
+        ));
+    }
+    // On every server, acknowledged by two: any server reads it.
+    topology.any_server().insert(
+        &format!("INSERT INTO {db}.retention_cutoffs FORMAT JSONEachRow"),
+        cutoffs.as_bytes(),
+        &[("insert_quorum", "2")],
+    )?;
     let count = |condition: &str| -> Result<usize, StoreError> {
         let n = topology.any_server().run(&format!(
             "SELECT count() FROM {db}.events WHERE {condition}"

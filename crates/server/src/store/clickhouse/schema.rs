@@ -74,6 +74,17 @@ const MIGRATIONS: &[&[&str]] = &[&[
         erased_at Int64
     ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{db}/erased_events_local', '{replica}')
     ORDER BY (site, session_key, id)",
+], &[
+    // Each site's retention: events of a category before `before_ms` are
+    // out of every report from the moment it is recorded, on every
+    // server, before a mutation has deleted them (see `retention`).
+    "CREATE TABLE IF NOT EXISTS {db}.retention_cutoffs ON CLUSTER {cluster} (
+        site String,
+        category String,
+        before_ms Int64,
+        recorded_at Int64
+    ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{db}/retention_cutoffs', '{replica}', recorded_at)
+    ORDER BY (site, category)",
 ]];
 
 /// The schema version this Sonde writes and reads.

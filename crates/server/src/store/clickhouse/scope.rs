@@ -55,14 +55,35 @@ pub(super) fn period(database: &str, scope: &Scope) -> String {
     live_events(database, scope.site, scope.from, scope.to)
 }
 
-/// The events of `site` in `[from, to)` that no erasure took out: an
-/// erased event is out of every report from the moment of its erasure,
-/// before a mutation has removed it.
+/// The events of `site` in `[from, to)` that no erasure took out and its
+/// retention still keeps: both are out of every report from the moment
+/// they are recorded, before a mutation has removed them.
 pub(super) fn live_events(database: &str, site: &str, from: i64, to: i64) -> String {
     format!(
-        "site = {site} AND ts >= {from} AND ts < {to} AND {not_erased}",
+        "site = {site} AND ts >= {from} AND ts < {to} AND {not_erased} AND {retained}",
         site = quoted(site),
         not_erased = not_erased(database, site),
+        retained = retained(database, site),
+    )
+}
+
+/// The condition that an event of `site` is within its category's
+/// retention, as last recorded in `retention_cutoffs` (0, all of it, for
+/// a category never cut: `argMax` of no rows is 0).
+pub(super) fn retained(database: &str, site: &str) -> String {
+    let site = quoted(site);
+    let before = |category: &str| {
+        format!(
+            "(category = '{category}' AND ts < (
+                 SELECT argMax(before_ms, recorded_at) FROM {database}.retention_cutoffs
+                 WHERE site = {site} AND category = '{category}'))"
+        )
+    };
+    format!(
+        "NOT ({} OR {} OR {})",
+        before("usage"),
+        before("errors"),
+        before("performance")
     )
 }
 
