@@ -179,9 +179,7 @@ fn up(dir: &Path) -> Result<()> {
         start_clickhouse(dir, replica)?;
     }
     for replica in Replica::all() {
-        wait_for(&replica.name(), Duration::from_secs(90), || {
-            clickhouse_query(replica, "SELECT 1").is_ok()
-        })?;
+        wait_for_clickhouse(dir, replica)?;
     }
     // Each server knows the whole cluster and reaches ZooKeeper.
     for replica in Replica::all() {
@@ -351,6 +349,33 @@ fn start_clickhouse(dir: &Path, replica: Replica) -> Result<()> {
         "/usr/sbin/clickhouse-server",
         &[format!("--config-file={}", home.join("config.xml").display()).as_ref()],
     )
+}
+
+/// Waits until `replica` answers, and says why at once if it exited
+/// instead (its last error), rather than after the whole wait.
+fn wait_for_clickhouse(dir: &Path, replica: Replica) -> Result<()> {
+    let home = dir.join(replica.name());
+    let started = Instant::now();
+    while clickhouse_query(replica, "SELECT 1").is_err() {
+        if pid_of(&home).is_none() {
+            let log = std::fs::read_to_string(home.join("server.log")).unwrap_or_default();
+            let last_error = log
+                .lines()
+                .rev()
+                .find(|line| line.contains("<Error>"))
+                .unwrap_or("no error logged");
+            bail!(
+                "{} exited while starting: {last_error} (see {})",
+                replica.name(),
+                home.display()
+            );
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            bail!("{} was not ready within 90s", replica.name());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(())
 }
 
 /// A replica's configuration: its ports and paths, its place in the cluster
@@ -529,7 +554,11 @@ fn clickhouse_query(replica: Replica, sql: &str) -> Result<String> {
     )
 }
 
-/// Whether ZooKeeper answers `ruok` with `imok`.
+/// Whether ZooKeeper serves sessions. `ruok` is not enough: it answers
+/// `imok` as soon as the port is open, while ZooKeeper still loads its
+/// snapshot and refuses sessions, and a ClickHouse server that cannot open
+/// a session while it loads its replicated tables exits. `srvr` names the
+/// server's mode only once it serves.
 fn zookeeper_ok() -> bool {
     use std::io::{Read, Write};
     let Ok(mut socket) = std::net::TcpStream::connect(("127.0.0.1", ZOOKEEPER_PORT)) else {
@@ -537,9 +566,9 @@ fn zookeeper_ok() -> bool {
     };
     let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
     let mut answer = String::new();
-    socket.write_all(b"ruok").is_ok()
+    socket.write_all(b"srvr").is_ok()
         && socket.read_to_string(&mut answer).is_ok()
-        && answer == "imok"
+        && answer.contains("Mode: ")
 }
 
 /// Starts `program` in its own session (so that it outlives this command
