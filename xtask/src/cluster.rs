@@ -162,6 +162,11 @@ pub fn start_sonde(sonde: &Path, web: &Path) -> Result<()> {
 
 /// Every ClickHouse server's HTTP address, by shard then replica, comma
 /// separated (what the cluster tests read in `SONDE_TEST_CLICKHOUSE`).
+/// The address of database `database` on the cluster's PostgreSQL.
+pub fn postgres_address(database: &str) -> String {
+    format!("postgres://sonde@127.0.0.1:{POSTGRES_PORT}/{database}")
+}
+
 pub fn clickhouse_urls() -> String {
     Replica::all()
         .map(|replica| format!("http://127.0.0.1:{}/", replica.http_port()))
@@ -193,11 +198,19 @@ fn up(dir: &Path) -> Result<()> {
                 replica.name()
             );
         }
-        clickhouse_query(
-            replica,
-            "SELECT count() FROM system.zookeeper WHERE path = '/'",
-        )
-        .with_context(|| format!("{} cannot reach ZooKeeper", replica.name()))?;
+        // A server that ran while ZooKeeper was away takes a moment to
+        // open a new session once it is back.
+        wait_for(
+            &format!("{}'s ZooKeeper session", replica.name()),
+            Duration::from_secs(60),
+            || {
+                clickhouse_query(
+                    replica,
+                    "SELECT count() FROM system.zookeeper WHERE path = '/'",
+                )
+                .is_ok()
+            },
+        )?;
     }
     start_postgres(dir)?;
     eprintln!(
@@ -266,7 +279,8 @@ fn status(dir: &Path) -> String {
     };
     let _ = writeln!(
         out,
-        "postgres           postgres://sonde@127.0.0.1:{POSTGRES_PORT}/sonde  {postgres}"
+        "postgres           {}  {postgres}",
+        postgres_address("sonde")
     );
     let sonde = match pid_of(&dir.join("sonde")) {
         Some(pid) => format!(

@@ -336,9 +336,10 @@ fn test(root: &Path) -> Result<()> {
 fn cluster_tests() -> Result<()> {
     let started = cluster::up_for_tests()?;
     let xtask = std::env::current_exe().context("cannot tell where xtask is")?;
-    let runs: [&[&str]; 2] = [
-        // The store against the cluster, and against DuckDB.
+    let runs: [&[&str]; 3] = [
+        // The stores against the cluster, and against DuckDB.
         &["--lib", "store::clickhouse"],
+        &["--lib", "store::postgres"],
         // The `sonde` binary on the cluster, through faults.
         &["--test", "cluster"],
     ];
@@ -351,6 +352,7 @@ fn cluster_tests() -> Result<()> {
         let status = command("cargo")?
             .args(&args)
             .env("SONDE_TEST_CLICKHOUSE", cluster::clickhouse_urls())
+            .env("SONDE_TEST_POSTGRES", cluster::postgres_address("sonde"))
             .env("SONDE_CLUSTER_DIR", cluster::cluster_dir())
             .env("SONDE_XTASK", &xtask)
             .status()

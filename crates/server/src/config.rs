@@ -56,9 +56,17 @@ pub struct Config {
     /// `clickhouse://HOST:PORT,HOST:PORT;HOST:PORT,HOST:PORT/DATABASE?cluster=NAME`
     /// (shards separated by `;`, a shard's replicas by `,`, each server's
     /// HTTP port; see the README, "Past one machine"). Everything else
-    /// stays in the data directory.
+    /// stays in the data directory unless `--app-store` names a database.
     #[arg(long, env = "SONDE_STORE")]
     pub store: Option<String>,
+
+    /// With `--store clickhouse://…`: the PostgreSQL database that keeps
+    /// everything but the events (sites, accounts, saved funnels and goals,
+    /// consent records, the day's salts), `postgres://USER@HOST:PORT/DB`,
+    /// shared by every Sonde process of the cluster. Without it, they stay
+    /// in the data directory, and only one process may serve the cluster.
+    #[arg(long, env = "SONDE_APP_STORE")]
+    pub app_store: Option<String>,
 
     /// Memory the store may use for queries and its caches, in MiB; a
     /// query that needs more spills to a temporary file in the data
@@ -200,6 +208,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             store: None,
+            app_store: None,
             store_memory_mb: crate::store::StoreTuning::DEFAULT.memory_limit_mb,
             store_checkpoint_mb: crate::store::StoreTuning::DEFAULT.checkpoint_wal_mb,
             web_dir: None,
@@ -228,6 +237,7 @@ pub struct FileConfig {
     bind: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     store: Option<String>,
+    app_store: Option<String>,
     store_memory_mb: Option<u32>,
     store_checkpoint_mb: Option<u32>,
     web_dir: Option<PathBuf>,
@@ -291,6 +301,11 @@ impl Config {
         take(&mut self.bind, file.bind, unset("bind"));
         take(&mut self.data_dir, file.data_dir, unset("data_dir"));
         take(&mut self.store, file.store.map(Some), unset("store"));
+        take(
+            &mut self.app_store,
+            file.app_store.map(Some),
+            unset("app_store"),
+        );
         take(
             &mut self.store_memory_mb,
             file.store_memory_mb,

@@ -147,8 +147,16 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr: config.bind,
         source,
     })?;
-    let (state, writer) = state::AppState::open(&config, addr)?;
-    let first_admin_password = auth::accounts::first_admin(state.stores().accounts.as_ref())?;
+    // Opening the stores blocks (PostgreSQL's client may not run on the
+    // server's runtime).
+    let opening = config.clone();
+    let (state, writer, first_admin_password) = tokio::task::spawn_blocking(move || {
+        let (state, writer) = state::AppState::open(&opening, addr)?;
+        let password = auth::accounts::first_admin(state.stores().accounts.as_ref())?;
+        Ok::<_, StartError>((state, writer, password))
+    })
+    .await
+    .expect("opening the stores does not panic")?;
     if config.demo
         && config.seed_demo
         && let Some(summary) = demo::seed_if_empty(&state, demo::Plan::default()).await?
@@ -164,6 +172,9 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     retention::run_periodically(&stores.lifecycle, state.sites());
     rollup::run_periodically(&stores.lifecycle, &stores.saved, state.sites());
     salt_rotation::run_at_midnights(state.salts(), state.sites());
+    if config.app_store.is_some() {
+        site::follow_shared_store(Arc::clone(&stores.sites), state.sites());
+    }
     let router = routes::router(state, config.web_dir.as_deref(), config.embedded_web);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -78,6 +78,15 @@ impl Sites {
         ))
     }
 
+    /// Becomes `sites`, as the store has them now.
+    pub fn replace_all(&self, sites: impl IntoIterator<Item = Site>) {
+        let next = Sites::new(sites)
+            .0
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = next;
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Site>>> {
         self.0.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -113,6 +122,40 @@ impl Sites {
     pub fn keys(&self) -> Vec<String> {
         self.all().iter().map(|s| s.key().to_owned()).collect()
     }
+}
+
+/// How soon a site changed by another Sonde process is served here.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// When several Sonde processes share the application's store: reads the
+/// sites from `store` every few seconds, so that a site added, changed or
+/// removed through one process is served the same way by all. The task
+/// holds the sites weakly, so it ends with them.
+pub fn follow_shared_store(store: Arc<dyn crate::store::SiteStore>, sites: &Arc<Sites>) {
+    let sites = Arc::downgrade(sites);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FOLLOW_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if sites.strong_count() == 0 {
+                return;
+            }
+            let store = Arc::clone(&store);
+            let stored = tokio::task::spawn_blocking(move || store.sites()).await;
+            let Some(sites) = sites.upgrade() else { return };
+            match stored {
+                Ok(Ok(stored)) => sites.replace_all(stored.into_iter().filter_map(|settings| {
+                    let key = settings.key.clone();
+                    Site::new(settings)
+                        .inspect_err(|e| tracing::warn!(site = %key, error = %e, "a stored site cannot be served"))
+                        .ok()
+                })),
+                Ok(Err(e)) => tracing::warn!(error = %e, "the sites could not be read"),
+                Err(e) => tracing::warn!(error = %e, "the sites could not be read"),
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::config::{Config, SiteOrigins};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
-use crate::store::{ClickHouseStore, ClusterStore, DuckDbStore, SiteStore, Stores};
+use crate::store::{ClickHouseStore, ClusterStore, DuckDbStore, PostgresStore, SiteStore, Stores};
 use crate::user_agent::Classifier;
 use crate::visitor::DailySalt;
 use crate::writer::{Writer, WriterThread};
@@ -28,6 +28,8 @@ pub enum OpenError {
     Site(String, sonde_protocol::Rejection),
     #[error("cannot start the writer thread: {0}")]
     Writer(std::io::Error),
+    #[error("--app-store keeps a cluster's application data: it needs --store clickhouse://…")]
+    AppStoreWithoutCluster,
 }
 
 /// Key of the demo site, served on the server's own origin.
@@ -58,16 +60,32 @@ impl AppState {
     /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
     /// the demo site can allow the server's own origin.
     pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), OpenError> {
-        let duckdb = DuckDbStore::open_tuned(
-            &config.data_dir.join("sonde.duckdb"),
-            &config.store_tuning(),
-        )?;
-        let stores = match &config.store {
-            // Events on the cluster; the rest in the data directory's file.
-            Some(address) => {
-                ClusterStore::new(ClickHouseStore::open(address)?, Arc::new(duckdb)).stores()
+        let data_dir_file = || {
+            DuckDbStore::open_tuned(
+                &config.data_dir.join("sonde.duckdb"),
+                &config.store_tuning(),
+            )
+        };
+        let salt_file = || DailySalt::open(config.data_dir.join("salt")).map_err(OpenError::Salt);
+        let (stores, salts) = match (&config.store, &config.app_store) {
+            // Everything in the data directory.
+            (None, None) => (Stores::all_in(Arc::new(data_dir_file()?)), salt_file()?),
+            // Events on the cluster, the rest in the data directory: one
+            // process only.
+            (Some(events), None) => {
+                let events = ClickHouseStore::open(events)?;
+                let app = Arc::new(data_dir_file()?);
+                (ClusterStore::new(events, app).stores(), salt_file()?)
             }
-            None => Stores::all_in(Arc::new(duckdb)),
+            // Events on the cluster, the rest in PostgreSQL, salts too:
+            // any number of processes.
+            (Some(events), Some(app)) => {
+                let events = ClickHouseStore::open(events)?;
+                let app = PostgresStore::open(app)?;
+                let salts = DailySalt::shared(Box::new(app.salts()));
+                (ClusterStore::new(events, Arc::new(app)).stores(), salts)
+            }
+            (None, Some(_)) => return Err(OpenError::AppStoreWithoutCluster),
         };
         let metrics = Arc::new(Metrics::default());
         let (writer, writer_thread) = Writer::start(
@@ -76,8 +94,7 @@ impl AppState {
             Arc::clone(&metrics),
         )
         .map_err(OpenError::Writer)?;
-        let salts =
-            Arc::new(DailySalt::open(config.data_dir.join("salt")).map_err(OpenError::Salt)?);
+        let salts = Arc::new(salts);
         let sites = Arc::new(load_sites(stores.sites.as_ref(), config, addr)?);
         let state = AppState(Arc::new(Inner {
             stores,

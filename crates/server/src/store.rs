@@ -16,7 +16,9 @@
 //! [`Stores`] holds one handle per role. [`DuckDbStore`] (an embedded
 //! DuckDB file) is the default and plays every role; with `--store
 //! clickhouse://…`, [`ClusterStore`] keeps the events on a ClickHouse
-//! cluster ([`ClickHouseStore`]) and the rest in the DuckDB file.
+//! cluster ([`ClickHouseStore`]) and the rest in an [`ApplicationStore`]:
+//! PostgreSQL ([`PostgresStore`], `--app-store postgres://…`) or the
+//! DuckDB file.
 //!
 //! The schema is one wide `events` table (one column per field any event
 //! kind has, NULL where a kind has none, the same on every engine:
@@ -24,6 +26,7 @@
 //! `consents`, `sites`, `banner_impressions` and `bot_requests` beside it.
 
 pub mod accounts;
+mod application;
 pub mod clickhouse;
 mod cluster;
 mod duckdb;
@@ -31,7 +34,9 @@ pub(crate) mod event_row;
 mod ingest;
 mod inspection;
 mod lifecycle;
+pub mod postgres;
 mod reporting;
+mod salts;
 pub mod saved;
 mod sites;
 
@@ -42,16 +47,19 @@ use sonde_protocol::EventData;
 use crate::user_agent::Software;
 
 pub use self::accounts::{AccountStore, StoredSession, StoredUser};
+pub use self::application::ApplicationStore;
 pub use self::clickhouse::ClickHouseStore;
 pub use self::cluster::ClusterStore;
 pub use self::duckdb::DuckDbStore;
 pub use self::ingest::IngestStore;
 pub use self::inspection::StoreInspection;
 pub use self::lifecycle::LifecycleStore;
+pub use self::postgres::PostgresStore;
 pub use self::reporting::{
     FunnelBreakdown, FunnelRows, ReportStore, reference_funnel, reference_funnel_breakdown,
     reference_funnel_visits,
 };
+pub use self::salts::{Salt, SaltKeeper};
 pub use self::saved::SavedStore;
 pub use self::sites::SiteStore;
 
@@ -67,6 +75,12 @@ pub enum StoreError {
     ClickHouse(#[from] self::clickhouse::ClickHouseError),
     #[error("store: {0}")]
     BadAddress(#[from] self::clickhouse::BadAddress),
+    #[error("application store: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("application store: cannot connect: {0}")]
+    PostgresPool(#[from] ::r2d2::Error),
+    #[error("application store: not a postgres:// address: {0}")]
+    BadAppAddress(String),
     /// The store cannot take a write now (a shard without its quorum);
     /// the client should send it again later.
     #[error("store: unavailable for writes: {0}")]

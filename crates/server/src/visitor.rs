@@ -3,7 +3,8 @@
 //! A visitor id is a keyed BLAKE3 hash of (site, IP address, user agent) under
 //! a secret salt that is random per day, truncated to 64 bits. The day is the
 //! site's (its timezone's midnight rotates the salt). The salt lives only in
-//! the data directory and is overwritten when the day changes, so ids cannot
+//! the data directory (or, on a cluster, in the PostgreSQL database all
+//! Sonde processes share) and is destroyed when the day changes, so ids cannot
 //! be linked across days and nobody, the operator included, can
 //! recompute an id from an IP address after that day. The IP address itself
 //! is used for this hash and nothing else: it is never stored nor logged.
@@ -17,8 +18,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// A day's secret salt.
-pub type Salt = [u8; 32];
+pub use crate::store::{Salt, SaltKeeper};
 
 /// The visitor id of a request to `site` from `ip` with `user_agent`.
 pub fn visitor_id(salt: &Salt, site: &str, ip: IpAddr, user_agent: &str) -> i64 {
@@ -70,33 +70,34 @@ pub struct DaySalt {
 }
 
 /// Keeps each timezone's salt for its current local day, creating a fresh
-/// random one when that day changes and overwriting (destroying) the
-/// previous one. A site's ids rotate at midnight where the site is, so a
-/// day's visitors are counted on the site's own calendar.
+/// random one when that day changes and destroying the previous one. A
+/// site's ids rotate at midnight where the site is, so a day's visitors
+/// are counted on the site's own calendar.
 #[derive(Debug)]
 pub struct DailySalt {
-    path: PathBuf,
+    keeper: Box<dyn SaltKeeper>,
+    /// The salts of the days this process has seen, so that a request
+    /// asks the keeper only once a day.
     current: Mutex<BTreeMap<String, (NaiveDate, Salt)>>,
 }
 
 impl DailySalt {
-    /// Loads the salts kept at `path`, if any.
+    /// Loads the salts kept in the file at `path`, if any.
     pub fn open(path: impl Into<PathBuf>) -> io::Result<Self> {
-        let path = path.into();
-        let current = match std::fs::read_to_string(&path) {
-            Ok(text) => text.lines().filter_map(parse_line).collect(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(DailySalt {
-            path,
-            current: Mutex::new(current),
-        })
+        Ok(Self::shared(Box::new(SaltFile::open(path.into())?)))
+    }
+
+    /// Salts kept by `keeper`.
+    pub fn shared(keeper: Box<dyn SaltKeeper>) -> Self {
+        DailySalt {
+            keeper,
+            current: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// The salt for the day `now` falls on in `timezone`. A new local day
-    /// rotates that timezone's salt: the old one is gone from memory and
-    /// from disk.
+    /// rotates that timezone's salt: the old one is gone from memory, and
+    /// from the keeper at the next [`DailySalt::rotate`] at the latest.
     pub fn salt_for(&self, timezone: Tz, now: DateTime<Utc>) -> io::Result<DaySalt> {
         let day = now.with_timezone(&timezone).date_naive();
         let day_start_ms = local_midnight(timezone, day).timestamp_millis();
@@ -109,12 +110,10 @@ impl DailySalt {
                 day_start_ms,
             });
         }
-        let mut salt = [0u8; 32];
-        getrandom::fill(&mut salt).map_err(io::Error::other)?;
-        let mut next = current.clone();
-        next.insert(timezone.name().to_owned(), (day, salt));
-        write_salt_file(&self.path, &next)?;
-        *current = next;
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(io::Error::other)?;
+        let salt = self.keeper.salt_of(timezone.name(), day, fresh)?;
+        current.insert(timezone.name().to_owned(), (day, salt));
         Ok(DaySalt { salt, day_start_ms })
     }
 
@@ -137,23 +136,17 @@ impl DailySalt {
 
     /// Brings the salts to the day `now` falls on: each of `timezones`
     /// (and UTC's, which keys the rate limits) gets its day's salt, and the
-    /// salt of any other timezone whose day is over is dropped. Either way
-    /// an ended day's salt is gone from memory and disk.
+    /// salt of any day that is over is destroyed, in memory and where it
+    /// was kept.
     pub fn rotate(&self, timezones: &[Tz], now: DateTime<Utc>) -> io::Result<()> {
         for &timezone in timezones.iter().chain([&Tz::UTC]) {
             self.salt_for(timezone, now)?;
         }
-        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        let mut next = current.clone();
-        next.retain(|tz, (day, _)| {
-            tz.parse::<Tz>()
-                .is_ok_and(|tz| now.with_timezone(&tz).date_naive() == *day)
-        });
-        if next.len() != current.len() {
-            write_salt_file(&self.path, &next)?;
-            *current = next;
-        }
-        Ok(())
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|tz, (day, _)| day_is_current(tz, *day, now));
+        self.keeper.forget_ended(now)
     }
 
     /// Today's (UTC's) [`client_key`] of `ip`.
@@ -187,6 +180,67 @@ fn local_midnight(timezone: Tz, day: NaiveDate) -> DateTime<Utc> {
         })
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| midnight.and_utc())
+}
+
+/// Whether `day` is the current day at `now` in the timezone named `tz`
+/// (a name no longer known has no current day).
+pub fn day_is_current(tz: &str, day: NaiveDate, now: DateTime<Utc>) -> bool {
+    tz.parse::<Tz>()
+        .is_ok_and(|tz| now.with_timezone(&tz).date_naive() == day)
+}
+
+/// The salts of one process, in a file of its data directory: one line
+/// per timezone, overwritten (the old day's salt destroyed) when its day
+/// changes.
+#[derive(Debug)]
+struct SaltFile {
+    path: PathBuf,
+    kept: Mutex<BTreeMap<String, (NaiveDate, Salt)>>,
+}
+
+impl SaltFile {
+    fn open(path: PathBuf) -> io::Result<Self> {
+        let kept = match std::fs::read_to_string(&path) {
+            Ok(text) => text.lines().filter_map(parse_line).collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(SaltFile {
+            path,
+            kept: Mutex::new(kept),
+        })
+    }
+
+    fn replace(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, (NaiveDate, Salt)>),
+    ) -> io::Result<()> {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = kept.clone();
+        change(&mut next);
+        if next != *kept {
+            write_salt_file(&self.path, &next)?;
+            *kept = next;
+        }
+        Ok(())
+    }
+}
+
+impl SaltKeeper for SaltFile {
+    fn salt_of(&self, timezone: &str, day: NaiveDate, fresh: Salt) -> io::Result<Salt> {
+        let mut salt = fresh;
+        self.replace(|kept| match kept.get(timezone) {
+            Some((kept_day, kept_salt)) if *kept_day == day => salt = *kept_salt,
+            _ => {
+                kept.insert(timezone.to_owned(), (day, fresh));
+            }
+        })?;
+        Ok(salt)
+    }
+
+    fn forget_ended(&self, now: DateTime<Utc>) -> io::Result<()> {
+        self.replace(|kept| kept.retain(|tz, (day, _)| day_is_current(tz, *day, now)))
+    }
 }
 
 /// `TIMEZONE DAY HEX`; a line of an older Sonde (`DAY HEX`) is UTC's.

@@ -1,8 +1,8 @@
 //! Sonde past one machine: the events on a ClickHouse cluster
 //! ([`ClickHouseStore`]), everything else (consent records, daily counts,
 //! sites, accounts, saved funnels and goals) in the application's store
-//! beside it, which is this process's DuckDB file for now (issue 15 moves
-//! it to PostgreSQL, so that several Sonde processes can share it).
+//! beside it ([`ApplicationStore`]): PostgreSQL, which every Sonde process
+//! of the cluster shares, or this process's DuckDB file.
 //!
 //! [`ClusterStore`] plays the roles whose data is split between the two:
 //! ingest, the lifecycle, the reports and inspection; the others are the
@@ -21,7 +21,7 @@ use sonde_protocol::usage::{UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, SiteSettings};
 
 use super::{
-    ClickHouseStore, DuckDbStore, FunnelRows, IngestStore, LifecycleStore, ReportStore,
+    ApplicationStore, ClickHouseStore, FunnelRows, IngestStore, LifecycleStore, ReportStore,
     RetentionOutcome, StoreError, StoreInspection, StoredEvent, Stores, WriteOutcome,
 };
 use crate::reports::Scope;
@@ -35,11 +35,11 @@ use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 #[derive(Debug)]
 pub struct ClusterStore {
     events: ClickHouseStore,
-    app: Arc<DuckDbStore>,
+    app: Arc<dyn ApplicationStore>,
 }
 
 impl ClusterStore {
-    pub fn new(events: ClickHouseStore, app: Arc<DuckDbStore>) -> Self {
+    pub fn new(events: ClickHouseStore, app: Arc<dyn ApplicationStore>) -> Self {
         ClusterStore { events, app }
     }
 
@@ -88,13 +88,13 @@ impl LifecycleStore for ClusterStore {
         consent_id: Option<&str>,
     ) -> Result<EraseReceipt, StoreError> {
         let events_deleted = self.events.erase(site, visitor_id, since_ms, sessions)?;
-        // The application's store holds no events: only the consent records.
-        let consents = self
-            .app
-            .erase(site, visitor_id, since_ms, sessions, consent_id)?;
+        let consent_records_deleted = match consent_id {
+            Some(id) => self.app.erase_consents(site, id)?,
+            None => 0,
+        };
         Ok(EraseReceipt {
             events_deleted,
-            consent_records_deleted: consents.consent_records_deleted,
+            consent_records_deleted,
         })
     }
 
