@@ -36,8 +36,30 @@ impl SharedSalts {
     }
 }
 
+/// Runs `f` on a thread of its own: a request asks for a salt from the
+/// server's runtime, where PostgreSQL's blocking client may not run. It
+/// happens once a day per timezone.
+fn off_the_runtime<T: Send>(f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the salt's query panicked")))
+    })
+}
+
 impl SaltKeeper for SharedSalts {
     fn salt_of(&self, timezone: &str, day: NaiveDate, fresh: Salt) -> io::Result<Salt> {
+        off_the_runtime(|| self.kept_or(timezone, day, fresh))
+    }
+
+    fn forget_ended(&self, now: DateTime<Utc>) -> io::Result<()> {
+        off_the_runtime(|| self.forget_before(now))
+    }
+}
+
+impl SharedSalts {
+    fn kept_or(&self, timezone: &str, day: NaiveDate, fresh: Salt) -> io::Result<Salt> {
         let mut client = self.client()?;
         let kept = client
             .query_opt(
@@ -69,7 +91,7 @@ impl SaltKeeper for SharedSalts {
             .map_err(|_| io::Error::other(format!("a kept salt of {} bytes", salt.len())))
     }
 
-    fn forget_ended(&self, now: DateTime<Utc>) -> io::Result<()> {
+    fn forget_before(&self, now: DateTime<Utc>) -> io::Result<()> {
         let mut client = self.client()?;
         let forgotten = client
             .execute(
