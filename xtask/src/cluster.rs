@@ -105,10 +105,13 @@ pub fn down_after_tests() -> Result<()> {
     down(&cluster_dir())
 }
 
-/// Where the Sonde process of `cargo xtask cluster up` listens.
-pub const SONDE_PORT: u16 = 18080;
+/// The Sonde processes of `cargo xtask cluster up`, by the port each
+/// listens on: two, as behind a load balancer, sharing the cluster's events
+/// and PostgreSQL's application data.
+pub const SONDE_PORTS: [u16; 2] = [18080, 18081];
 
-/// The database the cluster's Sonde keeps its events in.
+/// The database the cluster's Sonde keeps its events in (on ClickHouse)
+/// and its application data in (on PostgreSQL).
 const SONDE_DATABASE: &str = "sonde";
 
 /// The store address of `database` on the local cluster (see the README,
@@ -125,48 +128,60 @@ pub fn store_address(database: &str) -> String {
     format!("clickhouse://{}/{database}?cluster=sonde", shards.join(";"))
 }
 
-/// Starts `sonde` (the binary at `sonde`, serving the web app in `web`)
-/// on the cluster unless it runs, with the demo site's four weeks of
-/// traffic delivered on its first start, and waits until it answers.
+/// Where Sonde process `n` (from 1) keeps its logs and pid.
+fn sonde_home(dir: &Path, n: usize) -> PathBuf {
+    dir.join(format!("sonde-{n}"))
+}
+
+/// Starts the Sonde processes (the binary at `sonde`, serving the web app
+/// in `web`) that are not running, each waited for until it answers. The
+/// first delivers the demo site's four weeks of traffic on its first start
+/// (before it answers); the second starts after it, on the same stores.
 pub fn start_sonde(sonde: &Path, web: &Path) -> Result<()> {
-    let home = cluster_dir().join("sonde");
-    if pid_of(&home).is_none() {
-        std::fs::create_dir_all(&home)?;
-        let bind = format!("127.0.0.1:{SONDE_PORT}");
-        let store = store_address(SONDE_DATABASE);
-        let data = home.join("data");
-        let args: Vec<&std::ffi::OsStr> = vec![
-            "serve".as_ref(),
-            "--bind".as_ref(),
-            bind.as_ref(),
-            "--store".as_ref(),
-            store.as_ref(),
-            "--data-dir".as_ref(),
-            data.as_os_str(),
-            "--web-dir".as_ref(),
-            web.as_os_str(),
-        ];
-        spawn_detached(
-            &home,
-            sonde.to_str().context("the binary's path is not UTF-8")?,
-            &args,
-        )?;
+    let store = store_address(SONDE_DATABASE);
+    let app_store = postgres_address(SONDE_DATABASE);
+    for (n, port) in (1..).zip(SONDE_PORTS) {
+        let home = sonde_home(&cluster_dir(), n);
+        if pid_of(&home).is_none() {
+            std::fs::create_dir_all(&home)?;
+            let bind = format!("127.0.0.1:{port}");
+            // Only what a process keeps for itself: nothing of the sites'.
+            let data = home.join("data");
+            let seed_demo = if n == 1 { "true" } else { "false" };
+            let args: Vec<&std::ffi::OsStr> = vec![
+                "serve".as_ref(),
+                "--bind".as_ref(),
+                bind.as_ref(),
+                "--store".as_ref(),
+                store.as_ref(),
+                "--app-store".as_ref(),
+                app_store.as_ref(),
+                "--data-dir".as_ref(),
+                data.as_os_str(),
+                "--web-dir".as_ref(),
+                web.as_os_str(),
+                "--seed-demo".as_ref(),
+                seed_demo.as_ref(),
+            ];
+            spawn_detached(
+                &home,
+                sonde.to_str().context("the binary's path is not UTF-8")?,
+                &args,
+            )?;
+        }
+        wait_for_sonde(&home, n, port)?;
     }
-    // The demo's traffic is delivered before the server answers.
-    wait_for("sonde", Duration::from_secs(600), || {
-        std::net::TcpStream::connect(("127.0.0.1", SONDE_PORT)).is_ok()
-    })?;
     print!("{}", status(&cluster_dir()));
     Ok(())
 }
 
-/// Every ClickHouse server's HTTP address, by shard then replica, comma
-/// separated (what the cluster tests read in `SONDE_TEST_CLICKHOUSE`).
 /// The address of database `database` on the cluster's PostgreSQL.
 pub fn postgres_address(database: &str) -> String {
     format!("postgres://sonde@127.0.0.1:{POSTGRES_PORT}/{database}")
 }
 
+/// Every ClickHouse server's HTTP address, by shard then replica, comma
+/// separated (what the cluster tests read in `SONDE_TEST_CLICKHOUSE`).
 pub fn clickhouse_urls() -> String {
     Replica::all()
         .map(|replica| format!("http://127.0.0.1:{}/", replica.http_port()))
@@ -225,7 +240,9 @@ fn up(dir: &Path) -> Result<()> {
 /// Stops every part, ClickHouse first (it flushes to ZooKeeper on the way
 /// down), and waits for each to exit.
 fn down(dir: &Path) -> Result<()> {
-    stop_pid(&dir.join("sonde"), "sonde")?;
+    for n in 1..=SONDE_PORTS.len() {
+        stop_pid(&sonde_home(dir, n), &format!("sonde-{n}"))?;
+    }
     for replica in Replica::all() {
         stop_pid(&dir.join(replica.name()), &replica.name())?;
     }
@@ -282,17 +299,21 @@ fn status(dir: &Path) -> String {
         "postgres           {}  {postgres}",
         postgres_address("sonde")
     );
-    let sonde = match pid_of(&dir.join("sonde")) {
-        Some(pid) => format!(
-            "running (pid {pid}; the first admin's password is in {})",
-            dir.join("sonde/out.log").display()
-        ),
-        None => "stopped".to_owned(),
-    };
-    let _ = writeln!(
-        out,
-        "sonde              http://127.0.0.1:{SONDE_PORT}/  {sonde}"
-    );
+    for (n, port) in (1..).zip(SONDE_PORTS) {
+        let home = sonde_home(dir, n);
+        let sonde = match pid_of(&home) {
+            Some(pid) if n == 1 => format!(
+                "running (pid {pid}; the first admin's password is in {})",
+                home.join("out.log").display()
+            ),
+            Some(pid) => format!("running (pid {pid})"),
+            None => "stopped".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "sonde-{n}            http://127.0.0.1:{port}/  {sonde}"
+        );
+    }
     out
 }
 
@@ -390,6 +411,42 @@ fn wait_for_clickhouse(dir: &Path, replica: Replica) -> Result<()> {
         std::thread::sleep(Duration::from_millis(250));
     }
     Ok(())
+}
+
+/// Waits until Sonde process `n` says it is ready (`/readyz`); one that
+/// exits while starting is reported at once with what it said. The port
+/// is bound before the store opens and the demo's traffic is delivered,
+/// so an open port means nothing yet.
+fn wait_for_sonde(home: &Path, n: usize, port: u16) -> Result<()> {
+    let started = Instant::now();
+    while !sonde_ready(port) {
+        if pid_of(home).is_none() {
+            let said = std::fs::read_to_string(home.join("out.log")).unwrap_or_default();
+            bail!("sonde-{n} exited while starting:\n{said}");
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!(
+                "sonde-{n} was not ready within 600s (see {})",
+                home.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(())
+}
+
+/// Whether the Sonde on `port` answers `/readyz` with 200.
+fn sonde_ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut answer = [0; 12];
+    stream
+        .write_all(b"GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .and_then(|()| stream.read_exact(&mut answer))
+        .is_ok_and(|()| answer.ends_with(b" 200"))
 }
 
 /// A replica's configuration: its ports and paths, its place in the cluster

@@ -336,18 +336,20 @@ fn test(root: &Path) -> Result<()> {
 fn cluster_tests() -> Result<()> {
     let started = cluster::up_for_tests()?;
     let xtask = std::env::current_exe().context("cannot tell where xtask is")?;
-    let runs: [&[&str]; 3] = [
+    let runs: [(&[&str], &[&str]); 3] = [
         // The stores against the cluster, and against DuckDB.
-        &["--lib", "store::clickhouse"],
-        &["--lib", "store::postgres"],
-        // The `sonde` binary on the cluster, through faults.
-        &["--test", "cluster"],
+        (&["--lib", "store::clickhouse"], &[]),
+        (&["--lib", "store::postgres"], &[]),
+        // The `sonde` binary on the cluster, one test at a time: the fault
+        // test takes a replica away from every other.
+        (&["--test", "cluster"], &["--test-threads=1"]),
     ];
     let mut failed = None;
-    for run in runs {
+    for (run, harness) in runs {
         let mut args = vec!["test", WORKSPACE];
         args.extend_from_slice(run);
         args.extend(["--", "--include-ignored"]);
+        args.extend_from_slice(harness);
         eprintln!("xtask: cargo {}", args.join(" "));
         let status = command("cargo")?
             .args(&args)

@@ -170,7 +170,8 @@ impl AppState {
 /// The sites kept in the store, with the origins the configuration names
 /// (`--site`, and the demo and dashboard sites on this server's own origin)
 /// applied and saved: a configured site keeps its other settings from the
-/// store.
+/// store. The server's own sites keep the origins stored too: the Sonde
+/// processes of a cluster share one store, each on its own origin.
 fn load_sites(
     store: &dyn SiteStore,
     config: &Config,
@@ -181,9 +182,13 @@ fn load_sites(
         .into_iter()
         .map(|s| (s.key.clone(), s))
         .collect();
-    // Each with the name a new site gets.
-    let mut configured: Vec<(SiteOrigins, &str)> =
-        config.sites.iter().map(|s| (s.clone(), "")).collect();
+    // Each with the name a new site gets, and whether the stored origins
+    // stay.
+    let mut configured: Vec<(SiteOrigins, &str, bool)> = config
+        .sites
+        .iter()
+        .map(|s| (s.clone(), "", false))
+        .collect();
     // The server's own sites; a `--site` of the same key wins (behind a
     // proxy, the operator names the public origin).
     for (on, key, name) in [
@@ -194,22 +199,30 @@ fn load_sites(
             "Sonde dashboard",
         ),
     ] {
-        if on && !configured.iter().any(|(s, _)| s.key == key) {
+        if on && !configured.iter().any(|(s, ..)| s.key == key) {
             configured.push((
                 SiteOrigins {
                     key: key.into(),
                     origins: own_origins(addr),
                 },
                 name,
+                true,
             ));
         }
     }
-    for (SiteOrigins { key, origins }, name) in configured {
+    for (SiteOrigins { key, mut origins }, name, keep_stored) in configured {
         let settings = match stored.remove(&key) {
-            Some(existing) => SiteSettings {
-                origins,
-                ..existing
-            },
+            Some(existing) => {
+                if keep_stored {
+                    let new = std::mem::take(&mut origins);
+                    origins = existing.origins.clone();
+                    origins.extend(new.into_iter().filter(|o| !existing.origins.contains(o)));
+                }
+                SiteSettings {
+                    origins,
+                    ..existing
+                }
+            }
             None => SiteSettings {
                 name: name.to_owned(),
                 ..SiteSettings::new(&key, origins)
@@ -237,4 +250,53 @@ fn own_origins(addr: SocketAddr) -> Vec<String> {
         origins.push(format!("http://localhost:{}", addr.port()));
     }
     origins
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SiteOrigins;
+
+    fn origins_of(store: &DuckDbStore, key: &str) -> Vec<String> {
+        let sites = store.sites().unwrap();
+        sites.into_iter().find(|s| s.key == key).unwrap().origins
+    }
+
+    /// Two processes of a cluster on one store each add their own origin
+    /// to the demo site; an operator's `--site` replaces the list.
+    #[test]
+    fn own_sites_keep_the_origins_of_other_processes_and_a_configured_site_replaces() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let config = Config {
+            demo: true,
+            ..Config::ephemeral("unused")
+        };
+        let first = SocketAddr::from(([127, 0, 0, 1], 18080));
+        let second = SocketAddr::from(([10, 0, 0, 2], 8080));
+        load_sites(&store, &config, first).unwrap();
+        let sites = load_sites(&store, &config, second).unwrap();
+        let both = vec![
+            "http://127.0.0.1:18080".to_owned(),
+            "http://localhost:18080".to_owned(),
+            "http://10.0.0.2:8080".to_owned(),
+        ];
+        assert_eq!(origins_of(&store, DEMO_SITE), both);
+        assert!(sites.get(DEMO_SITE).is_some());
+        // Started again: nothing added twice.
+        load_sites(&store, &config, second).unwrap();
+        assert_eq!(origins_of(&store, DEMO_SITE), both);
+
+        let configured = Config {
+            sites: vec![SiteOrigins {
+                key: DEMO_SITE.into(),
+                origins: vec!["https://demo.example".into()],
+            }],
+            ..config
+        };
+        load_sites(&store, &configured, second).unwrap();
+        assert_eq!(
+            origins_of(&store, DEMO_SITE),
+            vec!["https://demo.example".to_owned()]
+        );
+    }
 }

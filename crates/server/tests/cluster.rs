@@ -74,6 +74,23 @@ struct Sonde {
     said: String,
 }
 
+impl Sonde {
+    /// Kills the process with SIGKILL, as a crash would.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// A failed test leaves no server behind (its output would keep the test
+/// runner's pipes open).
+impl Drop for Sonde {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `sonde serve` on the cluster, its application data in
 /// `app_store` (a PostgreSQL address) or else in `data_dir`.
 fn start_sonde(data_dir: &Path, database: &str, app_store: Option<&str>) -> Sonde {
@@ -238,12 +255,8 @@ fn acknowledged_events_survive_a_killed_replica_and_a_killed_sonde_exactly_once(
     let database = format!("faults_{}", std::process::id());
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
-    let Sonde {
-        child: mut sonde,
-        url: first_url,
-        ..
-    } = start_sonde(&data_dir, &database, None);
-    let url = Arc::new(Mutex::new(first_url));
+    let mut sonde = start_sonde(&data_dir, &database, None);
+    let url = Arc::new(Mutex::new(sonde.url.clone()));
     let deliveries = Arc::new(Deliveries::default());
     let stop = Arc::new(AtomicBool::new(false));
     let browsers: Vec<_> = (0..3)
@@ -268,22 +281,16 @@ fn acknowledged_events_survive_a_killed_replica_and_a_killed_sonde_exactly_once(
 
     // The Sonde process killed in the middle of the stream, then started
     // again on the same data directory.
-    sonde.kill().unwrap();
-    sonde.wait().unwrap();
-    let Sonde {
-        child: mut sonde,
-        url: second_url,
-        ..
-    } = start_sonde(&data_dir, &database, None);
-    *url.lock().unwrap() = second_url;
+    sonde.kill();
+    let mut sonde = start_sonde(&data_dir, &database, None);
+    *url.lock().unwrap() = sonde.url.clone();
     let before = deliveries.acked_batches.load(Ordering::SeqCst);
     wait_for_batches(&deliveries, before + 60, Duration::from_secs(60));
     stop.store(true, Ordering::SeqCst);
     for b in browsers {
         b.join().unwrap();
     }
-    sonde.kill().unwrap();
-    sonde.wait().unwrap();
+    sonde.kill();
 
     let other = deliveries.other.lock().unwrap();
     assert!(other.is_empty(), "unexpected answers: {other:?}");
@@ -377,7 +384,6 @@ fn two_processes_give_one_visitor_id_the_same_reports_and_nothing_twice() {
     let tmp = tempfile::tempdir().unwrap();
     let a = start_sonde(&tmp.path().join("a"), &database, Some(&app_store));
     let b = start_sonde(&tmp.path().join("b"), &database, Some(&app_store));
-    let (mut first, mut second) = (a.child, b.child);
     let urls = [a.url.clone(), b.url.clone()];
     let http = agent();
 
@@ -515,9 +521,8 @@ fn two_processes_give_one_visitor_id_the_same_reports_and_nothing_twice() {
         "{overview}"
     );
 
-    for child in [&mut first, &mut second] {
-        child.kill().unwrap();
-        child.wait().unwrap();
+    for mut sonde in [a, b] {
+        sonde.kill();
     }
     clickhouse(&format!(
         "DROP DATABASE IF EXISTS {database} ON CLUSTER sonde"

@@ -340,6 +340,31 @@ mod tests {
         }
     }
 
+    /// Two Sonde processes started at once on a new database (the
+    /// cluster's two processes after `cargo xtask cluster up`).
+    #[test]
+    #[ignore = "needs the local cluster: `cargo xtask test` runs it"]
+    fn two_processes_migrating_at_once_both_start() {
+        let servers = cluster();
+        let scratch = Scratch::new(&servers[0], "migrations_at_once");
+        let at = &scratch.at;
+        std::thread::scope(|s| {
+            let starts: Vec<_> = [&servers[0], &servers[2]]
+                .into_iter()
+                .map(|server| s.spawn(move || schema::migrate(server, at)))
+                .collect();
+            for start in starts {
+                start.join().unwrap().expect("both processes start");
+            }
+        });
+        for server in &servers {
+            assert_eq!(
+                schema::current_version(server, at).unwrap(),
+                schema::VERSION
+            );
+        }
+    }
+
     #[test]
     #[ignore = "needs the local cluster: `cargo xtask test` runs it"]
     fn an_event_written_with_a_quorum_is_on_both_replicas_and_read_from_any_shard() {

@@ -118,15 +118,30 @@ pub fn migrate(client: &Client, at: &Placement) -> Result<Vec<u32>, ClickHouseEr
         for statement in *statements {
             client.run(&placed(statement))?;
         }
-        client.run_with(
-            &placed(&format!(
-                "INSERT INTO {{db}}.sonde_schema VALUES ({version}, now())"
-            )),
-            &[("insert_quorum", "2")],
-        )?;
+        record(client, &placed("{db}"), version)?;
         applied.push(version);
     }
     Ok(applied)
+}
+
+/// Records `version` as applied in `db`, on two servers at least. Two
+/// Sonde processes that start at once both apply a migration (each
+/// statement is idempotent) and both record it; 18.16 refuses a quorum
+/// insert while another is under way, so the second waits its turn.
+fn record(client: &Client, db: &str, version: u32) -> Result<(), ClickHouseError> {
+    let insert = format!("INSERT INTO {db}.sonde_schema VALUES ({version}, now())");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match client.run_with(&insert, &[("insert_quorum", "2")]) {
+            Err(ClickHouseError::Refused { code, .. })
+                if code == super::write::CONCURRENT_QUORUM_INSERT
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            done => return done.map(drop),
+        }
+    }
 }
 
 /// The newest migration recorded (0 before any).

@@ -30,7 +30,7 @@ use crate::store::{StoreError, StoredEvent, WriteOutcome};
 
 /// ClickHouse's code for a quorum insert refused because another is
 /// under way on the shard (18.16 runs one at a time).
-const CONCURRENT_QUORUM_INSERT: u32 = 286;
+pub(super) const CONCURRENT_QUORUM_INSERT: u32 = 286;
 
 /// The writing half of the store: one quorum insert at a time per shard
 /// from this process, and the order of storing.
