@@ -36,6 +36,7 @@ pub mod salt_rotation;
 pub mod site;
 pub mod state;
 pub mod store;
+pub mod transfer;
 pub mod user_agent;
 pub mod visitor;
 pub mod writer;

@@ -76,6 +76,25 @@ enum Command {
         #[arg(long, conflicts_with = "file")]
         data_dir: Option<PathBuf>,
     },
+    /// Writes everything a store holds (sites, people, saved funnels and
+    /// goals, consent records, daily counts, events) to one file, for
+    /// `sonde import` into another store (while the server is stopped, or
+    /// with ingest paused: events that arrive meanwhile may be left out).
+    Export {
+        #[command(flatten)]
+        store: StoreChoice,
+        /// The file to write (gzip-compressed JSON lines).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Reads a file of `sonde export` into a store that holds nothing of
+    /// its sites yet (while the servers on it are stopped).
+    Import {
+        #[command(flatten)]
+        store: StoreChoice,
+        /// The file `sonde export` wrote.
+        file: PathBuf,
+    },
     /// List, add or remove the people who may sign in to the dashboard
     /// (while the server is stopped).
     User {
@@ -85,6 +104,46 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+}
+
+/// The store of `export` and `import`, named as `serve` names it.
+#[derive(clap::Args)]
+struct StoreChoice {
+    /// Directory holding the DuckDB file (the whole store, unless `--store`
+    /// names a cluster).
+    #[arg(long, env = "SONDE_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// The events on a ClickHouse cluster (`clickhouse://…`, as `serve
+    /// --store`).
+    #[arg(long, env = "SONDE_STORE")]
+    store: Option<String>,
+    /// The application's data in PostgreSQL (`postgres://…`, as `serve
+    /// --app-store`).
+    #[arg(long, env = "SONDE_APP_STORE")]
+    app_store: Option<String>,
+}
+
+impl StoreChoice {
+    fn open(self) -> anyhow::Result<sonde_server::store::Stores> {
+        let config = Config {
+            store: self.store,
+            app_store: self.app_store,
+            ..Config::ephemeral(self.data_dir)
+        };
+        std::fs::create_dir_all(&config.data_dir)?;
+        let (stores, _) = sonde_server::state::open_stores(&config)
+            .context("cannot open the store (is Sonde running on it?)")?;
+        Ok(stores)
+    }
+}
+
+/// A bar of events moved, for export and import.
+fn events_bar() -> anyhow::Result<indicatif::ProgressBar> {
+    Ok(
+        indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} events ({per_sec}, {eta} left)",
+        )?),
+    )
 }
 
 #[derive(Subcommand)]
@@ -242,6 +301,13 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        // Off the runtime: PostgreSQL's client blocks on a runtime of its own.
+        Command::Export { store, out } => {
+            tokio::task::spawn_blocking(move || export(store, out)).await?
+        }
+        Command::Import { store, file } => {
+            tokio::task::spawn_blocking(move || import(store, file)).await?
+        }
         Command::Demo {
             data_dir,
             days,
@@ -259,6 +325,66 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
     }
+}
+
+/// `sonde export`: everything in the store to `out`, with a progress bar.
+fn export(store: StoreChoice, out: PathBuf) -> anyhow::Result<()> {
+    let stores = store.open()?;
+    let file =
+        std::fs::File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let bar = events_bar()?;
+    let started = std::time::Instant::now();
+    let summary =
+        sonde_server::transfer::export(&stores, std::io::BufWriter::new(file), &|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })?;
+    bar.finish_and_clear();
+    println!(
+        "exported {} sites, {} people, {} funnels, {} goals, {} consent records, \
+         {} daily counts and {} events to {} in {:.1} s",
+        summary.sites,
+        summary.users,
+        summary.funnels,
+        summary.goals,
+        summary.consents,
+        summary.daily_counts,
+        summary.events,
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `sonde import`: a file of `sonde export` into the store, with a
+/// progress bar.
+fn import(store: StoreChoice, file: PathBuf) -> anyhow::Result<()> {
+    let stores = store.open()?;
+    let input =
+        std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    let bar = events_bar()?;
+    let started = std::time::Instant::now();
+    let summary =
+        sonde_server::transfer::import(&stores, std::io::BufReader::new(input), &|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "imported {} sites, {} people, {} funnels, {} goals, {} consent records, \
+         {} daily counts and {} events from {} in {:.1} s",
+        summary.sites,
+        summary.users,
+        summary.funnels,
+        summary.goals,
+        summary.consents,
+        summary.daily_counts,
+        summary.events,
+        file.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn demo(data_dir: PathBuf, plan: sonde_server::demo::Plan) -> anyhow::Result<()> {

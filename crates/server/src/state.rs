@@ -12,7 +12,9 @@ use crate::config::{Config, SiteOrigins};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
-use crate::store::{ClickHouseStore, ClusterStore, DuckDbStore, PostgresStore, SiteStore, Stores};
+use crate::store::{
+    ClickHouseStore, ClusterStore, DuckDbStore, PostgresStore, SaltKeeper, SiteStore, Stores,
+};
 use crate::user_agent::Classifier;
 use crate::visitor::DailySalt;
 use crate::writer::{Writer, WriterThread};
@@ -60,32 +62,10 @@ impl AppState {
     /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
     /// the demo site can allow the server's own origin.
     pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), OpenError> {
-        let data_dir_file = || {
-            DuckDbStore::open_tuned(
-                &config.data_dir.join("sonde.duckdb"),
-                &config.store_tuning(),
-            )
-        };
-        let salt_file = || DailySalt::open(config.data_dir.join("salt")).map_err(OpenError::Salt);
-        let (stores, salts) = match (&config.store, &config.app_store) {
-            // Everything in the data directory.
-            (None, None) => (Stores::all_in(Arc::new(data_dir_file()?)), salt_file()?),
-            // Events on the cluster, the rest in the data directory: one
-            // process only.
-            (Some(events), None) => {
-                let events = ClickHouseStore::open(events)?;
-                let app = Arc::new(data_dir_file()?);
-                (ClusterStore::new(events, app).stores(), salt_file()?)
-            }
-            // Events on the cluster, the rest in PostgreSQL, salts too:
-            // any number of processes.
-            (Some(events), Some(app)) => {
-                let events = ClickHouseStore::open(events)?;
-                let app = PostgresStore::open(app)?;
-                let salts = DailySalt::shared(Box::new(app.salts()));
-                (ClusterStore::new(events, Arc::new(app)).stores(), salts)
-            }
-            (None, Some(_)) => return Err(OpenError::AppStoreWithoutCluster),
+        let (stores, shared_salts) = open_stores(config)?;
+        let salts = match shared_salts {
+            Some(keeper) => DailySalt::shared(keeper),
+            None => DailySalt::open(config.data_dir.join("salt")).map_err(OpenError::Salt)?,
         };
         let metrics = Arc::new(Metrics::default());
         let (writer, writer_thread) = Writer::start(
@@ -165,6 +145,41 @@ impl AppState {
     pub fn user_agents(&self) -> &Classifier {
         &self.0.user_agents
     }
+}
+
+/// The stores `config` names, and the keeper of the day's salts when they
+/// are kept with the application's data (else they are in the data
+/// directory).
+pub fn open_stores(config: &Config) -> Result<(Stores, Option<Box<dyn SaltKeeper>>), OpenError> {
+    let data_dir_file = || {
+        DuckDbStore::open_tuned(
+            &config.data_dir.join("sonde.duckdb"),
+            &config.store_tuning(),
+        )
+    };
+    Ok(match (&config.store, &config.app_store) {
+        // Everything in the data directory.
+        (None, None) => (Stores::all_in(Arc::new(data_dir_file()?)), None),
+        // Events on the cluster, the rest in the data directory: one
+        // process only.
+        (Some(events), None) => {
+            let events = ClickHouseStore::open(events)?;
+            let app = Arc::new(data_dir_file()?);
+            (ClusterStore::new(events, app).stores(), None)
+        }
+        // Events on the cluster, the rest in PostgreSQL, salts too: any
+        // number of processes.
+        (Some(events), Some(app)) => {
+            let events = ClickHouseStore::open(events)?;
+            let app = PostgresStore::open(app)?;
+            let salts: Box<dyn SaltKeeper> = Box::new(app.salts());
+            (
+                ClusterStore::new(events, Arc::new(app)).stores(),
+                Some(salts),
+            )
+        }
+        (None, Some(_)) => return Err(OpenError::AppStoreWithoutCluster),
+    })
 }
 
 /// The sites kept in the store, with the origins the configuration names

@@ -12,6 +12,7 @@
 //! | [`AccountStore`] | people, sign-in sessions, share links | auth |
 //! | [`SavedStore`] | saved funnels and goals | saved items, reports |
 //! | [`StoreInspection`] | health, size, raw counts and dumps | operations, demo, tests |
+//! | [`TransferStore`] | everything as stored, read out and written in | export, import |
 //!
 //! [`Stores`] holds one handle per role. [`DuckDbStore`] (an embedded
 //! DuckDB file) is the default and plays every role; with `--store
@@ -39,6 +40,7 @@ mod reporting;
 mod salts;
 pub mod saved;
 mod sites;
+pub mod transfer;
 
 use std::sync::Arc;
 
@@ -62,6 +64,7 @@ pub use self::reporting::{
 pub use self::salts::{Salt, SaltKeeper};
 pub use self::saved::SavedStore;
 pub use self::sites::SiteStore;
+pub use self::transfer::TransferStore;
 
 /// A failure of the store. Its details are for the operator's log, not for
 /// API clients.
@@ -157,6 +160,7 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     pub saved: Arc<dyn SavedStore>,
     pub inspection: Arc<dyn StoreInspection>,
+    pub transfer: Arc<dyn TransferStore>,
 }
 
 impl Stores {
@@ -170,6 +174,7 @@ impl Stores {
             + AccountStore
             + SavedStore
             + StoreInspection
+            + TransferStore
             + 'static,
     {
         Stores {
@@ -179,7 +184,8 @@ impl Stores {
             sites: store.clone(),
             accounts: store.clone(),
             saved: store.clone(),
-            inspection: store,
+            inspection: store.clone(),
+            transfer: store,
         }
     }
 }

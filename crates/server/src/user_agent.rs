@@ -24,6 +24,14 @@ impl Device {
             Device::Other => "other",
         }
     }
+
+    /// The class [`Device::as_str`] names; `other` for any other name.
+    pub fn from_name(name: &str) -> Device {
+        [Device::Desktop, Device::Mobile, Device::Tablet]
+            .into_iter()
+            .find(|d| d.as_str() == name)
+            .unwrap_or(Device::Other)
+    }
 }
 
 /// The visitor's software, as stored with each event.

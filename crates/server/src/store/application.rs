@@ -11,6 +11,7 @@ use sonde_protocol::ConsentRecord;
 use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport};
 use sonde_protocol::overview::{BotDay, OverviewQuery};
 
+use super::transfer::{DailyCount, StoredConsent};
 use super::{AccountStore, SavedStore, SiteStore, StoreError};
 use crate::reports::consent::DecisionTally;
 
@@ -55,6 +56,12 @@ pub trait ApplicationStore: SiteStore + AccountStore + SavedStore {
         to: i64,
     ) -> Result<Vec<ConsentLogEntry>, StoreError>;
 
+    /// See [`super::TransferStore`].
+    fn stored_consents(&self, site: &str) -> Result<Vec<StoredConsent>, StoreError>;
+    fn put_stored_consents(&self, links: &[StoredConsent]) -> Result<(), StoreError>;
+    fn daily_counts(&self, site: &str) -> Result<Vec<DailyCount>, StoreError>;
+    fn add_daily_counts(&self, counts: &[DailyCount]) -> Result<(), StoreError>;
+
     fn ping(&self) -> Result<(), StoreError>;
     fn size_on_disk(&self) -> u64;
     fn consent_count(&self, site: &str) -> Result<u64, StoreError>;
@@ -67,7 +74,9 @@ pub trait ApplicationStore: SiteStore + AccountStore + SavedStore {
 /// roles' methods, with no events in it.
 mod on_duckdb {
     use super::*;
-    use crate::store::{DuckDbStore, IngestStore, LifecycleStore, ReportStore, StoreInspection};
+    use crate::store::{
+        DuckDbStore, IngestStore, LifecycleStore, ReportStore, StoreInspection, TransferStore,
+    };
 
     impl ApplicationStore for DuckDbStore {
         fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError> {
@@ -128,6 +137,22 @@ mod on_duckdb {
             to: i64,
         ) -> Result<Vec<ConsentLogEntry>, StoreError> {
             ReportStore::consent_chain(self, site, from, to)
+        }
+
+        fn stored_consents(&self, site: &str) -> Result<Vec<StoredConsent>, StoreError> {
+            TransferStore::stored_consents(self, site)
+        }
+
+        fn put_stored_consents(&self, links: &[StoredConsent]) -> Result<(), StoreError> {
+            TransferStore::put_stored_consents(self, links)
+        }
+
+        fn daily_counts(&self, site: &str) -> Result<Vec<DailyCount>, StoreError> {
+            TransferStore::daily_counts(self, site)
+        }
+
+        fn add_daily_counts(&self, counts: &[DailyCount]) -> Result<(), StoreError> {
+            TransferStore::add_daily_counts(self, counts)
         }
 
         fn ping(&self) -> Result<(), StoreError> {

@@ -18,6 +18,7 @@ pub mod schema;
 mod scope;
 mod sql;
 pub mod topology;
+mod transfer;
 mod usage;
 mod write;
 
@@ -108,6 +109,17 @@ impl ClickHouseStore {
         now_ms: i64,
     ) -> Result<super::RetentionOutcome, StoreError> {
         retention::apply_retention(&self.topology, site, now_ms)
+    }
+
+    /// A page of `site`'s events, as [`super::TransferStore::events_after`]
+    /// reads them.
+    pub fn events_after(
+        &self,
+        site: &str,
+        after: Option<&super::transfer::EventPosition>,
+        limit: usize,
+    ) -> Result<Vec<(super::transfer::EventPosition, StoredEvent)>, StoreError> {
+        transfer::events_after(&self.topology, site, after, limit)
     }
 
     /// Whether a replica of every shard answers.
@@ -248,16 +260,16 @@ impl FunnelRows for ClickHouseStore {
 }
 
 #[cfg(test)]
-mod differential;
+pub(crate) mod differential;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::schema::{self, Placement};
     use super::*;
 
     /// The local cluster's servers, by shard then replica, from
     /// `SONDE_TEST_CLICKHOUSE` (comma-separated URLs).
-    pub(super) fn cluster() -> Vec<Client> {
+    pub(crate) fn cluster() -> Vec<Client> {
         let urls = std::env::var("SONDE_TEST_CLICKHOUSE").expect(
             "SONDE_TEST_CLICKHOUSE names the cluster's servers: run `cargo xtask cluster up`, \
              or let `cargo xtask test` do it",
@@ -268,13 +280,13 @@ mod tests {
     }
 
     /// A database of its own for each test, dropped after.
-    pub(super) struct Scratch<'a> {
+    pub(crate) struct Scratch<'a> {
         client: &'a Client,
         at: Placement,
     }
 
     impl<'a> Scratch<'a> {
-        pub(super) fn new(client: &'a Client, name: &str) -> Self {
+        pub(crate) fn new(client: &'a Client, name: &str) -> Self {
             let at = Placement {
                 database: format!("test_{name}_{}", std::process::id()),
                 cluster: "sonde".into(),
@@ -286,7 +298,7 @@ mod tests {
 
         /// The cluster's servers (two shards of two), with the scratch
         /// database for Sonde's tables.
-        pub(super) fn topology(&self, servers: &[Client]) -> Topology {
+        pub(crate) fn topology(&self, servers: &[Client]) -> Topology {
             Topology {
                 shards: servers.chunks(2).map(<[Client]>::to_vec).collect(),
                 placement: self.at.clone(),

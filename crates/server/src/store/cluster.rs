@@ -20,9 +20,11 @@ use sonde_protocol::overview::{OverviewQuery, OverviewReport};
 use sonde_protocol::usage::{UsageQuery, UsageReport};
 use sonde_protocol::{ConsentRecord, EraseReceipt, SiteSettings};
 
+use super::transfer::{DailyCount, EventPosition, StoredConsent};
 use super::{
     ApplicationStore, ClickHouseStore, FunnelRows, IngestStore, LifecycleStore, ReportStore,
-    RetentionOutcome, StoreError, StoreInspection, StoredEvent, Stores, WriteOutcome,
+    RetentionOutcome, StoreError, StoreInspection, StoredEvent, Stores, TransferStore,
+    WriteOutcome,
 };
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
@@ -55,7 +57,8 @@ impl ClusterStore {
             sites: app.clone(),
             accounts: app.clone(),
             saved: app,
-            inspection: split,
+            inspection: split.clone(),
+            transfer: split,
         }
     }
 }
@@ -277,5 +280,32 @@ impl StoreInspection for ClusterStore {
             return self.events.dump_as_text("events");
         }
         self.app.dump_as_text(table)
+    }
+}
+
+impl TransferStore for ClusterStore {
+    fn events_after(
+        &self,
+        site: &str,
+        after: Option<&EventPosition>,
+        limit: usize,
+    ) -> Result<Vec<(EventPosition, StoredEvent)>, StoreError> {
+        self.events.events_after(site, after, limit)
+    }
+
+    fn stored_consents(&self, site: &str) -> Result<Vec<StoredConsent>, StoreError> {
+        self.app.stored_consents(site)
+    }
+
+    fn put_stored_consents(&self, links: &[StoredConsent]) -> Result<(), StoreError> {
+        self.app.put_stored_consents(links)
+    }
+
+    fn daily_counts(&self, site: &str) -> Result<Vec<DailyCount>, StoreError> {
+        self.app.daily_counts(site)
+    }
+
+    fn add_daily_counts(&self, counts: &[DailyCount]) -> Result<(), StoreError> {
+        self.app.add_daily_counts(counts)
     }
 }

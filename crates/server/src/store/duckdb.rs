@@ -39,6 +39,7 @@ mod saved;
 mod schema;
 mod scope;
 mod sites;
+mod transfer;
 mod usage;
 mod visits;
 mod vitals;

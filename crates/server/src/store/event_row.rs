@@ -159,3 +159,130 @@ fn as_number<S: serde::Serializer>(flag: &Option<bool>, to: S) -> Result<S::Ok, 
         None => to.serialize_none(),
     }
 }
+
+/// The columns [`StoredColumns`] reads back, in its order, as every engine
+/// names them.
+pub(crate) const STORED_COLUMNS: &str = "id, site, kind, visitor_id, session_id, path, \
+    referrer_host, title, utm_source, utm_medium, utm_campaign, utm_term, utm_content, name, \
+    href, value, props, error_message, error_source, error_line, error_column, error_stack, \
+    error_rejection, browser, os, device";
+
+/// An `events` row read back (its [`STORED_COLUMNS`] and `ts`), to become
+/// the event it was written from: the reverse of [`EventRow`], for moving
+/// events between stores.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub(crate) struct StoredColumns {
+    pub id: String,
+    pub site: String,
+    pub kind: String,
+    pub ts: i64,
+    pub visitor_id: i64,
+    pub session_id: Option<String>,
+    pub path: String,
+    pub referrer_host: Option<String>,
+    pub title: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    pub name: Option<String>,
+    pub href: Option<String>,
+    pub value: Option<f64>,
+    pub props: Option<String>,
+    pub error_message: Option<String>,
+    pub error_source: Option<String>,
+    pub error_line: Option<u32>,
+    pub error_column: Option<u32>,
+    pub error_stack: Option<String>,
+    /// 0 or 1 on ClickHouse, a boolean on DuckDB.
+    pub error_rejection: Option<u8>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device: Option<String>,
+}
+
+impl StoredColumns {
+    /// The event these columns were written from; an error names a row
+    /// whose kind lacks a column it needs.
+    pub fn into_event(self) -> Result<StoredEvent, super::StoreError> {
+        use sonde_protocol::{Campaign, ErrorReport, Props, Vital};
+        let id = self.id;
+        let needed = |column: Option<String>, name: &str| {
+            column.ok_or_else(|| {
+                super::StoreError::Corrupt(format!("event {id:?} ({}) has no {name}", self.kind))
+            })
+        };
+        let data = match self.kind.as_str() {
+            "page_view" => EventData::PageView {
+                referrer: self.referrer_host,
+                title: self.title,
+                campaign: Campaign {
+                    source: self.utm_source,
+                    medium: self.utm_medium,
+                    campaign: self.utm_campaign,
+                    term: self.utm_term,
+                    content: self.utm_content,
+                },
+            },
+            "click" => EventData::Click {
+                name: needed(self.name, "name")?,
+            },
+            "form_submit" => EventData::FormSubmit {
+                form: needed(self.name, "name")?,
+            },
+            "outbound" => EventData::Outbound {
+                href: needed(self.href, "href")?,
+            },
+            "download" => EventData::Download {
+                href: needed(self.href, "href")?,
+            },
+            "custom" => EventData::Custom {
+                name: needed(self.name, "name")?,
+                props: match self.props {
+                    Some(json) => serde_json::from_str::<Props>(&json).map_err(|e| {
+                        super::StoreError::Corrupt(format!("event {id:?} has props {json:?}: {e}"))
+                    })?,
+                    None => Props::new(),
+                },
+                value: self.value,
+            },
+            "error" => EventData::Error(ErrorReport {
+                message: needed(self.error_message, "error_message")?,
+                source: self.error_source,
+                line: self.error_line,
+                column: self.error_column,
+                stack: self.error_stack,
+                rejection: self.error_rejection == Some(1),
+            }),
+            "vital" => {
+                let name = needed(self.name, "name")?;
+                EventData::Vital {
+                    metric: Vital::from_name(&name).ok_or_else(|| {
+                        super::StoreError::Corrupt(format!("event {id:?} has vital {name:?}"))
+                    })?,
+                    value: self.value.unwrap_or_default(),
+                }
+            }
+            other => {
+                return Err(super::StoreError::Corrupt(format!(
+                    "event {id:?} has kind {other:?}"
+                )));
+            }
+        };
+        Ok(StoredEvent {
+            id,
+            site: self.site,
+            ts: self.ts,
+            visitor_id: self.visitor_id,
+            session_id: self.session_id,
+            path: self.path,
+            software: crate::user_agent::Software {
+                browser: self.browser.unwrap_or_default(),
+                os: self.os.unwrap_or_default(),
+                device: crate::user_agent::Device::from_name(self.device.as_deref().unwrap_or("")),
+            },
+            data,
+        })
+    }
+}

@@ -14,6 +14,7 @@ mod salts;
 mod saved;
 mod schema;
 mod sites;
+mod transfer;
 
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport};
 use sonde_protocol::overview::{BotDay, OverviewQuery};
 
 pub use self::salts::SharedSalts;
+use super::transfer::{DailyCount, StoredConsent};
 use super::{ApplicationStore, StoreError};
 use crate::reports::consent::DecisionTally;
 
@@ -215,6 +217,22 @@ impl ApplicationStore for PostgresStore {
 
     fn bot_requests(&self, site: &str) -> Result<u64, StoreError> {
         counters::total(&mut *self.client()?, counters::Daily::BotRequests, site)
+    }
+
+    fn stored_consents(&self, site: &str) -> Result<Vec<StoredConsent>, StoreError> {
+        transfer::stored_consents(&mut *self.client()?, site)
+    }
+
+    fn put_stored_consents(&self, links: &[StoredConsent]) -> Result<(), StoreError> {
+        transfer::put_stored_consents(&mut *self.client()?, links)
+    }
+
+    fn daily_counts(&self, site: &str) -> Result<Vec<DailyCount>, StoreError> {
+        transfer::daily_counts(&mut *self.client()?, site)
+    }
+
+    fn add_daily_counts(&self, counts: &[DailyCount]) -> Result<(), StoreError> {
+        transfer::add_daily_counts(&mut *self.client()?, counts)
     }
 
     fn dump_as_text(&self, table: &str) -> Result<String, StoreError> {

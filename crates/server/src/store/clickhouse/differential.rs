@@ -54,7 +54,7 @@ fn sorted<T: std::fmt::Debug>(rows: Vec<T>) -> Vec<T> {
 
 /// Events of `sessions` generated sessions, in the order a site would
 /// send them.
-fn generated(rng: &mut SmallRng, sessions: usize) -> Vec<StoredEvent> {
+pub(crate) fn generated(rng: &mut SmallRng, sessions: usize) -> Vec<StoredEvent> {
     let software = [
         ("Firefox", "Linux", Device::Desktop),
         ("Chrome", "Android", Device::Mobile),

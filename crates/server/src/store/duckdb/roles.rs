@@ -14,7 +14,7 @@ use super::counters::{self, Daily};
 use super::visits;
 use super::{
     DuckDbStore, consents, conversions, erase, funnels, inspect, overview, rollup, rows, sites,
-    usage, vitals, write,
+    transfer, usage, vitals, write,
 };
 use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
@@ -22,9 +22,11 @@ use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
 use crate::reports::errors::{ErrorRow, FunnelVisits};
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
+use crate::store::transfer::{DailyCount, EventPosition, StoredConsent};
 use crate::store::{
     FunnelBreakdown, FunnelRows, IngestStore, LifecycleStore, ReportStore, RetentionOutcome,
-    RollupOutcome, SiteStore, StoreError, StoreInspection, StoredEvent, WriteOutcome,
+    RollupOutcome, SiteStore, StoreError, StoreInspection, StoredEvent, TransferStore,
+    WriteOutcome,
 };
 
 impl IngestStore for DuckDbStore {
@@ -293,5 +295,32 @@ impl StoreInspection for DuckDbStore {
 
     fn dump_as_text(&self, table: &str) -> Result<String, StoreError> {
         inspect::dump_as_text(&self.conn(), table)
+    }
+}
+
+impl TransferStore for DuckDbStore {
+    fn events_after(
+        &self,
+        site: &str,
+        after: Option<&EventPosition>,
+        limit: usize,
+    ) -> Result<Vec<(EventPosition, StoredEvent)>, StoreError> {
+        transfer::events_after(&self.conn(), site, after, limit)
+    }
+
+    fn stored_consents(&self, site: &str) -> Result<Vec<StoredConsent>, StoreError> {
+        transfer::stored_consents(&self.conn(), site)
+    }
+
+    fn put_stored_consents(&self, links: &[StoredConsent]) -> Result<(), StoreError> {
+        transfer::put_stored_consents(&mut self.conn(), links)
+    }
+
+    fn daily_counts(&self, site: &str) -> Result<Vec<DailyCount>, StoreError> {
+        transfer::daily_counts(&self.conn(), site)
+    }
+
+    fn add_daily_counts(&self, counts: &[DailyCount]) -> Result<(), StoreError> {
+        transfer::add_daily_counts(&mut self.conn(), counts)
     }
 }

@@ -7,20 +7,7 @@ use postgres::Client;
 use crate::store::StoreError;
 
 /// A table of counts per site and day.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Daily {
-    BannerImpressions,
-    BotRequests,
-}
-
-impl Daily {
-    fn table(self) -> &'static str {
-        match self {
-            Daily::BannerImpressions => "banner_impressions",
-            Daily::BotRequests => "bot_requests",
-        }
-    }
-}
+pub(super) use crate::store::transfer::DailyCounter as Daily;
 
 /// Counts one for `site` on `day`.
 pub(super) fn count_one(
