@@ -613,7 +613,26 @@ fn bench_queries(root: &Path, growth: bool) -> Result<()> {
     } else {
         &[]
     };
-    step_in(root, path_str(&queries)?, &[], growth)
+    if !growth.is_empty() {
+        return step_in(root, path_str(&queries)?, &[], growth);
+    }
+    // Sonde's own cluster store on the local cluster, in the same run.
+    let started = cluster::up_for_tests()?;
+    let servers = cluster::clickhouse_urls();
+    let postgres = cluster::postgres_address("");
+    let run = step_in(
+        root,
+        path_str(&queries)?,
+        &[],
+        &[
+            ("SONDE_BENCH_CLICKHOUSE", servers.as_str()),
+            ("SONDE_BENCH_POSTGRES", postgres.trim_end_matches('/')),
+        ],
+    );
+    if started {
+        cluster::down_after_tests()?;
+    }
+    run
 }
 
 /// Runs a benchmark for the checkout at `root` (`SONDE_ROOT`): the

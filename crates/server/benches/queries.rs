@@ -24,6 +24,8 @@ use support::{now_ms, sibling_binary, spawn_sonde, stop};
 
 #[path = "clickhouse.rs"]
 mod clickhouse;
+#[path = "on_cluster.rs"]
+mod on_cluster;
 #[path = "support.rs"]
 mod support;
 
@@ -55,6 +57,17 @@ struct AtSize {
     rss_mib: f64,
     peak_mib: f64,
     clickhouse: Option<SideBySide>,
+    cluster: Option<OnCluster>,
+}
+
+/// Sonde on the cluster's store, on the same events: the seconds moving
+/// them there took, whether its reports answered as the file's did, each
+/// query measured, and the server's memory.
+struct OnCluster {
+    load_secs: f64,
+    same_answers: Vec<(&'static str, bool)>,
+    measured: Vec<Measured>,
+    peak_mib: f64,
 }
 
 /// ClickHouse on the same events: the seconds loading them took, and each
@@ -80,6 +93,13 @@ fn main() {
         _ if growth => None,
         Ok("no") => None,
         _ => runtime.block_on(clickhouse::ClickHouse::start()),
+    };
+    // Sonde's own cluster store, when `cargo xtask bench-queries` names the
+    // local cluster.
+    let cluster = if growth {
+        None
+    } else {
+        on_cluster::Cluster::from_env()
     };
     let whole = if growth { GROWTH_SIZES } else { SIZES };
     let sizes: Vec<u64> = std::env::var("SONDE_BENCH_SIZES").map_or(whole.to_vec(), |s| {
@@ -134,10 +154,33 @@ fn main() {
             eprintln!("  took {secs:.1} s");
             secs
         });
-        let (server, url) = start_sonde(&data_dir);
+        // Moved while no server holds the file.
+        let moved = cluster.as_ref().map(|cluster| {
+            let database = format!("bench_{size}");
+            eprintln!("moving the same store to the cluster…");
+            let load_secs = runtime.block_on(cluster.load(&data_dir, &database));
+            eprintln!("  took {load_secs:.1} s");
+            (cluster, database, load_secs)
+        });
+        let (server, url) = start_sonde(&data_dir, None);
         let http = runtime.block_on(sign_in(&url));
         let measured = runtime.block_on(measure_all(&http, &url, now, server.id()));
         let (rss_mib, peak_mib) = memory(server.id());
+        let on_cluster = moved.map(|(cluster, database, load_secs)| {
+            let stores = (cluster.store(&database), cluster.app_store(&database));
+            let (on, on_url) = start_sonde(&data_dir.join("on-cluster"), Some(&stores));
+            let on_http = runtime.block_on(sign_in(&on_url));
+            let same_answers = runtime.block_on(compare(&http, &url, &on_http, &on_url, now));
+            eprintln!("  the same answers: {same_answers:?}");
+            let measured = runtime.block_on(measure_all(&on_http, &on_url, now, on.id()));
+            let (_, peak_mib) = memory(on.id());
+            OnCluster {
+                load_secs,
+                same_answers,
+                measured,
+                peak_mib,
+            }
+        });
         let clickhouse = clickhouse.as_ref().zip(load_secs).map(|(ch, load_secs)| {
             let measured = runtime.block_on(measure_clickhouse(ch, &http, &url, now));
             SideBySide {
@@ -154,6 +197,7 @@ fn main() {
             rss_mib,
             peak_mib,
             clickhouse,
+            cluster: on_cluster,
         });
     }
     match (partial, growth) {
@@ -252,6 +296,24 @@ fn fill(path: &Path, count: u64, now: i64) {
         count / 8
     ))
     .expect("consents fill");
+    // Each record its place in the site's chain, as the server gives it,
+    // so that the store moves to the cluster as a real one does. The
+    // hashes stand in for the chain's (a hash is of the record before it,
+    // which SQL over a million rows at once cannot follow): no benchmark
+    // verifies the chain.
+    conn.execute_batch(
+        "UPDATE consents SET chain_seq = r.n, prev_hash = sha256((r.n - 1)::VARCHAR),
+                             hash = sha256(r.n::VARCHAR)
+         FROM (SELECT consent_id, decided_at,
+                      row_number() OVER (ORDER BY decided_at, consent_id) AS n
+               FROM consents WHERE site = 'bench') r
+         WHERE consents.consent_id = r.consent_id AND consents.decided_at = r.decided_at;
+         INSERT INTO consent_chain
+         SELECT 'bench', max(chain_seq), sha256(max(chain_seq)::VARCHAR) FROM consents
+         WHERE site = 'bench'
+         ON CONFLICT DO UPDATE SET seq = excluded.seq, hash = excluded.hash;",
+    )
+    .expect("consents are chained");
 }
 
 fn add_admin(data_dir: &Path) {
@@ -428,6 +490,40 @@ async fn measure_all(http: &reqwest::Client, url: &str, now: i64, server: u32) -
     measured
 }
 
+/// Whether the reports of the two servers answer the same, each.
+async fn compare(
+    http: &reqwest::Client,
+    url: &str,
+    other_http: &reqwest::Client,
+    other_url: &str,
+    now: i64,
+) -> Vec<(&'static str, bool)> {
+    let (month, to) = month(now);
+    let range = format!("site=bench&from={month}&to={to}");
+    let mut same = Vec::new();
+    for (name, path) in [
+        ("usage", format!("/api/usage?{range}&granularity=day")),
+        ("overview", format!("/api/overview?{range}")),
+        ("errors", format!("/api/errors?{range}")),
+        ("performance", format!("/api/performance?{range}")),
+        ("consent report", format!("/api/consent-report?{range}")),
+    ] {
+        let answer = async |http: &reqwest::Client, url: &str| {
+            let response = http
+                .get(format!("{url}{path}"))
+                .send()
+                .await
+                .expect("an answer");
+            serde_json::from_str::<Value>(&response.text().await.expect("a body")).expect("JSON")
+        };
+        same.push((
+            name,
+            answer(http, url).await == answer(other_http, other_url).await,
+        ));
+    }
+    same
+}
+
 /// Times `run`: `WARM_UP` runs, then `RUNS` measured.
 async fn measure(name: &'static str, mut run: impl AsyncFnMut()) -> Measured {
     let mut times = Vec::new();
@@ -533,8 +629,15 @@ impl Drop for Server {
     }
 }
 
-fn start_sonde(data_dir: &Path) -> (Server, String) {
+/// `sonde serve` on `data_dir`, or with `stores` (a `--store` and an
+/// `--app-store` address) on the cluster.
+fn start_sonde(data_dir: &Path, stores: Option<&(String, String)>) -> (Server, String) {
     let mut command = Command::new(sibling_binary("sonde"));
+    if let Some((store, app_store)) = stores {
+        command
+            .env("SONDE_STORE", store)
+            .env("SONDE_APP_STORE", app_store);
+    }
     command
         .args([
             "serve",
@@ -549,6 +652,69 @@ fn start_sonde(data_dir: &Path) -> (Server, String) {
         .arg(data_dir);
     let (child, url) = spawn_sonde(&mut command);
     (Server(Some(child)), url)
+}
+
+/// The cluster table: each query on the DuckDB file and on the cluster,
+/// and the ratio of their medians.
+fn on_the_cluster(section: &mut String, results: &[AtSize]) {
+    if results.iter().all(|r| r.cluster.is_none()) {
+        let _ = writeln!(
+            section,
+            "\nThe local cluster was not named: no figures on Sonde's cluster store this run."
+        );
+        return;
+    }
+    let _ = writeln!(
+        section,
+        "\n### On the cluster\n\n\
+         In the same run, the same store moved to the local cluster (`cargo xtask cluster \
+         up`: ClickHouse 18.16 as 2 shards × 2 replicas, ZooKeeper and PostgreSQL, all on \
+         this machine's 2 cores beside Sonde): the application's data with `sonde export \
+         --without-events` and `sonde import`, the events as CSV into the cluster's \
+         `events`, the replicas synced and merged. A second `sonde serve` on `--store \
+         clickhouse://…` and `--app-store postgres://…` was queried as the first. The \
+         cluster store computes every report from the events (no rollup), reading `FINAL` \
+         and leaving out erased events. The ratio is the cluster's median over the \
+         file's.\n"
+    );
+    for r in results {
+        let Some(c) = &r.cluster else { continue };
+        let same: Vec<String> = c
+            .same_answers
+            .iter()
+            .map(|(name, same)| format!("{name} {}", if *same { "the same" } else { "DIFFERENT" }))
+            .collect();
+        let _ = writeln!(
+            section,
+            "At {} events: moved in {:.0} s; the answers of both servers, compared as JSON \
+             before timing: {}; the cluster server's peak memory {:.0} MiB.\n",
+            r.events,
+            c.load_secs,
+            same.join(", "),
+            c.peak_mib
+        );
+    }
+    let _ = writeln!(
+        section,
+        "| query | events | DuckDB median / p95 | cluster median / p95 | ratio |\n\
+         |---|---|---|---|---|"
+    );
+    for r in results {
+        let Some(c) = &r.cluster else { continue };
+        for (ours, theirs) in r.measured.iter().zip(&c.measured) {
+            let _ = writeln!(
+                section,
+                "| {} | {} M | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.1} |",
+                ours.query,
+                r.events / 1_000_000,
+                ours.median_ms,
+                ours.p95_ms,
+                theirs.median_ms,
+                theirs.p95_ms,
+                theirs.median_ms / ours.median_ms
+            );
+        }
+    }
 }
 
 /// The ClickHouse table: each equivalent report beside the Sonde query it
@@ -641,6 +807,7 @@ fn write_results(results: &[AtSize]) {
         }
     }
     stores(&mut section, results);
+    on_the_cluster(&mut section, results);
     side_by_side(&mut section, results);
     fill_in_benchmarks("queries", "cargo xtask bench-queries", &section);
 }

@@ -86,6 +86,10 @@ enum Command {
         /// The file to write (gzip-compressed JSON lines).
         #[arg(long)]
         out: PathBuf,
+        /// Everything but the events, for moving them by other means (a
+        /// ClickHouse bulk load, say).
+        #[arg(long)]
+        without_events: bool,
     },
     /// Reads a file of `sonde export` into a store that holds nothing of
     /// its sites yet (while the servers on it are stopped).
@@ -302,9 +306,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         // Off the runtime: PostgreSQL's client blocks on a runtime of its own.
-        Command::Export { store, out } => {
-            tokio::task::spawn_blocking(move || export(store, out)).await?
-        }
+        Command::Export {
+            store,
+            out,
+            without_events,
+        } => tokio::task::spawn_blocking(move || export(store, out, without_events)).await?,
         Command::Import { store, file } => {
             tokio::task::spawn_blocking(move || import(store, file)).await?
         }
@@ -328,17 +334,26 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// `sonde export`: everything in the store to `out`, with a progress bar.
-fn export(store: StoreChoice, out: PathBuf) -> anyhow::Result<()> {
+fn export(store: StoreChoice, out: PathBuf, without_events: bool) -> anyhow::Result<()> {
+    let contents = if without_events {
+        sonde_server::transfer::Contents::WithoutEvents
+    } else {
+        sonde_server::transfer::Contents::Everything
+    };
     let stores = store.open()?;
     let file =
         std::fs::File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let bar = events_bar()?;
     let started = std::time::Instant::now();
-    let summary =
-        sonde_server::transfer::export(&stores, std::io::BufWriter::new(file), &|done, total| {
+    let summary = sonde_server::transfer::export(
+        &stores,
+        contents,
+        std::io::BufWriter::new(file),
+        &|done, total| {
             bar.set_length(total);
             bar.set_position(done);
-        })?;
+        },
+    )?;
     bar.finish_and_clear();
     println!(
         "exported {} sites, {} people, {} funnels, {} goals, {} consent records, \

@@ -75,6 +75,13 @@ struct Sonde {
 }
 
 impl Sonde {
+    /// Stops the process with SIGTERM, as an operator would; how it exited.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+        self.child.wait().unwrap()
+    }
+
     /// Kills the process with SIGKILL, as a crash would.
     fn kill(&mut self) {
         self.child.kill().unwrap();
@@ -521,8 +528,10 @@ fn two_processes_give_one_visitor_id_the_same_reports_and_nothing_twice() {
         "{overview}"
     );
 
+    // Stopped as an operator stops them, they close their stores cleanly.
     for mut sonde in [a, b] {
-        sonde.kill();
+        let exit = sonde.terminate();
+        assert!(exit.success(), "{exit}");
     }
     clickhouse(&format!(
         "DROP DATABASE IF EXISTS {database} ON CLUSTER sonde"

@@ -31,7 +31,30 @@ use super::transfer::{DailyCount, StoredConsent};
 use super::{ApplicationStore, StoreError};
 use crate::reports::consent::DecisionTally;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+/// A pool of connections, closed off the async runtime when its last
+/// handle goes: PostgreSQL's blocking client ends a connection by blocking
+/// on a runtime of its own, which panics on a runtime's thread (a server
+/// shutting down drops its stores there).
+#[derive(Clone)]
+pub(super) struct Pool(Option<r2d2::Pool<PostgresConnectionManager<NoTls>>>);
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("a pool until it is dropped")
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            std::thread::scope(|s| {
+                s.spawn(move || drop(pool));
+            });
+        }
+    }
+}
 type Client = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 
 /// The tables [`ApplicationStore::dump_as_text`] may show.
@@ -77,7 +100,7 @@ impl PostgresStore {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
         let store = PostgresStore {
-            pool,
+            pool: Pool(Some(pool)),
             address: address.to_owned(),
         };
         schema::migrate(&mut *store.client()?)?;
