@@ -36,6 +36,27 @@ const SIZES: [u64; 2] = [1_000_000, 10_000_000];
 const GROWTH_SIZES: [u64; 2] = [10_000_000, 100_000_000];
 const WARM_UP: usize = 3;
 const RUNS: usize = 20;
+/// On the cluster, whose reports take seconds on this machine (all of it
+/// on 2 cores), fewer: a run of every query at 20 each would take an hour.
+const CLUSTER_RUNS: Runs = Runs {
+    warm_up: 1,
+    measured: 10,
+};
+/// The sizes measured on the cluster too, unless `SONDE_BENCH_CLUSTER_SIZES`
+/// says otherwise.
+const CLUSTER_SIZES: [u64; 1] = [1_000_000];
+
+/// How often a query runs before it is timed, and timed.
+#[derive(Clone, Copy)]
+struct Runs {
+    warm_up: usize,
+    measured: usize,
+}
+
+const RUNS_ON_FILE: Runs = Runs {
+    warm_up: WARM_UP,
+    measured: RUNS,
+};
 const DAY: i64 = 86_400_000;
 const PASSWORD: &str = "benchmark password";
 
@@ -155,7 +176,12 @@ fn main() {
             secs
         });
         // Moved while no server holds the file.
-        let moved = cluster.as_ref().map(|cluster| {
+        let cluster_sizes: Vec<u64> = std::env::var("SONDE_BENCH_CLUSTER_SIZES")
+            .map_or(CLUSTER_SIZES.to_vec(), |s| {
+                s.split(',').filter_map(|n| n.trim().parse().ok()).collect()
+            });
+        let on_cluster_too = cluster.as_ref().filter(|_| cluster_sizes.contains(&size));
+        let moved = on_cluster_too.map(|cluster| {
             let database = format!("bench_{size}");
             eprintln!("moving the same store to the cluster…");
             let load_secs = runtime.block_on(cluster.load(&data_dir, &database));
@@ -164,7 +190,7 @@ fn main() {
         });
         let (server, url) = start_sonde(&data_dir, None);
         let http = runtime.block_on(sign_in(&url));
-        let measured = runtime.block_on(measure_all(&http, &url, now, server.id()));
+        let measured = runtime.block_on(measure_all(&http, &url, now, server.id(), RUNS_ON_FILE));
         let (rss_mib, peak_mib) = memory(server.id());
         let on_cluster = moved.map(|(cluster, database, load_secs)| {
             let stores = (cluster.store(&database), cluster.app_store(&database));
@@ -172,7 +198,8 @@ fn main() {
             let on_http = runtime.block_on(sign_in(&on_url));
             let same_answers = runtime.block_on(compare(&http, &url, &on_http, &on_url, now));
             eprintln!("  the same answers: {same_answers:?}");
-            let measured = runtime.block_on(measure_all(&on_http, &on_url, now, on.id()));
+            let measured =
+                runtime.block_on(measure_all(&on_http, &on_url, now, on.id(), CLUSTER_RUNS));
             let (_, peak_mib) = memory(on.id());
             OnCluster {
                 load_secs,
@@ -386,7 +413,13 @@ fn month(now: i64) -> (i64, i64) {
     (to - 30 * DAY, to)
 }
 
-async fn measure_all(http: &reqwest::Client, url: &str, now: i64, server: u32) -> Vec<Measured> {
+async fn measure_all(
+    http: &reqwest::Client,
+    url: &str,
+    now: i64,
+    server: u32,
+    runs: Runs,
+) -> Vec<Measured> {
     let (month, to) = month(now);
     let day = now - DAY;
     let range = format!("site=bench&from={month}&to={to}");
@@ -471,7 +504,7 @@ async fn measure_all(http: &reqwest::Client, url: &str, now: i64, server: u32) -
         if !only.split('|').any(|part| name.contains(part)) {
             continue;
         }
-        let mut m = measure(name, async || {
+        let mut m = measure(name, runs, async || {
             let request = match &body {
                 Some(body) => http.post(format!("{url}{path}")).json(body),
                 None => http.get(format!("{url}{path}")),
@@ -524,13 +557,14 @@ async fn compare(
     same
 }
 
-/// Times `run`: `WARM_UP` runs, then `RUNS` measured.
-async fn measure(name: &'static str, mut run: impl AsyncFnMut()) -> Measured {
+/// Times `run`: `runs.warm_up` runs, then `runs.measured` measured.
+async fn measure(name: &'static str, runs: Runs, mut run: impl AsyncFnMut()) -> Measured {
+    let Runs { warm_up, measured } = runs;
     let mut times = Vec::new();
-    for i in 0..WARM_UP + RUNS {
+    for i in 0..warm_up + measured {
         let started = Instant::now();
         run().await;
-        if i >= WARM_UP {
+        if i >= warm_up {
             times.push(started.elapsed());
         }
     }
@@ -538,8 +572,8 @@ async fn measure(name: &'static str, mut run: impl AsyncFnMut()) -> Measured {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let m = Measured {
         query: name,
-        median_ms: ms(times[RUNS / 2]),
-        p95_ms: ms(times[(RUNS * 95).div_ceil(100) - 1]),
+        median_ms: ms(times[measured / 2]),
+        p95_ms: ms(times[(measured * 95).div_ceil(100) - 1]),
         peak_mib: None,
     };
     eprintln!(
@@ -587,7 +621,7 @@ async fn measure_clickhouse(
     eprintln!("ClickHouse, the same reports:");
     let mut measured = Vec::new();
     for equivalent in clickhouse::equivalents(from, to) {
-        let m = measure(equivalent.name, async || {
+        let m = measure(equivalent.name, RUNS_ON_FILE, async || {
             for sql in &equivalent.statements {
                 ch.run(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
             }

@@ -6,6 +6,11 @@
 use std::time::Duration;
 
 /// Why ClickHouse did not run a statement.
+/// The largest answer read. Reports read their rows whole (a month of a
+/// busy site's visits or error rows is hundreds of MB), well past ureq's
+/// default of 10 MB; a larger one is a query to page, not to read.
+const MAX_ANSWER_BYTES: u64 = 2 << 30;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClickHouseError {
     /// No answer: the server is down, unreachable, or too slow.
@@ -103,6 +108,8 @@ impl Client {
         let status = response.status();
         let text = response
             .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
             .read_to_string()
             .map_err(|e| unreachable(e.to_string()))?;
         if status.is_success() {
