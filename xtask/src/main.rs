@@ -476,11 +476,23 @@ fn bench_ingest(root: &Path) -> Result<()> {
         &["build", WORKSPACE, "--examples", "--bin", "sonde"],
     )?;
     let ingest = target_dir()?.join("debug/examples/ingest");
-    if Path::new("/usr/bin/taskset").exists() {
-        step_in(root, "taskset", &["-c", "1", path_str(&ingest)?], &[])
+    // Sonde's own cluster store on the local cluster, in the same run.
+    let started = cluster::up_for_tests()?;
+    let servers = cluster::clickhouse_urls();
+    let postgres = cluster::postgres_address("");
+    let env = [
+        ("SONDE_BENCH_CLICKHOUSE", servers.as_str()),
+        ("SONDE_BENCH_POSTGRES", postgres.trim_end_matches('/')),
+    ];
+    let run = if Path::new("/usr/bin/taskset").exists() {
+        step_in(root, "taskset", &["-c", "1", path_str(&ingest)?], &env)
     } else {
-        step_in(root, path_str(&ingest)?, &[], &[])
+        step_in(root, path_str(&ingest)?, &[], &env)
+    };
+    if started {
+        cluster::down_after_tests()?;
     }
+    run
 }
 
 /// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.

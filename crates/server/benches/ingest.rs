@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 use sonde_server::store::DuckDbStore;
 use support::{now_ms, sibling_binary, spawn_sonde, stop};
 
+#[path = "on_cluster.rs"]
+#[allow(dead_code)] // what only the query benchmark moves
+mod on_cluster;
 #[path = "support.rs"]
 mod support;
 
@@ -85,7 +88,65 @@ fn main() {
         }
         stop(server);
     }
-    write_results(appender_rate, &empty, &full, &server_core);
+
+    // Sonde's cluster store, when `cargo xtask bench-ingest` names the
+    // local cluster: one process, then two on the same cluster.
+    let mut on_cluster = Vec::new();
+    if let Some(cluster) = on_cluster::Cluster::from_env() {
+        runtime.block_on(cluster.empty("bench_ingest"));
+        let stores = (
+            cluster.store("bench_ingest"),
+            cluster.app_store("bench_ingest"),
+        );
+        let dir = |n: usize| tmp.path().join(format!("on-cluster-{n}"));
+        let (first, first_url) = start_on_cluster(&dir(1), &stores);
+        for processes in [1, 2] {
+            let second = (processes == 2).then(|| start_on_cluster(&dir(2), &stores));
+            let mut urls = vec![first_url.as_str()];
+            urls.extend(second.as_ref().map(|(_, url)| url.as_str()));
+            for batch in BATCH_SIZES {
+                let tag = format!("cluster-{processes}-{batch}");
+                runtime.block_on(load_spread(
+                    &urls,
+                    batch,
+                    &format!("{tag}-warm"),
+                    &script,
+                    WARM_UP,
+                ));
+                let run = runtime.block_on(load_spread(&urls, batch, &tag, &script, RUN));
+                report(&run);
+                on_cluster.push((processes, run));
+            }
+            if let Some((second, _)) = second {
+                stop(second);
+            }
+        }
+        stop(first);
+    }
+    write_results(appender_rate, &empty, &full, &on_cluster, &server_core);
+}
+
+/// `sonde serve` on the cluster's stores (`--store`, `--app-store`), on
+/// every core (this benchmark runs pinned to one, and its children would
+/// inherit that): the cluster's servers share the machine's cores with it.
+fn start_on_cluster(data_dir: &Path, (store, app_store): &(String, String)) -> (Child, String) {
+    let sonde = sibling_binary("sonde");
+    let mut command = if Path::new("/usr/bin/taskset").exists() {
+        let mut c = Command::new("taskset");
+        c.args(["-c", &format!("0-{}", machine_cores().max(1) - 1)])
+            .arg(&sonde);
+        c
+    } else {
+        Command::new(&sonde)
+    };
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--demo", "false"])
+        .args(["--seed-demo", "false", "--rate-limit-visitor", "0"])
+        .args(["--rate-limit-site", "0", "--site"])
+        .arg(format!("bench={ORIGIN}"))
+        .args(["--store", store, "--app-store", app_store, "--data-dir"])
+        .arg(data_dir);
+    spawn_sonde(&mut command)
 }
 
 /// A warm-up run, then the measured one.
@@ -204,11 +265,69 @@ end
 /// Runs `wrk` for `duration` with batches of `batch` events, and reads the
 /// events the server acknowledged from its own counter.
 async fn load(url: &str, batch: usize, tag: &str, script: &Path, duration: Duration) -> Run {
-    let accepted_before = accepted(url).await;
+    load_spread(&[url], batch, tag, script, duration).await
+}
+
+/// [`load`] on several servers at once (one `wrk` each, the connections
+/// shared out), as a load balancer spreads browsers: the events all of
+/// them stored, their requests added up, the median of their medians and
+/// the worst p99.
+async fn load_spread(
+    urls: &[&str],
+    batch: usize,
+    tag: &str,
+    script: &Path,
+    duration: Duration,
+) -> Run {
+    let mut accepted_before = 0;
+    for url in urls {
+        accepted_before += accepted(url).await;
+    }
+    let connections = CONNECTIONS / urls.len();
+    let results: Vec<[f64; 5]> = std::thread::scope(|s| {
+        let runs: Vec<_> = urls
+            .iter()
+            .enumerate()
+            .map(|(n, url)| {
+                let tag = format!("{tag}-{n}");
+                s.spawn(move || wrk(url, connections, batch, &tag, script, duration))
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().expect("wrk ran"))
+            .collect()
+    });
+    let mut accepted_after = 0;
+    for url in urls {
+        accepted_after += accepted(url).await;
+    }
+    let seconds = results.iter().map(|r| r[1]).fold(0.0, f64::max) / 1e6;
+    let mut p50s: Vec<f64> = results.iter().map(|r| r[2]).collect();
+    p50s.sort_by(f64::total_cmp);
+    Run {
+        batch,
+        events_per_sec: (accepted_after - accepted_before) as f64 / seconds,
+        requests_per_sec: results.iter().map(|r| r[0]).sum::<f64>() / seconds,
+        p50_ms: p50s[p50s.len() / 2],
+        p99_ms: results.iter().map(|r| r[3]).fold(0.0, f64::max),
+        refused: results.iter().map(|r| r[4] as u64).sum(),
+    }
+}
+
+/// One `wrk` run: requests, microseconds, p50 and p99 in ms, and requests
+/// not answered 2xx.
+fn wrk(
+    url: &str,
+    connections: usize,
+    batch: usize,
+    tag: &str,
+    script: &Path,
+    duration: Duration,
+) -> [f64; 5] {
     let output = Command::new("wrk")
         .args([
             "-t1",
-            &format!("-c{CONNECTIONS}"),
+            &format!("-c{connections}"),
             &format!("-d{}s", duration.as_secs()),
         ])
         .arg("-s")
@@ -217,7 +336,6 @@ async fn load(url: &str, batch: usize, tag: &str, script: &Path, duration: Durat
         .args(["--", &batch.to_string(), tag])
         .output()
         .expect("wrk runs (`cargo xtask bench-ingest` installs it)");
-    let accepted = accepted(url).await - accepted_before;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let result = stdout
         .lines()
@@ -227,18 +345,16 @@ async fn load(url: &str, batch: usize, tag: &str, script: &Path, duration: Durat
         .split_whitespace()
         .map(|f| f.parse().expect("a number"))
         .collect();
-    let [requests, duration_us, p50_ms, p99_ms, refused] = fields[..] else {
-        panic!("unexpected wrk result {result:?}");
-    };
-    let seconds = duration_us / 1e6;
-    Run {
-        batch,
-        events_per_sec: accepted as f64 / seconds,
-        requests_per_sec: requests / seconds,
-        p50_ms,
-        p99_ms,
-        refused: refused as u64,
-    }
+    fields[..]
+        .try_into()
+        .unwrap_or_else(|_| panic!("unexpected wrk result {result:?}"))
+}
+
+/// The machine's cores (this process is pinned to one: not its own).
+fn machine_cores() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo").map_or(0, |info| {
+        info.lines().filter(|l| l.starts_with("processor")).count()
+    })
 }
 
 /// Events the server has stored so far (its `/metrics` counter).
@@ -256,7 +372,13 @@ async fn accepted(url: &str) -> u64 {
         .expect("the accepted-events counter")
 }
 
-fn write_results(appender_rate: f64, empty: &[Run], full: &[Run], core: &str) {
+fn write_results(
+    appender_rate: f64,
+    empty: &[Run],
+    full: &[Run],
+    on_cluster: &[(usize, Run)],
+    core: &str,
+) {
     let mut section = String::new();
     let _ = writeln!(
         section,
@@ -268,11 +390,7 @@ fn write_results(appender_rate: f64, empty: &[Run], full: &[Run], core: &str) {
          counts what the server stored (its own counter); latency is per request, from \
          wrk. {}-second runs after a {}-second warm-up.\n",
         chrono::Utc::now().format("%Y-%m-%d"),
-        // This process is pinned to one core; count the machine's.
-        std::fs::read_to_string("/proc/cpuinfo").map_or(0, |info| info
-            .lines()
-            .filter(|l| l.starts_with("processor"))
-            .count()),
+        machine_cores(),
         RUN.as_secs(),
         WARM_UP.as_secs(),
     );
@@ -285,6 +403,39 @@ fn write_results(appender_rate: f64, empty: &[Run], full: &[Run], core: &str) {
             let _ = writeln!(
                 section,
                 "| {store} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {} |",
+                run.batch,
+                run.events_per_sec,
+                run.requests_per_sec,
+                run.p50_ms,
+                run.p99_ms,
+                run.refused
+            );
+        }
+    }
+    if on_cluster.is_empty() {
+        let _ = writeln!(
+            section,
+            "\nThe local cluster was not named: no figures on Sonde's cluster store this run."
+        );
+    } else {
+        let _ = writeln!(
+            section,
+            "\n### On the cluster\n\n\
+             In the same run, Sonde on the local cluster (`cargo xtask cluster up`: ClickHouse \
+             18.16 as 2 shards × 2 replicas, ZooKeeper and PostgreSQL, all on this machine's \
+             {} cores with Sonde and `wrk`, nothing pinned), an empty database: one process, \
+             then two on the same stores with `wrk`'s connections split between them (as \
+             behind a load balancer). Every event acknowledged only once a quorum of its \
+             shard's replicas has it. Events/s: what the processes stored, added up; p50 is \
+             the median of the processes', p99 the worst.\n\n\
+             | Sonde processes | events per batch | events/s | requests/s | p50 | p99 | refused |\n\
+             |---|---|---|---|---|---|---|",
+            machine_cores(),
+        );
+        for (processes, run) in on_cluster {
+            let _ = writeln!(
+                section,
+                "| {processes} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {} |",
                 run.batch,
                 run.events_per_sec,
                 run.requests_per_sec,

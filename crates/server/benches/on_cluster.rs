@@ -81,6 +81,14 @@ impl Cluster {
     /// replacing what was there; the seconds it took.
     pub async fn load(&self, data_dir: &Path, database: &str) -> f64 {
         let started = Instant::now();
+        self.empty(database).await;
+        self.copy_in(data_dir, database).await;
+        started.elapsed().as_secs_f64()
+    }
+
+    /// Drops `database` on the cluster and in PostgreSQL, and makes an
+    /// empty one in PostgreSQL (Sonde makes the cluster's at start).
+    pub async fn empty(&self, database: &str) {
         self.run(
             &self.servers[0],
             &format!("DROP DATABASE IF EXISTS {database} ON CLUSTER sonde"),
@@ -95,7 +103,9 @@ impl Cluster {
         };
         psql(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
         psql(&format!("CREATE DATABASE {database}"));
+    }
 
+    async fn copy_in(&self, data_dir: &Path, database: &str) {
         let moved = data_dir.join("application.sonde-export.gz");
         let sonde = |args: &[&str]| {
             let out = Command::new(sibling_binary("sonde"))
@@ -191,6 +201,5 @@ impl Cluster {
             )
             .await;
         }
-        started.elapsed().as_secs_f64()
     }
 }
