@@ -356,15 +356,7 @@ fn export(store: StoreChoice, out: PathBuf, without_events: bool) -> anyhow::Res
     )?;
     bar.finish_and_clear();
     println!(
-        "exported {} sites, {} people, {} funnels, {} goals, {} consent records, \
-         {} daily counts and {} events to {} in {:.1} s",
-        summary.sites,
-        summary.users,
-        summary.funnels,
-        summary.goals,
-        summary.consents,
-        summary.daily_counts,
-        summary.events,
+        "exported {summary} to {} in {:.1} s",
         out.display(),
         started.elapsed().as_secs_f64()
     );
@@ -387,15 +379,7 @@ fn import(store: StoreChoice, file: PathBuf) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     bar.finish_and_clear();
     println!(
-        "imported {} sites, {} people, {} funnels, {} goals, {} consent records, \
-         {} daily counts and {} events from {} in {:.1} s",
-        summary.sites,
-        summary.users,
-        summary.funnels,
-        summary.goals,
-        summary.consents,
-        summary.daily_counts,
-        summary.events,
+        "imported {summary} from {} in {:.1} s",
         file.display(),
         started.elapsed().as_secs_f64()
     );

@@ -74,6 +74,23 @@ pub struct Summary {
     pub events: u64,
 }
 
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} sites, {} people, {} funnels, {} goals, {} consent records, {} daily counts \
+             and {} events",
+            self.sites,
+            self.users,
+            self.funnels,
+            self.goals,
+            self.consents,
+            self.daily_counts,
+            self.events
+        )
+    }
+}
+
 /// A person, with what signing in needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct ExportedUser {

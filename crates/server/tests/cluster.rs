@@ -528,6 +528,14 @@ fn two_processes_give_one_visitor_id_the_same_reports_and_nothing_twice() {
         "{overview}"
     );
 
+    // The operator's tooling reads both (the store's size asks every
+    // server and PostgreSQL).
+    for url in &urls {
+        let mut metrics = http.get(format!("{url}/metrics")).call().unwrap();
+        let text = metrics.body_mut().read_to_string().unwrap();
+        assert!(text.contains("sonde_events_accepted_total"), "{text}");
+    }
+
     // Stopped as an operator stops them, they close their stores cleanly.
     for mut sonde in [a, b] {
         let exit = sonde.terminate();

@@ -27,9 +27,14 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus (OpenMetrics) text format.
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    // Off the runtime: on a cluster, the size is asked of every server.
+    let store = app.stores().inspection.clone();
+    let store_bytes = tokio::task::spawn_blocking(move || store.size_on_disk())
+        .await
+        .unwrap_or_default();
     let gauges = Gauges {
         queue_depth: app.writer().depth(),
-        store_bytes: app.stores().inspection.size_on_disk(),
+        store_bytes,
     };
     (
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
