@@ -411,6 +411,40 @@ pub(crate) mod tests {
         assert_eq!(count(&servers[2], "events"), "1");
     }
 
+    /// A busy moment's group commit: thousands of events with ids as long
+    /// as browsers make them, whose check against the stored ids would not
+    /// fit in one query; stored once, and recognised when sent again.
+    #[test]
+    #[ignore = "needs the local cluster: `cargo xtask test` runs it"]
+    fn a_large_group_is_written_and_its_retry_recognised() {
+        let servers = cluster();
+        let scratch = Scratch::new(&servers[0], "large_group");
+        let store =
+            ClickHouseStore::on(scratch.topology(&servers), Duration::from_secs(10)).unwrap();
+        let mut events = differential::generated(
+            &mut <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(3),
+            1_000,
+        );
+        for e in &mut events {
+            e.id = format!("{}-{:0>48}", e.id, e.ts);
+        }
+        assert!(events.len() > 3_000, "{}", events.len());
+        let batches: Vec<&[StoredEvent]> = events.chunks(50).collect();
+        let written = store.write_batches(&batches).unwrap();
+        assert_eq!(
+            written.iter().map(|o| o.inserted).sum::<usize>(),
+            events.len()
+        );
+        let again = store.write_batches(&[&events]).unwrap();
+        assert_eq!(
+            again,
+            vec![WriteOutcome {
+                inserted: 0,
+                duplicates: events.len()
+            }]
+        );
+    }
+
     #[test]
     #[ignore = "needs the local cluster: `cargo xtask test` runs it"]
     fn an_erasure_is_out_of_every_report_at_once_and_off_the_disks_after_the_purge() {

@@ -173,6 +173,10 @@ pub(super) fn shard_of(session_key: u64, shards: usize) -> usize {
     (session_key % shards as u64) as usize
 }
 
+/// Ids checked by one query: at most about 100 bytes each with its session
+/// key, well within ClickHouse's `max_query_size` of 256 KiB.
+const IDS_PER_CHECK: usize = 1_000;
+
 /// The ids of `rows` the shard holds already. Read with sequential
 /// consistency, so that what a quorum insert acknowledged is seen from
 /// either replica; narrowed to the rows' site, times and sessions, so that
@@ -187,23 +191,30 @@ fn stored_ids(
     sites.sort_unstable();
     sites.dedup();
     for site in sites {
-        let of_site = || rows.iter().map(|(r, _)| r).filter(|r| r.site == site);
-        let (from, to) = of_site().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
-            (lo.min(r.ts), hi.max(r.ts))
-        });
-        let keys = list(of_site().map(|r| r.session_key.to_string()));
-        let ids = list(of_site().map(|r| quoted(r.id)));
-        let found = replica.run_with(
-            &format!(
-                "SELECT id FROM {database}.events_local
-                 WHERE site = {site} AND ts >= {from} AND ts <= {to}
-                   AND session_key IN ({keys}) AND id IN ({ids})
-                 FORMAT TabSeparatedRaw",
-                site = quoted(site),
-            ),
-            &[("select_sequential_consistency", "1")],
-        )?;
-        stored.extend(found.lines().map(str::to_owned));
+        let of_site: Vec<&EventRow> = rows
+            .iter()
+            .map(|(r, _)| r)
+            .filter(|r| r.site == site)
+            .collect();
+        // A part of a group at a time: a query's text may not pass 256 KiB.
+        for part in of_site.chunks(IDS_PER_CHECK) {
+            let (from, to) = part.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
+                (lo.min(r.ts), hi.max(r.ts))
+            });
+            let keys = list(part.iter().map(|r| r.session_key.to_string()));
+            let ids = list(part.iter().map(|r| quoted(r.id)));
+            let found = replica.run_with(
+                &format!(
+                    "SELECT id FROM {database}.events_local
+                     WHERE site = {site} AND ts >= {from} AND ts <= {to}
+                       AND session_key IN ({keys}) AND id IN ({ids})
+                     FORMAT TabSeparatedRaw",
+                    site = quoted(site),
+                ),
+                &[("select_sequential_consistency", "1")],
+            )?;
+            stored.extend(found.lines().map(str::to_owned));
+        }
     }
     Ok(stored)
 }
