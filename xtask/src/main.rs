@@ -481,8 +481,8 @@ fn bench_ingest(root: &Path) -> Result<()> {
     let servers = cluster::clickhouse_urls();
     let postgres = cluster::postgres_address("");
     let env = [
-        ("SONDE_BENCH_CLICKHOUSE", servers.as_str()),
-        ("SONDE_BENCH_POSTGRES", postgres.trim_end_matches('/')),
+        ("SONDE_BENCH_CLUSTER_CLICKHOUSE", servers.as_str()),
+        ("SONDE_BENCH_CLUSTER_POSTGRES", postgres.trim_end_matches('/')),
     ];
     let run = if Path::new("/usr/bin/taskset").exists() {
         step_in(root, "taskset", &["-c", "1", path_str(&ingest)?], &env)
@@ -637,8 +637,8 @@ fn bench_queries(root: &Path, growth: bool) -> Result<()> {
         path_str(&queries)?,
         &[],
         &[
-            ("SONDE_BENCH_CLICKHOUSE", servers.as_str()),
-            ("SONDE_BENCH_POSTGRES", postgres.trim_end_matches('/')),
+            ("SONDE_BENCH_CLUSTER_CLICKHOUSE", servers.as_str()),
+            ("SONDE_BENCH_CLUSTER_POSTGRES", postgres.trim_end_matches('/')),
         ],
     );
     if started {

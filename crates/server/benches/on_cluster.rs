@@ -31,10 +31,10 @@ const COLUMNS: &str = "id, site, kind, ts, visitor_id, session_id, session_key, 
 
 impl Cluster {
     /// The cluster `cargo xtask bench-queries` names in
-    /// `SONDE_BENCH_CLICKHOUSE` and `SONDE_BENCH_POSTGRES`, if it does.
+    /// `SONDE_BENCH_CLUSTER_CLICKHOUSE` and `SONDE_BENCH_CLUSTER_POSTGRES`, if it does.
     pub fn from_env() -> Option<Cluster> {
-        let servers = std::env::var("SONDE_BENCH_CLICKHOUSE").ok()?;
-        let postgres = std::env::var("SONDE_BENCH_POSTGRES").ok()?;
+        let servers = std::env::var("SONDE_BENCH_CLUSTER_CLICKHOUSE").ok()?;
+        let postgres = std::env::var("SONDE_BENCH_CLUSTER_POSTGRES").ok()?;
         Some(Cluster {
             servers: servers
                 .split(',')
