@@ -482,7 +482,10 @@ fn bench_ingest(root: &Path) -> Result<()> {
     let postgres = cluster::postgres_address("");
     let env = [
         ("SONDE_BENCH_CLUSTER_CLICKHOUSE", servers.as_str()),
-        ("SONDE_BENCH_CLUSTER_POSTGRES", postgres.trim_end_matches('/')),
+        (
+            "SONDE_BENCH_CLUSTER_POSTGRES",
+            postgres.trim_end_matches('/'),
+        ),
     ];
     let run = if Path::new("/usr/bin/taskset").exists() {
         step_in(root, "taskset", &["-c", "1", path_str(&ingest)?], &env)
@@ -638,7 +641,10 @@ fn bench_queries(root: &Path, growth: bool) -> Result<()> {
         &[],
         &[
             ("SONDE_BENCH_CLUSTER_CLICKHOUSE", servers.as_str()),
-            ("SONDE_BENCH_CLUSTER_POSTGRES", postgres.trim_end_matches('/')),
+            (
+                "SONDE_BENCH_CLUSTER_POSTGRES",
+                postgres.trim_end_matches('/'),
+            ),
         ],
     );
     if started {
