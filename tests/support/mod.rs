@@ -477,6 +477,30 @@ impl Harness {
         }
     }
 
+    /// Waits until the demo site holds `expected` consent records, then
+    /// checks that no more arrive within the quiet period: the banner sends
+    /// a choice asynchronously, after the click has returned.
+    pub async fn wait_for_consents(&self, expected: u64) {
+        let count = || {
+            self.server
+                .stores()
+                .inspection
+                .consent_count("demo")
+                .unwrap()
+        };
+        let deadline = Instant::now() + WAIT;
+        while count() < expected {
+            assert!(
+                Instant::now() < deadline,
+                "expected {expected} consent records, the store has {}",
+                count()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(QUIET_PERIOD).await;
+        assert_eq!(count(), expected, "more consent records than choices made");
+    }
+
     pub async fn wait_for_stored(&self, kind: &str, at_least: u64) {
         let deadline = Instant::now() + WAIT;
         while self.stored_kind(kind) < at_least {
