@@ -24,7 +24,7 @@ pub(super) fn overview(
     let previous = visits(topology, q, q.from - length, q.from, timezone, false);
     let current = visits(topology, q, q.from, q.to, timezone, true);
     let breakdown = |label: &str, only: &str| -> Result<_, StoreError> {
-        let rows: Vec<Group> = topology.rows(&format!(
+        let rows: Vec<Group> = topology.rows_grouped_on_shards(&format!(
             "SELECT {label} AS label, uniqExact(day_start, visitor) AS visitors, count() AS n
              FROM ({current}) {only}
              GROUP BY label"
@@ -70,7 +70,8 @@ struct Group {
     n: u64,
 }
 
-/// The visits of `[from, to)` that pass `q`'s filters, as SQL.
+/// The visits of `[from, to)` that pass `q`'s filters, as SQL: read with
+/// [`Topology::rows_grouped_on_shards`], a session living on one shard.
 fn visits(
     topology: &Topology,
     q: &OverviewQuery,
@@ -109,7 +110,7 @@ fn key_figures(
         bounce_count: u64,
         total_duration_ms: f64,
     }
-    let totals: Vec<Totals> = topology.rows(&format!(
+    let totals: Vec<Totals> = topology.rows_grouped_on_shards(&format!(
         "SELECT uniqExact(day_start, visitor) AS visitor_days, count() AS visit_count,
                 sum(views) AS view_count, countIf(views = 1) AS bounce_count,
                 toFloat64(sum(duration_ms)) AS total_duration_ms

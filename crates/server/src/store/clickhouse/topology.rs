@@ -94,9 +94,35 @@ impl Topology {
         &self,
         sql: &str,
     ) -> Result<Vec<T>, ClickHouseError> {
+        self.rows_with(sql, &[])
+    }
+
+    /// Runs a query whose reads of a `Distributed` table group by what
+    /// lives on one shard (a session, or a visit within it): each shard
+    /// answers its groups whole and the server asked only puts them side
+    /// by side, instead of merging every group's partial state (argMin of
+    /// paths, arrays of pages) from both shards on one core. The query
+    /// around such a read still runs on the server asked, over all the
+    /// groups.
+    ///
+    /// Wrong for a read that groups across shards (by page, by visitor):
+    /// every shard's share of a group would come back as a group of its
+    /// own.
+    pub fn rows_grouped_on_shards<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<T>, ClickHouseError> {
+        self.rows_with(sql, &[("distributed_group_by_no_merge", "1")])
+    }
+
+    fn rows_with<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        settings: &[(&str, &str)],
+    ) -> Result<Vec<T>, ClickHouseError> {
         let mut unreachable = None;
         for server in self.shards.iter().flatten() {
-            match server.rows(sql, &[]) {
+            match server.rows(sql, settings) {
                 Err(e @ ClickHouseError::Unreachable { .. }) => unreachable = Some(e),
                 answer => return answer,
             }

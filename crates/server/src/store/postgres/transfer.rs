@@ -57,51 +57,85 @@ pub(super) fn stored_consents(
 
 /// Stores chain links as they are, in one transaction; each site's last
 /// link becomes its chain's head.
+///
+/// Each table is written in one statement from arrays, one per column: a
+/// move brings millions of links, and an `INSERT` each took most of the
+/// time of moving 10 million events.
 pub(super) fn put_stored_consents(
     client: &mut Client,
     links: &[StoredConsent],
 ) -> Result<(), StoreError> {
+    let (kept, erased): (Vec<&StoredConsent>, Vec<&StoredConsent>) =
+        links.iter().partition(|c| c.erased_at.is_none());
+    let column = |f: fn(&StoredConsent) -> String, of: &[&StoredConsent]| -> Vec<String> {
+        of.iter().map(|c| f(c)).collect()
+    };
+    let flag = |f: fn(&ConsentLogEntry) -> bool| -> Vec<bool> {
+        kept.iter().map(|c| f(&c.link)).collect()
+    };
+    let seqs =
+        |of: &[&StoredConsent]| -> Vec<i64> { of.iter().map(|c| c.link.seq as i64).collect() };
+    let received =
+        |of: &[&StoredConsent]| -> Vec<i64> { of.iter().map(|c| c.received_at).collect() };
+
     let mut tx = client.transaction()?;
-    for StoredConsent {
-        link: l,
-        received_at,
-        erased_at,
-    } in links
-    {
-        let seq = l.seq as i64;
-        match erased_at {
-            None => tx.execute(
-                "INSERT INTO consents (site, consent_id, decided_at, received_at, policy_version,
-                                       source, gpc, usage, errors, performance, marketing,
-                                       device, chain_seq, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                &[
-                    &l.site,
-                    &l.consent_id,
-                    &l.decided_at,
-                    received_at,
-                    &(l.policy_version.min(i32::MAX as u32) as i32),
-                    &l.source,
-                    &l.gpc,
-                    &l.usage,
-                    &l.errors,
-                    &l.performance,
-                    &l.marketing,
-                    &l.device,
-                    &seq,
-                    &l.prev_hash,
-                    &l.hash,
-                ],
-            )?,
-            Some(erased_at) => tx.execute(
-                "INSERT INTO consent_erasures VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&l.site, &seq, &l.prev_hash, &l.hash, received_at, erased_at],
-            )?,
-        };
+    tx.execute(
+        "INSERT INTO consents (site, consent_id, decided_at, received_at, policy_version,
+                               source, gpc, usage, errors, performance, marketing,
+                               device, chain_seq, prev_hash, hash)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::integer[],
+                              $6::text[], $7::boolean[], $8::boolean[], $9::boolean[],
+                              $10::boolean[], $11::boolean[], $12::text[], $13::bigint[],
+                              $14::text[], $15::text[])",
+        &[
+            &column(|c| c.link.site.clone(), &kept),
+            &column(|c| c.link.consent_id.clone(), &kept),
+            &kept.iter().map(|c| c.link.decided_at).collect::<Vec<i64>>(),
+            &received(&kept),
+            &kept
+                .iter()
+                .map(|c| c.link.policy_version.min(i32::MAX as u32) as i32)
+                .collect::<Vec<i32>>(),
+            &column(|c| c.link.source.clone(), &kept),
+            &flag(|l| l.gpc),
+            &flag(|l| l.usage),
+            &flag(|l| l.errors),
+            &flag(|l| l.performance),
+            &flag(|l| l.marketing),
+            &column(|c| c.link.device.clone(), &kept),
+            &seqs(&kept),
+            &column(|c| c.link.prev_hash.clone(), &kept),
+            &column(|c| c.link.hash.clone(), &kept),
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO consent_erasures
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],
+                              $6::bigint[])",
+        &[
+            &column(|c| c.link.site.clone(), &erased),
+            &seqs(&erased),
+            &column(|c| c.link.prev_hash.clone(), &erased),
+            &column(|c| c.link.hash.clone(), &erased),
+            &received(&erased),
+            &erased
+                .iter()
+                .filter_map(|c| c.erased_at)
+                .collect::<Vec<i64>>(),
+        ],
+    )?;
+    let mut heads: Vec<(&str, i64, &str)> = Vec::new();
+    for l in links.iter().map(|c| &c.link) {
+        match heads.iter_mut().find(|(site, ..)| *site == l.site) {
+            Some(head) => *head = (&l.site, l.seq as i64, &l.hash),
+            None => heads.push((&l.site, l.seq as i64, &l.hash)),
+        }
+    }
+    for (site, seq, hash) in heads {
         tx.execute(
             "INSERT INTO consent_chain VALUES ($1, $2, $3)
              ON CONFLICT (site) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            &[&l.site, &seq, &l.hash],
+            &[&site, &seq, &hash],
         )?;
     }
     tx.commit()?;
