@@ -44,7 +44,7 @@ const CLUSTER_RUNS: Runs = Runs {
 };
 /// The sizes measured on the cluster too, unless `SONDE_BENCH_CLUSTER_SIZES`
 /// says otherwise.
-const CLUSTER_SIZES: [u64; 1] = [1_000_000];
+const CLUSTER_SIZES: [u64; 2] = [1_000_000, 10_000_000];
 
 /// How often a query runs before it is timed, and timed.
 #[derive(Clone, Copy)]
