@@ -12,6 +12,7 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sonde_protocol::account::{Principal, SignIn};
+use sonde_protocol::alert::{AlertFiring, AlertRule, SavedAlertRule};
 use sonde_protocol::consent_report::ConsentReport;
 use sonde_protocol::errors::ErrorsReport;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedFunnel};
@@ -297,4 +298,24 @@ pub async fn realtime(site: &str) -> Result<RealtimeReport, ClientError> {
 
 pub async fn usage(period: &Period<'_>) -> Result<UsageReport, ClientError> {
     get(&format!("/api/usage?{}", period.query())).await
+}
+
+pub async fn alert_rules(site: &str) -> Result<Vec<SavedAlertRule>, ClientError> {
+    get(&site_path(site, "alerts")).await
+}
+
+pub async fn create_alert_rule(
+    site: &str,
+    rule: &AlertRule,
+) -> Result<SavedAlertRule, ClientError> {
+    post(&site_path(site, "alerts"), rule).await
+}
+
+pub async fn delete_alert_rule(id: &str) -> Result<(), ClientError> {
+    delete(&format!("/api/alerts/{}", js_sys::encode_uri_component(id))).await
+}
+
+/// The site's firings, the newest first.
+pub async fn alert_firings(site: &str) -> Result<Vec<AlertFiring>, ClientError> {
+    get(&site_path(site, "alerts/firings")).await
 }

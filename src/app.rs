@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 
+use crate::alerts::AlertsPage;
 use crate::consent::Consent;
 use crate::conversions::Conversions;
 use crate::dashboard::Dashboard;
@@ -37,6 +38,7 @@ fn Pages() -> impl IntoView {
                 <Route path=Page::Errors view=Errors />
                 <Route path=Page::Consent view=Consent />
                 <Route path=Page::Performance view=Performance />
+                <Route path=Page::Alerts view=AlertsPage />
             </Routes>
         </Router>
     }

@@ -12,7 +12,7 @@ use crate::api::{self, ClientError};
 use crate::charts;
 use crate::charts::percent;
 use crate::controls::query::href;
-use crate::controls::{Range, period, use_view};
+use crate::controls::{FormOutcome, Outcome, Range, period, use_view};
 use crate::layout::ReportPage;
 use crate::route::Page;
 use crate::session::Session;
@@ -236,7 +236,7 @@ fn GoalForm(site: String, on_saved: Callback<()>) -> impl IntoView {
     let kind = RwSignal::new("event".to_owned());
     let target = RwSignal::new(String::new());
     let value = RwSignal::new(String::new());
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let message: FormOutcome = RwSignal::new(None);
     let navigate = use_navigate();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -283,10 +283,7 @@ fn GoalForm(site: String, on_saved: Callback<()>) -> impl IntoView {
                 <label>"Event name or page path" <input type="text" name="goal-target" bind:value=target placeholder="signup or /thanks" /></label>
                 <label>"Value per conversion (optional)" <input type="number" step="any" name="goal-value" bind:value=value /></label>
                 <button type="submit">"Save goal"</button>
-                {move || message.get().map(|m| match m {
-                    Ok(t) => view! { <p class="notice" role="status">{t}</p> }.into_any(),
-                    Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),
-                })}
+                <Outcome outcome=message />
             </form>
         </details>
     }

@@ -151,6 +151,7 @@ fn Frame(
                 <nav aria-label="Dashboard pages" class="pages">
                     {Page::ALL
                         .into_iter()
+                        .filter(|to| !(to.needs_account() && crate::session::share_token().is_some()))
                         .map(|to| {
                             let path = to.path();
                             let current = move || {

@@ -5,11 +5,12 @@
 //! dashboard's own telemetry, when on, goes through the same embed.)
 //!
 //! The layers point one way: the pages (`dashboard` the overview,
-//! `funnels`, `conversions`, `errors`, `performance`, `consent`) use the
+//! `funnels`, `conversions`, `errors`, `performance`, `consent`, `alerts`) use the
 //! shared components (`layout` with the report page shell, `controls`,
 //! `charts`, `csv`), which use the API client (`api`); the reader
 //! (`session`) and the site shown (`site`) are contexts provided once.
 
+mod alerts;
 mod api;
 mod app;
 mod change;

@@ -12,17 +12,19 @@ pub enum Page {
     Errors,
     Performance,
     Consent,
+    Alerts,
 }
 
 impl Page {
     /// Every page, in the order of the navigation.
-    pub const ALL: [Page; 6] = [
+    pub const ALL: [Page; 7] = [
         Page::Overview,
         Page::Funnels,
         Page::Conversions,
         Page::Errors,
         Page::Performance,
         Page::Consent,
+        Page::Alerts,
     ];
 
     /// Where the page is (`/funnels`).
@@ -34,6 +36,7 @@ impl Page {
             Page::Errors => "/errors",
             Page::Performance => "/performance",
             Page::Consent => "/consent",
+            Page::Alerts => "/alerts",
         }
     }
 
@@ -46,7 +49,14 @@ impl Page {
             Page::Errors => "Errors",
             Page::Performance => "Performance",
             Page::Consent => "Consent",
+            Page::Alerts => "Alerts",
         }
+    }
+
+    /// Whether only people signed in may open it (a share link shows
+    /// reports, not the site's internal settings).
+    pub fn needs_account(self) -> bool {
+        self == Page::Alerts
     }
 }
 

@@ -25,7 +25,7 @@ pub fn href(path: &str, query: &ParamsMap, key: &str, value: Option<&str>) -> St
 }
 
 /// The URL parameters that travel from page to page: the range, the
-/// filters and a share link's token.
+/// filters, the site and a share link's token.
 pub fn carried(query: &ParamsMap) -> String {
     carried_from(pairs(query))
 }
@@ -53,7 +53,7 @@ fn href_from(path: &str, query: Vec<(&str, &str)>, key: &str, value: Option<&str
 }
 
 fn carried_from(query: Vec<(&str, &str)>) -> String {
-    let mut pairs: Vec<String> = ["range", "share"]
+    let mut pairs: Vec<String> = ["range", "share", "site"]
         .into_iter()
         .chain(Filters::KEYS)
         .filter_map(|key| {

@@ -12,6 +12,7 @@ use sonde_protocol::funnel::{
 
 use super::result::FunnelResult;
 use crate::api::{self, ClientError};
+use crate::controls::{FormOutcome, Outcome};
 use crate::route::Page;
 
 /// One step being edited; its own signals, so typing does not redraw the list.
@@ -105,7 +106,7 @@ pub fn Builder(
     // "" for none, else a dimension's name.
     let breakdown = RwSignal::new(String::new());
     let report = RwSignal::new(None::<Result<FunnelReport, ClientError>>);
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let message: FormOutcome = RwSignal::new(None);
 
     let current = move || FunnelDefinition {
         name: name.get_untracked().trim().to_owned(),
@@ -257,10 +258,7 @@ pub fn Builder(
                     <button type="button" class="danger" on:click=delete>"Delete"</button>
                 })}
             </div>
-            {move || message.get().map(|m| match m {
-                Ok(text) => view! { <p class="notice" role="status">{text}</p> }.into_any(),
-                Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
-            })}
+            <Outcome outcome=message />
         </form>
         {move || match report.get() {
             None => view! { <p class="muted">"Run the funnel to see how many get through each step."</p> }.into_any(),

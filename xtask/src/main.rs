@@ -205,9 +205,17 @@ fn setup(root: &Path, needs: Needs) -> Result<()> {
     {
         apt_install(&["chromium", "chromium-driver"])?;
     }
+    // The mail server the alert and digest tests send to (aiosmtpd).
+    if needs == Needs::Everything && output(SMTP_PYTHON, &["-c", "import aiosmtpd"]).is_err() {
+        apt_install(&["python3-aiosmtpd"])?;
+    }
     eprintln!("xtask: set-up checked in {:.1?}", started.elapsed());
     Ok(())
 }
+
+/// Debian's Python, which has Debian's `python3-aiosmtpd` (the tests'
+/// SMTP server, `SONDE_TEST_SMTP_PYTHON`).
+const SMTP_PYTHON: &str = "/usr/bin/python3";
 
 /// Installs Debian packages (with sudo unless root).
 fn apt_install(packages: &[&str]) -> Result<()> {

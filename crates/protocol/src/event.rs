@@ -506,6 +506,14 @@ pub enum Rejection {
     NotAUrl { field: String },
     #[error("{field} must not contain control characters")]
     ControlCharacter { field: String },
+    #[error("{field} must be a number from {min} to {max}")]
+    OutOfRangeNumber {
+        field: String,
+        min: String,
+        max: String,
+    },
+    #[error("{field} must be an e-mail address, such as ops@example.com")]
+    NotAnEmailAddress { field: String },
 }
 
 impl Rejection {
@@ -526,6 +534,8 @@ impl Rejection {
             Rejection::UnknownTimezone { .. } => "unknown_timezone",
             Rejection::NotAUrl { .. } => "invalid_url",
             Rejection::ControlCharacter { .. } => "invalid_text",
+            Rejection::OutOfRangeNumber { .. } => "out_of_range",
+            Rejection::NotAnEmailAddress { .. } => "invalid_email",
         }
     }
 
@@ -545,7 +555,9 @@ impl Rejection {
             | Rejection::OutOfRange { field, .. }
             | Rejection::UnknownTimezone { field, .. }
             | Rejection::NotAUrl { field }
-            | Rejection::ControlCharacter { field } => field,
+            | Rejection::ControlCharacter { field }
+            | Rejection::OutOfRangeNumber { field, .. }
+            | Rejection::NotAnEmailAddress { field } => field,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! both sides enforce. It compiles for wasm32 and natively, and holds no I/O.
 
 pub mod account;
+pub mod alert;
 pub mod consent;
 pub mod consent_report;
 pub mod erase;

@@ -133,7 +133,12 @@ impl BannerSettings {
 
 /// Not blank, at most `max` characters, and no control character (but line
 /// breaks where `multiline`).
-fn check_text(value: &str, field: &str, max: usize, multiline: bool) -> Result<(), Rejection> {
+pub(crate) fn check_text(
+    value: &str,
+    field: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<(), Rejection> {
     if value.trim().is_empty() {
         return Err(Rejection::Empty {
             field: field.to_owned(),
@@ -161,7 +166,7 @@ fn check_text(value: &str, field: &str, max: usize, multiline: bool) -> Result<(
 /// `http://` or `https://`, a host, then anything but what could end an
 /// HTML attribute or hide in one: spaces, quotes, `<`, `>`, `\`, control
 /// characters and non-ASCII (percent-encode those).
-fn is_absolute_http_url(url: &str) -> bool {
+pub(crate) fn is_absolute_http_url(url: &str) -> bool {
     let Some(rest) = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))

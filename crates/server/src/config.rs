@@ -163,6 +163,31 @@ pub struct Config {
     )]
     pub dashboard_telemetry: bool,
 
+    /// The dashboard's address as people reach it (`https://sonde.example`),
+    /// for the links in alerts and e-mails; by default this server's own
+    /// `http://` address.
+    #[arg(long, env = "SONDE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The mail server alerts and digests go out through:
+    /// `smtp://HOST:PORT` (add `?tls=required` for STARTTLS) or
+    /// `smtps://USER:PASSWORD@HOST:PORT`. Without one, e-mail channels
+    /// fail and say so in the alert's history.
+    #[arg(long, env = "SONDE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Who Sonde's e-mails are from.
+    #[arg(
+        long,
+        env = "SONDE_MAIL_FROM",
+        default_value = "Sonde <sonde@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Seconds between two evaluations of the alert rules.
+    #[arg(long, env = "SONDE_ALERT_INTERVAL", default_value_t = 300)]
+    pub alert_interval: u64,
+
     /// Deliver four weeks of demo traffic to the demo site (through the
     /// ingest path, see [`crate::demo`]) when it has no events.
     #[arg(long, env = "SONDE_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
@@ -226,6 +251,10 @@ impl Config {
             rate_limit_sign_in: 10,
             trusted_proxies: Vec::new(),
             proxy_header: ProxyHeader::XForwardedFor,
+            public_url: None,
+            smtp_url: None,
+            mail_from: "Sonde <sonde@localhost>".into(),
+            alert_interval: 300,
         }
     }
 }
@@ -254,6 +283,10 @@ pub struct FileConfig {
     proxy_header: Option<ProxyHeader>,
     admin_token: Option<String>,
     min_group_size: Option<u64>,
+    public_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    alert_interval: Option<u64>,
 }
 
 /// Why the configuration file cannot be used.
@@ -317,6 +350,22 @@ impl Config {
             unset("store_checkpoint_mb"),
         );
         take(&mut self.web_dir, file.web_dir.map(Some), unset("web_dir"));
+        take(
+            &mut self.public_url,
+            file.public_url.map(Some),
+            unset("public_url"),
+        );
+        take(
+            &mut self.smtp_url,
+            file.smtp_url.map(Some),
+            unset("smtp_url"),
+        );
+        take(&mut self.mail_from, file.mail_from, unset("mail_from"));
+        take(
+            &mut self.alert_interval,
+            file.alert_interval,
+            unset("alert_interval"),
+        );
         take(&mut self.demo, file.demo, unset("demo"));
         take(&mut self.seed_demo, file.seed_demo, unset("seed_demo"));
         take(

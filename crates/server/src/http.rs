@@ -11,6 +11,7 @@
 //! request is (the only code that reads its address and user agent).
 
 pub mod admin;
+pub mod alerts;
 pub mod browser_body;
 pub mod consent;
 pub mod consent_log;

@@ -18,6 +18,7 @@
 //! [`rate_limit`], [`metrics`], [`openapi`], and [`error`], the one place
 //! errors become HTTP responses.
 
+pub mod alerts;
 pub mod auth;
 pub mod client_address;
 pub mod config;
@@ -69,6 +70,8 @@ pub enum StartError {
     },
     #[error("cannot deliver demo traffic: {0}")]
     Demo(#[from] demo::DemoError),
+    #[error("cannot send e-mail: {0}")]
+    Mail(String),
 }
 
 /// A running server. Dropping it does not stop it; call [`Server::shutdown`].
@@ -173,6 +176,30 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     retention::run_periodically(&stores.lifecycle, state.sites());
     rollup::run_periodically(&stores.lifecycle, &stores.saved, state.sites());
     salt_rotation::run_at_midnights(state.salts(), state.sites());
+    let mailer = match &config.smtp_url {
+        Some(url) => {
+            Some(alerts::notify::Mailer::new(url, &config.mail_from).map_err(StartError::Mail)?)
+        }
+        None => None,
+    };
+    alerts::run_periodically(
+        stores.clone(),
+        Arc::clone(state.sites()),
+        alerts::notify::Notifier::new(mailer),
+        alerts::AlertSettings {
+            interval: std::time::Duration::from_secs(config.alert_interval.max(1)),
+            dashboard: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            min_group_size: config.min_group_size.max(1),
+            process: format!(
+                "{addr}/{}/{}",
+                std::process::id(),
+                &auth::random_token()[..8]
+            ),
+        },
+    );
     if config.app_store.is_some() {
         site::follow_shared_store(Arc::clone(&stores.sites), state.sites());
     }

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         (name = "collection", description = "What the browser sends, and what the embed asks for; no sign-in"),
         (name = "dashboard", description = "What the dashboard asks: a signed-in person (session cookie) or a share link (`X-Sonde-Share`)"),
         (name = "account", description = "Signing in, people and share links; changes need the session's `X-CSRF-Token`"),
+        (name = "alerts", description = "Alert rules and their firings: read by anyone signed in, changed by admins (with the session's `X-CSRF-Token`)"),
         (name = "admin", description = "Sites and their settings, for the operator (bearer admin token)"),
     )
 )]

@@ -10,6 +10,7 @@
 //! the protocol crate and its siblings. The store imports this module's row
 //! types, never the other way round.
 
+pub mod alerts;
 pub mod buckets;
 pub mod consent;
 pub mod consent_log;

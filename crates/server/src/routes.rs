@@ -17,8 +17,9 @@ use utoipa_axum::routes;
 
 use crate::error::AppError;
 use crate::http::{
-    admin, consent, consent_log, conversions, embed, erase, errors, funnel, ingest, operations,
-    performance, saved, security_headers, session, share_links, sites, usage, users, web_files,
+    admin, alerts, consent, consent_log, conversions, embed, erase, errors, funnel, ingest,
+    operations, performance, saved, security_headers, session, share_links, sites, usage, users,
+    web_files,
 };
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -62,6 +63,10 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(saved::list_goals, saved::create_goal))
         .routes(routes!(saved::update_goal, saved::delete_goal))
+        // Alerts.
+        .routes(routes!(alerts::list, alerts::create))
+        .routes(routes!(alerts::update, alerts::remove))
+        .routes(routes!(alerts::firings))
         // The operator's.
         .routes(routes!(admin::list_sites))
         .routes(routes!(admin::put_site, admin::remove_site))

@@ -11,6 +11,7 @@
 //! | [`SiteStore`] | sites and their settings | the state at start, the admin API, the CLI |
 //! | [`AccountStore`] | people, sign-in sessions, share links | auth |
 //! | [`SavedStore`] | saved funnels and goals | saved items, reports |
+//! | [`AlertStore`] | alert rules and firings | alerts |
 //! | [`StoreInspection`] | health, size, raw counts and dumps | operations, demo, tests |
 //! | [`TransferStore`] | everything as stored, read out and written in | export, import |
 //!
@@ -27,6 +28,7 @@
 //! `consents`, `sites`, `banner_impressions` and `bot_requests` beside it.
 
 pub mod accounts;
+pub mod alerts;
 mod application;
 pub mod clickhouse;
 mod cluster;
@@ -49,6 +51,7 @@ use sonde_protocol::EventData;
 use crate::user_agent::Software;
 
 pub use self::accounts::{AccountStore, StoredSession, StoredUser};
+pub use self::alerts::AlertStore;
 pub use self::application::ApplicationStore;
 pub use self::clickhouse::ClickHouseStore;
 pub use self::cluster::ClusterStore;
@@ -159,6 +162,7 @@ pub struct Stores {
     pub sites: Arc<dyn SiteStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub saved: Arc<dyn SavedStore>,
+    pub alerts: Arc<dyn AlertStore>,
     pub inspection: Arc<dyn StoreInspection>,
     pub transfer: Arc<dyn TransferStore>,
 }
@@ -173,6 +177,7 @@ impl Stores {
             + SiteStore
             + AccountStore
             + SavedStore
+            + AlertStore
             + StoreInspection
             + TransferStore
             + 'static,
@@ -184,6 +189,7 @@ impl Stores {
             sites: store.clone(),
             accounts: store.clone(),
             saved: store.clone(),
+            alerts: store.clone(),
             inspection: store.clone(),
             transfer: store,
         }

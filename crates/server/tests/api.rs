@@ -7,6 +7,7 @@ mod support;
 
 mod api {
     mod abuse;
+    mod alerts;
     mod banner;
     mod consent;
     mod consent_report;

@@ -56,7 +56,8 @@ impl ClusterStore {
             reports: split.clone(),
             sites: app.clone(),
             accounts: app.clone(),
-            saved: app,
+            saved: app.clone(),
+            alerts: app,
             inspection: split.clone(),
             transfer: split,
         }

@@ -23,6 +23,7 @@ use duckdb::Connection;
 use super::{StoreError, StoreTuning};
 
 mod accounts;
+mod alerts;
 mod buckets;
 mod consents;
 mod conversions;

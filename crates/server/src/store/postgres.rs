@@ -8,6 +8,7 @@
 //! store, call it from a blocking task.
 
 mod accounts;
+mod alerts;
 mod consents;
 mod counters;
 mod salts;

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+pub mod receivers;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sonde_protocol::{ApiError, UsageReport};

@@ -14,12 +14,12 @@ use crate::store::saved::SavedStore;
 const FUNNEL: &str = "funnel";
 const GOAL: &str = "goal";
 
-fn corrupt(e: serde_json::Error) -> StoreError {
+pub(super) fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
 impl DuckDbStore {
-    fn put_saved<T: Serialize>(
+    pub(super) fn put_saved<T: Serialize>(
         &self,
         kind: &str,
         id: &str,
@@ -36,7 +36,7 @@ impl DuckDbStore {
         Ok(())
     }
 
-    fn saved_one<T: DeserializeOwned>(
+    pub(super) fn saved_one<T: DeserializeOwned>(
         &self,
         kind: &str,
         id: &str,
@@ -53,7 +53,7 @@ impl DuckDbStore {
             .transpose()
     }
 
-    fn saved_of_site<T: DeserializeOwned>(
+    pub(super) fn saved_of_site<T: DeserializeOwned>(
         &self,
         kind: &str,
         site: &str,
@@ -71,7 +71,7 @@ impl DuckDbStore {
             .collect()
     }
 
-    fn remove_saved(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+    pub(super) fn remove_saved(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
         Ok(self.conn().execute(
             "DELETE FROM saved WHERE kind = ? AND id = ?",
             params![kind, id],

@@ -240,6 +240,26 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             Ok(())
         },
     },
+    Migration {
+        name: "alert firings",
+        apply: |tx| {
+            // Each firing as its protocol type's JSON, with what it is
+            // looked up by: open (not resolved yet) and pending (a
+            // notification still to be tried). Rules are in `saved`.
+            tx.execute_batch(
+                "CREATE TABLE alert_firings (
+                     id       VARCHAR PRIMARY KEY,
+                     site     VARCHAR NOT NULL,
+                     rule     VARCHAR NOT NULL,
+                     fired_at BIGINT NOT NULL,
+                     open     BOOLEAN NOT NULL,
+                     pending  BOOLEAN NOT NULL,
+                     body     VARCHAR NOT NULL
+                 );",
+            )?;
+            Ok(())
+        },
+    },
 ];
 
 /// Creates the sequence `name` to count on from the largest number `max`

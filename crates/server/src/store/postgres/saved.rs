@@ -12,12 +12,12 @@ use crate::store::{SavedStore, StoreError};
 const FUNNEL: &str = "funnel";
 const GOAL: &str = "goal";
 
-fn corrupt(e: serde_json::Error) -> StoreError {
+pub(super) fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
 impl PostgresStore {
-    fn put_saved<T: Serialize>(
+    pub(super) fn put_saved<T: Serialize>(
         &self,
         kind: &str,
         (id, site, name): (&str, &str, &str),
@@ -32,7 +32,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    fn saved_one<T: DeserializeOwned>(
+    pub(super) fn saved_one<T: DeserializeOwned>(
         &self,
         kind: &str,
         id: &str,
@@ -45,7 +45,7 @@ impl PostgresStore {
             .transpose()
     }
 
-    fn saved_of_site<T: DeserializeOwned>(
+    pub(super) fn saved_of_site<T: DeserializeOwned>(
         &self,
         kind: &str,
         site: &str,
@@ -59,7 +59,7 @@ impl PostgresStore {
             .collect()
     }
 
-    fn remove_saved(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+    pub(super) fn remove_saved(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
         Ok(self.client()?.execute(
             "DELETE FROM saved WHERE kind = $1 AND id = $2",
             &[&kind, &id],

@@ -102,6 +102,25 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (timezone, day)
     );
     "#,
+    // 2: alert firings (rules are in `saved`), and whose turn it is to
+    // evaluate them: one row, held by one process until its lease ends.
+    r#"
+    CREATE TABLE alert_firings (
+        id text COLLATE "C" PRIMARY KEY,
+        site text COLLATE "C" NOT NULL,
+        rule text COLLATE "C" NOT NULL,
+        fired_at bigint NOT NULL,
+        open boolean NOT NULL,
+        pending boolean NOT NULL,
+        body text NOT NULL
+    );
+    CREATE INDEX alert_firings_site ON alert_firings (site, fired_at);
+    CREATE TABLE alert_turn (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        process text NOT NULL,
+        until bigint NOT NULL
+    );
+    "#,
 ];
 
 /// Applies the migrations the database has not had yet, in order.
