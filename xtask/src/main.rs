@@ -344,10 +344,11 @@ fn test(root: &Path) -> Result<()> {
 fn cluster_tests() -> Result<()> {
     let started = cluster::up_for_tests()?;
     let xtask = std::env::current_exe().context("cannot tell where xtask is")?;
-    let runs: [(&[&str], &[&str]); 4] = [
+    let runs: [(&[&str], &[&str]); 5] = [
         // The stores against the cluster, and against DuckDB.
         (&["--lib", "store::clickhouse"], &[]),
         (&["--lib", "store::postgres"], &[]),
+        (&["--lib", "store::alerts"], &[]),
         // Moving the embedded store's data to the cluster and back.
         (&["--lib", "transfer::"], &[]),
         // The `sonde` binary on the cluster, one test at a time: the fault

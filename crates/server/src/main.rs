@@ -77,7 +77,8 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// Writes everything a store holds (sites, people, saved funnels and
-    /// goals, consent records, daily counts, events) to one file, for
+    /// goals, alert rules and firings, consent records, daily counts,
+    /// events) to one file, for
     /// `sonde import` into another store (while the server is stopped, or
     /// with ingest paused: events that arrive meanwhile may be left out).
     Export {

@@ -4,7 +4,8 @@
 //! An export is one gzip-compressed file of JSON lines: a header that
 //! counts what follows, then the sites, the people who may sign in (their
 //! password hashes, so they keep their passwords), saved funnels and
-//! goals, each site's consent chain as stored (places and hashes, so an
+//! goals, alert rules (with their secrets) and their firings, each site's
+//! consent chain as stored (places and hashes, so an
 //! exported consent log still verifies against it), the daily counts, and
 //! the events in the order they were stored. Sign-in sessions, share
 //! links and the day's salts are not moved: people sign in again, links
@@ -20,6 +21,7 @@ use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 use sonde_protocol::account::Role;
+use sonde_protocol::alert::{AlertFiring, SavedAlertRule};
 use sonde_protocol::funnel::SavedFunnel;
 use sonde_protocol::goal::SavedGoal;
 use sonde_protocol::{EventData, SiteSettings};
@@ -69,6 +71,11 @@ pub struct Summary {
     pub users: u64,
     pub funnels: u64,
     pub goals: u64,
+    /// (Exports before alerts have none.)
+    #[serde(default)]
+    pub alert_rules: u64,
+    #[serde(default)]
+    pub alert_firings: u64,
     pub consents: u64,
     pub daily_counts: u64,
     pub events: u64,
@@ -78,12 +85,14 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} sites, {} people, {} funnels, {} goals, {} consent records, {} daily counts \
-             and {} events",
+            "{} sites, {} people, {} funnels, {} goals, {} alert rules with {} firings, \
+             {} consent records, {} daily counts and {} events",
             self.sites,
             self.users,
             self.funnels,
             self.goals,
+            self.alert_rules,
+            self.alert_firings,
             self.consents,
             self.daily_counts,
             self.events
@@ -125,6 +134,8 @@ enum Line {
     User(ExportedUser),
     Funnel(SavedFunnel),
     Goal(SavedGoal),
+    AlertRule(SavedAlertRule),
+    AlertFiring(AlertFiring),
     Consent(StoredConsent),
     DailyCount(DailyCount),
     Event(ExportedEvent),
@@ -176,6 +187,12 @@ pub fn export(
         summary.goals += goals.len() as u64;
         saved.extend(funnels.into_iter().map(Line::Funnel));
         saved.extend(goals.into_iter().map(Line::Goal));
+        let rules = from.alerts.alert_rules(&site.key)?;
+        let firings = from.alerts.firings(&site.key, u32::MAX)?;
+        summary.alert_rules += rules.len() as u64;
+        summary.alert_firings += firings.len() as u64;
+        saved.extend(rules.into_iter().map(Line::AlertRule));
+        saved.extend(firings.into_iter().map(Line::AlertFiring));
         consents.extend(from.transfer.stored_consents(&site.key)?);
         counts.extend(from.transfer.daily_counts(&site.key)?);
         if contents == Contents::Everything {
@@ -312,6 +329,14 @@ pub fn import(
                 to.saved.put_goal(&goal)?;
                 stored.goals += 1;
             }
+            Line::AlertRule(rule) => {
+                to.alerts.put_alert_rule(&rule)?;
+                stored.alert_rules += 1;
+            }
+            Line::AlertFiring(firing) => {
+                to.alerts.put_firing(&firing)?;
+                stored.alert_firings += 1;
+            }
             Line::Consent(consent) => {
                 consents.push(consent);
                 stored.consents += 1;
@@ -391,6 +416,9 @@ mod tests {
     use std::sync::Arc;
 
     use rand::SeedableRng;
+    use sonde_protocol::alert::{
+        AlertCondition, AlertEvent, AlertRule, Channel, Delivery, Evidence, Unit,
+    };
     use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step};
     use sonde_protocol::goal::Goal;
     use sonde_protocol::overview::{Filters, OverviewQuery};
@@ -520,6 +548,55 @@ mod tests {
                 updated_at: 6,
             })
             .unwrap();
+        let rule = SavedAlertRule {
+            id: "a1".into(),
+            site: "shop".into(),
+            rule: AlertRule {
+                name: "Signups".into(),
+                condition: AlertCondition::ConversionDrop {
+                    goal: "g1".into(),
+                    sensitivity: 3.0,
+                },
+                channels: vec![Channel::Webhook {
+                    url: "https://hooks.shop.example/sonde".into(),
+                }],
+            },
+            secret: Some("the receiver's key".into()),
+            updated_at: 7,
+        };
+        stores.alerts.put_alert_rule(&rule).unwrap();
+        stores
+            .alerts
+            .put_firing(&AlertFiring {
+                id: "f1".into(),
+                site: "shop".into(),
+                rule: "a1".into(),
+                rule_name: "Signups".into(),
+                subject: "g1".into(),
+                fired_at: 8,
+                evidence: Evidence {
+                    figure: 0.02,
+                    unit: Unit::Share,
+                    expected: 0.3,
+                    low: 0.16,
+                    high: 0.44,
+                    from: 0,
+                    to: 8,
+                    link: "https://sonde.shop.example/conversions?site=shop".into(),
+                    summary: "signup: 2.0 % of 100 visits converted".into(),
+                },
+                resolved_at: Some(9),
+                resolved_evidence: None,
+                deliveries: vec![Delivery {
+                    channel: 0,
+                    event: AlertEvent::Fired,
+                    attempts: 1,
+                    delivered_at: Some(8),
+                    error: None,
+                    abandoned: false,
+                }],
+            })
+            .unwrap();
         stores
     }
 
@@ -530,6 +607,8 @@ mod tests {
         people: Vec<(String, Role, String)>,
         funnels: Vec<SavedFunnel>,
         goals: Vec<SavedGoal>,
+        alert_rules: Vec<SavedAlertRule>,
+        alert_firings: Vec<AlertFiring>,
         consents: Vec<StoredConsent>,
         counts: Vec<DailyCount>,
         events: Vec<StoredEvent>,
@@ -562,6 +641,8 @@ mod tests {
                 .collect(),
             funnels: stores.saved.funnels(site).unwrap(),
             goals: stores.saved.goals(site).unwrap(),
+            alert_rules: stores.alerts.alert_rules(site).unwrap(),
+            alert_firings: stores.alerts.firings(site, u32::MAX).unwrap(),
             consents: stores.transfer.stored_consents(site).unwrap(),
             counts: stores.transfer.daily_counts(site).unwrap(),
             events,
@@ -609,6 +690,8 @@ mod tests {
                 users: 1,
                 funnels: 1,
                 goals: 1,
+                alert_rules: 1,
+                alert_firings: 1,
                 consents: 3,
                 daily_counts: 2,
                 events: before.events.len() as u64,
