@@ -8,6 +8,7 @@ pub mod account;
 pub mod alert;
 pub mod consent;
 pub mod consent_report;
+pub mod digest;
 pub mod erase;
 pub mod error;
 pub mod errors;

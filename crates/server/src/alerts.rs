@@ -7,7 +7,8 @@
 //! accepted or has failed [`MAX_ATTEMPTS`] times.
 //!
 //! Of the Sonde processes sharing a store, one at a time evaluates (the
-//! store's turn, [`crate::store::AlertStore::take_alert_turn`]).
+//! store's turn, [`crate::store::AlertStore::take_alert_turn`]); in the
+//! same turn it sends the digests that are due ([`crate::digests`]).
 
 pub mod evaluate;
 pub mod notify;
@@ -19,6 +20,7 @@ use sonde_protocol::alert::{AlertEvent, AlertFiring, AlertMessage, Delivery, Sav
 
 use self::evaluate::{Observation, Sources};
 use self::notify::Notifier;
+use crate::digests::{self, Postbox};
 use crate::reports::alerts::{Transition, transition};
 use crate::site::Sites;
 use crate::store::{StoreError, Stores};
@@ -47,6 +49,7 @@ pub struct RoundOutcome {
     pub resolved: usize,
     pub delivered: usize,
     pub failed: usize,
+    pub digests: digests::RoundOutcome,
 }
 
 /// Runs a round now and then every `settings.interval` while the server
@@ -55,6 +58,7 @@ pub fn run_periodically(
     stores: Stores,
     sites: Arc<Sites>,
     notifier: Notifier,
+    postbox: Postbox,
     settings: AlertSettings,
 ) {
     tokio::spawn(async move {
@@ -63,7 +67,7 @@ pub fn run_periodically(
         loop {
             every.tick().await;
             let now = chrono::Utc::now().timestamp_millis();
-            match round(&stores, &sites, &notifier, &settings, now).await {
+            match round(&stores, &sites, (&notifier, &postbox), &settings, now).await {
                 Ok(outcome) if outcome != RoundOutcome::default() => {
                     tracing::info!(?outcome, "alerts evaluated");
                 }
@@ -75,11 +79,11 @@ pub fn run_periodically(
 }
 
 /// One round at `now`: evaluate (when it is this process's turn), then
-/// deliver.
+/// deliver, then send the digests due.
 pub async fn round(
     stores: &Stores,
     sites: &Arc<Sites>,
-    notifier: &Notifier,
+    (notifier, postbox): (&Notifier, &Postbox),
     settings: &AlertSettings,
     now: i64,
 ) -> Result<RoundOutcome, StoreError> {
@@ -102,6 +106,7 @@ pub async fn round(
     let (delivered, failed) = deliver_pending(stores, notifier, now).await?;
     outcome.delivered = delivered;
     outcome.failed = failed;
+    outcome.digests = digests::round(stores, sites, postbox, now).await?;
     Ok(outcome)
 }
 

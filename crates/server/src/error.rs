@@ -72,6 +72,8 @@ pub enum AppError {
     Busy,
     #[error("too many requests; try again in {} s", retry_after_secs(*.0))]
     RateLimited(std::time::Duration),
+    #[error("the e-mail was not sent: {0}")]
+    MailNotSent(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot rotate the daily salt: {0}")]
@@ -112,6 +114,7 @@ impl AppError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::MailNotSent(_) => StatusCode::BAD_GATEWAY,
             AppError::Store(_)
             | AppError::Salt(_)
             | AppError::Task(_)
@@ -145,6 +148,7 @@ impl AppError {
             AppError::Busy => "busy",
             AppError::Store(StoreError::Unavailable(_)) => "store_unavailable",
             AppError::RateLimited(_) => "rate_limited",
+            AppError::MailNotSent(_) => "mail_not_sent",
             AppError::Store(_)
             | AppError::Salt(_)
             | AppError::Task(_)
@@ -161,6 +165,16 @@ impl AppError {
             | AppError::NotShared(_) => Some("site".into()),
             AppError::BadQuery { field, .. } => field.clone(),
             _ => None,
+        }
+    }
+}
+
+impl From<crate::digests::DigestError> for AppError {
+    fn from(e: crate::digests::DigestError) -> Self {
+        match e {
+            crate::digests::DigestError::Store(e) => AppError::Store(e),
+            crate::digests::DigestError::UnknownSite(site) => AppError::UnknownSite(site),
+            e => AppError::MailNotSent(e.to_string()),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod consent;
 pub mod consent_log;
 pub mod conversions;
 pub mod delivery;
+pub mod digests;
 pub mod embed;
 pub mod erase;
 pub mod errors;

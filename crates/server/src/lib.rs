@@ -23,6 +23,7 @@ pub mod auth;
 pub mod client_address;
 pub mod config;
 pub mod demo;
+pub mod digests;
 pub mod error;
 pub mod http;
 pub mod ingest;
@@ -70,8 +71,6 @@ pub enum StartError {
     },
     #[error("cannot deliver demo traffic: {0}")]
     Demo(#[from] demo::DemoError),
-    #[error("cannot send e-mail: {0}")]
-    Mail(String),
 }
 
 /// A running server. Dropping it does not stop it; call [`Server::shutdown`].
@@ -176,22 +175,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     retention::run_periodically(&stores.lifecycle, state.sites());
     rollup::run_periodically(&stores.lifecycle, &stores.saved, state.sites());
     salt_rotation::run_at_midnights(state.salts(), state.sites());
-    let mailer = match &config.smtp_url {
-        Some(url) => {
-            Some(alerts::notify::Mailer::new(url, &config.mail_from).map_err(StartError::Mail)?)
-        }
-        None => None,
-    };
+    let postbox = state.postbox().clone();
     alerts::run_periodically(
         stores.clone(),
         Arc::clone(state.sites()),
-        alerts::notify::Notifier::new(mailer),
+        alerts::notify::Notifier::new(postbox.mailer.clone()),
+        postbox.clone(),
         alerts::AlertSettings {
             interval: std::time::Duration::from_secs(config.alert_interval.max(1)),
-            dashboard: config
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{addr}")),
+            dashboard: postbox.dashboard,
             min_group_size: config.min_group_size.max(1),
             process: format!(
                 "{addr}/{}/{}",

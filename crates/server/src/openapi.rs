@@ -18,6 +18,7 @@ use utoipa::OpenApi;
         (name = "dashboard", description = "What the dashboard asks: a signed-in person (session cookie) or a share link (`X-Sonde-Share`)"),
         (name = "account", description = "Signing in, people and share links; changes need the session's `X-CSRF-Token`"),
         (name = "alerts", description = "Alert rules and their firings: read by anyone signed in, changed by admins (with the session's `X-CSRF-Token`)"),
+        (name = "digests", description = "Who gets each site's figures by e-mail, weekly or monthly: admins only, as they hold people's addresses"),
         (name = "admin", description = "Sites and their settings, for the operator (bearer admin token)"),
     )
 )]

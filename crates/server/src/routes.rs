@@ -17,9 +17,9 @@ use utoipa_axum::routes;
 
 use crate::error::AppError;
 use crate::http::{
-    admin, alerts, consent, consent_log, conversions, embed, erase, errors, funnel, ingest,
-    operations, performance, saved, security_headers, session, share_links, sites, usage, users,
-    web_files,
+    admin, alerts, consent, consent_log, conversions, digests, embed, erase, errors, funnel,
+    ingest, operations, performance, saved, security_headers, session, share_links, sites, usage,
+    users, web_files,
 };
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -67,6 +67,10 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::list, alerts::create))
         .routes(routes!(alerts::update, alerts::remove))
         .routes(routes!(alerts::firings))
+        // Digests.
+        .routes(routes!(digests::list, digests::create))
+        .routes(routes!(digests::remove))
+        .routes(routes!(digests::send))
         // The operator's.
         .routes(routes!(admin::list_sites))
         .routes(routes!(admin::put_site, admin::remove_site))
@@ -94,6 +98,11 @@ pub fn router(
         // in the API's error format rather than with the web app.
         .route("/api", any(no_route))
         .route("/api/{*rest}", any(no_route))
+        // The page behind the link in each digest.
+        .route(
+            "/digests/unsubscribe",
+            get(digests::unsubscribe_page).post(digests::unsubscribe),
+        )
         .route("/metrics", get(operations::metrics))
         .route("/healthz", get(operations::healthz))
         .route("/readyz", get(operations::readyz));

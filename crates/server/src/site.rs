@@ -51,6 +51,15 @@ impl Site {
         Ok((key.to_owned(), origins))
     }
 
+    /// What people call the site: its name, or its key without one.
+    pub fn name(&self) -> &str {
+        if self.settings.name.trim().is_empty() {
+            &self.settings.key
+        } else {
+            &self.settings.name
+        }
+    }
+
     pub fn key(&self) -> &str {
         &self.settings.key
     }

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use sonde_protocol::{DASHBOARD_SITE, SiteSettings};
 
+use crate::alerts::notify::Mailer;
 use crate::client_address::TrustedProxies;
 use crate::config::{Config, SiteOrigins};
+use crate::digests::Postbox;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};
@@ -30,6 +32,8 @@ pub enum OpenError {
     Site(String, sonde_protocol::Rejection),
     #[error("cannot start the writer thread: {0}")]
     Writer(std::io::Error),
+    #[error("cannot send e-mail: {0}")]
+    Mail(String),
     #[error("--app-store keeps a cluster's application data: it needs --store clickhouse://…")]
     AppStoreWithoutCluster,
 }
@@ -54,13 +58,16 @@ struct Inner {
     admin_token: Option<String>,
     min_group_size: u64,
     dashboard_telemetry: bool,
+    postbox: Postbox,
 }
 
 impl AppState {
     /// Opens the store and salt in the data directory and starts the writer,
     /// whose thread the caller joins after the last request (see
     /// [`crate::Server::shutdown`]). `addr` is where the server listens, so
-    /// the demo site can allow the server's own origin.
+    /// the demo site can allow the server's own origin. With `--smtp-url`,
+    /// call it in a Tokio runtime (the mail server's connection pool
+    /// starts a task).
     pub fn open(config: &Config, addr: SocketAddr) -> Result<(Self, WriterThread), OpenError> {
         let (stores, shared_salts) = open_stores(config)?;
         let salts = match shared_salts {
@@ -76,6 +83,20 @@ impl AppState {
         .map_err(OpenError::Writer)?;
         let salts = Arc::new(salts);
         let sites = Arc::new(load_sites(stores.sites.as_ref(), config, addr)?);
+        let mailer = config
+            .smtp_url
+            .as_deref()
+            .map(|url| Mailer::new(url, &config.mail_from))
+            .transpose()
+            .map_err(OpenError::Mail)?;
+        let postbox = Postbox {
+            mailer,
+            dashboard: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            min_group_size: config.min_group_size.max(1),
+        };
         let state = AppState(Arc::new(Inner {
             stores,
             writer,
@@ -88,6 +109,7 @@ impl AppState {
             admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
             min_group_size: config.min_group_size.max(1),
             dashboard_telemetry: config.dashboard_telemetry,
+            postbox,
         }));
         Ok((state, writer_thread))
     }
@@ -96,6 +118,11 @@ impl AppState {
     /// task, store calls block.
     pub fn stores(&self) -> &Stores {
         &self.0.stores
+    }
+
+    /// The mail server and the dashboard's address, for digests.
+    pub fn postbox(&self) -> &Postbox {
+        &self.0.postbox
     }
 
     /// Where ingest hands its rows to be committed.

@@ -12,6 +12,7 @@
 //! | [`AccountStore`] | people, sign-in sessions, share links | auth |
 //! | [`SavedStore`] | saved funnels and goals | saved items, reports |
 //! | [`AlertStore`] | alert rules and firings | alerts |
+//! | [`DigestStore`] | digest subscriptions | digests |
 //! | [`StoreInspection`] | health, size, raw counts and dumps | operations, demo, tests |
 //! | [`TransferStore`] | everything as stored, read out and written in | export, import |
 //!
@@ -32,6 +33,7 @@ pub mod alerts;
 mod application;
 pub mod clickhouse;
 mod cluster;
+pub mod digests;
 mod duckdb;
 pub(crate) mod event_row;
 mod ingest;
@@ -55,6 +57,7 @@ pub use self::alerts::AlertStore;
 pub use self::application::ApplicationStore;
 pub use self::clickhouse::ClickHouseStore;
 pub use self::cluster::ClusterStore;
+pub use self::digests::DigestStore;
 pub use self::duckdb::DuckDbStore;
 pub use self::ingest::IngestStore;
 pub use self::inspection::StoreInspection;
@@ -163,6 +166,7 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     pub saved: Arc<dyn SavedStore>,
     pub alerts: Arc<dyn AlertStore>,
+    pub digests: Arc<dyn DigestStore>,
     pub inspection: Arc<dyn StoreInspection>,
     pub transfer: Arc<dyn TransferStore>,
 }
@@ -178,6 +182,7 @@ impl Stores {
             + AccountStore
             + SavedStore
             + AlertStore
+            + DigestStore
             + StoreInspection
             + TransferStore
             + 'static,
@@ -190,6 +195,7 @@ impl Stores {
             accounts: store.clone(),
             saved: store.clone(),
             alerts: store.clone(),
+            digests: store.clone(),
             inspection: store.clone(),
             transfer: store,
         }

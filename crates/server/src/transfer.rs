@@ -4,7 +4,8 @@
 //! An export is one gzip-compressed file of JSON lines: a header that
 //! counts what follows, then the sites, the people who may sign in (their
 //! password hashes, so they keep their passwords), saved funnels and
-//! goals, alert rules (with their secrets) and their firings, each site's
+//! goals, alert rules (with their secrets) and their firings, digest
+//! subscriptions (with their unsubscribe tokens), each site's
 //! consent chain as stored (places and hashes, so an
 //! exported consent log still verifies against it), the daily counts, and
 //! the events in the order they were stored. Sign-in sessions, share
@@ -26,6 +27,7 @@ use sonde_protocol::funnel::SavedFunnel;
 use sonde_protocol::goal::SavedGoal;
 use sonde_protocol::{EventData, SiteSettings};
 
+use crate::store::digests::StoredDigest;
 use crate::store::transfer::{DailyCount, EventPosition, StoredConsent};
 use crate::store::{StoreError, StoredEvent, StoredUser, Stores};
 use crate::user_agent::{Device, Software};
@@ -76,6 +78,9 @@ pub struct Summary {
     pub alert_rules: u64,
     #[serde(default)]
     pub alert_firings: u64,
+    /// (Exports before digests have none.)
+    #[serde(default)]
+    pub digests: u64,
     pub consents: u64,
     pub daily_counts: u64,
     pub events: u64,
@@ -86,13 +91,14 @@ impl std::fmt::Display for Summary {
         write!(
             f,
             "{} sites, {} people, {} funnels, {} goals, {} alert rules with {} firings, \
-             {} consent records, {} daily counts and {} events",
+             {} digest subscriptions, {} consent records, {} daily counts and {} events",
             self.sites,
             self.users,
             self.funnels,
             self.goals,
             self.alert_rules,
             self.alert_firings,
+            self.digests,
             self.consents,
             self.daily_counts,
             self.events
@@ -136,6 +142,7 @@ enum Line {
     Goal(SavedGoal),
     AlertRule(SavedAlertRule),
     AlertFiring(AlertFiring),
+    Digest(StoredDigest),
     Consent(StoredConsent),
     DailyCount(DailyCount),
     Event(ExportedEvent),
@@ -193,6 +200,9 @@ pub fn export(
         summary.alert_firings += firings.len() as u64;
         saved.extend(rules.into_iter().map(Line::AlertRule));
         saved.extend(firings.into_iter().map(Line::AlertFiring));
+        let digests = from.digests.digests(&site.key)?;
+        summary.digests += digests.len() as u64;
+        saved.extend(digests.into_iter().map(Line::Digest));
         consents.extend(from.transfer.stored_consents(&site.key)?);
         counts.extend(from.transfer.daily_counts(&site.key)?);
         if contents == Contents::Everything {
@@ -337,6 +347,10 @@ pub fn import(
                 to.alerts.put_firing(&firing)?;
                 stored.alert_firings += 1;
             }
+            Line::Digest(digest) => {
+                to.digests.put_digest(&digest)?;
+                stored.digests += 1;
+            }
             Line::Consent(consent) => {
                 consents.push(consent);
                 stored.consents += 1;
@@ -419,6 +433,7 @@ mod tests {
     use sonde_protocol::alert::{
         AlertCondition, AlertEvent, AlertRule, Channel, Delivery, Evidence, Unit,
     };
+    use sonde_protocol::digest::{Frequency, SavedDigest};
     use sonde_protocol::funnel::{FunnelDefinition, FunnelUnit, Step};
     use sonde_protocol::goal::Goal;
     use sonde_protocol::overview::{Filters, OverviewQuery};
@@ -598,6 +613,22 @@ mod tests {
             })
             .unwrap();
         stores
+            .digests
+            .put_digest(&StoredDigest {
+                digest: SavedDigest {
+                    id: "d1".into(),
+                    site: "shop".into(),
+                    email: "pm@shop.example".into(),
+                    frequency: Frequency::Monthly,
+                    created_at: 10,
+                    last_period: Some("2026-10-01".into()),
+                    last_sent_at: Some(11),
+                    last_error: None,
+                },
+                token: "the link's token".into(),
+            })
+            .unwrap();
+        stores
     }
 
     /// What a store holds of `site`, read through every role.
@@ -609,6 +640,7 @@ mod tests {
         goals: Vec<SavedGoal>,
         alert_rules: Vec<SavedAlertRule>,
         alert_firings: Vec<AlertFiring>,
+        digests: Vec<StoredDigest>,
         consents: Vec<StoredConsent>,
         counts: Vec<DailyCount>,
         events: Vec<StoredEvent>,
@@ -643,6 +675,7 @@ mod tests {
             goals: stores.saved.goals(site).unwrap(),
             alert_rules: stores.alerts.alert_rules(site).unwrap(),
             alert_firings: stores.alerts.firings(site, u32::MAX).unwrap(),
+            digests: stores.digests.digests(site).unwrap(),
             consents: stores.transfer.stored_consents(site).unwrap(),
             counts: stores.transfer.daily_counts(site).unwrap(),
             events,
@@ -692,6 +725,7 @@ mod tests {
                 goals: 1,
                 alert_rules: 1,
                 alert_firings: 1,
+                digests: 1,
                 consents: 3,
                 daily_counts: 2,
                 events: before.events.len() as u64,

@@ -12,6 +12,7 @@ mod api {
     mod consent;
     mod consent_report;
     mod dashboard;
+    mod digests;
     mod embed;
     mod funnels;
     mod headers;

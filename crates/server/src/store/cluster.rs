@@ -57,7 +57,8 @@ impl ClusterStore {
             sites: app.clone(),
             accounts: app.clone(),
             saved: app.clone(),
-            alerts: app,
+            alerts: app.clone(),
+            digests: app,
             inspection: split.clone(),
             transfer: split,
         }

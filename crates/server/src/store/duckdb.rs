@@ -28,6 +28,7 @@ mod buckets;
 mod consents;
 mod conversions;
 mod counters;
+mod digests;
 mod erase;
 mod funnels;
 mod inspect;

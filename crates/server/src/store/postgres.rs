@@ -11,6 +11,7 @@ mod accounts;
 mod alerts;
 mod consents;
 mod counters;
+mod digests;
 mod salts;
 mod saved;
 mod schema;

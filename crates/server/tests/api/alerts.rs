@@ -4,22 +4,21 @@
 //! receiver, fired once and resolved once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
+use sonde_protocol::ConsentRecord;
 use sonde_protocol::alert::{AlertFiring, SavedAlertRule};
-use sonde_protocol::{ConsentRecord, Event};
 use sonde_server::alerts::notify::{Mailer, Notifier};
 use sonde_server::alerts::{AlertSettings, RoundOutcome, round};
+use sonde_server::digests::Postbox;
 use sonde_server::reports::performance::{bin, bin_value};
 use sonde_server::site::{Site, Sites};
-use sonde_server::store::StoredEvent;
-use sonde_server::user_agent::{Device, Software};
 
+use crate::support::history::History;
 use crate::support::receivers::{MailServer, Receiver};
 use crate::support::{TestApp, expect_error, now_ms};
 
@@ -204,60 +203,11 @@ async fn bad_rules_are_refused_with_the_field_and_only_admins_make_them() {
     app.server.shutdown().await.unwrap();
 }
 
-/// The shop's history, written to the store as ingest would have stored it.
-struct History {
-    events: Vec<StoredEvent>,
-}
-
-impl History {
-    fn new() -> Self {
-        History { events: Vec::new() }
-    }
-
-    fn add(&mut self, visitor: i64, ts: i64, event: Value) {
-        let mut event = event;
-        // Ids unique across histories: a repeated id is a retried event, stored once.
-        static WRITTEN: AtomicUsize = AtomicUsize::new(0);
-        event["id"] = json!(format!("e{}", WRITTEN.fetch_add(1, Ordering::Relaxed)));
-        event["ts"] = json!(ts);
-        event["session"] = json!(format!("s{visitor}-{}", ts / DAY));
-        let event: Event = serde_json::from_value(event).unwrap();
-        self.events.push(StoredEvent {
-            id: event.id,
-            site: "shop".into(),
-            ts,
-            visitor_id: visitor,
-            session_id: event.session,
-            path: event.url,
-            software: Software {
-                browser: "Firefox".into(),
-                os: "Linux".into(),
-                device: Device::Desktop,
-            },
-            data: event.data,
-        });
-    }
-
-    fn views(&mut self, first_visitor: i64, visitors: i64, at: i64, path: &str) {
-        for v in 0..visitors {
-            self.add(
-                first_visitor + v,
-                at + v,
-                json!({"kind": "page_view", "url": path}),
-            );
-        }
-    }
-
-    fn write(self, app: &TestApp) {
-        let rows = self.events;
-        app.server.stores().ingest.write(&rows).unwrap();
-    }
-}
-
 struct Rounds {
     stores: sonde_server::store::Stores,
     sites: Arc<Sites>,
     notifier: Notifier,
+    postbox: Postbox,
     settings: AlertSettings,
 }
 
@@ -272,12 +222,16 @@ impl Rounds {
                 .into_iter()
                 .map(|s| Site::new(s).unwrap()),
         ));
+        let mailer = Mailer::new(&mail.url(), "Sonde <sonde@shop.example>").unwrap();
         Rounds {
             stores,
             sites,
-            notifier: Notifier::new(Some(
-                Mailer::new(&mail.url(), "Sonde <sonde@shop.example>").unwrap(),
-            )),
+            notifier: Notifier::new(Some(mailer.clone())),
+            postbox: Postbox {
+                mailer: Some(mailer),
+                dashboard: "https://sonde.shop.example".into(),
+                min_group_size: 5,
+            },
             settings: AlertSettings {
                 interval: Duration::from_secs(300),
                 dashboard: "https://sonde.shop.example".into(),
@@ -291,7 +245,7 @@ impl Rounds {
         round(
             &self.stores,
             &self.sites,
-            &self.notifier,
+            (&self.notifier, &self.postbox),
             &self.settings,
             now,
         )

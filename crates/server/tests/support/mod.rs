@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+pub mod history;
 pub mod receivers;
 
 use reqwest::StatusCode;

@@ -61,6 +61,18 @@ impl MailServer {
     /// Every message received so far, oldest first, as its text with the
     /// quoted-printable body decoded.
     pub fn messages(&self) -> Vec<String> {
+        self.raw_messages()
+            .iter()
+            .map(|raw| {
+                let text =
+                    quoted_printable::decode(raw, quoted_printable::ParseMode::Robust).unwrap();
+                String::from_utf8_lossy(&text).into_owned()
+            })
+            .collect()
+    }
+
+    /// Every message received so far, oldest first, as it arrived.
+    pub fn raw_messages(&self) -> Vec<Vec<u8>> {
         let dir = self.maildir.join("new");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
@@ -72,12 +84,7 @@ impl MailServer {
         files.sort();
         files
             .iter()
-            .map(|(_, p)| {
-                let raw = std::fs::read(p).unwrap();
-                let text =
-                    quoted_printable::decode(&raw, quoted_printable::ParseMode::Robust).unwrap();
-                String::from_utf8(text).unwrap()
-            })
+            .map(|(_, p)| std::fs::read(p).unwrap())
             .collect()
     }
 

@@ -45,15 +45,7 @@ impl AlertStore for DuckDbStore {
     }
 
     fn all_alert_rules(&self) -> Result<Vec<SavedAlertRule>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT body FROM saved WHERE kind = ? ORDER BY site, id")?;
-        let bodies: Vec<String> = stmt
-            .query_map(params![RULE], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        bodies
-            .iter()
-            .map(|b| serde_json::from_str(b).map_err(corrupt))
-            .collect()
+        self.all_saved(RULE)
     }
 
     fn remove_alert_rule(&self, id: &str) -> Result<bool, StoreError> {

@@ -71,6 +71,19 @@ impl DuckDbStore {
             .collect()
     }
 
+    /// Every site's items of `kind`, by site.
+    pub(super) fn all_saved<T: DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT body FROM saved WHERE kind = ? ORDER BY site, id")?;
+        let bodies: Vec<String> = stmt
+            .query_map(params![kind], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(corrupt))
+            .collect()
+    }
+
     pub(super) fn remove_saved(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
         Ok(self.conn().execute(
             "DELETE FROM saved WHERE kind = ? AND id = ?",

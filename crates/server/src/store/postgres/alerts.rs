@@ -31,13 +31,7 @@ impl AlertStore for PostgresStore {
     }
 
     fn all_alert_rules(&self) -> Result<Vec<SavedAlertRule>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT body FROM saved WHERE kind = $1 ORDER BY site, id",
-            &[&RULE],
-        )?;
-        rows.iter()
-            .map(|r| serde_json::from_str(r.get(0)).map_err(corrupt))
-            .collect()
+        self.all_saved(RULE)
     }
 
     fn remove_alert_rule(&self, id: &str) -> Result<bool, StoreError> {

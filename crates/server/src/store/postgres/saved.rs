@@ -59,6 +59,17 @@ impl PostgresStore {
             .collect()
     }
 
+    /// Every site's items of `kind`, by site.
+    pub(super) fn all_saved<T: DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT body FROM saved WHERE kind = $1 ORDER BY site, id",
+            &[&kind],
+        )?;
+        rows.iter()
+            .map(|r| serde_json::from_str(r.get(0)).map_err(corrupt))
+            .collect()
+    }
+
     pub(super) fn remove_saved(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
         Ok(self.client()?.execute(
             "DELETE FROM saved WHERE kind = $1 AND id = $2",
