@@ -13,6 +13,7 @@ use sonde_protocol::goal::SavedGoal;
 use crate::api::{self, ClientError};
 use crate::controls::{FormOutcome, Outcome};
 use crate::layout::ReportPage;
+use crate::local_time::local_time;
 use crate::route::Page;
 use crate::session::Session;
 
@@ -50,22 +51,12 @@ pub fn AlertsPage() -> impl IntoView {
         <ReportPage page=Page::Alerts load=fetch failure="The alerts could not load: "
             ignores_filters="Alerts watch the whole site: the filters do not apply here."
             let(alerts)>
-            <div class="alerts-outcome"><Outcome outcome=saved /></div>
+            <div class="form-outcome alerts-outcome"><Outcome outcome=saved /></div>
             <Rules rules=alerts.rules.clone() goals=alerts.goals.clone() admin=session.is_admin() on_change=reload />
             {session.is_admin().then(|| view! { <RuleForm site=alerts.site.clone() goals=alerts.goals.clone() outcome=saved on_saved=reload /> })}
             <History firings=alerts.firings.clone() />
         </ReportPage>
     }
-}
-
-/// `ms` in the reader's own time zone, to the minute.
-fn local_time(ms: i64) -> String {
-    let date = js_sys::Date::new(&js_sys::Number::from(ms as f64).into());
-    let options = js_sys::Object::new();
-    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
-        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-    }
-    date.to_locale_string("en-GB", &options).into()
 }
 
 fn channel_label(channel: &Channel) -> String {
@@ -105,7 +96,7 @@ fn Rules(
     let failure = RwSignal::new(None::<String>);
     if rules.is_empty() {
         return view! {
-            <section class="panel alert-rules">
+            <section class="panel record-list alert-rules">
                 <h3>"Rules"</h3>
                 <p class="empty">"No alert rule yet: nobody is told when something changes."</p>
             </section>
@@ -113,7 +104,7 @@ fn Rules(
         .into_any();
     }
     view! {
-        <section class="panel alert-rules">
+        <section class="panel record-list alert-rules">
             <h3>"Rules"</h3>
             <table class="breakdown" data-alert-rules="">
                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Watching"</th><th scope="col">"Tells"</th>{admin.then(|| view! { <th scope="col"><span class="visually-hidden">"Remove"</span></th> })}</tr></thead>
@@ -227,7 +218,7 @@ fn RuleForm(
     let uses_sensitivity =
         move || !matches!(kind.get().as_str(), "new_error_group" | "vital_worse");
     view! {
-        <details class="panel alert-form">
+        <details class="panel entry-form alert-form">
             <summary>"New alert"</summary>
             <form on:submit=submit aria-label="New alert">
                 <label>"Name" <input type="text" name="alert-name" bind:value=name placeholder="Traffic" /></label>
@@ -284,7 +275,7 @@ fn RuleForm(
 fn History(firings: Vec<AlertFiring>) -> impl IntoView {
     if firings.is_empty() {
         return view! {
-            <section class="panel alert-history">
+            <section class="panel record-list alert-history">
                 <h3>"History"</h3>
                 <p class="empty">"Nothing has fired."</p>
             </section>
@@ -292,7 +283,7 @@ fn History(firings: Vec<AlertFiring>) -> impl IntoView {
         .into_any();
     }
     view! {
-        <section class="panel alert-history">
+        <section class="panel record-list alert-history">
             <h3>"History"</h3>
             <table class="breakdown" data-alert-history="">
                 <thead><tr>

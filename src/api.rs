@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use sonde_protocol::account::{Principal, SignIn};
 use sonde_protocol::alert::{AlertFiring, AlertRule, SavedAlertRule};
 use sonde_protocol::consent_report::ConsentReport;
+use sonde_protocol::digest::{DigestSubscription, SavedDigest};
 use sonde_protocol::errors::ErrorsReport;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedFunnel};
 use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
@@ -313,6 +314,35 @@ pub async fn create_alert_rule(
 
 pub async fn delete_alert_rule(id: &str) -> Result<(), ClientError> {
     delete(&format!("/api/alerts/{}", js_sys::encode_uri_component(id))).await
+}
+
+/// Who gets the site's digest (admins only).
+pub async fn digests(site: &str) -> Result<Vec<SavedDigest>, ClientError> {
+    get(&site_path(site, "digests")).await
+}
+
+pub async fn subscribe_digest(
+    site: &str,
+    subscription: &DigestSubscription,
+) -> Result<SavedDigest, ClientError> {
+    post(&site_path(site, "digests"), subscription).await
+}
+
+pub async fn delete_digest(id: &str) -> Result<(), ClientError> {
+    delete(&format!(
+        "/api/digests/{}",
+        js_sys::encode_uri_component(id)
+    ))
+    .await
+}
+
+/// Sends the last complete period now.
+pub async fn send_digest(id: &str) -> Result<SavedDigest, ClientError> {
+    post(
+        &format!("/api/digests/{}/send", js_sys::encode_uri_component(id)),
+        &(),
+    )
+    .await
 }
 
 /// The site's firings, the newest first.

@@ -7,6 +7,7 @@ use crate::alerts::AlertsPage;
 use crate::consent::Consent;
 use crate::conversions::Conversions;
 use crate::dashboard::Dashboard;
+use crate::digests::DigestsPage;
 use crate::errors::Errors;
 use crate::funnels::Funnels;
 use crate::performance::Performance;
@@ -39,6 +40,7 @@ fn Pages() -> impl IntoView {
                 <Route path=Page::Consent view=Consent />
                 <Route path=Page::Performance view=Performance />
                 <Route path=Page::Alerts view=AlertsPage />
+                <Route path=Page::Digests view=DigestsPage />
             </Routes>
         </Router>
     }

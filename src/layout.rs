@@ -135,6 +135,7 @@ fn Frame(
 ) -> impl IntoView {
     let location = use_location();
     let query = use_query_map();
+    let session = expect_context::<Session>();
     // The range, the filters and a share link's token go along to the
     // next page, so the view stays what it was, and shareable.
     let carried = move || {
@@ -152,6 +153,7 @@ fn Frame(
                     {Page::ALL
                         .into_iter()
                         .filter(|to| !(to.needs_account() && crate::session::share_token().is_some()))
+                        .filter(|to| !to.needs_admin() || session.is_admin())
                         .map(|to| {
                             let path = to.path();
                             let current = move || {

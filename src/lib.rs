@@ -5,7 +5,8 @@
 //! dashboard's own telemetry, when on, goes through the same embed.)
 //!
 //! The layers point one way: the pages (`dashboard` the overview,
-//! `funnels`, `conversions`, `errors`, `performance`, `consent`, `alerts`) use the
+//! `funnels`, `conversions`, `errors`, `performance`, `consent`, `alerts`,
+//! `digests`) use the
 //! shared components (`layout` with the report page shell, `controls`,
 //! `charts`, `csv`), which use the API client (`api`); the reader
 //! (`session`) and the site shown (`site`) are contexts provided once.
@@ -20,9 +21,11 @@ pub mod controls;
 mod conversions;
 mod csv;
 mod dashboard;
+mod digests;
 mod errors;
 mod funnels;
 mod layout;
+mod local_time;
 mod performance;
 pub mod route;
 mod session;

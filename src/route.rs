@@ -13,11 +13,12 @@ pub enum Page {
     Performance,
     Consent,
     Alerts,
+    Digests,
 }
 
 impl Page {
     /// Every page, in the order of the navigation.
-    pub const ALL: [Page; 7] = [
+    pub const ALL: [Page; 8] = [
         Page::Overview,
         Page::Funnels,
         Page::Conversions,
@@ -25,6 +26,7 @@ impl Page {
         Page::Performance,
         Page::Consent,
         Page::Alerts,
+        Page::Digests,
     ];
 
     /// Where the page is (`/funnels`).
@@ -37,6 +39,7 @@ impl Page {
             Page::Performance => "/performance",
             Page::Consent => "/consent",
             Page::Alerts => "/alerts",
+            Page::Digests => "/digests",
         }
     }
 
@@ -50,13 +53,19 @@ impl Page {
             Page::Performance => "Performance",
             Page::Consent => "Consent",
             Page::Alerts => "Alerts",
+            Page::Digests => "Digests",
         }
     }
 
     /// Whether only people signed in may open it (a share link shows
     /// reports, not the site's internal settings).
     pub fn needs_account(self) -> bool {
-        self == Page::Alerts
+        matches!(self, Page::Alerts | Page::Digests)
+    }
+
+    /// Whether only admins may open it (it lists people's addresses).
+    pub fn needs_admin(self) -> bool {
+        self == Page::Digests
     }
 }
 

@@ -20,4 +20,5 @@ mod banner;
 mod consent;
 mod dashboard;
 mod delivery;
+mod digests;
 mod funnels;

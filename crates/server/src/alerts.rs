@@ -169,7 +169,7 @@ fn deliveries(rule: &SavedAlertRule, event: AlertEvent) -> impl Iterator<Item = 
 
 fn fire(rule: &SavedAlertRule, observation: Observation, now: i64) -> AlertFiring {
     AlertFiring {
-        id: crate::auth::random_token()[..16].to_owned(),
+        id: crate::token::random_token()[..16].to_owned(),
         site: rule.site.clone(),
         rule: rule.id.clone(),
         rule_name: rule.rule.name.clone(),

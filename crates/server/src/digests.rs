@@ -17,7 +17,7 @@ use lettre::message::{Attachment, MultiPart, SinglePart};
 use sonde_protocol::Granularity;
 use sonde_protocol::digest::Frequency;
 
-use crate::alerts::notify::{DeliveryError, Mailer};
+use crate::mail::{MailError, Mailer};
 use crate::reports::buckets::{Bucket, buckets};
 use crate::site::{Site, Sites};
 use crate::store::digests::StoredDigest;
@@ -31,7 +31,7 @@ pub enum DigestError {
     #[error(transparent)]
     Chart(#[from] chart::ChartError),
     #[error(transparent)]
-    Delivery(#[from] DeliveryError),
+    Mail(#[from] MailError),
     #[error("the digest's site {0:?} no longer exists")]
     UnknownSite(String),
 }
@@ -137,7 +137,7 @@ async fn compose_and_send(
     period: &Bucket,
     postbox: &Postbox,
 ) -> Result<(), DigestError> {
-    let mailer = postbox.mailer.as_ref().ok_or(DeliveryError::NoMailServer)?;
+    let mailer = postbox.mailer.as_ref().ok_or(MailError::NoMailServer)?;
     let figures = {
         let (stores, site, period, k) = (
             stores.clone(),
@@ -194,7 +194,7 @@ async fn compose_and_send(
                 .singlepart(SinglePart::plain(written.text))
                 .multipart(related),
         )
-        .map_err(|e| DeliveryError::Mail(e.to_string()))?;
+        .map_err(|e| MailError::Unwritable(e.to_string()))?;
     mailer.send(message).await?;
     Ok(())
 }

@@ -14,9 +14,10 @@
 //!   and [`writer`] commits to it in groups.
 //!
 //! Beside them: [`config`], [`auth`] (who may read and change what),
-//! [`visitor`] (anonymous ids, daily salts), [`user_agent`], [`site`],
-//! [`rate_limit`], [`metrics`], [`openapi`], and [`error`], the one place
-//! errors become HTTP responses.
+//! [`token`] (random tokens and their hashes), [`visitor`] (anonymous ids,
+//! daily salts), [`user_agent`], [`site`], [`mail`], [`rate_limit`],
+//! [`metrics`], [`openapi`], and [`error`], the one place errors become
+//! HTTP responses.
 
 pub mod alerts;
 pub mod auth;
@@ -27,6 +28,7 @@ pub mod digests;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
@@ -38,6 +40,7 @@ pub mod salt_rotation;
 pub mod site;
 pub mod state;
 pub mod store;
+pub mod token;
 pub mod transfer;
 pub mod user_agent;
 pub mod visitor;
@@ -188,7 +191,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             process: format!(
                 "{addr}/{}/{}",
                 std::process::id(),
-                &auth::random_token()[..8]
+                &crate::token::random_token()[..8]
             ),
         },
     );

@@ -454,7 +454,7 @@ fn user(data_dir: &Path, action: UserAction) -> anyhow::Result<()> {
             }
             let given = given.trim_end_matches(['\r', '\n']);
             let (password, generated) = if given.is_empty() {
-                (sonde_server::auth::random_token()[..20].to_owned(), true)
+                (sonde_server::token::random_token()[..20].to_owned(), true)
             } else {
                 (given.to_owned(), false)
             };

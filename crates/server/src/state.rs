@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use sonde_protocol::{DASHBOARD_SITE, SiteSettings};
 
-use crate::alerts::notify::Mailer;
 use crate::client_address::TrustedProxies;
 use crate::config::{Config, SiteOrigins};
 use crate::digests::Postbox;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::site::{Site, Sites};

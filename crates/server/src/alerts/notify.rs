@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use lettre::message::{Mailbox, header::ContentType};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::message::header::ContentType;
 use sha2::Sha256;
 use sonde_protocol::alert::{AlertEvent, AlertMessage, Channel};
+
+use crate::mail::{MailError, Mailer};
 
 /// How long one delivery may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,55 +20,8 @@ pub enum DeliveryError {
     Refused(reqwest::StatusCode),
     #[error("cannot reach the receiver: {0}")]
     Unreachable(#[from] reqwest::Error),
-    #[error("no mail server is configured (--smtp-url)")]
-    NoMailServer,
-    #[error("the e-mail cannot be written: {0}")]
-    Mail(String),
-    #[error("the mail server refused it: {0}")]
-    Smtp(#[from] lettre::transport::smtp::Error),
-}
-
-/// Where e-mail goes out, and from whom.
-#[derive(Clone)]
-pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-}
-
-impl std::fmt::Debug for Mailer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("from", &self.from).finish()
-    }
-}
-
-impl Mailer {
-    /// `smtp://host:port` (STARTTLS when the server offers it with
-    /// `?tls=required`), `smtps://user:password@host` (TLS); `from` as
-    /// `Sonde <sonde@example.com>`.
-    pub fn new(url: &str, from: &str) -> Result<Mailer, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("--smtp-url {url:?}: {e}"))?
-            .timeout(Some(TIMEOUT))
-            .build();
-        let from = from
-            .parse()
-            .map_err(|e| format!("--mail-from {from:?}: {e}"))?;
-        Ok(Mailer { transport, from })
-    }
-
-    /// Sends a message begun with [`Mailer::builder`].
-    pub async fn send(&self, message: Message) -> Result<(), DeliveryError> {
-        self.transport.send(message).await?;
-        Ok(())
-    }
-
-    /// A message from Sonde to `to`.
-    pub fn builder(&self, to: &str) -> Result<lettre::message::MessageBuilder, DeliveryError> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| DeliveryError::Mail(format!("{to:?}: {e}")))?;
-        Ok(Message::builder().from(self.from.clone()).to(to))
-    }
+    #[error(transparent)]
+    Mail(#[from] MailError),
 }
 
 /// What delivers notifications: an HTTP client and, when configured, the
@@ -123,14 +77,14 @@ impl Notifier {
                 accepted(response)
             }
             Channel::Email { to } => {
-                let mailer = self.mail.as_ref().ok_or(DeliveryError::NoMailServer)?;
+                let mailer = self.mail.as_ref().ok_or(MailError::NoMailServer)?;
                 let email = mailer
                     .builder(to)?
                     .subject(subject(message))
                     .header(ContentType::TEXT_PLAIN)
                     .body(plain_text(message))
-                    .map_err(|e| DeliveryError::Mail(e.to_string()))?;
-                mailer.send(email).await
+                    .map_err(|e| MailError::Unwritable(e.to_string()))?;
+                Ok(mailer.send(email).await?)
             }
         }
     }

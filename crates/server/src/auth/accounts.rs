@@ -59,7 +59,7 @@ pub fn first_admin(accounts: &dyn AccountStore) -> Result<Option<String>, StoreE
         return Ok(None);
     }
     // 20 hex characters: 80 bits, typed from a terminal without ambiguity.
-    let password = super::random_token()[..20].to_owned();
+    let password = crate::token::random_token()[..20].to_owned();
     accounts.put_user(&StoredUser {
         username: FIRST_ADMIN.into(),
         role: Role::Admin,

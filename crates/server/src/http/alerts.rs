@@ -12,9 +12,10 @@ use sonde_protocol::account::Role;
 use sonde_protocol::alert::{AlertFiring, AlertRule, FiringsQuery, SavedAlertRule};
 
 use super::browser_body;
-use crate::auth::{AdminUser, SignedIn, now_ms, random_token};
+use crate::auth::{AdminUser, SignedIn, now_ms};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::token::random_token;
 
 /// Default and largest number of firings one request lists.
 const FIRINGS: u32 = 100;

@@ -13,11 +13,12 @@ use sonde_protocol::digest::{DigestSubscription, SavedDigest, UnsubscribeQuery};
 use subtle::ConstantTimeEq;
 
 use super::browser_body;
-use crate::auth::{AdminUser, now_ms, random_token};
+use crate::auth::{AdminUser, now_ms};
 use crate::digests::{self, last_complete};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::digests::StoredDigest;
+use crate::token::random_token;
 
 async fn load(app: &AppState, id: String) -> Result<StoredDigest, AppError> {
     let store = app.stores().digests.clone();

@@ -141,7 +141,7 @@ async fn create<T: Saved>(
     let body: T::Body = browser_body::read(&headers, body).await?;
     T::check(&body)?;
     let item = T::new(
-        crate::auth::random_token()[..16].to_owned(),
+        crate::token::random_token()[..16].to_owned(),
         site,
         body,
         now_ms(),

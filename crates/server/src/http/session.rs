@@ -11,11 +11,10 @@ use sonde_protocol::account::{Principal, SignIn};
 use super::browser_body;
 use super::delivery::Client;
 use crate::auth::accounts::{SESSION_MS, after_failure};
-use crate::auth::{
-    Reader, SESSION_COOKIE, SHARE_HEADER, SignedIn, now_ms, password, random_token, token_hash,
-};
+use crate::auth::{Reader, SESSION_COOKIE, SHARE_HEADER, SignedIn, now_ms, password};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::token::{random_token, token_hash};
 
 /// `POST /api/session`: signs in with a username and password.
 #[utoipa::path(

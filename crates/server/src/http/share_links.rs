@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use sonde_protocol::ApiError;
 use sonde_protocol::account::{NewShareLink, ShareLink};
 
-use crate::auth::{AdminUser, now_ms, random_token, token_hash};
+use crate::auth::{AdminUser, now_ms};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::token::{random_token, token_hash};
 
 /// `GET /api/sites/{site}/share-links`
 #[utoipa::path(

@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use sonde_protocol::ConsentRecord;
 use sonde_protocol::alert::{AlertFiring, SavedAlertRule};
-use sonde_server::alerts::notify::{Mailer, Notifier};
+use sonde_server::alerts::notify::Notifier;
 use sonde_server::alerts::{AlertSettings, RoundOutcome, round};
 use sonde_server::digests::Postbox;
+use sonde_server::mail::Mailer;
 use sonde_server::reports::performance::{bin, bin_value};
 use sonde_server::site::{Site, Sites};
 

@@ -10,8 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sonde_protocol::digest::{Frequency, SavedDigest};
 use sonde_protocol::overview::OverviewReport;
-use sonde_server::alerts::notify::Mailer;
 use sonde_server::digests::{Postbox, last_complete, round};
+use sonde_server::mail::Mailer;
 use sonde_server::site::{Site, Sites};
 
 use crate::support::history::History;
