@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sonde_protocol::account::{Principal, SignIn};
 use sonde_protocol::alert::{AlertFiring, AlertRule, SavedAlertRule};
+use sonde_protocol::annotation::{Annotation, NewAnnotation};
+use sonde_protocol::api_key::{ApiKey, CreatedApiKey, NewApiKey};
 use sonde_protocol::consent_report::ConsentReport;
 use sonde_protocol::digest::{DigestSubscription, SavedDigest};
 use sonde_protocol::errors::ErrorsReport;
@@ -262,6 +264,15 @@ pub fn consent_log_url(site: &str, from: i64, to: i64, format: &str) -> String {
     )
 }
 
+/// Where a period's raw events download, as `csv` or `parquet` (the
+/// session cookie goes with a plain link).
+pub fn raw_events_url(site: &str, from: i64, to: i64, format: &str) -> String {
+    format!(
+        "/api/raw-events?site={}&from={from}&to={to}&format={format}",
+        js_sys::encode_uri_component(site)
+    )
+}
+
 pub async fn save_goal(site: &str, goal: &Goal) -> Result<SavedGoal, ClientError> {
     post(&site_path(site, "goals"), goal).await
 }
@@ -348,4 +359,52 @@ pub async fn send_digest(id: &str) -> Result<SavedDigest, ClientError> {
 /// The site's firings, the newest first.
 pub async fn alert_firings(site: &str) -> Result<Vec<AlertFiring>, ClientError> {
     get(&site_path(site, "alerts/firings")).await
+}
+
+/// A site's annotations marking an instant in `[from, to)`, oldest first.
+pub async fn annotations(site: &str, from: i64, to: i64) -> Result<Vec<Annotation>, ClientError> {
+    get(&format!(
+        "{}?from={from}&to={to}",
+        site_path(site, "annotations")
+    ))
+    .await
+}
+
+/// The same annotations as a CSV download.
+pub fn annotations_csv_url(site: &str, from: i64, to: i64) -> String {
+    format!(
+        "{}?from={from}&to={to}&format=csv",
+        site_path(site, "annotations")
+    )
+}
+
+pub async fn add_annotation(
+    site: &str,
+    annotation: &NewAnnotation,
+) -> Result<Annotation, ClientError> {
+    post(&site_path(site, "annotations"), annotation).await
+}
+
+pub async fn delete_annotation(id: &str) -> Result<(), ClientError> {
+    delete(&format!(
+        "/api/annotations/{}",
+        js_sys::encode_uri_component(id)
+    ))
+    .await
+}
+
+pub async fn api_keys(site: &str) -> Result<Vec<ApiKey>, ClientError> {
+    get(&site_path(site, "api-keys")).await
+}
+
+pub async fn create_api_key(site: &str, key: &NewApiKey) -> Result<CreatedApiKey, ClientError> {
+    post(&site_path(site, "api-keys"), key).await
+}
+
+pub async fn revoke_api_key(id: &str) -> Result<(), ClientError> {
+    delete(&format!(
+        "/api/api-keys/{}",
+        js_sys::encode_uri_component(id)
+    ))
+    .await
 }

@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 
 use crate::alerts::AlertsPage;
+use crate::annotations::AnnotationsPage;
+use crate::api_keys::ApiKeysPage;
 use crate::consent::Consent;
 use crate::conversions::Conversions;
 use crate::dashboard::Dashboard;
@@ -39,8 +41,10 @@ fn Pages() -> impl IntoView {
                 <Route path=Page::Errors view=Errors />
                 <Route path=Page::Consent view=Consent />
                 <Route path=Page::Performance view=Performance />
+                <Route path=Page::Annotations view=AnnotationsPage />
                 <Route path=Page::Alerts view=AlertsPage />
                 <Route path=Page::Digests view=DigestsPage />
+                <Route path=Page::ApiKeys view=ApiKeysPage />
             </Routes>
         </Router>
     }

@@ -2,7 +2,8 @@
 //! needed, so every chart is unit-tested natively.
 //!
 //! `frame` holds what every chart shares (the canvas, the plot, the mesh's
-//! style, the hover zones); each kind of chart has a file of its own, and
+//! style, the hover zones), `marks` the annotations on charts over time;
+//! each kind of chart has a file of its own, and
 //! `labels` names buckets, instants and shares for charts and tables alike.
 
 mod estimate;
@@ -10,6 +11,7 @@ mod frame;
 mod funnel;
 mod labels;
 mod lines;
+mod marks;
 mod rates;
 mod usage;
 
@@ -19,6 +21,7 @@ pub use estimate::estimate_chart;
 pub use funnel::funnel_chart;
 pub use labels::{bucket_label, percent, point_label, utc_minute};
 pub use lines::lines_chart;
+pub use marks::{Mark, place as place_marks};
 pub use rates::{rate_chart, rate_series_chart};
 pub use usage::usage_chart;
 

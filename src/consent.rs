@@ -12,6 +12,7 @@ use crate::charts::percent;
 use crate::controls::{Range, use_view};
 use crate::layout::ReportPage;
 use crate::route::Page;
+use crate::timeline::{ChartMarks, MarkKey};
 
 async fn load(
     site: String,
@@ -72,12 +73,35 @@ fn Report(site: String, from: i64, to: i64, report: ConsentReport, range: Range)
         view! { <p class="empty">{format!("No banner decision in {}.", range.phrase())}</p> }
             .into_any()
     } else {
-        match charts::lines_chart(&labels, &series, "Banner decisions", (760, 260)) {
+        // The days are the site's; placed by the reader's midnights, a
+        // mark may sit a few hours off, never a day.
+        let marks = ChartMarks::new(
+            report
+                .per_day
+                .iter()
+                .map(|d| local_midnight(&d.day))
+                .collect(),
+        );
+        let summary = format!(
+            "Banner decisions per day: {} accept all, {} reject all, {} custom in total",
+            report.accept_all, report.reject_all, report.custom
+        );
+        let (labels, series) = (labels.clone(), series.clone());
+        (move || match charts::lines_chart(
+            &labels,
+            &series,
+            "Banner decisions",
+            &marks.get(),
+            (760, 260),
+        ) {
             Ok(svg) => view! {
-                <div role="img" aria-label=format!("Banner decisions per day: {} accept all, {} reject all, {} custom in total", report.accept_all, report.reject_all, report.custom) inner_html=svg></div>
-            }.into_any(),
+                <div role="img" aria-label=summary.clone() inner_html=svg></div>
+                <MarkKey marks />
+            }
+            .into_any(),
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-        }
+        })
+        .into_any()
     };
     view! {
         <section class="panel" aria-label="Decisions">
@@ -192,5 +216,16 @@ fn GrantTable(title: &'static str, rows: Vec<GrantsBy>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// `YYYY-MM-DD`'s midnight in the reader's time, in ms.
+fn local_midnight(day: &str) -> i64 {
+    let part = |range: std::ops::Range<usize>| day.get(range).and_then(|p| p.parse::<i32>().ok());
+    match (part(0..4), part(5..7), part(8..10)) {
+        (Some(y), Some(m), Some(d)) => {
+            js_sys::Date::new_with_year_month_day(y as u32, m - 1, d).get_time() as i64
+        }
+        _ => 0,
     }
 }

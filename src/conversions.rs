@@ -16,6 +16,7 @@ use crate::controls::{FormOutcome, Outcome, Range, period, use_view};
 use crate::layout::ReportPage;
 use crate::route::Page;
 use crate::session::Session;
+use crate::timeline::{ChartMarks, MarkKey};
 
 async fn load(
     site: String,
@@ -135,13 +136,23 @@ fn Report(report: ConversionsReport, range: Range) -> impl IntoView {
         sonde_protocol::Granularity::Hour => "hour",
         _ => "day",
     };
-    let over_time = match charts::rate_series_chart(&days, "Visits converting (%)", (760, 240)) {
+    let marks = ChartMarks::new(report.series.iter().map(|p| p.start).collect());
+    let over_time =
+        move || {
+            match charts::rate_series_chart(
+        &days,
+        "Visits converting (%)",
+        &marks.get(),
+        (760, 240),
+    ) {
         Ok(svg) => view! {
             <div role="img" aria-label=format!("Conversion rate per {per}") inner_html=svg></div>
+            <MarkKey marks />
         }
         .into_any(),
         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-    };
+    }
+        };
     view! {
         <section class="panel" aria-label="Conversions">
             <dl class="key-figures">

@@ -13,6 +13,7 @@ use crate::api::{self, ClientError};
 use crate::controls::{Range, period, use_view};
 use crate::layout::ReportPage;
 use crate::route::Page;
+use crate::session::Session;
 use bots::BotsTurnedAway;
 use breakdown::Breakdown;
 use key_figures::KeyFigures;
@@ -26,8 +27,9 @@ pub fn Dashboard() -> impl IntoView {
     view! {
         <ReportPage page=Page::Overview load=move |site| load(site, view.range.get(), view.filters.get())
             let((site, report, overview))>
-            <Usage site report granularity=view.range.get_untracked().granularity() k=overview.k />
+            <Usage site=site.clone() report granularity=view.range.get_untracked().granularity() k=overview.k />
             <Overview report=overview />
+            <RawEvents site range=view.range.get_untracked() />
         </ReportPage>
     }
 }
@@ -104,4 +106,29 @@ fn Usage(
             <UsageChart series=report.series granularity />
         </section>
     }
+}
+
+/// The range's events as stored, one row each, for a spreadsheet or a BI
+/// tool; not offered to a share link, which the server refuses them.
+#[component]
+fn RawEvents(
+    /// The site the events are of.
+    site: String,
+    /// The range shown.
+    range: Range,
+) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let (from, to) = range.bounds(js_sys::Date::now() as i64);
+    session.is_user().then(|| {
+        view! {
+            <section class="panel raw-events" aria-label="Raw events">
+                <h3>"Raw events"</h3>
+                <p>"Every event of " {range.phrase()} " as stored, one row each (the filters do not apply): "
+                    <a href=api::raw_events_url(&site, from, to, "csv") download data-export="raw-csv">"CSV"</a>
+                    " · "
+                    <a href=api::raw_events_url(&site, from, to, "parquet") download data-export="raw-parquet">"Parquet"</a>
+                    ". A script reads the same with an API key that may read the stats."</p>
+            </section>
+        }
+    })
 }

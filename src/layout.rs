@@ -14,6 +14,7 @@ use crate::controls::{FilterChips, RangeControl, query, use_view};
 use crate::route::Page;
 use crate::session::Session;
 use crate::site::CurrentSite;
+use crate::timeline::provide_page_annotations;
 
 /// What a report page says when its report holds nothing: "No error was
 /// reported in the last 7 days (errors are collected from visitors who
@@ -63,6 +64,7 @@ where
     V: IntoView + 'static,
 {
     let site = expect_context::<CurrentSite>();
+    provide_page_annotations();
     let report = LocalResource::new(move || {
         // Called here, not in the future, so the signals `load` reads
         // are tracked.

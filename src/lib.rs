@@ -12,7 +12,9 @@
 //! (`session`) and the site shown (`site`) are contexts provided once.
 
 mod alerts;
+mod annotations;
 mod api;
+mod api_keys;
 mod app;
 mod change;
 pub mod charts;
@@ -31,6 +33,7 @@ pub mod route;
 mod session;
 mod site;
 mod telemetry;
+mod timeline;
 
 pub use app::App;
 

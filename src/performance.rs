@@ -12,6 +12,7 @@ use crate::controls::{Range, period, use_view};
 use crate::csv::CsvTable;
 use crate::layout::{Nothing, ReportPage};
 use crate::route::Page;
+use crate::timeline::{ChartMarks, MarkKey};
 
 async fn load(
     site: String,
@@ -107,13 +108,11 @@ fn OverTime(report: PerformanceReport, range: Range) -> impl IntoView {
         point.vitals.iter().find(|v| v.metric == m).map(|v| v.p75)
     };
     let timed = [Vital::Lcp, Vital::Fcp, Vital::Ttfb, Vital::Inp];
-    let names: Vec<String> = timed.iter().map(|m| m.as_str().to_uppercase()).collect();
-    let lines: Vec<(&str, Vec<u64>)> = timed
+    let lines: Vec<(String, Vec<u64>)> = timed
         .iter()
-        .zip(&names)
-        .map(|(m, name)| {
+        .map(|m| {
             (
-                name.as_str(),
+                m.as_str().to_uppercase(),
                 report
                     .series
                     .iter()
@@ -125,13 +124,21 @@ fn OverTime(report: PerformanceReport, range: Range) -> impl IntoView {
     let chart = if report.series.len() < 2 {
         view! { <p class="empty">"Vitals were measured in fewer than two buckets of this range: nothing to draw over time."</p> }.into_any()
     } else {
-        match charts::lines_chart(&labels, &lines, "p75 (ms)", (760, 260)) {
-            Ok(svg) => view! {
-                <div role="img" aria-label="p75 of LCP, FCP, TTFB and INP over time" inner_html=svg></div>
+        let marks = ChartMarks::new(report.series.iter().map(|p| p.start).collect());
+        let labels = labels.clone();
+        (move || {
+            let lines: Vec<(&str, Vec<u64>)> =
+                lines.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+            match charts::lines_chart(&labels, &lines, "p75 (ms)", &marks.get(), (760, 260)) {
+                Ok(svg) => view! {
+                    <div role="img" aria-label="p75 of LCP, FCP, TTFB and INP over time" inner_html=svg></div>
+                    <MarkKey marks />
+                }
+                .into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
             }
-            .into_any(),
-            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-        }
+        })
+        .into_any()
     };
     let header = [
         "From", "LCP p75", "INP p75", "CLS p75", "FCP p75", "TTFB p75", "Loads",

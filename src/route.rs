@@ -12,21 +12,25 @@ pub enum Page {
     Errors,
     Performance,
     Consent,
+    Annotations,
     Alerts,
     Digests,
+    ApiKeys,
 }
 
 impl Page {
     /// Every page, in the order of the navigation.
-    pub const ALL: [Page; 8] = [
+    pub const ALL: [Page; 10] = [
         Page::Overview,
         Page::Funnels,
         Page::Conversions,
         Page::Errors,
         Page::Performance,
         Page::Consent,
+        Page::Annotations,
         Page::Alerts,
         Page::Digests,
+        Page::ApiKeys,
     ];
 
     /// Where the page is (`/funnels`).
@@ -38,8 +42,10 @@ impl Page {
             Page::Errors => "/errors",
             Page::Performance => "/performance",
             Page::Consent => "/consent",
+            Page::Annotations => "/annotations",
             Page::Alerts => "/alerts",
             Page::Digests => "/digests",
+            Page::ApiKeys => "/api-keys",
         }
     }
 
@@ -52,20 +58,23 @@ impl Page {
             Page::Errors => "Errors",
             Page::Performance => "Performance",
             Page::Consent => "Consent",
+            Page::Annotations => "Annotations",
             Page::Alerts => "Alerts",
             Page::Digests => "Digests",
+            Page::ApiKeys => "API keys",
         }
     }
 
     /// Whether only people signed in may open it (a share link shows
     /// reports, not the site's internal settings).
     pub fn needs_account(self) -> bool {
-        matches!(self, Page::Alerts | Page::Digests)
+        matches!(self, Page::Alerts | Page::Digests | Page::ApiKeys)
     }
 
-    /// Whether only admins may open it (it lists people's addresses).
+    /// Whether only admins may open it (it lists people's addresses, or
+    /// makes keys).
     pub fn needs_admin(self) -> bool {
-        self == Page::Digests
+        matches!(self, Page::Digests | Page::ApiKeys)
     }
 }
 

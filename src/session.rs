@@ -27,6 +27,11 @@ impl Session {
         )
     }
 
+    /// Whether the reader signed in (not a share link).
+    pub fn is_user(&self) -> bool {
+        matches!(self.principal(), Some(Principal::User { .. }))
+    }
+
     /// Signs out and shows the sign-in form.
     pub fn sign_out(&self) {
         let state = self.0;

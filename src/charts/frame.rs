@@ -137,12 +137,16 @@ fn label_style() -> TextStyle<'static> {
         .pos(Pos::new(HPos::Center, VPos::Bottom))
 }
 
+/// `text` as SVG text content.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// A transparent rectangle that shows `title` on hover.
 fn hover_zone(x: i32, y: i32, width: i32, height: i32, title: &str) -> String {
-    let title = title
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let title = escape(title);
     format!(
         "<rect class=\"hover\" x=\"{x}\" y=\"{y}\" width=\"{width}\" height=\"{height}\" fill=\"transparent\"><title>{title}</title></rect>"
     )

@@ -3,14 +3,17 @@
 use plotters::prelude::*;
 
 use super::frame::{self, column_zones, nice_ceiling};
+use super::marks::{self, Mark};
 use super::{ChartError, SERIES, chart_error};
 
 /// Counts per bucket, one line per series (each in a [`SERIES`] colour and
-/// with its own point marker), seven bucket labels on the axis.
+/// with its own point marker), seven bucket labels on the axis, and the
+/// annotations' `marks`.
 pub fn lines_chart(
     labels: &[String],
     series: &[(&str, Vec<u64>)],
     y_desc: &str,
+    marks: &[Mark],
     size: (u32, u32),
 ) -> Result<String, ChartError> {
     frame::svg(size, |root| {
@@ -67,7 +70,9 @@ pub fn lines_chart(
                 format!("{label}: {}", figures.join(", "))
             })
             .collect();
-        Ok(column_zones(&chart, (0, top), &titles))
+        let mut zones = column_zones(&chart, (0, top), &titles);
+        zones.extend(marks::draw(&chart, (0, top), marks));
+        Ok(zones)
     })
 }
 
@@ -83,7 +88,7 @@ mod tests {
             ("Reject all", vec![1, 2, 1, 2, 1]),
             ("Custom", vec![0, 1, 0, 1, 0]),
         ];
-        let svg = lines_chart(&labels, &series, "Decisions", (600, 240)).unwrap();
+        let svg = lines_chart(&labels, &series, "Decisions", &[], (600, 240)).unwrap();
         for text in ["Accept all", "Reject all", "Custom", "Decisions", "Nov 1"] {
             assert!(svg.contains(text), "no {text}");
         }

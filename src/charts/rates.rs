@@ -4,6 +4,7 @@
 use plotters::prelude::*;
 
 use super::frame::{self, bar, bar_label, column_zones, percent_ceiling};
+use super::marks::{self, Mark};
 use super::{ChartError, VISITORS, chart_error};
 
 /// One labelled bar per group, for rates (0 to 1), each bar labelled with
@@ -50,6 +51,7 @@ pub fn rate_chart(
 pub fn rate_series_chart(
     points: &[(String, f64)],
     y_desc: &str,
+    marks: &[Mark],
     size: (u32, u32),
 ) -> Result<String, ChartError> {
     frame::svg(size, |root| {
@@ -75,7 +77,9 @@ pub fn rate_series_chart(
             .iter()
             .map(|(label, rate)| format!("{label}: {:.1} %", rate * 100.0))
             .collect();
-        Ok(column_zones(&chart, (0.0, top), &titles))
+        let mut zones = column_zones(&chart, (0.0, top), &titles);
+        zones.extend(marks::draw(&chart, (0.0, top), marks));
+        Ok(zones)
     })
 }
 
@@ -107,7 +111,7 @@ mod tests {
         let points: Vec<(String, f64)> = (1..=10)
             .map(|d| (format!("Nov {d}"), d as f64 / 100.0))
             .collect();
-        let svg = rate_series_chart(&points, "Visits converting (%)", (600, 240)).unwrap();
+        let svg = rate_series_chart(&points, "Visits converting (%)", &[], (600, 240)).unwrap();
         assert_eq!(svg.matches("<circle").count(), 10);
         assert!(svg.contains("<title>Nov 3: 3.0 %</title>"), "{svg}");
         for label in ["Nov 1", "Visits converting (%)", "10 %"] {

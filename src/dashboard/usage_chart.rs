@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use sonde_protocol::{Granularity, UsagePoint};
 
 use crate::charts;
+use crate::timeline::{ChartMarks, MarkKey};
 
 #[component]
 pub fn UsageChart(
@@ -15,14 +16,16 @@ pub fn UsageChart(
     let views: u64 = series.iter().map(|p| p.pageviews).sum();
     let summary =
         format!("Page views and unique visitors over time: {views} page views in the range.");
-    match charts::usage_chart(&series, granularity, (760, 260)) {
+    let marks = ChartMarks::new(series.iter().map(|p| p.start).collect());
+    move || match charts::usage_chart(&series, granularity, &marks.get(), (760, 260)) {
         Ok(svg) => view! {
             <figure class="chart" data-chart="usage" data-pageviews=views>
-                <div role="img" aria-label=summary inner_html=svg></div>
+                <div role="img" aria-label=summary.clone() inner_html=svg></div>
                 <figcaption>
                     <span class="key pageviews">"Page views"</span>
                     <span class="key visitors">"Unique visitors"</span>
                 </figcaption>
+                <MarkKey marks />
             </figure>
         }
         .into_any(),

@@ -16,6 +16,8 @@ mod support;
 
 mod access;
 mod alerts;
+mod annotations;
+mod api_keys;
 mod banner;
 mod consent;
 mod dashboard;

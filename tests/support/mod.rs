@@ -357,10 +357,12 @@ impl Harness {
         self.server.stores().ingest.write(&events).unwrap();
     }
 
-    /// `POST` JSON to an API path as the signed-in admin.
+    /// `POST` JSON to an API path as the signed-in admin (with the
+    /// session's CSRF token, as the dashboard sends it).
     pub async fn api_post(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
         self.http
             .post(self.url(path))
+            .header("x-csrf-token", &self.csrf)
             .json(body)
             .send()
             .await

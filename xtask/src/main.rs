@@ -344,12 +344,13 @@ fn test(root: &Path) -> Result<()> {
 fn cluster_tests() -> Result<()> {
     let started = cluster::up_for_tests()?;
     let xtask = std::env::current_exe().context("cannot tell where xtask is")?;
-    let runs: [(&[&str], &[&str]); 6] = [
+    let runs: [(&[&str], &[&str]); 7] = [
         // The stores against the cluster, and against DuckDB.
         (&["--lib", "store::clickhouse"], &[]),
         (&["--lib", "store::postgres"], &[]),
         (&["--lib", "store::alerts"], &[]),
         (&["--lib", "store::digests"], &[]),
+        (&["--lib", "store::saved"], &[]),
         // Moving the embedded store's data to the cluster and back.
         (&["--lib", "transfer::"], &[]),
         // The `sonde` binary on the cluster, one test at a time: the fault

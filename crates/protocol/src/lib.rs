@@ -6,6 +6,8 @@
 
 pub mod account;
 pub mod alert;
+pub mod annotation;
+pub mod api_key;
 pub mod consent;
 pub mod consent_report;
 pub mod digest;
@@ -20,6 +22,7 @@ pub mod json;
 pub mod limits;
 pub mod overview;
 pub mod performance;
+pub mod raw_events;
 pub mod scrub;
 pub mod site;
 pub mod usage;

@@ -13,11 +13,16 @@
 //!   another site's choosing.
 //! - An admin creates read-only share links, one site each ([`crate::http::share_links`]);
 //!   the dashboard sends the link's token in `X-Sonde-Share`.
+//! - An admin creates site API keys ([`crate::http::api_keys`]) for scripts
+//!   and pipelines, sent as `Authorization: Bearer <token>`: a key with
+//!   the `stats` scope reads as a share link does ([`Reader::Key`]), one
+//!   with `annotations` may add annotations ([`Annotator`]).
 //! - The first admin is made by `sonde user put` or, when no one can sign
 //!   in yet, at start with a password printed once ([`accounts::first_admin`]).
 //!
 //! Handlers say what they need by their extractors: [`Reader`] to read a
-//! site's data, [`SignedIn`] for a person, [`AdminUser`] for an admin.
+//! site's data, [`SignedIn`] for a person, [`AdminUser`] for an admin,
+//! [`Annotator`] to add an annotation.
 
 pub mod accounts;
 pub mod password;
@@ -26,6 +31,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use sonde_protocol::account::{Role, User};
+use sonde_protocol::api_key::{ApiKey, ApiKeyScope};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
@@ -41,6 +47,41 @@ pub const SHARE_HEADER: &str = "x-sonde-share";
 
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// What every API key's token begins with, so a leaked one is recognised
+/// (secret scanners look for such prefixes).
+pub const API_KEY_PREFIX: &str = "sonde_";
+
+/// The bearer token of `Authorization`, if the request has one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The API key the request is sent with, if any: refused when revoked or
+/// unknown, and when it may not do `scope`.
+async fn api_key(
+    parts: &Parts,
+    app: &AppState,
+    scope: ApiKeyScope,
+) -> Result<Option<ApiKey>, AppError> {
+    let Some(token) = bearer(&parts.headers) else {
+        return Ok(None);
+    };
+    let hash = token_hash(token);
+    let accounts = app.stores().accounts.clone();
+    let key = tokio::task::spawn_blocking(move || accounts.api_key(&hash))
+        .await??
+        .ok_or(AppError::ApiKeyInvalid)?;
+    if !key.may(scope) {
+        return Err(AppError::ApiKeyScope(scope.label()));
+    }
+    Ok(Some(key))
 }
 
 /// The session token in the request's cookie.
@@ -110,21 +151,25 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// Someone who may read dashboards: a signed-in person (any site), or a
-/// share link (its site only). Reading changes nothing, so it needs no
-/// CSRF token.
+/// Someone who may read dashboards: a signed-in person (any site), a
+/// share link or an API key with the `stats` scope (its site only).
+/// Reading changes nothing, so it needs no CSRF token.
 #[derive(Clone, Debug)]
 pub enum Reader {
     User(User),
     Share { site: String },
+    Key { site: String },
 }
 
 impl Reader {
-    /// Refuses a share link for another site.
+    /// Refuses a share link or a key for another site.
     pub fn check_site(&self, site: &str) -> Result<(), AppError> {
         match self {
             Reader::Share { site: shared } if shared != site => {
                 Err(AppError::NotShared(site.to_owned()))
+            }
+            Reader::Key { site: own } if own != site => {
+                Err(AppError::KeyForOtherSite(site.to_owned()))
             }
             _ => Ok(()),
         }
@@ -148,12 +193,55 @@ impl FromRequestParts<AppState> for Reader {
                 .ok_or(AppError::ShareLinkInvalid)?;
             return Ok(Reader::Share { site: link.site });
         }
+        if let Some(key) = api_key(parts, app, ApiKeyScope::Stats).await? {
+            return Ok(Reader::Key { site: key.site });
+        }
         // Reading needs no CSRF token, whatever the method (a funnel is a
         // POST); look the session up as a GET would.
         let method = std::mem::replace(&mut parts.method, Method::GET);
         let signed_in = SignedIn::from_request_parts(parts, app).await;
         parts.method = method;
         Ok(Reader::User(signed_in?.user))
+    }
+}
+
+/// Who may add an annotation: an admin (CSRF checked as for
+/// [`SignedIn`]), or an API key with the `annotations` scope, for its site.
+#[derive(Clone, Debug)]
+pub enum Annotator {
+    Admin(User),
+    Key(ApiKey),
+}
+
+impl Annotator {
+    /// Refuses a key for another site.
+    pub fn check_site(&self, site: &str) -> Result<(), AppError> {
+        match self {
+            Annotator::Key(key) if key.site != site => {
+                Err(AppError::KeyForOtherSite(site.to_owned()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// How the annotation says who added it.
+    pub fn name(&self) -> String {
+        match self {
+            Annotator::Admin(user) => user.username.clone(),
+            Annotator::Key(key) => format!("API key {}", key.name),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Annotator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, AppError> {
+        if let Some(key) = api_key(parts, app, ApiKeyScope::Annotations).await? {
+            return Ok(Annotator::Key(key));
+        }
+        let AdminUser(user) = AdminUser::from_request_parts(parts, app).await?;
+        Ok(Annotator::Admin(user))
     }
 }
 
@@ -190,5 +278,26 @@ mod tests {
             role: Role::Viewer,
         });
         assert!(person.may_read("blog"));
+        let key = Reader::Key {
+            site: "shop".into(),
+        };
+        assert!(key.may_read("shop"));
+        assert!(!key.may_read("blog"));
+    }
+
+    #[test]
+    fn an_api_key_comes_as_a_bearer_token() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer sonde_abc"),
+        );
+        assert_eq!(bearer(&headers), Some("sonde_abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic eA=="),
+        );
+        assert_eq!(bearer(&headers), None);
     }
 }

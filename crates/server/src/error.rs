@@ -66,6 +66,16 @@ pub enum AppError {
     ShareLinkInvalid,
     #[error("this share link is for another site than {0:?}")]
     NotShared(String),
+    #[error("this API key was revoked, or never existed")]
+    ApiKeyInvalid,
+    #[error("this API key may not {0}; an admin can make one that may")]
+    ApiKeyScope(&'static str),
+    #[error("this API key is for another site than {0:?}")]
+    KeyForOtherSite(String),
+    #[error(
+        "a share link shows the reports, not raw events; sign in, or use an API key with the stats scope"
+    )]
+    RawEventsNotShared,
     #[error("{0}")]
     NotFound(String),
     #[error("the server is busy; try again in a second")]
@@ -104,11 +114,15 @@ impl AppError {
             | AppError::AdminOff
             | AppError::CsrfRefused
             | AppError::AdminOnly
-            | AppError::NotShared(_) => StatusCode::FORBIDDEN,
+            | AppError::NotShared(_)
+            | AppError::ApiKeyScope(_)
+            | AppError::KeyForOtherSite(_)
+            | AppError::RawEventsNotShared => StatusCode::FORBIDDEN,
             AppError::NotAuthorized
             | AppError::SignInRequired
             | AppError::WrongCredentials
-            | AppError::ShareLinkInvalid => StatusCode::UNAUTHORIZED,
+            | AppError::ShareLinkInvalid
+            | AppError::ApiKeyInvalid => StatusCode::UNAUTHORIZED,
             AppError::LockedOut(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy | AppError::Store(StoreError::Unavailable(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -144,6 +158,10 @@ impl AppError {
             AppError::AdminOnly => "admin_only",
             AppError::ShareLinkInvalid => "share_link_invalid",
             AppError::NotShared(_) => "not_shared",
+            AppError::ApiKeyInvalid => "api_key_invalid",
+            AppError::ApiKeyScope(_) => "api_key_scope",
+            AppError::KeyForOtherSite(_) => "key_for_other_site",
+            AppError::RawEventsNotShared => "raw_events_not_shared",
             AppError::NotFound(_) => "not_found",
             AppError::Busy => "busy",
             AppError::Store(StoreError::Unavailable(_)) => "store_unavailable",
@@ -162,7 +180,8 @@ impl AppError {
             AppError::Rejected(r) => Some(r.field().to_owned()),
             AppError::UnknownSite(_)
             | AppError::OriginNotAllowed { .. }
-            | AppError::NotShared(_) => Some("site".into()),
+            | AppError::NotShared(_)
+            | AppError::KeyForOtherSite(_) => Some("site".into()),
             AppError::BadQuery { field, .. } => field.clone(),
             _ => None,
         }

@@ -12,6 +12,8 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod annotations;
+pub mod api_keys;
 pub mod browser_body;
 pub mod consent;
 pub mod consent_log;
@@ -25,6 +27,7 @@ pub mod funnel;
 pub mod ingest;
 pub mod operations;
 pub mod performance;
+pub mod raw_events;
 pub mod report_query;
 pub mod saved;
 pub mod security_headers;

@@ -32,6 +32,7 @@ pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
+pub mod raw_events;
 pub mod reports;
 pub mod retention;
 pub mod rollup;

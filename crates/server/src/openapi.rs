@@ -15,9 +15,10 @@ use utoipa::OpenApi;
     modifiers(&AdminToken),
     tags(
         (name = "collection", description = "What the browser sends, and what the embed asks for; no sign-in"),
-        (name = "dashboard", description = "What the dashboard asks: a signed-in person (session cookie) or a share link (`X-Sonde-Share`)"),
-        (name = "account", description = "Signing in, people and share links; changes need the session's `X-CSRF-Token`"),
+        (name = "dashboard", description = "What the dashboard asks: a signed-in person (session cookie), a share link (`X-Sonde-Share`) or a site API key with the `stats` scope (`Authorization: Bearer sonde_…`)"),
+        (name = "account", description = "Signing in, people, share links and site API keys; changes need the session's `X-CSRF-Token`"),
         (name = "alerts", description = "Alert rules and their firings: read by anyone signed in, changed by admins (with the session's `X-CSRF-Token`)"),
+        (name = "annotations", description = "Marks on a site's timeline: read as the dashboard is, added by admins or with a site API key with the `annotations` scope"),
         (name = "digests", description = "Who gets each site's figures by e-mail, weekly or monthly: admins only, as they hold people's addresses"),
         (name = "admin", description = "Sites and their settings, for the operator (bearer admin token)"),
     )

@@ -17,9 +17,9 @@ use utoipa_axum::routes;
 
 use crate::error::AppError;
 use crate::http::{
-    admin, alerts, consent, consent_log, conversions, digests, embed, erase, errors, funnel,
-    ingest, operations, performance, saved, security_headers, session, share_links, sites, usage,
-    users, web_files,
+    admin, alerts, annotations, api_keys, consent, consent_log, conversions, digests, embed, erase,
+    errors, funnel, ingest, operations, performance, raw_events, saved, security_headers, session,
+    share_links, sites, usage, users, web_files,
 };
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -44,6 +44,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(consent_log::export))
         .routes(routes!(conversions::conversions))
         .routes(routes!(performance::performance))
+        .routes(routes!(raw_events::export))
         .routes(routes!(sites::list))
         // Accounts, share links, saved funnels and goals.
         .routes(routes!(
@@ -55,6 +56,8 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(users::remove))
         .routes(routes!(share_links::list, share_links::create))
         .routes(routes!(share_links::revoke))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke))
         .routes(routes!(saved::list_funnels, saved::create_funnel))
         .routes(routes!(
             saved::get_funnel,
@@ -67,6 +70,9 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::list, alerts::create))
         .routes(routes!(alerts::update, alerts::remove))
         .routes(routes!(alerts::firings))
+        // Annotations.
+        .routes(routes!(annotations::list, annotations::create))
+        .routes(routes!(annotations::remove))
         // Digests.
         .routes(routes!(digests::list, digests::create))
         .routes(routes!(digests::remove))

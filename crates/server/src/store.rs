@@ -9,8 +9,8 @@
 //! | [`LifecycleStore`] | erasure, retention, rollup | erase, the retention and rollup tasks |
 //! | [`ReportStore`] | counts and rows for [`crate::reports`] | report handlers |
 //! | [`SiteStore`] | sites and their settings | the state at start, the admin API, the CLI |
-//! | [`AccountStore`] | people, sign-in sessions, share links | auth |
-//! | [`SavedStore`] | saved funnels and goals | saved items, reports |
+//! | [`AccountStore`] | people, sign-in sessions, share links, site API keys | auth |
+//! | [`SavedStore`] | saved funnels, goals and annotations | saved items, reports, annotations |
 //! | [`AlertStore`] | alert rules and firings | alerts |
 //! | [`DigestStore`] | digest subscriptions | digests |
 //! | [`StoreInspection`] | health, size, raw counts and dumps | operations, demo, tests |

@@ -5,12 +5,13 @@
 //! counts what follows, then the sites, the people who may sign in (their
 //! password hashes, so they keep their passwords), saved funnels and
 //! goals, alert rules (with their secrets) and their firings, digest
-//! subscriptions (with their unsubscribe tokens), each site's
+//! subscriptions (with their unsubscribe tokens), annotations, each site's
 //! consent chain as stored (places and hashes, so an
 //! exported consent log still verifies against it), the daily counts, and
 //! the events in the order they were stored. Sign-in sessions, share
-//! links and the day's salts are not moved: people sign in again, links
-//! are made again, and a salt never leaves the store it was made in
+//! links, API keys and the day's salts are not moved: people sign in
+//! again, links and keys are made again, and a salt never leaves the store
+//! it was made in
 //! (a visitor active during the move gets a new id for the rest of the
 //! day).
 //!
@@ -23,6 +24,7 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 use sonde_protocol::account::Role;
 use sonde_protocol::alert::{AlertFiring, SavedAlertRule};
+use sonde_protocol::annotation::Annotation;
 use sonde_protocol::funnel::SavedFunnel;
 use sonde_protocol::goal::SavedGoal;
 use sonde_protocol::{EventData, SiteSettings};
@@ -81,6 +83,9 @@ pub struct Summary {
     /// (Exports before digests have none.)
     #[serde(default)]
     pub digests: u64,
+    /// (Exports before annotations have none.)
+    #[serde(default)]
+    pub annotations: u64,
     pub consents: u64,
     pub daily_counts: u64,
     pub events: u64,
@@ -91,7 +96,8 @@ impl std::fmt::Display for Summary {
         write!(
             f,
             "{} sites, {} people, {} funnels, {} goals, {} alert rules with {} firings, \
-             {} digest subscriptions, {} consent records, {} daily counts and {} events",
+             {} digest subscriptions, {} annotations, {} consent records, {} daily counts \
+             and {} events",
             self.sites,
             self.users,
             self.funnels,
@@ -99,6 +105,7 @@ impl std::fmt::Display for Summary {
             self.alert_rules,
             self.alert_firings,
             self.digests,
+            self.annotations,
             self.consents,
             self.daily_counts,
             self.events
@@ -143,6 +150,7 @@ enum Line {
     AlertRule(SavedAlertRule),
     AlertFiring(AlertFiring),
     Digest(StoredDigest),
+    Annotation(Annotation),
     Consent(StoredConsent),
     DailyCount(DailyCount),
     Event(ExportedEvent),
@@ -203,6 +211,9 @@ pub fn export(
         let digests = from.digests.digests(&site.key)?;
         summary.digests += digests.len() as u64;
         saved.extend(digests.into_iter().map(Line::Digest));
+        let annotations = from.saved.annotations(&site.key)?;
+        summary.annotations += annotations.len() as u64;
+        saved.extend(annotations.into_iter().map(Line::Annotation));
         consents.extend(from.transfer.stored_consents(&site.key)?);
         counts.extend(from.transfer.daily_counts(&site.key)?);
         if contents == Contents::Everything {
@@ -350,6 +361,10 @@ pub fn import(
             Line::Digest(digest) => {
                 to.digests.put_digest(&digest)?;
                 stored.digests += 1;
+            }
+            Line::Annotation(annotation) => {
+                to.saved.put_annotation(&annotation)?;
+                stored.annotations += 1;
             }
             Line::Consent(consent) => {
                 consents.push(consent);
@@ -629,6 +644,17 @@ mod tests {
             })
             .unwrap();
         stores
+            .saved
+            .put_annotation(&Annotation {
+                id: "a1".into(),
+                site: "shop".into(),
+                at: 12,
+                text: "Deploy 2.4.0".into(),
+                added_by: "api key deploys".into(),
+                added_at: 13,
+            })
+            .unwrap();
+        stores
     }
 
     /// What a store holds of `site`, read through every role.
@@ -641,6 +667,7 @@ mod tests {
         alert_rules: Vec<SavedAlertRule>,
         alert_firings: Vec<AlertFiring>,
         digests: Vec<StoredDigest>,
+        annotations: Vec<Annotation>,
         consents: Vec<StoredConsent>,
         counts: Vec<DailyCount>,
         events: Vec<StoredEvent>,
@@ -676,6 +703,7 @@ mod tests {
             alert_rules: stores.alerts.alert_rules(site).unwrap(),
             alert_firings: stores.alerts.firings(site, u32::MAX).unwrap(),
             digests: stores.digests.digests(site).unwrap(),
+            annotations: stores.saved.annotations(site).unwrap(),
             consents: stores.transfer.stored_consents(site).unwrap(),
             counts: stores.transfer.daily_counts(site).unwrap(),
             events,
@@ -726,6 +754,7 @@ mod tests {
                 alert_rules: 1,
                 alert_firings: 1,
                 digests: 1,
+                annotations: 1,
                 consents: 3,
                 daily_counts: 2,
                 events: before.events.len() as u64,

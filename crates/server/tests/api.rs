@@ -8,6 +8,7 @@ mod support;
 mod api {
     mod abuse;
     mod alerts;
+    mod annotations;
     mod banner;
     mod consent;
     mod consent_report;
@@ -19,6 +20,7 @@ mod api {
     mod ingest;
     mod operations;
     mod privacy;
+    mod raw_events;
     mod reports;
     mod sites;
     mod usage;

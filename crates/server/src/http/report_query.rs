@@ -21,6 +21,7 @@ use sonde_protocol::funnel::FunnelQuery;
 use sonde_protocol::goal::ConversionsQuery;
 use sonde_protocol::overview::OverviewQuery;
 use sonde_protocol::performance::PerformanceQuery;
+use sonde_protocol::raw_events::RawEventsQuery;
 use sonde_protocol::usage::{RealtimeQuery, UsageQuery};
 
 use crate::auth::Reader;
@@ -248,6 +249,16 @@ impl ReportParams for ConsentLogQuery {
     fn check(&self) -> Result<(), AppError> {
         super::consent_log::Format::parse(&self.format).map(|_| ())
     }
+}
+
+impl ReportParams for RawEventsQuery {
+    fn site(&self) -> &str {
+        &self.site
+    }
+    fn period(&self) -> Option<(i64, i64)> {
+        Some((self.from, self.to))
+    }
+    const ANY_LENGTH: bool = true;
 }
 
 /// The last minutes, not a chosen period.

@@ -1,9 +1,10 @@
 //! What the store keeps about the dashboard's readers: people, their
-//! sign-in sessions, and share links. Secrets are kept only as hashes: a
-//! password as its argon2 hash, a session or share token as its blake3 hash,
-//! so a copy of the store opens no dashboard.
+//! sign-in sessions, share links and site API keys. Secrets are kept only
+//! as hashes: a password as its argon2 hash, a session, share or API token
+//! as its blake3 hash, so a copy of the store opens no dashboard.
 
 use sonde_protocol::account::{Role, ShareLink, User};
+use sonde_protocol::api_key::ApiKey;
 
 use super::StoreError;
 
@@ -83,4 +84,15 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
 
     /// Revokes a link; `false` when there was no such link.
     fn revoke_share_link(&self, id: &str) -> Result<bool, StoreError>;
+
+    fn create_api_key(&self, key: &ApiKey, token_hash: &str) -> Result<(), StoreError>;
+
+    /// The key a token is, unless it was revoked.
+    fn api_key(&self, token_hash: &str) -> Result<Option<ApiKey>, StoreError>;
+
+    /// The keys of a site, newest first.
+    fn api_keys(&self, site: &str) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Revokes a key; `false` when there was no such key.
+    fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError>;
 }

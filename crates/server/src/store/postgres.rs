@@ -1,6 +1,7 @@
 //! The application's data in PostgreSQL, shared by every Sonde process of
-//! a cluster: sites, accounts, sign-in sessions, share links, saved
-//! funnels and goals, consent records and their chain, the daily counts,
+//! a cluster: sites, accounts, sign-in sessions, share links, API keys,
+//! saved funnels, goals and annotations, alert rules and firings, digest
+//! subscriptions, consent records and their chain, the daily counts,
 //! and the day's salts ([`crate::visitor::SaltKeeper`]). The events are on
 //! the ClickHouse cluster ([`super::ClickHouseStore`]).
 //!
@@ -65,6 +66,7 @@ const TABLES: &[&str] = &[
     "users",
     "sessions",
     "share_links",
+    "api_keys",
     "saved",
     "consents",
     "consent_erasures",
@@ -409,6 +411,19 @@ mod tests {
                 store.create_share_link(&link, &format!("th-{id}")).unwrap();
             }
             assert!(store.revoke_share_link("l2").unwrap());
+            for (id, at) in [("k1", 5), ("k2", 9)] {
+                let key = sonde_protocol::api_key::ApiKey {
+                    id: id.into(),
+                    site: "shop".into(),
+                    name: format!("key {id}"),
+                    scopes: vec![sonde_protocol::api_key::ApiKeyScope::Stats],
+                    prefix: "sonde_ab".into(),
+                    created_by: "ada".into(),
+                    created_at: at,
+                };
+                store.create_api_key(&key, &format!("kh-{id}")).unwrap();
+            }
+            assert!(store.revoke_api_key("k1").unwrap());
             for (id, name) in [("f1", "Checkout"), ("f2", "about"), ("f3", "Blog")] {
                 store
                     .put_funnel(&SavedFunnel {
@@ -480,6 +495,9 @@ mod tests {
                 format!("{:?}", store.session("t1", START + DAY).unwrap()),
                 format!("{:?}", store.share_links("shop").unwrap()),
                 format!("{:?}", store.share_link("th-l2").unwrap()),
+                format!("{:?}", store.api_keys("shop").unwrap()),
+                format!("{:?}", store.api_key("kh-k1").unwrap()),
+                format!("{:?}", store.api_key("kh-k2").unwrap()),
                 format!("{:?}", store.funnels("shop").unwrap()),
                 format!("{:?}", store.goals("shop").unwrap()),
                 format!("{:?}", store.goal("g1").unwrap()),

@@ -2,8 +2,10 @@
 
 use duckdb::{OptionalExt, params};
 use sonde_protocol::account::{Role, ShareLink, User};
+use sonde_protocol::api_key::ApiKey;
 
 use super::DuckDbStore;
+use super::saved::corrupt;
 use crate::store::StoreError;
 use crate::store::accounts::{AccountStore, StoredSession, StoredUser};
 
@@ -204,6 +206,49 @@ impl AccountStore for DuckDbStore {
             [id],
         )? == 1)
     }
+
+    fn create_api_key(&self, key: &ApiKey, token_hash: &str) -> Result<(), StoreError> {
+        let body = serde_json::to_string(key).map_err(corrupt)?;
+        self.conn().execute(
+            "INSERT INTO api_keys VALUES (?, ?, ?, ?)",
+            params![key.id, token_hash, key.site, body],
+        )?;
+        Ok(())
+    }
+
+    fn api_key(&self, token_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let body: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT body FROM api_keys WHERE token_hash = ?",
+                [token_hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        body.map(|b| serde_json::from_str(&b).map_err(corrupt))
+            .transpose()
+    }
+
+    fn api_keys(&self, site: &str) -> Result<Vec<ApiKey>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT body FROM api_keys WHERE site = ?")?;
+        let bodies = stmt
+            .query_map([site], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut keys = bodies
+            .iter()
+            .map(|b| serde_json::from_str::<ApiKey>(b).map_err(corrupt))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort_by(|a, b| (b.created_at, &a.id).cmp(&(a.created_at, &b.id)));
+        Ok(keys)
+    }
+
+    fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM api_keys WHERE id = ?", [id])?
+            == 1)
+    }
 }
 
 fn share_link_row(r: &duckdb::Row<'_>) -> duckdb::Result<ShareLink> {
@@ -262,5 +307,33 @@ mod tests {
         assert!(!store.revoke_share_link("l1").unwrap());
         assert_eq!(store.share_link("th").unwrap(), None);
         assert!(store.share_links("shop").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_revoked_api_key_is_no_key() {
+        use sonde_protocol::api_key::ApiKeyScope;
+        let store = DuckDbStore::in_memory().unwrap();
+        let key = |id: &str, at: i64| ApiKey {
+            id: id.into(),
+            site: "shop".into(),
+            name: format!("key {id}"),
+            scopes: vec![ApiKeyScope::Stats],
+            prefix: "sonde_ab".into(),
+            created_by: "ada".into(),
+            created_at: at,
+        };
+        store.create_api_key(&key("k1", 1), "h1").unwrap();
+        store.create_api_key(&key("k2", 2), "h2").unwrap();
+        assert_eq!(store.api_key("h1").unwrap(), Some(key("k1", 1)));
+        assert_eq!(
+            store.api_keys("shop").unwrap(),
+            vec![key("k2", 2), key("k1", 1)],
+            "newest first"
+        );
+        assert!(store.api_keys("blog").unwrap().is_empty());
+        assert!(store.revoke_api_key("k1").unwrap());
+        assert!(!store.revoke_api_key("k1").unwrap());
+        assert_eq!(store.api_key("h1").unwrap(), None);
+        assert_eq!(store.api_keys("shop").unwrap(), vec![key("k2", 2)]);
     }
 }

@@ -4,15 +4,17 @@
 use duckdb::{OptionalExt, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sonde_protocol::annotation::Annotation;
 use sonde_protocol::funnel::SavedFunnel;
 use sonde_protocol::goal::SavedGoal;
 
 use super::DuckDbStore;
 use crate::store::StoreError;
-use crate::store::saved::SavedStore;
+use crate::store::saved::{SavedStore, in_time_order};
 
 const FUNNEL: &str = "funnel";
 const GOAL: &str = "goal";
+const ANNOTATION: &str = "annotation";
 
 pub(super) fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -123,5 +125,21 @@ impl SavedStore for DuckDbStore {
 
     fn remove_goal(&self, id: &str) -> Result<bool, StoreError> {
         self.remove_saved(GOAL, id)
+    }
+
+    fn put_annotation(&self, a: &Annotation) -> Result<(), StoreError> {
+        self.put_saved(ANNOTATION, &a.id, &a.site, &a.text, a)
+    }
+
+    fn annotation(&self, id: &str) -> Result<Option<Annotation>, StoreError> {
+        self.saved_one(ANNOTATION, id)
+    }
+
+    fn annotations(&self, site: &str) -> Result<Vec<Annotation>, StoreError> {
+        self.saved_of_site(ANNOTATION, site).map(in_time_order)
+    }
+
+    fn remove_annotation(&self, id: &str) -> Result<bool, StoreError> {
+        self.remove_saved(ANNOTATION, id)
     }
 }

@@ -260,6 +260,22 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             Ok(())
         },
     },
+    Migration {
+        name: "site api keys",
+        apply: |tx| {
+            // Like share links: the token kept only as its hash; the key
+            // as its protocol type's JSON. Revoking deletes the row.
+            tx.execute_batch(
+                "CREATE TABLE api_keys (
+                     id         VARCHAR PRIMARY KEY,
+                     token_hash VARCHAR NOT NULL UNIQUE,
+                     site       VARCHAR NOT NULL,
+                     body       VARCHAR NOT NULL
+                 );",
+            )?;
+            Ok(())
+        },
+    },
 ];
 
 /// Creates the sequence `name` to count on from the largest number `max`

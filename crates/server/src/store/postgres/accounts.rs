@@ -1,10 +1,12 @@
 //! [`AccountStore`] in PostgreSQL: people, their sign-in sessions (so that
 //! a session opened on one Sonde process is valid on every other) and
-//! share links.
+//! share links and site API keys.
 
 use sonde_protocol::account::{Role, ShareLink, User};
+use sonde_protocol::api_key::ApiKey;
 
 use super::PostgresStore;
+use super::saved::corrupt;
 use crate::store::StoreError;
 use crate::store::accounts::{AccountStore, StoredSession, StoredUser};
 
@@ -186,5 +188,42 @@ impl AccountStore for PostgresStore {
             "UPDATE share_links SET revoked = true WHERE id = $1 AND NOT revoked",
             &[&id],
         )? == 1)
+    }
+
+    fn create_api_key(&self, key: &ApiKey, token_hash: &str) -> Result<(), StoreError> {
+        let body = serde_json::to_string(key).map_err(corrupt)?;
+        self.client()?.execute(
+            "INSERT INTO api_keys VALUES ($1, $2, $3, $4)",
+            &[&key.id, &token_hash, &key.site, &body],
+        )?;
+        Ok(())
+    }
+
+    fn api_key(&self, token_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT body FROM api_keys WHERE token_hash = $1",
+            &[&token_hash],
+        )?;
+        row.map(|r| serde_json::from_str(r.get(0)).map_err(corrupt))
+            .transpose()
+    }
+
+    fn api_keys(&self, site: &str) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = self
+            .client()?
+            .query("SELECT body FROM api_keys WHERE site = $1", &[&site])?;
+        let mut keys = rows
+            .iter()
+            .map(|r| serde_json::from_str::<ApiKey>(r.get(0)).map_err(corrupt))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort_by(|a, b| (b.created_at, &a.id).cmp(&(a.created_at, &b.id)));
+        Ok(keys)
+    }
+
+    fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client()?
+            .execute("DELETE FROM api_keys WHERE id = $1", &[&id])?
+            == 1)
     }
 }

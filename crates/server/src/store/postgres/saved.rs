@@ -3,14 +3,17 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sonde_protocol::annotation::Annotation;
 use sonde_protocol::funnel::SavedFunnel;
 use sonde_protocol::goal::SavedGoal;
 
 use super::PostgresStore;
+use crate::store::saved::in_time_order;
 use crate::store::{SavedStore, StoreError};
 
 const FUNNEL: &str = "funnel";
 const GOAL: &str = "goal";
+const ANNOTATION: &str = "annotation";
 
 pub(super) fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -109,5 +112,21 @@ impl SavedStore for PostgresStore {
 
     fn remove_goal(&self, id: &str) -> Result<bool, StoreError> {
         self.remove_saved(GOAL, id)
+    }
+
+    fn put_annotation(&self, a: &Annotation) -> Result<(), StoreError> {
+        self.put_saved(ANNOTATION, (&a.id, &a.site, &a.text), a)
+    }
+
+    fn annotation(&self, id: &str) -> Result<Option<Annotation>, StoreError> {
+        self.saved_one(ANNOTATION, id)
+    }
+
+    fn annotations(&self, site: &str) -> Result<Vec<Annotation>, StoreError> {
+        self.saved_of_site(ANNOTATION, site).map(in_time_order)
+    }
+
+    fn remove_annotation(&self, id: &str) -> Result<bool, StoreError> {
+        self.remove_saved(ANNOTATION, id)
     }
 }

@@ -121,6 +121,15 @@ const MIGRATIONS: &[&str] = &[
         until bigint NOT NULL
     );
     "#,
+    // 3: site API keys, as share links: the token kept only as its hash.
+    r#"
+    CREATE TABLE api_keys (
+        id text COLLATE "C" PRIMARY KEY,
+        token_hash text NOT NULL UNIQUE,
+        site text COLLATE "C" NOT NULL,
+        body text NOT NULL
+    );
+    "#,
 ];
 
 /// Applies the migrations the database has not had yet, in order.
