@@ -559,7 +559,10 @@ mod tests {
             assert_eq!(p, d, "answer {i} differs");
         }
         // The answers say something: records, an erased link, counts.
-        assert!(on_postgres[11] == "299", "{}", on_postgres[11]);
+        assert!(on_postgres[14] == "299", "{}", on_postgres[14]);
+        assert!(on_postgres[8].contains("key k2"), "{}", on_postgres[8]);
+        assert_eq!(on_postgres[9], "None", "a revoked key is no key");
+        assert!(on_postgres[10].contains("key k2"), "{}", on_postgres[10]);
         assert!(
             on_postgres.iter().any(|a| a.contains("true,")),
             "an erased link"
