@@ -56,6 +56,20 @@ async fn a_wrong_password_is_told_and_a_share_link_opens_its_site_read_only() {
         .for_element(Locator::Css("figure[data-chart=usage] svg"))
         .await
         .expect("the shared view draws the usage chart");
+    // Rows are not for share links: no raw events offered, nor the pages
+    // of the site's settings.
+    assert_eq!(
+        h.js("return document.querySelectorAll('section.raw-events').length")
+            .await,
+        serde_json::json!(0)
+    );
+    let pages = h
+        .js("return [...document.querySelectorAll('nav.pages a')].map(a => a.textContent).join(',')")
+        .await;
+    assert_eq!(
+        pages,
+        serde_json::json!("Overview,Funnels,Conversions,Errors,Performance,Consent,Annotations")
+    );
     // Choosing a range keeps the link's token in the URL.
     h.click(".range-picker button[data-range='24h']").await;
     let token = path.trim_start_matches("/?share=").to_owned();

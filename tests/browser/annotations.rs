@@ -83,6 +83,19 @@ async fn a_pipelines_annotation_is_drawn_on_every_chart_over_time() {
         "{title}"
     );
     h.screenshot("annotations-usage-desktop").await;
+    // The overview offers the range's raw events to people signed in.
+    let raw = h
+        .attribute("section.raw-events a[data-export=raw-csv]", "href")
+        .await
+        .unwrap();
+    assert!(raw.starts_with("/api/raw-events?site=demo&from="), "{raw}");
+    let rows = h.api_text(&raw).await;
+    assert!(
+        rows.starts_with("id,time,kind,category,"),
+        "{}",
+        &rows[..80]
+    );
+    assert!(rows.lines().count() > 1000, "the demo's four weeks");
 
     wait_for_mark(
         &h,
