@@ -15,6 +15,7 @@ pub mod erase;
 pub mod error;
 pub mod errors;
 pub mod event;
+pub mod events_report;
 pub mod filters;
 pub mod funnel;
 pub mod goal;

@@ -23,6 +23,7 @@ pub mod digests;
 pub mod embed;
 pub mod erase;
 pub mod errors;
+pub mod events;
 pub mod funnel;
 pub mod ingest;
 pub mod operations;

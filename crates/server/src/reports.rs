@@ -16,6 +16,7 @@ pub mod consent;
 pub mod consent_log;
 pub mod conversions;
 pub mod errors;
+pub mod events;
 pub mod funnel;
 pub mod overview;
 pub mod performance;

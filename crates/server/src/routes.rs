@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 use crate::error::AppError;
 use crate::http::{
     admin, alerts, annotations, api_keys, consent, consent_log, conversions, digests, embed, erase,
-    errors, funnel, ingest, operations, performance, raw_events, saved, security_headers, session,
-    share_links, sites, usage, users, web_files,
+    errors, events, funnel, ingest, operations, performance, raw_events, saved, security_headers,
+    session, share_links, sites, usage, users, web_files,
 };
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -41,6 +41,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(funnel::funnel))
         .routes(routes!(consent::report))
         .routes(routes!(errors::errors))
+        .routes(routes!(events::events))
         .routes(routes!(consent_log::export))
         .routes(routes!(conversions::conversions))
         .routes(routes!(performance::performance))

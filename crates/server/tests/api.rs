@@ -15,6 +15,7 @@ mod api {
     mod dashboard;
     mod digests;
     mod embed;
+    mod events;
     mod funnels;
     mod headers;
     mod ingest;

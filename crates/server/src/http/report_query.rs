@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use sonde_protocol::Granularity;
 use sonde_protocol::consent_report::{ConsentLogQuery, ConsentReportQuery};
 use sonde_protocol::errors::ErrorsQuery;
+use sonde_protocol::events_report::EventsQuery;
 use sonde_protocol::funnel::FunnelQuery;
 use sonde_protocol::goal::ConversionsQuery;
 use sonde_protocol::overview::OverviewQuery;
@@ -232,6 +233,7 @@ macro_rules! period_params {
 // coarse granularity is fine.
 period_params!(UsageQuery, series: true, any_length: true);
 period_params!(ErrorsQuery, series: true, any_length: false);
+period_params!(EventsQuery, series: true, any_length: false);
 period_params!(PerformanceQuery, series: true, any_length: false);
 period_params!(ConversionsQuery, series: true, any_length: false);
 period_params!(OverviewQuery, series: false, any_length: false);

@@ -39,6 +39,7 @@ use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
 use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
 use crate::reports::errors::ErrorRow;
+use crate::reports::events::InteractionRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 
@@ -173,6 +174,10 @@ impl ClickHouseStore {
 
     pub fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError> {
         rows::errors(&self.topology, scope)
+    }
+
+    pub fn interactions(&self, scope: &Scope) -> Result<Vec<InteractionRow>, StoreError> {
+        rows::interactions(&self.topology, scope)
     }
 
     pub fn visits(&self, scope: &Scope, timezone: Tz) -> Result<Vec<VisitRow>, StoreError> {

@@ -30,6 +30,7 @@ use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
 use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
 use crate::reports::errors::ErrorRow;
+use crate::reports::events::InteractionRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 
@@ -152,6 +153,10 @@ impl ReportStore for ClusterStore {
 
     fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError> {
         self.events.errors(scope)
+    }
+
+    fn interactions(&self, scope: &Scope) -> Result<Vec<InteractionRow>, StoreError> {
+        self.events.interactions(scope)
     }
 
     fn visits(&self, scope: &Scope, timezone: Tz) -> Result<Vec<VisitRow>, StoreError> {

@@ -18,6 +18,7 @@ use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
 use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
 use crate::reports::errors::{ErrorRow, FunnelVisits};
+use crate::reports::events::InteractionRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 
@@ -103,6 +104,10 @@ pub trait ReportStore: FunnelRows + Send + Sync + std::fmt::Debug {
 
     /// The errors in the scope, oldest first.
     fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError>;
+
+    /// The interactions of the scope, in any order (see
+    /// [`crate::reports::events`]).
+    fn interactions(&self, scope: &Scope) -> Result<Vec<InteractionRow>, StoreError>;
 
     /// Each visit of the scope (a session's page views on one day of the
     /// calendar of `timezone`), with where it came from, counted from the

@@ -349,6 +349,19 @@ fn every_report_reads_the_same_from_the_cluster_as_from_duckdb() {
                     duck.errors(&scope).unwrap(),
                     "{why}"
                 );
+                // Interactions come in any order.
+                let in_order = |mut rows: Vec<crate::reports::events::InteractionRow>| {
+                    rows.sort_by(|a, b| {
+                        (a.ts, a.kind, &a.name, a.visitor).cmp(&(b.ts, b.kind, &b.name, b.visitor))
+                    });
+                    rows
+                };
+                let interactions = in_order(duck.interactions(&scope).unwrap());
+                assert_eq!(
+                    in_order(cluster.interactions(&scope).unwrap()),
+                    interactions,
+                    "interactions {why}"
+                );
                 for funnel in &funnels {
                     assert_eq!(
                         reference_funnel(&cluster, &scope, funnel).unwrap(),

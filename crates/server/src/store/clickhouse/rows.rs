@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use chrono_tz::Tz;
 use serde::Deserialize;
 use sonde_protocol::Vital;
+use sonde_protocol::events_report::InteractionKind;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step};
 
 use super::scope::{day_start, events, first, matching_sessions, period, scoped, sessions_sql};
@@ -19,6 +20,7 @@ use super::topology::Topology;
 use crate::reports::Scope;
 use crate::reports::conversions::{GoalHit, VisitRow};
 use crate::reports::errors::ErrorRow;
+use crate::reports::events::InteractionRow;
 use crate::reports::funnel::{Happened, Occurrence};
 use crate::reports::performance::VitalRow;
 use crate::store::StoreError;
@@ -62,6 +64,48 @@ pub(super) fn errors(topology: &Topology, scope: &Scope) -> Result<Vec<ErrorRow>
             visitor: r.visitor,
         })
         .collect())
+}
+
+/// The scope's interactions (custom events, clicks, forms, outbound links
+/// and downloads), as the events report reads them.
+pub(super) fn interactions(
+    topology: &Topology,
+    scope: &Scope,
+) -> Result<Vec<InteractionRow>, StoreError> {
+    #[derive(Deserialize)]
+    struct Row {
+        kind: String,
+        name: String,
+        visitor: i64,
+        ts: i64,
+        value: Option<f64>,
+        props: Option<String>,
+    }
+    let db = &topology.placement.database;
+    let rows: Vec<Row> = topology.rows(&format!(
+        "SELECT kind,
+                ifNull(if(kind IN ('outbound', 'download'), href, name), '') AS name,
+                visitor_id AS visitor, ts, value, props
+         FROM {events}
+         WHERE {scoped} AND kind IN ('custom', 'click', 'form_submit', 'outbound', 'download')",
+        events = events(db),
+        scoped = scoped(db, scope),
+    ))?;
+    rows.into_iter()
+        .map(|r| {
+            let kind = InteractionKind::parse(&r.kind).ok_or_else(|| {
+                StoreError::Corrupt(format!("an interaction of kind {:?}", r.kind))
+            })?;
+            Ok(InteractionRow {
+                kind,
+                name: r.name,
+                visitor: r.visitor,
+                ts: r.ts,
+                value: r.value,
+                props: r.props.as_deref().map(props_as_text).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// The scope's visits: each session's page views on one day of the

@@ -20,6 +20,7 @@ use crate::reports::Scope;
 use crate::reports::buckets::Bucket;
 use crate::reports::conversions::{ConversionTallies, GoalHit, VisitRow};
 use crate::reports::errors::{ErrorRow, FunnelVisits};
+use crate::reports::events::InteractionRow;
 use crate::reports::funnel::Occurrence;
 use crate::reports::performance::{LandingTally, VitalRow, VitalTallies};
 use crate::store::transfer::{DailyCount, EventPosition, StoredConsent};
@@ -157,6 +158,10 @@ impl ReportStore for DuckDbStore {
 
     fn errors(&self, scope: &Scope) -> Result<Vec<ErrorRow>, StoreError> {
         rows::errors(&self.conn(), scope)
+    }
+
+    fn interactions(&self, scope: &Scope) -> Result<Vec<InteractionRow>, StoreError> {
+        rows::interactions(&self.conn(), scope)
     }
 
     fn visits(&self, scope: &Scope, timezone: Tz) -> Result<Vec<VisitRow>, StoreError> {

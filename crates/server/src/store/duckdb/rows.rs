@@ -1,9 +1,11 @@
-//! The rows the errors, conversions and performance reports read: errors,
-//! visits, goal hits and sessions of a scope (web vitals: [`super::vitals`]).
+//! The rows the errors, conversions, performance and events reports read:
+//! errors, visits, goal hits, sessions and interactions of a scope (web
+//! vitals: [`super::vitals`]).
 //! Reports that tally in SQL are held equal to what these rows give.
 
 use chrono_tz::Tz;
 use duckdb::{Connection, params};
+use sonde_protocol::events_report::InteractionKind;
 use sonde_protocol::funnel::Step;
 
 use super::funnels::step_test;
@@ -14,6 +16,7 @@ use super::visits::scope_visits;
 use crate::reports::Scope;
 use crate::reports::conversions::{GoalHit, VisitRow};
 use crate::reports::errors::ErrorRow;
+use crate::reports::events::InteractionRow;
 use crate::store::StoreError;
 use crate::store::event_row::props_as_text;
 
@@ -149,6 +152,46 @@ pub(super) fn goal_hits(
         }
     }
     Ok(hits)
+}
+
+/// The scope's interactions (custom events, clicks, forms, outbound links
+/// and downloads), as the events report reads them.
+pub(super) fn interactions(
+    conn: &Connection,
+    scope: &Scope,
+) -> Result<Vec<InteractionRow>, StoreError> {
+    let events = scoped(conn, scope)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT kind, coalesce(CASE WHEN kind IN ('outbound', 'download') THEN href ELSE name END, ''),
+                visitor_id, epoch_ms(ts), value, props
+         FROM events
+         WHERE {events} AND kind IN ('custom', 'click', 'form_submit', 'outbound', 'download')"
+    ))?;
+    let rows = stmt.query_map(scope_params(scope), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, Option<f64>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, name, visitor, ts, value, props) = row?;
+        let kind = InteractionKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("an interaction of kind {kind:?}")))?;
+        out.push(InteractionRow {
+            kind,
+            name,
+            visitor,
+            ts,
+            value,
+            props: props.as_deref().map(props_as_text).unwrap_or_default(),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
