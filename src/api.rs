@@ -18,6 +18,7 @@ use sonde_protocol::api_key::{ApiKey, CreatedApiKey, NewApiKey};
 use sonde_protocol::consent_report::ConsentReport;
 use sonde_protocol::digest::{DigestSubscription, SavedDigest};
 use sonde_protocol::errors::ErrorsReport;
+use sonde_protocol::events_report::{EventsReport, InteractionKind};
 use sonde_protocol::funnel::{FunnelDefinition, FunnelQuery, FunnelReport, SavedFunnel};
 use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
 use sonde_protocol::overview::{Filters, OverviewReport};
@@ -244,6 +245,23 @@ pub async fn conversions(
         js_sys::encode_uri_component(goal)
     ))
     .await
+}
+
+/// The events of the period, and the chosen one's series and properties.
+pub async fn events(
+    period: &Period<'_>,
+    chosen: Option<&(InteractionKind, String)>,
+) -> Result<EventsReport, ClientError> {
+    let choice = chosen
+        .map(|(kind, name)| {
+            format!(
+                "&kind={}&name={}",
+                kind.as_str(),
+                js_sys::encode_uri_component(name)
+            )
+        })
+        .unwrap_or_default();
+    get(&format!("/api/events?{}{choice}", period.query())).await
 }
 
 /// The consent report takes no filters: decisions are not linked to visits.

@@ -11,6 +11,7 @@ use crate::conversions::Conversions;
 use crate::dashboard::Dashboard;
 use crate::digests::DigestsPage;
 use crate::errors::Errors;
+use crate::events::Events;
 use crate::funnels::Funnels;
 use crate::performance::Performance;
 use crate::route::Page;
@@ -38,6 +39,7 @@ fn Pages() -> impl IntoView {
                 <Route path=Page::Overview view=Dashboard />
                 <Route path=Page::Funnels view=Funnels />
                 <Route path=Page::Conversions view=Conversions />
+                <Route path=Page::Events view=Events />
                 <Route path=Page::Errors view=Errors />
                 <Route path=Page::Consent view=Consent />
                 <Route path=Page::Performance view=Performance />

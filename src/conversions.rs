@@ -1,6 +1,8 @@
 //! The conversions page, for marketing: a goal's conversions over the
 //! chosen range, compared across campaigns, and broken down by source, medium,
-//! campaign, referrer and landing page. `?goal=` picks the goal.
+//! campaign, referrer and landing page. `?goal=` picks the goal;
+//! `?new_goal=NAME` opens the goal form for that event (the events page
+//! links so).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -64,7 +66,7 @@ pub fn Conversions() -> impl IntoView {
                         }).collect_view()}
                         {goals.is_empty().then(|| view! { <span class="muted">"none yet"</span> })}
                     </nav>
-                    {admin().then(|| view! { <GoalForm site on_saved=Callback::new(move |()| changed.update(|n| *n += 1)) /> })}
+                    {admin().then(|| view! { <GoalForm site event=query.get_untracked().get("new_goal") on_saved=Callback::new(move |()| changed.update(|n| *n += 1)) /> })}
                     {match report {
                         None => view! { <p class="empty">"Define a goal (a page or an event) to see its conversions."</p> }.into_any(),
                         Some(report) => view! { <Report report range=view.range.get_untracked() /> }.into_any(),
@@ -242,10 +244,17 @@ fn Table(
 
 /// A new goal: a name, a page or an event, and an optional fixed value.
 #[component]
-fn GoalForm(site: String, on_saved: Callback<()>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
+fn GoalForm(
+    site: String,
+    /// An event to fill in, the form open.
+    event: Option<String>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
+    let open = event.is_some();
+    let event = event.unwrap_or_default();
+    let name = RwSignal::new(event.clone());
     let kind = RwSignal::new("event".to_owned());
-    let target = RwSignal::new(String::new());
+    let target = RwSignal::new(event);
     let value = RwSignal::new(String::new());
     let message: FormOutcome = RwSignal::new(None);
     let navigate = use_navigate();
@@ -281,7 +290,7 @@ fn GoalForm(site: String, on_saved: Callback<()>) -> impl IntoView {
         });
     };
     view! {
-        <details class="panel goal-form">
+        <details class="panel goal-form" open=open>
             <summary>"New goal"</summary>
             <form on:submit=submit aria-label="New goal">
                 <label>"Name" <input type="text" name="goal-name" bind:value=name placeholder="Signup" /></label>

@@ -1,6 +1,8 @@
 //! The funnels page: the saved funnels of the site, and a builder that runs
 //! a funnel over the chosen range and filters and saves it (admins). `?id=` opens a
-//! saved funnel, so a funnel can be bookmarked and shared.
+//! saved funnel, so a funnel can be bookmarked and shared; `?step=NAME`
+//! starts a new one from the home page to that event (the events page
+//! links so).
 
 mod builder;
 mod result;
@@ -18,6 +20,7 @@ use builder::Builder;
 pub fn Funnels() -> impl IntoView {
     let query = use_query_map();
     let id = Memo::new(move |_| query.read().get("id"));
+    let step = Memo::new(move |_| query.read().get("step"));
     // Bumped after a save or delete, so the list reloads.
     let changed = RwSignal::new(0u32);
     let load = move |site: String| {
@@ -52,7 +55,7 @@ pub fn Funnels() -> impl IntoView {
                         <a href=Page::Funnels.path()>"New funnel"</a>
                     </nav>
                     {missing.then(|| view! { <p class="error" role="alert">"This funnel was deleted."</p> })}
-                    <Builder site saved=chosen admin=admin() on_change=Callback::new(move |()| changed.update(|n| *n += 1)) />
+                    <Builder site saved=chosen draft=step.get().map(|name| builder::to_event(&name)) admin=admin() on_change=Callback::new(move |()| changed.update(|n| *n += 1)) />
                 }
             }
         </ReportPage>

@@ -25,6 +25,7 @@ mod csv;
 mod dashboard;
 mod digests;
 mod errors;
+mod events;
 mod funnels;
 mod layout;
 mod local_time;

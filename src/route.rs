@@ -9,6 +9,7 @@ pub enum Page {
     Overview,
     Funnels,
     Conversions,
+    Events,
     Errors,
     Performance,
     Consent,
@@ -20,10 +21,11 @@ pub enum Page {
 
 impl Page {
     /// Every page, in the order of the navigation.
-    pub const ALL: [Page; 10] = [
+    pub const ALL: [Page; 11] = [
         Page::Overview,
         Page::Funnels,
         Page::Conversions,
+        Page::Events,
         Page::Errors,
         Page::Performance,
         Page::Consent,
@@ -39,6 +41,7 @@ impl Page {
             Page::Overview => "/",
             Page::Funnels => "/funnels",
             Page::Conversions => "/conversions",
+            Page::Events => "/events",
             Page::Errors => "/errors",
             Page::Performance => "/performance",
             Page::Consent => "/consent",
@@ -55,6 +58,7 @@ impl Page {
             Page::Overview => "Overview",
             Page::Funnels => "Funnels",
             Page::Conversions => "Conversions",
+            Page::Events => "Events",
             Page::Errors => "Errors",
             Page::Performance => "Performance",
             Page::Consent => "Consent",

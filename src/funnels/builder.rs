@@ -65,6 +65,22 @@ impl StepRow {
     }
 }
 
+/// A new funnel from the home page to the event `name`.
+pub fn to_event(name: &str) -> FunnelDefinition {
+    FunnelDefinition {
+        name: name.to_owned(),
+        steps: vec![
+            Step::Page { path: "/".into() },
+            Step::Event {
+                name: name.to_owned(),
+                property: None,
+                value: None,
+            },
+        ],
+        ..starter()
+    }
+}
+
 fn starter() -> FunnelDefinition {
     FunnelDefinition {
         name: String::new(),
@@ -84,13 +100,15 @@ pub fn Builder(
     site: String,
     /// The saved funnel opened, if any.
     saved: Option<SavedFunnel>,
+    /// A new funnel to start from, when none is opened.
+    draft: Option<FunnelDefinition>,
     /// Whether the reader may save and delete.
     admin: bool,
     /// Called after a save or a delete.
     on_change: Callback<()>,
 ) -> impl IntoView {
     let id = saved.as_ref().map(|s| s.id.clone());
-    let definition = saved.map(|s| s.funnel).unwrap_or_else(starter);
+    let definition = saved.map(|s| s.funnel).or(draft).unwrap_or_else(starter);
     let name = RwSignal::new(definition.name.clone());
     let rows = RwSignal::new(
         definition

@@ -23,4 +23,5 @@ mod consent;
 mod dashboard;
 mod delivery;
 mod digests;
+mod events;
 mod funnels;
