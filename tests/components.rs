@@ -102,7 +102,7 @@ async fn the_range_picker_offers_every_range_presses_the_chosen_one_and_reports_
         move || view! { <RangePicker range on_choose /> },
     );
 
-    let labels: Vec<String> = all(&root, "button")
+    let labels: Vec<String> = all(&root, "button[data-range]")
         .iter()
         .map(|b| b.text_content().unwrap_or_default())
         .collect();
@@ -112,7 +112,9 @@ async fn the_range_picker_offers_every_range_presses_the_chosen_one_and_reports_
             "Last 24 hours",
             "Last 7 days",
             "Last 30 days",
-            "Last 90 days"
+            "Last 90 days",
+            "Last 12 months",
+            "Year to date"
         ]
     );
     assert_eq!(pressed(&root), ["30d"]);

@@ -25,3 +25,4 @@ mod delivery;
 mod digests;
 mod events;
 mod funnels;
+mod ranges;

@@ -159,10 +159,12 @@ async fn compose_and_send(
     };
     let frequency = digest.digest.frequency;
     let dashboard = postbox.dashboard.trim_end_matches('/');
-    let range = match frequency {
-        Frequency::Weekly => "7d",
-        Frequency::Monthly => "30d",
-    };
+    // The dashboard shows the same days: `?range=FIRST..LAST`.
+    let last_day = chrono::DateTime::from_timestamp_millis(period.stop - 1)
+        .map(|t| t.with_timezone(&site.timezone).date_naive().to_string())
+        .unwrap_or_default();
+    let first_day = period.local.get(..10).unwrap_or(&period.local);
+    let range = format!("{first_day}..{last_day}");
     let links = render::Links {
         dashboard: format!("{dashboard}/?range={range}&site={}", figures.site_key),
         unsubscribe: unsubscribe_link(dashboard, &digest.token),

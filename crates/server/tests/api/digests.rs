@@ -166,6 +166,16 @@ async fn a_weekly_digest_arrives_with_its_figures_and_charts_and_its_link_unsubs
         "{text}"
     );
     assert!(text.contains(&format!("Unsubscribe: {unsubscribe}")));
+    // The link opens the dashboard on the same seven days.
+    let sunday = chrono::DateTime::from_timestamp_millis(week.stop - 1)
+        .unwrap()
+        .with_timezone(&site.timezone)
+        .date_naive();
+    let link = format!(
+        "Open in Sonde: https://sonde.shop.example/?range={}..{sunday}&site=shop",
+        &week.local[..10]
+    );
+    assert!(text.contains(&link), "{link} in {text}");
 
     // The HTML part shows the charts from the message itself.
     let html = message.body_html(0).unwrap();
