@@ -68,7 +68,9 @@ async fn a_wrong_password_is_told_and_a_share_link_opens_its_site_read_only() {
         .await;
     assert_eq!(
         pages,
-        serde_json::json!("Overview,Funnels,Conversions,Errors,Performance,Consent,Annotations")
+        serde_json::json!(
+            "Overview,Funnels,Conversions,Events,Errors,Performance,Consent,Annotations"
+        )
     );
     // Choosing a range keeps the link's token in the URL.
     h.click(".range-picker button[data-range='24h']").await;
