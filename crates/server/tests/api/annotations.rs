@@ -46,6 +46,13 @@ async fn revoke(app: &TestApp, id: &str) {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
 
+/// The annotations `path` lists, read by the signed-in admin.
+async fn listed(app: &TestApp, path: &str) -> Vec<Annotation> {
+    let res = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
 /// Posts an annotation as a pipeline would: no cookie, only the key.
 async fn annotate_with_key(
     app: &TestApp,
@@ -94,15 +101,7 @@ async fn a_pipelines_key_adds_an_annotation_that_readers_see_and_download() {
     assert_eq!(res.status(), StatusCode::CREATED);
 
     // Listed oldest first, within the period asked for.
-    let list: Vec<Annotation> = app
-        .http
-        .get(app.url("/api/sites/shop/annotations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Annotation> = listed(&app, "/api/sites/shop/annotations").await;
     let texts: Vec<&str> = list.iter().map(|a| a.text.as_str()).collect();
     assert_eq!(
         texts,
@@ -111,25 +110,13 @@ async fn a_pipelines_key_adds_an_annotation_that_readers_see_and_download() {
             "Deploy 2.4.0, \"checkout\" rewrite"
         ]
     );
-    let recent: Vec<Annotation> = app
-        .http
-        .get(app.url(&format!("/api/sites/shop/annotations?from={}", at - 1)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let recent: Vec<Annotation> = listed(
+        &app,
+        &format!("/api/sites/shop/annotations?from={}", at - 1),
+    )
+    .await;
     assert_eq!(recent, vec![added.clone()]);
-    let blog: Vec<Annotation> = app
-        .http
-        .get(app.url("/api/sites/blog/annotations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let blog: Vec<Annotation> = listed(&app, "/api/sites/blog/annotations").await;
     assert!(blog.is_empty(), "another site's timeline");
 
     // The CSV quotes what needs quoting.
@@ -180,15 +167,7 @@ async fn a_pipelines_key_adds_an_annotation_that_readers_see_and_download() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let list: Vec<Annotation> = app
-        .http
-        .get(app.url("/api/sites/shop/annotations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Annotation> = listed(&app, "/api/sites/shop/annotations").await;
     assert_eq!(list.len(), 1);
 }
 
