@@ -24,7 +24,7 @@ use sonde_protocol::goal::{ConversionsReport, Goal, SavedGoal};
 use sonde_protocol::overview::{Filters, OverviewReport};
 use sonde_protocol::performance::PerformanceReport;
 use sonde_protocol::usage::RealtimeReport;
-use sonde_protocol::{ApiError, DashboardTelemetry, Granularity, SiteSummary, UsageReport};
+use sonde_protocol::{ApiError, DashboardTelemetry, Granularity, SiteSummary, UsageReport, Versus};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientError {
@@ -208,17 +208,20 @@ pub struct Period<'a> {
     pub to: i64,
     pub granularity: Granularity,
     pub filters: &'a Filters,
+    /// What `previous` covers in each answer.
+    pub versus: Versus,
 }
 
 impl Period<'_> {
     /// The query string every report endpoint reads.
     fn query(&self) -> String {
         let mut query = format!(
-            "site={}&from={}&to={}&granularity={}&compare=true",
+            "site={}&from={}&to={}&granularity={}&compare=true&versus={}",
             js_sys::encode_uri_component(self.site),
             self.from,
             self.to,
-            self.granularity.as_str()
+            self.granularity.as_str(),
+            self.versus.as_str()
         );
         for (key, value) in self.filters.given() {
             query.push_str(&format!("&{key}={}", js_sys::encode_uri_component(value)));
@@ -265,10 +268,16 @@ pub async fn events(
 }
 
 /// The consent report takes no filters: decisions are not linked to visits.
-pub async fn consent_report(site: &str, from: i64, to: i64) -> Result<ConsentReport, ClientError> {
+pub async fn consent_report(
+    site: &str,
+    from: i64,
+    to: i64,
+    versus: Versus,
+) -> Result<ConsentReport, ClientError> {
     get(&format!(
-        "/api/consent-report?site={}&from={from}&to={to}&compare=true",
-        js_sys::encode_uri_component(site)
+        "/api/consent-report?site={}&from={from}&to={to}&compare=true&versus={}",
+        js_sys::encode_uri_component(site),
+        versus.as_str()
     ))
     .await
 }

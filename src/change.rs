@@ -1,4 +1,7 @@
-//! How a figure moved against the period before, as the dashboard says it.
+//! How a figure moved against the compared period (the period before, or a
+//! year before), as the dashboard says it.
+
+use sonde_protocol::Versus;
 
 /// The relative change from `before` to `now` (0.25 is +25 %); `None` when
 /// there was nothing before to compare with.
@@ -17,11 +20,17 @@ pub fn describe(change: Option<f64>) -> String {
 
 /// A figure's change in a sentence's words: "+25 % against the period
 /// before (80)".
-pub fn against(now: f64, before: f64, before_shown: &str) -> String {
+pub fn against(now: f64, before: f64, before_shown: &str, versus: Versus) -> String {
     format!(
-        "{} against the period before ({before_shown})",
-        describe(relative(now, before))
+        "{} {} ({before_shown})",
+        describe(relative(now, before)),
+        compared(versus)
     )
+}
+
+/// What a change is measured against: "against a year before".
+pub fn compared(versus: Versus) -> String {
+    format!("against {}", versus.phrase())
 }
 
 #[cfg(test)]
@@ -35,8 +44,12 @@ mod tests {
         assert_eq!(describe(None), "–");
         assert_eq!(relative(3.0, 0.0), None);
         assert_eq!(
-            against(120.0, 100.0, "100"),
+            against(120.0, 100.0, "100", Versus::Previous),
             "+20 % against the period before (100)"
+        );
+        assert_eq!(
+            against(90.0, 100.0, "100", Versus::YearBefore),
+            "−10 % against a year before (100)"
         );
     }
 }

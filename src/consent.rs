@@ -4,6 +4,7 @@
 //! consent log to download.
 
 use leptos::prelude::*;
+use sonde_protocol::Versus;
 use sonde_protocol::consent_report::{ConsentReport, GrantsBy};
 
 use crate::api::{self, ClientError};
@@ -17,9 +18,10 @@ use crate::timeline::{ChartMarks, MarkKey};
 async fn load(
     site: String,
     range: Range,
+    versus: Versus,
 ) -> Result<(String, (i64, i64), ConsentReport), ClientError> {
     let period = range.bounds(js_sys::Date::now() as i64);
-    let report = api::consent_report(&site, period.0, period.1).await?;
+    let report = api::consent_report(&site, period.0, period.1, versus).await?;
     Ok((site, period, report))
 }
 
@@ -27,22 +29,29 @@ async fn load(
 pub fn Consent() -> impl IntoView {
     let view = use_view();
     view! {
-        <ReportPage page=Page::Consent load=move |site| load(site, view.range.get())
+        <ReportPage page=Page::Consent load=move |site| load(site, view.range.get(), view.versus.get())
             failure="The consent report could not load: "
             ignores_filters="The filters do not apply to this page: a consent decision is deliberately not linked to the visits it allowed."
             let((site, (from, to), report))>
-            <Report site from to report range=view.range.get_untracked() />
+            <Report site from to report range=view.range.get_untracked() versus=view.versus.get_untracked() />
         </ReportPage>
     }
 }
 
 #[component]
-fn Report(site: String, from: i64, to: i64, report: ConsentReport, range: Range) -> impl IntoView {
+fn Report(
+    site: String,
+    from: i64,
+    to: i64,
+    report: ConsentReport,
+    range: Range,
+    versus: Versus,
+) -> impl IntoView {
     let before = report.previous;
     let delta = move |now: u64, before: Option<u64>| {
         before.map(|b| {
             view! {
-                <dd class="change" title="against the period before">
+                <dd class="change" title=crate::change::compared(versus)>
                     {crate::change::describe(crate::change::relative(now as f64, b as f64))}
                 </dd>
             }

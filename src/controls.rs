@@ -13,9 +13,11 @@ pub mod filters;
 pub mod outcome;
 pub mod query;
 pub mod range;
+pub mod versus;
 pub mod view;
 
 pub use filters::FilterChips;
 pub use outcome::{FormOutcome, Outcome};
 pub use range::{Range, RangeControl, RangePicker};
+pub use versus::VersusControl;
 pub use view::{View, period, use_view};

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use sonde_protocol::Versus;
 use sonde_protocol::funnel::Step;
 use sonde_protocol::goal::{ConversionBreakdown, ConversionsReport, Goal, SavedGoal};
 
@@ -25,12 +26,13 @@ async fn load(
     goal: Option<String>,
     range: Range,
     filters: sonde_protocol::Filters,
+    versus: Versus,
 ) -> Result<(String, Vec<SavedGoal>, Option<ConversionsReport>), ClientError> {
     let goals = api::goals(&site).await?;
     let chosen = goal.or_else(|| goals.first().map(|g| g.id.clone()));
     let report = match chosen {
         Some(id) => {
-            let period = period(&site, range, &filters);
+            let period = period(&site, range, &filters, versus);
             Some(api::conversions(&period, &id).await?)
         }
         None => None,
@@ -46,7 +48,13 @@ pub fn Conversions() -> impl IntoView {
     let view = use_view();
     let fetch = move |site| {
         changed.track();
-        load(site, goal.get(), view.range.get(), view.filters.get())
+        load(
+            site,
+            goal.get(),
+            view.range.get(),
+            view.filters.get(),
+            view.versus.get(),
+        )
     };
     let session = expect_context::<Session>();
     let admin = move || session.is_admin();
@@ -69,7 +77,7 @@ pub fn Conversions() -> impl IntoView {
                     {admin().then(|| view! { <GoalForm site event=query.get_untracked().get("new_goal") on_saved=Callback::new(move |()| changed.update(|n| *n += 1)) /> })}
                     {match report {
                         None => view! { <p class="empty">"Define a goal (a page or an event) to see its conversions."</p> }.into_any(),
-                        Some(report) => view! { <Report report range=view.range.get_untracked() /> }.into_any(),
+                        Some(report) => view! { <Report report range=view.range.get_untracked() versus=view.versus.get_untracked() /> }.into_any(),
                     }}
                 }
             }
@@ -78,13 +86,13 @@ pub fn Conversions() -> impl IntoView {
 }
 
 #[component]
-fn Report(report: ConversionsReport, range: Range) -> impl IntoView {
+fn Report(report: ConversionsReport, range: Range, versus: Versus) -> impl IntoView {
     let k = report.k;
     let before = report.previous;
     let delta = |now: f64, before: Option<f64>| {
         before.map(|b| {
             view! {
-                <dd class="change" title="against the period before">
+                <dd class="change" title=crate::change::compared(versus)>
                     {crate::change::describe(crate::change::relative(now, b))}
                 </dd>
             }

@@ -2,12 +2,13 @@
 
 mod bots;
 mod breakdown;
+mod imported;
 mod key_figures;
 mod realtime;
 mod usage_chart;
 
 use leptos::prelude::*;
-use sonde_protocol::{Filters, UsageReport};
+use sonde_protocol::{Filters, UsageReport, Versus};
 
 use crate::api::{self, ClientError};
 use crate::controls::{Range, period, use_view};
@@ -16,6 +17,7 @@ use crate::route::Page;
 use crate::session::Session;
 use bots::BotsTurnedAway;
 use breakdown::Breakdown;
+use imported::{ImportedNotice, ImportedRows};
 use key_figures::KeyFigures;
 use realtime::Realtime;
 use sonde_protocol::overview::OverviewReport;
@@ -25,10 +27,10 @@ use usage_chart::UsageChart;
 pub fn Dashboard() -> impl IntoView {
     let view = use_view();
     view! {
-        <ReportPage page=Page::Overview load=move |site| load(site, view.range.get(), view.filters.get())
+        <ReportPage page=Page::Overview load=move |site| load(site, view.range.get(), view.filters.get(), view.versus.get())
             let((site, report, overview))>
             <Usage site=site.clone() report granularity=view.range.get_untracked().granularity() k=overview.k />
-            <Overview report=overview />
+            <Overview report=overview versus=view.versus.get_untracked() />
             <RawEvents site range=view.range.get_untracked() />
         </ReportPage>
     }
@@ -38,8 +40,9 @@ async fn load(
     site: String,
     range: Range,
     filters: Filters,
+    versus: Versus,
 ) -> Result<(String, UsageReport, OverviewReport), ClientError> {
-    let period = period(&site, range, &filters);
+    let period = period(&site, range, &filters, versus);
     let report = api::usage(&period).await?;
     let overview = api::overview(&period).await?;
     Ok((site, report, overview))
@@ -49,12 +52,15 @@ async fn load(
 fn Overview(
     /// The period's key figures and breakdowns.
     report: OverviewReport,
+    /// What `report.previous` covers.
+    versus: Versus,
 ) -> impl IntoView {
     let k = report.k;
     view! {
         <section class="overview" aria-label="Overview">
             <h2>"Overview"</h2>
-            <KeyFigures current=report.current previous=report.previous k />
+            {report.imported.clone().map(|imported| view! { <ImportedNotice imported /> })}
+            <KeyFigures current=report.current previous=report.previous versus k />
             <div class="breakdowns">
                 <Breakdown title="Pages" counted="Views" rows=report.pages k filter="page" />
                 <Breakdown title="Entry pages" counted="Visits" rows=report.entry_pages k filter="entry_page" />
@@ -69,6 +75,7 @@ fn Overview(
                     <BotsTurnedAway days=report.bots />
                 </div>
             </div>
+            {report.imported.map(|imported| view! { <ImportedRows imported k /> })}
         </section>
     }
 }
@@ -103,6 +110,7 @@ fn Usage(
                     <dd data-total="visitors">{report.total_visitors}</dd>
                 </div>
             </dl>
+            {report.imported.map(|imported| view! { <ImportedNotice imported /> })}
             <UsageChart series=report.series granularity />
         </section>
     }

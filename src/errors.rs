@@ -2,6 +2,7 @@
 //! reached, and what they did to each saved funnel.
 
 use leptos::prelude::*;
+use sonde_protocol::Versus;
 use sonde_protocol::errors::{ErrorGroup, ErrorsReport};
 
 use crate::api::{self, ClientError};
@@ -19,8 +20,9 @@ async fn load(
     site: String,
     range: Range,
     filters: sonde_protocol::Filters,
+    versus: Versus,
 ) -> Result<ErrorsReport, ClientError> {
-    api::errors(&period(&site, range, &filters)).await
+    api::errors(&period(&site, range, &filters, versus)).await
 }
 
 /// What the page says when the range holds no error.
@@ -33,22 +35,33 @@ const NO_ERRORS: Nothing<ErrorsReport> = Nothing {
 #[component]
 pub fn Errors() -> impl IntoView {
     let view = use_view();
-    let load = move |site| load(site, view.range.get(), view.filters.get());
+    let load = move |site| {
+        load(
+            site,
+            view.range.get(),
+            view.filters.get(),
+            view.versus.get(),
+        )
+    };
     view! {
         <ReportPage page=Page::Errors load failure="The errors could not load: " nothing=NO_ERRORS let:report>
-            <ErrorTable report range=view.range.get_untracked() />
+            <ErrorTable report range=view.range.get_untracked() versus=view.versus.get_untracked() />
         </ReportPage>
     }
 }
 
 #[component]
-fn ErrorTable(report: ErrorsReport, range: Range) -> impl IntoView {
+fn ErrorTable(report: ErrorsReport, range: Range, versus: Versus) -> impl IntoView {
     let sessions = report.sessions;
+    let errors_before = match versus {
+        Versus::Previous => "Errors in the period before",
+        Versus::YearBefore => "Errors a year before",
+    };
     let header = [
         "Error",
         "Top frame",
         "Errors",
-        "Errors in the period before",
+        errors_before,
         "Visits",
         "Share of visits",
         "First seen",
@@ -58,7 +71,12 @@ fn ErrorTable(report: ErrorsReport, range: Range) -> impl IntoView {
     let before = report.previous.map(|p| {
         format!(
             " Errors: {}.",
-            crate::change::against(totals.errors as f64, p.errors as f64, &p.errors.to_string()),
+            crate::change::against(
+                totals.errors as f64,
+                p.errors as f64,
+                &p.errors.to_string(),
+                versus
+            ),
         )
     });
     let rows: Vec<Vec<String>> = report

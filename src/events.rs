@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use sonde_protocol::events_report::{ChosenEvent, EventStat, EventsReport, InteractionKind};
-use sonde_protocol::{Filters, Granularity};
+use sonde_protocol::{Filters, Granularity, Versus};
 
 use crate::api::{self, ClientError};
 use crate::charts;
@@ -35,7 +35,8 @@ async fn load(
     filters: Filters,
     chosen: Option<(InteractionKind, String)>,
 ) -> Result<EventsReport, ClientError> {
-    let period = period(&site, range, &filters);
+    // The events report is not compared with another period.
+    let period = period(&site, range, &filters, Versus::Previous);
     api::events(&period, chosen.as_ref()).await
 }
 

@@ -10,10 +10,10 @@ use leptos_router::hooks::{use_location, use_query_map};
 use sonde_protocol::account::Principal;
 
 use crate::api::ClientError;
-use crate::controls::{FilterChips, RangeControl, query, use_view};
+use crate::controls::{FilterChips, RangeControl, VersusControl, query, use_view};
 use crate::route::Page;
 use crate::session::Session;
-use crate::site::CurrentSite;
+use crate::site::{CurrentSite, SiteSwitcher};
 use crate::timeline::provide_page_annotations;
 
 /// What a report page says when its report holds nothing: "No error was
@@ -169,7 +169,9 @@ fn Frame(
                         })
                         .collect_view()}
                 </nav>
+                <SiteSwitcher />
                 <RangeControl />
+                <VersusControl />
                 <a href="/demo/" rel="external">"Open the demo shop"</a>
                 <Reader />
             </header>

@@ -3,8 +3,8 @@
 //! conversion of the site's first goal by the landing page's LCP.
 
 use leptos::prelude::*;
-use sonde_protocol::Vital;
 use sonde_protocol::performance::{PerformanceReport, Rating, VitalSummary};
+use sonde_protocol::{Versus, Vital};
 
 use crate::api::{self, ClientError};
 use crate::charts;
@@ -18,9 +18,10 @@ async fn load(
     site: String,
     range: Range,
     filters: sonde_protocol::Filters,
+    versus: Versus,
 ) -> Result<PerformanceReport, ClientError> {
     let goal = api::goals(&site).await?.into_iter().next().map(|g| g.id);
-    let period = period(&site, range, &filters);
+    let period = period(&site, range, &filters, versus);
     api::performance(&period, goal.as_deref()).await
 }
 
@@ -59,16 +60,23 @@ const NO_VITALS: Nothing<PerformanceReport> = Nothing {
 #[component]
 pub fn Performance() -> impl IntoView {
     let view = use_view();
-    let load = move |site| load(site, view.range.get(), view.filters.get());
+    let load = move |site| {
+        load(
+            site,
+            view.range.get(),
+            view.filters.get(),
+            view.versus.get(),
+        )
+    };
     view! {
         <ReportPage page=Page::Performance load failure="The performance report could not load: " nothing=NO_VITALS let:report>
-            <Report report range=view.range.get_untracked() />
+            <Report report range=view.range.get_untracked() versus=view.versus.get_untracked() />
         </ReportPage>
     }
 }
 
 #[component]
-fn Report(report: PerformanceReport, range: Range) -> impl IntoView {
+fn Report(report: PerformanceReport, range: Range, versus: Versus) -> impl IntoView {
     let k = report.k;
     let before = |metric: Vital| {
         report
@@ -83,7 +91,7 @@ fn Report(report: PerformanceReport, range: Range) -> impl IntoView {
                 range.label(),
             )}</p>
             <dl class="vitals">
-                {report.site.iter().map(|v| view! { <VitalCard summary=v.clone() before=before(v.metric) /> }).collect_view()}
+                {report.site.iter().map(|v| view! { <VitalCard summary=v.clone() before=before(v.metric) versus /> }).collect_view()}
             </dl>
         </section>
         <OverTime report=report.clone() range />
@@ -187,15 +195,16 @@ fn OverTime(report: PerformanceReport, range: Range) -> impl IntoView {
 #[component]
 fn VitalCard(
     summary: VitalSummary,
-    /// The same vital in the period before, if it was measured then.
+    /// The same vital in the compared period, if it was measured then.
     before: Option<VitalSummary>,
+    /// What `before` covers.
+    versus: Versus,
 ) -> impl IntoView {
     let m = summary.metric;
     let before = before.map(|b| {
         format!(
-            "p75 {} against the period before ({})",
-            crate::change::describe(crate::change::relative(summary.p75, b.p75)),
-            value(m, b.p75),
+            "p75 {}",
+            crate::change::against(summary.p75, b.p75, &value(m, b.p75), versus)
         )
     });
     let shares = format!(

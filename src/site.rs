@@ -1,18 +1,28 @@
 //! The site the dashboard shows. The reader's sites are fetched once, when
 //! the reader is known, and the chosen one is provided to every page as a
 //! context ([`CurrentSite`]); the API client is given it with each call.
+//! A reader of more than one site switches with [`SiteSwitcher`].
 
 use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_query_map};
 use sonde_protocol::SiteSummary;
 
 use crate::api::{self, ClientError};
+use crate::controls::query::href;
 
 /// The site shown when the reader may see it (the demo), else the first one.
 const PREFERRED_SITE: &str = "demo";
 
 /// The site every page reports on, once the reader's sites are known.
 #[derive(Clone, Copy)]
-pub struct CurrentSite(LocalResource<Result<String, ClientError>>);
+pub struct CurrentSite(LocalResource<Result<ReaderSites, ClientError>>);
+
+/// The sites the reader may see, and the one shown.
+#[derive(Clone, Debug, PartialEq)]
+struct ReaderSites {
+    shown: String,
+    all: Vec<String>,
+}
 
 impl CurrentSite {
     /// Fetches the reader's sites and provides the chosen one to the
@@ -26,13 +36,70 @@ impl CurrentSite {
             .and_then(|q| q.get("site"));
         provide_context(CurrentSite(LocalResource::new(move || {
             let wanted = wanted.clone();
-            async move { choose(&api::sites().await?, wanted.as_deref()) }
+            async move {
+                let sites = api::sites().await?;
+                Ok(ReaderSites {
+                    shown: choose(&sites, wanted.as_deref())?,
+                    all: sites.into_iter().map(|s| s.key).collect(),
+                })
+            }
         })));
     }
 
     /// The site's key; `None` while the sites are loading.
     pub fn get(&self) -> Option<Result<String, ClientError>> {
-        self.0.get()
+        self.0.get().map(|sites| sites.map(|s| s.shown))
+    }
+
+    /// Every site the reader may see, by key; empty while loading.
+    fn all(&self) -> Vec<String> {
+        self.0
+            .get()
+            .and_then(Result::ok)
+            .map(|s| s.all)
+            .unwrap_or_default()
+    }
+}
+
+/// The site shown, to choose another of the reader's: shown only to a
+/// reader of more than one site. Choosing opens the same page and view on
+/// the other site (the whole app starts again on it, as with `?site=`).
+#[component]
+pub fn SiteSwitcher() -> impl IntoView {
+    let site = expect_context::<CurrentSite>();
+    let location = use_location();
+    let query = use_query_map();
+    let switch = move |ev: leptos::ev::Event| {
+        let key = event_target_value(&ev);
+        let to = href(
+            &location.pathname.get_untracked(),
+            &query.read_untracked(),
+            "site",
+            Some(&key),
+        );
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_href(&to);
+        }
+    };
+    move || {
+        let all = site.all();
+        let shown = site.get().and_then(Result::ok).unwrap_or_default();
+        (all.len() > 1).then(|| {
+            view! {
+                <label class="site-switcher">
+                    "Site "
+                    <select name="site" on:change=switch>
+                        {all
+                            .into_iter()
+                            .map(|key| {
+                                let selected = key == shown;
+                                view! { <option value=key.clone() selected=selected>{key.clone()}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+            }
+        })
     }
 }
 

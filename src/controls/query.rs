@@ -25,7 +25,7 @@ pub fn href(path: &str, query: &ParamsMap, key: &str, value: Option<&str>) -> St
 }
 
 /// The URL parameters that travel from page to page: the range, the
-/// filters, the site and a share link's token.
+/// comparison, the filters, the site and a share link's token.
 pub fn carried(query: &ParamsMap) -> String {
     carried_from(pairs(query))
 }
@@ -53,7 +53,7 @@ fn href_from(path: &str, query: Vec<(&str, &str)>, key: &str, value: Option<&str
 }
 
 fn carried_from(query: Vec<(&str, &str)>) -> String {
-    let mut pairs: Vec<String> = ["range", "share", "site"]
+    let mut pairs: Vec<String> = ["range", "share", "site", "versus"]
         .into_iter()
         .chain(Filters::KEYS)
         .filter_map(|key| {
@@ -121,6 +121,7 @@ mod tests {
     fn the_range_filters_and_share_token_travel_and_nothing_else() {
         let q = vec![
             ("range", "24h"),
+            ("versus", "year_before"),
             ("share", "tok"),
             ("campaign", "spring sale"),
             ("id", "funnel-1"),
@@ -129,7 +130,7 @@ mod tests {
         ];
         assert_eq!(
             carried_from(q),
-            "?campaign=spring%20sale&range=24h&share=tok"
+            "?campaign=spring%20sale&range=24h&share=tok&versus=year_before"
         );
         assert_eq!(carried_from(vec![("id", "funnel-1")]), "");
     }

@@ -2,6 +2,7 @@
 //! before.
 
 use leptos::prelude::*;
+use sonde_protocol::Versus;
 use sonde_protocol::overview::KeyFigures as Figures;
 
 /// One figure: its name, its value as shown, its machine-readable name.
@@ -49,8 +50,10 @@ fn duration(ms: f64) -> String {
 pub fn KeyFigures(
     /// The period shown.
     current: Figures,
-    /// The period of the same length before it.
+    /// The compared period's.
     previous: Figures,
+    /// What `previous` covers.
+    versus: Versus,
     /// Figures of fewer visitors than this under a filter are not shown.
     k: u64,
 ) -> impl IntoView {
@@ -73,7 +76,7 @@ pub fn KeyFigures(
                         <div>
                             <dt>{figure.name}</dt>
                             <dd data-figure=figure.key>{figure.shown}</dd>
-                            <dd class="change" title="against the period before">{crate::change::describe(delta)}</dd>
+                            <dd class="change" title=crate::change::compared(versus)>{crate::change::describe(delta)}</dd>
                         </div>
                     }
                 })

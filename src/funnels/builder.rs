@@ -155,6 +155,7 @@ pub fn Builder(
             funnel: current(),
             filters: view.filters.get_untracked(),
             compare: true,
+            versus: view.versus.get_untracked(),
             breakdown: FunnelDimension::ALL
                 .into_iter()
                 .find(|d| d.as_str() == breakdown.get_untracked()),
@@ -169,6 +170,7 @@ pub fn Builder(
     Effect::new(move |first: Option<()>| {
         view.range.track();
         view.filters.track();
+        view.versus.track();
         if first.is_none() && opened || first.is_some() && report.get_untracked().is_some() {
             rerun();
         }
@@ -282,7 +284,7 @@ pub fn Builder(
             None => view! { <p class="muted">"Run the funnel to see how many get through each step."</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error" role="alert">"The funnel could not run: " {e.to_string()}</p> }.into_any(),
             Some(Ok(report)) => view! {
-                <FunnelResult steps=rows.get_untracked().iter().map(|r| r.step()).collect() report />
+                <FunnelResult steps=rows.get_untracked().iter().map(|r| r.step()).collect() report versus=view.versus.get_untracked() />
             }.into_any(),
         }}
     }

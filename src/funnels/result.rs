@@ -1,6 +1,7 @@
 //! A funnel's figures: the chart and the table, with a CSV download.
 
 use leptos::prelude::*;
+use sonde_protocol::Versus;
 use sonde_protocol::funnel::{FunnelReport, Step};
 
 use crate::charts;
@@ -38,7 +39,14 @@ fn duration(ms: Option<i64>) -> String {
 }
 
 #[component]
-pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
+pub fn FunnelResult(
+    /// The funnel's steps, as run.
+    steps: Vec<Step>,
+    /// Its figures, with the compared period's when asked.
+    report: FunnelReport,
+    /// What `report.previous` covers.
+    versus: Versus,
+) -> impl IntoView {
     let labels: Vec<String> = steps.iter().map(label).collect();
     let bars: Vec<(String, u64)> = labels
         .iter()
@@ -79,8 +87,14 @@ pub fn FunnelResult(steps: Vec<Step>, report: FunnelReport) -> impl IntoView {
         "From the step before",
         "Dropped",
         "Median time from the step before",
-        "Entrants, period before",
-        "From step 1, period before",
+        match versus {
+            Versus::Previous => "Entrants, period before",
+            Versus::YearBefore => "Entrants, a year before",
+        },
+        match versus {
+            Versus::Previous => "From step 1, period before",
+            Versus::YearBefore => "From step 1, a year before",
+        },
     ];
     let chart = if report.steps.first().is_none_or(|s| s.entrants == 0) {
         view! { <p class="empty">"No visit reached step 1 in this period, so there is nothing to chart."</p> }.into_any()

@@ -84,3 +84,61 @@ async fn a_wrong_password_is_told_and_a_share_link_opens_its_site_read_only() {
     .await;
     h.finish().await;
 }
+
+/// A viewer of two sites switches between them in the header; limited to
+/// one, they see only it, whatever the URL names.
+#[tokio::test]
+async fn a_viewer_sees_and_switches_between_only_their_sites() {
+    let _one = ONE_BROWSER.lock().await;
+    let h = Harness::start_with(|c| {
+        c.seed_demo = true;
+        c.sites
+            .push(sonde_server::config::SiteOrigins::parse("blog=https://blog.example").unwrap());
+        c.sites
+            .push(sonde_server::config::SiteOrigins::parse("news=https://news.example").unwrap());
+    })
+    .await;
+    let password = "vera's long password";
+    let vera = |sites: serde_json::Value| serde_json::json!({"username": "vera", "password": password, "role": "viewer", "sites": sites});
+    let stored = h
+        .api_post("/api/users", &vera(serde_json::json!(["blog", "demo"])))
+        .await;
+    assert_eq!(stored["sites"], serde_json::json!(["blog", "demo"]));
+    h.sign_in_as("vera", password).await;
+    let shown = || async {
+        h.js("return document.querySelector('p.site code')?.textContent")
+            .await
+    };
+    let choices = || async {
+        h.js("return [...document.querySelectorAll('.site-switcher option')].map(o => o.value + (o.selected ? '*' : ''))")
+            .await
+    };
+    h.wait_until("the demo shown, the blog to switch to", || async {
+        shown().await == serde_json::json!("demo")
+            && choices().await == serde_json::json!(["blog", "demo*"])
+    })
+    .await;
+    h.screenshot("site-switcher-desktop").await;
+    h.set_screen(360, 740, 1.0).await;
+    h.screenshot("site-switcher-360").await;
+    h.set_screen(1280, 900, 1.0).await;
+
+    h.js("const s = document.querySelector('.site-switcher select'); s.value = 'blog'; s.dispatchEvent(new Event('change'))")
+        .await;
+    h.wait_until("the blog shown", || async {
+        shown().await == serde_json::json!("blog")
+            && h.js("return location.search").await == serde_json::json!("?site=blog")
+    })
+    .await;
+
+    // Limited to the blog: no switcher, and the URL cannot open the demo.
+    h.api_post("/api/users", &vera(serde_json::json!(["blog"])))
+        .await;
+    h.open("/?site=demo").await;
+    h.wait_until("only the blog", || async {
+        shown().await == serde_json::json!("blog")
+    })
+    .await;
+    assert_eq!(choices().await, serde_json::json!([]));
+    h.finish().await;
+}

@@ -25,4 +25,5 @@ mod delivery;
 mod digests;
 mod events;
 mod funnels;
+mod imports;
 mod ranges;

@@ -114,3 +114,69 @@ async fn twelve_months_the_year_to_date_and_chosen_days_are_shown_and_kept_in_th
     );
     h.finish().await;
 }
+
+/// The visitors figure's change and what it is measured against, once drawn.
+async fn visitors_change(h: &Harness) -> serde_json::Value {
+    h.js(
+        "const c = document.querySelector('[data-figure=visitors]')?.nextElementSibling; \
+          return c ? [c.textContent, c.title] : null",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_figures_compare_with_a_year_before_when_asked_and_the_choice_travels() {
+    let _one = ONE_BROWSER.lock().await;
+    let h = Harness::start_with_demo_traffic().await;
+    h.sign_in_to_dashboard().await;
+    h.click(".range-picker button[data-range='7d']").await;
+    // The demo's four weeks hold the week before: a change in per cent.
+    h.wait_until("a change against the week before", || async {
+        let change = visitors_change(&h).await;
+        change[1] == json!("against the period before")
+            && change[0].as_str().is_some_and(|c| c.ends_with(" %"))
+    })
+    .await;
+
+    h.click(".versus button[data-versus='year_before']").await;
+    h.wait_until("the comparison in the URL", || async {
+        h.js("return location.search").await == json!("?range=7d&versus=year_before")
+    })
+    .await;
+    // The demo holds nothing a year back: no change to show.
+    h.wait_until("nothing to compare with a year before", || async {
+        visitors_change(&h).await == json!(["–", "against a year before"])
+    })
+    .await;
+    assert_eq!(
+        h.js("return document.querySelector('.versus [aria-pressed=true]').textContent")
+            .await,
+        json!("Year before")
+    );
+    h.screenshot("versus-desktop").await;
+    h.set_screen(360, 740, 1.0).await;
+    h.screenshot("versus-360").await;
+    h.set_screen(1280, 900, 1.0).await;
+
+    // Another page keeps the choice and says what its figures are against.
+    h.click("nav.pages a[href^='/errors']").await;
+    h.wait_until("the errors page, compared with a year before", || async {
+        h.js("return location.pathname + location.search").await
+            == json!("/errors?range=7d&versus=year_before")
+    })
+    .await;
+    h.wait_until("the errors' column of a year before", || async {
+        h.js("return [...document.querySelectorAll('th')].some(th => th.textContent == 'Errors a year before')")
+            .await
+            == json!(true)
+    })
+    .await;
+
+    // Back to the period before: the URL drops the choice.
+    h.click(".versus button[data-versus='previous']").await;
+    h.wait_until("the default comparison", || async {
+        h.js("return location.search").await == json!("?range=7d")
+    })
+    .await;
+    h.finish().await;
+}

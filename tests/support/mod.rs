@@ -161,6 +161,12 @@ impl Harness {
 
     /// Opens the dashboard and signs in through its form as the first admin.
     pub async fn sign_in_to_dashboard(&self) {
+        let password = self.admin_password.clone();
+        self.sign_in_as("admin", &password).await;
+    }
+
+    /// Opens the dashboard and signs in through its form.
+    pub async fn sign_in_as(&self, username_text: &str, password: &str) {
         self.open("/").await;
         let username = self
             .browser
@@ -169,12 +175,12 @@ impl Harness {
             .for_element(Locator::Css("form input[name=username]"))
             .await
             .expect("the dashboard asks to sign in");
-        username.send_keys("admin").await.unwrap();
+        username.send_keys(username_text).await.unwrap();
         self.browser
             .find(Locator::Css("form input[name=password]"))
             .await
             .unwrap()
-            .send_keys(&self.admin_password)
+            .send_keys(password)
             .await
             .unwrap();
         self.click("form button[type=submit]").await;

@@ -61,6 +61,21 @@ pub enum Principal {
 pub struct User {
     pub username: String,
     pub role: Role,
+    /// The sites a viewer may read, by key; left out (`null`), every site.
+    /// Admins read every site. Share links stay one site each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sites: Option<Vec<String>>,
+}
+
+impl User {
+    /// Whether this person may read `site`'s dashboard.
+    pub fn may_read(&self, site: &str) -> bool {
+        self.role == Role::Admin
+            || self
+                .sites
+                .as_ref()
+                .is_none_or(|sites| sites.iter().any(|s| s == site))
+    }
 }
 
 /// `POST /api/users`: adds a person, or sets their password and role.
@@ -70,6 +85,9 @@ pub struct NewUser {
     pub username: String,
     pub password: String,
     pub role: Role,
+    /// Limits a viewer to these sites (at least one); left out, every site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sites: Option<Vec<String>>,
 }
 
 /// A share link as listed: its token was shown once, when it was created.
@@ -126,9 +144,41 @@ pub fn check_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a person cannot be limited to these sites, if they cannot: only a
+/// viewer is limited, and to at least one site.
+pub fn check_sites(role: Role, sites: Option<&[String]>) -> Result<(), String> {
+    match (role, sites) {
+        (_, None) => Ok(()),
+        (Role::Admin, Some(_)) => Err("an admin reads every site; limit a viewer instead".into()),
+        (Role::Viewer, Some([])) => {
+            Err("name at least one site, or leave `sites` out for every site".into())
+        }
+        (Role::Viewer, Some(_)) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_viewer_limited_to_sites_reads_only_those() {
+        let viewer = |sites: Option<Vec<String>>| User {
+            username: "vera".into(),
+            role: Role::Viewer,
+            sites,
+        };
+        assert!(viewer(None).may_read("blog"), "unlimited");
+        let shop_only = viewer(Some(vec!["shop".into()]));
+        assert!(shop_only.may_read("shop"));
+        assert!(!shop_only.may_read("blog"));
+        assert_eq!(
+            check_sites(Role::Viewer, Some(&[])).unwrap_err(),
+            "name at least one site, or leave `sites` out for every site"
+        );
+        assert!(check_sites(Role::Admin, Some(&["shop".into()])).is_err());
+        assert!(check_sites(Role::Viewer, Some(&["shop".into()])).is_ok());
+    }
 
     #[test]
     fn usernames_and_passwords_say_what_is_wrong() {

@@ -36,9 +36,13 @@ pub struct ConsentReportQuery {
     pub from: i64,
     /// End, ms since the Unix epoch (exclusive).
     pub to: i64,
-    /// Also answer for the period of the same length just before.
+    /// Also answer for the compared period (see `versus`).
     #[serde(default)]
     pub compare: bool,
+    /// What `compare` compares with: `previous` (the default) or
+    /// `year_before` (the same weekdays 52 weeks back).
+    #[serde(default)]
+    pub versus: crate::Versus,
 }
 
 /// Shares of banner decisions granting each category, 0 to 1.

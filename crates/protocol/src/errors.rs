@@ -26,9 +26,13 @@ pub struct ErrorsQuery {
     /// Sessions to count: see [`crate::filters`].
     #[serde(flatten)]
     pub filters: crate::Filters,
-    /// Also answer for the period of the same length just before.
+    /// Also answer for the compared period (see `versus`).
     #[serde(default)]
     pub compare: bool,
+    /// What `compare` compares with: `previous` (the default) or
+    /// `year_before` (the same weekdays 52 weeks back).
+    #[serde(default)]
+    pub versus: crate::Versus,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -80,9 +80,13 @@ pub struct FunnelQuery {
     /// Sessions to count: see [`crate::filters`].
     #[serde(default, skip_serializing_if = "crate::Filters::is_empty")]
     pub filters: crate::Filters,
-    /// Also compute the period of the same length just before.
+    /// Also compute the compared period (see `versus`).
     #[serde(default)]
     pub compare: bool,
+    /// What `compare` compares with: `previous` (the default) or
+    /// `year_before` (the same weekdays 52 weeks back).
+    #[serde(default)]
+    pub versus: crate::Versus,
     /// Also compute the funnel for each value of one dimension (taken from
     /// each unit's first event of the period).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@ pub mod account;
 pub mod alert;
 pub mod annotation;
 pub mod api_key;
+pub mod comparison;
 pub mod consent;
 pub mod consent_report;
 pub mod digest;
@@ -19,6 +20,7 @@ pub mod events_report;
 pub mod filters;
 pub mod funnel;
 pub mod goal;
+pub mod imported;
 pub mod json;
 pub mod limits;
 pub mod overview;
@@ -28,6 +30,7 @@ pub mod scrub;
 pub mod site;
 pub mod usage;
 
+pub use comparison::Versus;
 pub use consent::{
     Category, ConsentDecision, ConsentReceipt, ConsentRecord, DecisionSource, Grants,
 };

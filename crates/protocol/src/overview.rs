@@ -30,6 +30,10 @@ pub struct OverviewQuery {
     pub to: i64,
     #[serde(flatten)]
     pub filters: Filters,
+    /// What `previous` covers: the period just before (the default) or
+    /// `year_before` (the same weekdays 52 weeks back).
+    #[serde(default)]
+    pub versus: crate::Versus,
 }
 
 pub use crate::filters::Filters;
@@ -79,7 +83,7 @@ pub struct Breakdown {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OverviewReport {
     pub current: KeyFigures,
-    /// The period of the same length just before.
+    /// The period `versus` names.
     pub previous: KeyFigures,
     /// Breakdown rows need at least this many visitors.
     pub k: u64,
@@ -97,6 +101,10 @@ pub struct OverviewReport {
     /// the site's calendar in the period; days without any left out.
     #[serde(default)]
     pub bots: Vec<BotDay>,
+    /// What `current` holds of imported days, with their pages, sources
+    /// and devices, when any are in it (see [`crate::imported`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<crate::imported::ImportedFigures>,
 }
 
 /// The bots turned away on one day.

@@ -59,9 +59,13 @@ pub struct UsageQuery {
     /// Sessions to count: see [`crate::filters`].
     #[serde(flatten)]
     pub filters: crate::Filters,
-    /// Also answer for the period of the same length just before.
+    /// Also answer for the compared period (see `versus`).
     #[serde(default)]
     pub compare: bool,
+    /// What `compare` compares with: `previous` (the default) or
+    /// `year_before` (the same weekdays 52 weeks back).
+    #[serde(default)]
+    pub versus: crate::Versus,
 }
 
 /// The answer to a [`UsageQuery`].
@@ -85,6 +89,10 @@ pub struct UsageReport {
     /// The period just before, when `compare` was asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<UsageTotals>,
+    /// What the totals and series hold of imported days, when any are in
+    /// them (see [`crate::imported`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<crate::imported::ImportedFigures>,
 }
 
 /// A period's page views and unique visitors.

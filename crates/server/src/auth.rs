@@ -135,6 +135,17 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+impl SignedIn {
+    /// Refuses a viewer limited to other sites.
+    pub fn check_site(&self, site: &str) -> Result<(), AppError> {
+        if self.user.may_read(site) {
+            Ok(())
+        } else {
+            Err(AppError::SiteNotAllowed(site.to_owned()))
+        }
+    }
+}
+
 /// A signed-in admin (CSRF checked as for [`SignedIn`]).
 #[derive(Clone, Debug)]
 pub struct AdminUser(pub User);
@@ -151,8 +162,9 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// Someone who may read dashboards: a signed-in person (any site), a
-/// share link or an API key with the `stats` scope (its site only).
+/// Someone who may read dashboards: a signed-in person (every site, or a
+/// viewer's own), a share link or an API key with the `stats` scope (its
+/// site only).
 /// Reading changes nothing, so it needs no CSRF token.
 #[derive(Clone, Debug)]
 pub enum Reader {
@@ -162,9 +174,13 @@ pub enum Reader {
 }
 
 impl Reader {
-    /// Refuses a share link or a key for another site.
+    /// Refuses a share link or a key for another site, and a viewer
+    /// limited to other sites.
     pub fn check_site(&self, site: &str) -> Result<(), AppError> {
         match self {
+            Reader::User(user) if !user.may_read(site) => {
+                Err(AppError::SiteNotAllowed(site.to_owned()))
+            }
             Reader::Share { site: shared } if shared != site => {
                 Err(AppError::NotShared(site.to_owned()))
             }
@@ -276,8 +292,19 @@ mod tests {
         let person = Reader::User(User {
             username: "ada".into(),
             role: Role::Viewer,
+            sites: None,
         });
         assert!(person.may_read("blog"));
+        let limited = Reader::User(User {
+            username: "vera".into(),
+            role: Role::Viewer,
+            sites: Some(vec!["shop".into()]),
+        });
+        assert!(limited.may_read("shop"));
+        assert!(matches!(
+            limited.check_site("blog"),
+            Err(AppError::SiteNotAllowed(site)) if site == "blog"
+        ));
         let key = Reader::Key {
             site: "shop".into(),
         };

@@ -66,6 +66,8 @@ pub enum AppError {
     ShareLinkInvalid,
     #[error("this share link is for another site than {0:?}")]
     NotShared(String),
+    #[error("you may read other sites than {0:?}; an admin can add it to yours")]
+    SiteNotAllowed(String),
     #[error("this API key was revoked, or never existed")]
     ApiKeyInvalid,
     #[error("this API key may not {0}; an admin can make one that may")]
@@ -115,6 +117,7 @@ impl AppError {
             | AppError::CsrfRefused
             | AppError::AdminOnly
             | AppError::NotShared(_)
+            | AppError::SiteNotAllowed(_)
             | AppError::ApiKeyScope(_)
             | AppError::KeyForOtherSite(_)
             | AppError::RawEventsNotShared => StatusCode::FORBIDDEN,
@@ -158,6 +161,7 @@ impl AppError {
             AppError::AdminOnly => "admin_only",
             AppError::ShareLinkInvalid => "share_link_invalid",
             AppError::NotShared(_) => "not_shared",
+            AppError::SiteNotAllowed(_) => "site_not_allowed",
             AppError::ApiKeyInvalid => "api_key_invalid",
             AppError::ApiKeyScope(_) => "api_key_scope",
             AppError::KeyForOtherSite(_) => "key_for_other_site",

@@ -27,6 +27,7 @@ pub mod demo;
 pub mod digests;
 pub mod error;
 pub mod http;
+pub mod imported;
 pub mod ingest;
 pub mod mail;
 pub mod metrics;

@@ -100,6 +100,20 @@ enum Command {
         /// The file `sonde export` wrote.
         file: PathBuf,
     },
+    /// Imports Plausible CE's CSV export into a site (while the server is
+    /// stopped): its visitors, pages, sources and devices per day, kept
+    /// apart from what Sonde counted, without the days Sonde counted
+    /// itself. Importing again replaces the days it holds.
+    ImportPlausible {
+        #[command(flatten)]
+        store: StoreChoice,
+        /// The site the figures are of.
+        #[arg(long)]
+        site: String,
+        /// The export: its zip, the folder it unpacks to, or its CSV files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// List, add or remove the people who may sign in to the dashboard
     /// (while the server is stopped).
     User {
@@ -210,6 +224,10 @@ enum UserAction {
         username: String,
         #[arg(long, value_parser = ["admin", "viewer"], default_value = "viewer")]
         role: String,
+        /// Limits a viewer to these sites (keys, comma-separated); without
+        /// it, a viewer reads every site.
+        #[arg(long, value_delimiter = ',')]
+        sites: Option<Vec<String>>,
     },
     /// Removes a person and ends their sessions.
     Remove { username: String },
@@ -315,6 +333,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Import { store, file } => {
             tokio::task::spawn_blocking(move || import(store, file)).await?
         }
+        Command::ImportPlausible { store, site, files } => {
+            tokio::task::spawn_blocking(move || import_plausible(store, &site, &files)).await?
+        }
         Command::Demo {
             data_dir,
             days,
@@ -332,6 +353,44 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
     }
+}
+
+/// `sonde import-plausible`: the export read with a bar of its bytes, then
+/// kept for the site.
+fn import_plausible(store: StoreChoice, site: &str, files: &[PathBuf]) -> anyhow::Result<()> {
+    let stores = store.open()?;
+    let settings = stores
+        .sites
+        .sites()?
+        .into_iter()
+        .find(|s| s.key == site)
+        .with_context(|| format!("there is no site {site:?}; add it with `sonde site put`"))?;
+    let timezone: chrono_tz::Tz = settings
+        .timezone
+        .parse()
+        .map_err(|e| anyhow::anyhow!("the site's timezone {:?}: {e}", settings.timezone))?;
+    let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+        "reading {bar:30} {binary_bytes}/{binary_total_bytes} ({eta} left)",
+    )?);
+    let export = sonde_server::imported::plausible::read(files, &bar)?;
+    for file in &export.left_out {
+        println!("left out {file}: Sonde has no report of it");
+    }
+    let receipt = sonde_server::imported::keep(&stores, site, timezone, export)?;
+    match (&receipt.first_day, &receipt.last_day) {
+        (Some(first), Some(last)) => println!(
+            "imported {} days of {site} from Plausible CE, {first} to {last}: {} visitors, {} page views",
+            receipt.days, receipt.visitors, receipt.pageviews
+        ),
+        _ => println!("imported no day of {site}"),
+    }
+    if receipt.days_sonde_counted > 0 {
+        println!(
+            "left out {} days Sonde counted itself, so that no visit is counted twice",
+            receipt.days_sonde_counted
+        );
+    }
+    Ok(())
 }
 
 /// `sonde export`: everything in the store to `out`, with a progress bar.
@@ -446,7 +505,11 @@ fn user(data_dir: &Path, action: UserAction) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&user)?);
             }
         }
-        UserAction::Put { username, role } => {
+        UserAction::Put {
+            username,
+            role,
+            sites,
+        } => {
             let role = Role::parse(&role).context("a role is admin or viewer")?;
             let mut given = String::new();
             if !std::io::stdin().is_terminal() {
@@ -462,9 +525,19 @@ fn user(data_dir: &Path, action: UserAction) -> anyhow::Result<()> {
                 username: username.clone(),
                 password: password.clone(),
                 role,
+                sites: sites.clone(),
             };
-            sonde_server::auth::accounts::put(&store, &new).map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{username} may sign in as {}", role.as_str());
+            let known: Vec<String> = store.sites()?.into_iter().map(|s| s.key).collect();
+            sonde_server::auth::accounts::put(&store, &new, |site| known.iter().any(|k| k == site))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match &sites {
+                Some(sites) => println!(
+                    "{username} may sign in as {} of {}",
+                    role.as_str(),
+                    sites.join(", ")
+                ),
+                None => println!("{username} may sign in as {}", role.as_str()),
+            }
             if generated {
                 println!("password (shown once): {password}");
             }

@@ -18,12 +18,13 @@ pub mod conversions;
 pub mod errors;
 pub mod events;
 pub mod funnel;
+pub mod imported;
 pub mod overview;
 pub mod performance;
 pub mod small_groups;
 pub mod usage;
 
-use sonde_protocol::Filters;
+use sonde_protocol::{Filters, Versus};
 
 /// What a report covers: a site's events in `[from, to)`, of the sessions
 /// the filters select (all of them without filters; see
@@ -77,10 +78,12 @@ impl<'a> Scope<'a> {
 
     /// The period of the same length just before, with the same filters.
     pub fn previous(self) -> Self {
-        Scope {
-            from: self.from - (self.to - self.from),
-            to: self.from,
-            ..self
-        }
+        self.versus(Versus::Previous)
+    }
+
+    /// The period `versus` compares this one with, with the same filters.
+    pub fn versus(self, versus: Versus) -> Self {
+        let (from, to) = versus.period(self.from, self.to);
+        Scope { from, to, ..self }
     }
 }

@@ -36,6 +36,7 @@ mod cluster;
 pub mod digests;
 mod duckdb;
 pub(crate) mod event_row;
+pub mod imported;
 mod ingest;
 mod inspection;
 mod lifecycle;
@@ -59,6 +60,7 @@ pub use self::clickhouse::ClickHouseStore;
 pub use self::cluster::ClusterStore;
 pub use self::digests::DigestStore;
 pub use self::duckdb::DuckDbStore;
+pub use self::imported::ImportedStore;
 pub use self::ingest::IngestStore;
 pub use self::inspection::StoreInspection;
 pub use self::lifecycle::LifecycleStore;
@@ -167,6 +169,7 @@ pub struct Stores {
     pub saved: Arc<dyn SavedStore>,
     pub alerts: Arc<dyn AlertStore>,
     pub digests: Arc<dyn DigestStore>,
+    pub imported: Arc<dyn ImportedStore>,
     pub inspection: Arc<dyn StoreInspection>,
     pub transfer: Arc<dyn TransferStore>,
 }
@@ -183,6 +186,7 @@ impl Stores {
             + SavedStore
             + AlertStore
             + DigestStore
+            + ImportedStore
             + StoreInspection
             + TransferStore
             + 'static,
@@ -196,6 +200,7 @@ impl Stores {
             saved: store.clone(),
             alerts: store.clone(),
             digests: store.clone(),
+            imported: store.clone(),
             inspection: store.clone(),
             transfer: store,
         }

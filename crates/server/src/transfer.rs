@@ -119,6 +119,9 @@ struct ExportedUser {
     username: String,
     role: Role,
     password_hash: String,
+    /// A viewer's sites; left out, every site (as files of earlier Sondes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sites: Option<Vec<String>>,
 }
 
 /// An event: what it says is the protocol's [`EventData`], as on the wire.
@@ -181,6 +184,7 @@ pub fn export(
                 username: stored.username,
                 role: stored.role,
                 password_hash: stored.password_hash,
+                sites: stored.sites,
             });
         }
     }
@@ -336,6 +340,7 @@ pub fn import(
                 to.accounts.put_user(&StoredUser {
                     username: user.username,
                     role: user.role,
+                    sites: user.sites,
                     password_hash: user.password_hash,
                     failed_sign_ins: 0,
                     locked_until: None,
@@ -537,6 +542,18 @@ mod tests {
             .put_user(&StoredUser {
                 username: "ana".into(),
                 role: Role::Admin,
+                sites: None,
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                failed_sign_ins: 0,
+                locked_until: None,
+            })
+            .unwrap();
+        stores
+            .accounts
+            .put_user(&StoredUser {
+                username: "vic".into(),
+                role: Role::Viewer,
+                sites: Some(vec!["shop".into()]),
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
                 failed_sign_ins: 0,
                 locked_until: None,
@@ -661,7 +678,7 @@ mod tests {
     #[derive(Debug, PartialEq)]
     struct Held {
         sites: Vec<SiteSettings>,
-        people: Vec<(String, Role, String)>,
+        people: Vec<(String, Role, Option<Vec<String>>, String)>,
         funnels: Vec<SavedFunnel>,
         goals: Vec<SavedGoal>,
         alert_rules: Vec<SavedAlertRule>,
@@ -695,7 +712,12 @@ mod tests {
                 .into_iter()
                 .map(|u| {
                     let stored = stores.accounts.user(&u.username).unwrap().unwrap();
-                    (stored.username, stored.role, stored.password_hash)
+                    (
+                        stored.username,
+                        stored.role,
+                        stored.sites,
+                        stored.password_hash,
+                    )
                 })
                 .collect(),
             funnels: stores.saved.funnels(site).unwrap(),
@@ -722,6 +744,7 @@ mod tests {
             from: 1_792_627_200_000,
             to: 1_792_627_200_000 + 11 * 86_400_000,
             filters: Filters::default(),
+            versus: Default::default(),
         };
         stores
             .reports
@@ -748,7 +771,7 @@ mod tests {
             Summary {
                 format: FORMAT,
                 sites: 1,
-                users: 1,
+                users: 2,
                 funnels: 1,
                 goals: 1,
                 alert_rules: 1,

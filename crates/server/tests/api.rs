@@ -18,6 +18,7 @@ mod api {
     mod events;
     mod funnels;
     mod headers;
+    mod imported;
     mod ingest;
     mod operations;
     mod privacy;

@@ -129,6 +129,121 @@ async fn a_viewer_reads_every_query_but_may_not_manage_people_or_links() {
     expect_error(link, StatusCode::FORBIDDEN, "admin_only").await;
 }
 
+/// The keys of the sites `http` may read.
+async fn site_keys(app: &TestApp, http: &reqwest::Client) -> Vec<String> {
+    let listed: Value = http
+        .get(app.url("/api/sites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A viewer limited to the shop reads the shop's every query and nothing of
+/// the blog's, lists only the shop, and reads the blog once an admin lets
+/// them; the limits are refused where they make no sense.
+#[tokio::test]
+async fn a_viewer_limited_to_chosen_sites_reads_only_those() {
+    let app = TestApp::start_with(|c| {
+        c.sites
+            .push(SiteOrigins::parse("blog=https://blog.example").unwrap())
+    })
+    .await;
+    let put = |body: Value| {
+        app.http
+            .post(app.url("/api/users"))
+            .header("x-csrf-token", &app.csrf)
+            .json(&body)
+            .send()
+    };
+    let vera = |sites: Value| json!({"username": "vera", "password": VIEWER_PASSWORD, "role": "viewer", "sites": sites});
+    let stored: Value = put(vera(json!(["shop"])))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["sites"], json!(["shop"]));
+
+    let viewer = client();
+    sign_in(&viewer, &app.server.url(), "vera", VIEWER_PASSWORD)
+        .await
+        .unwrap();
+    for (what, res) in app.every_query(&viewer, "shop", &[]).await {
+        assert_eq!(res.status(), StatusCode::OK, "{what}");
+    }
+    for (what, res) in app.every_query(&viewer, "blog", &[]).await {
+        if what.ends_with("/api/sites") {
+            continue;
+        }
+        let error = expect_error(res, StatusCode::FORBIDDEN, "site_not_allowed").await;
+        assert!(
+            error.message.contains("\"blog\""),
+            "{what}: {}",
+            error.message
+        );
+    }
+    let firings = viewer
+        .get(app.url("/api/sites/blog/alerts/firings"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(firings, StatusCode::FORBIDDEN, "site_not_allowed").await;
+    assert_eq!(site_keys(&app, &viewer).await, ["shop"]);
+    let people: Value = app
+        .http
+        .get(app.url("/api/users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        people[1],
+        json!({"username": "vera", "role": "viewer", "sites": ["shop"]})
+    );
+
+    // The same password keeps vera signed in; the blog opens at once.
+    let res = put(vera(json!(["shop", "blog"]))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(site_keys(&app, &viewer).await, ["blog", "shop"]);
+    let res = put(vera(Value::Null)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let overview = viewer
+        .get(app.url(&format!("/api/overview?site=blog&from=0&to={}", 86_400_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(overview.status(), StatusCode::OK, "every site again");
+
+    for (body, says) in [
+        (vera(json!([])), "at least one site"),
+        (vera(json!(["shop", "news"])), "there is no site \"news\""),
+        (
+            json!({"username": "ada", "password": VIEWER_PASSWORD, "role": "admin", "sites": ["shop"]}),
+            "an admin reads every site",
+        ),
+    ] {
+        let error = expect_error(
+            put(body).await.unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        )
+        .await;
+        assert_eq!(error.field.as_deref(), Some("sites"));
+        assert!(error.message.contains(says), "{}", error.message);
+    }
+}
+
 #[tokio::test]
 async fn a_change_without_the_sessions_csrf_token_is_refused() {
     let app = TestApp::start().await;

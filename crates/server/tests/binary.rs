@@ -437,3 +437,61 @@ async fn a_copied_binary_serves_the_dashboard_the_demo_and_the_embed_on_its_own(
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `sonde import-plausible` reads Plausible's zip as it downloads, says
+/// what it kept and left out, and refuses a site it does not have.
+#[test]
+fn a_plausible_zip_is_imported_by_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plausible");
+    let zipped = tmp.path().join("plausible-export.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zipped).unwrap());
+    let mut names: Vec<_> = std::fs::read_dir(&fixture)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for path in names {
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, &std::fs::read(&path).unwrap()).unwrap();
+    }
+    zip.finish().unwrap();
+
+    let sonde = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .output()
+            .unwrap()
+    };
+    let added = sonde(&["site", "put", "shop", "--origin", ORIGIN]);
+    assert!(added.status.success(), "{added:?}");
+    let zip_arg = zipped.to_str().unwrap();
+    let imported = sonde(&["import-plausible", "--site", "shop", zip_arg]);
+    assert!(imported.status.success(), "{imported:?}");
+    let said = String::from_utf8_lossy(&imported.stdout);
+    assert!(
+        said.contains(
+            "left out imported_browsers_20251103_20251109.csv: Sonde has no report of it"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "imported 7 days of shop from Plausible CE, 2025-11-03 to 2025-11-09: 797 visitors, 2440 page views"
+        ),
+        "{said}"
+    );
+
+    let unknown = sonde(&["import-plausible", "--site", "blog", zip_arg]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("there is no site \"blog\""),
+        "{unknown:?}"
+    );
+}

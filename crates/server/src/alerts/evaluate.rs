@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use sonde_protocol::alert::{AlertCondition, Evidence, SavedAlertRule, Unit, vital_name};
 use sonde_protocol::usage::UsageQuery;
-use sonde_protocol::{Filters, Granularity, Vital};
+use sonde_protocol::{Filters, Granularity, Versus, Vital};
 
 use crate::reports::Scope;
 use crate::reports::alerts::{
@@ -159,6 +159,7 @@ fn traffic(
         granularity: Granularity::Hour,
         filters: Filters::default(),
         compare: false,
+        versus: Versus::Previous,
     };
     let report = sources
         .reports

@@ -3,7 +3,7 @@
 //! lock an account. The HTTP side is in [`crate::http::users`] and
 //! [`crate::http::session`].
 
-use sonde_protocol::account::{NewUser, Role, check_password, check_username};
+use sonde_protocol::account::{NewUser, Role, check_password, check_sites, check_username};
 
 use super::password;
 use crate::error::AppError;
@@ -32,20 +32,36 @@ pub fn after_failure(failed: u32, locked_until: Option<i64>, now: i64) -> (u32, 
 /// The first admin's username.
 pub const FIRST_ADMIN: &str = "admin";
 
-/// Stores a person with a checked username and password, hashing the password.
-pub fn put(accounts: &dyn AccountStore, user: &NewUser) -> Result<(), AppError> {
-    check_username(&user.username).map_err(|message| AppError::InvalidField {
-        field: "username".into(),
-        message,
-    })?;
-    check_password(&user.password).map_err(|message| AppError::InvalidField {
-        field: "password".into(),
-        message,
-    })?;
+/// Stores a person with a checked username, password and sites (each one
+/// `known_site`), hashing a new password.
+pub fn put(
+    accounts: &dyn AccountStore,
+    user: &NewUser,
+    known_site: impl Fn(&str) -> bool,
+) -> Result<(), AppError> {
+    let invalid = |field: &str| {
+        let field = field.to_owned();
+        move |message| AppError::InvalidField { field, message }
+    };
+    check_username(&user.username).map_err(invalid("username"))?;
+    check_password(&user.password).map_err(invalid("password"))?;
+    check_sites(user.role, user.sites.as_deref()).map_err(invalid("sites"))?;
+    if let Some(unknown) = user.sites.iter().flatten().find(|s| !known_site(s)) {
+        return Err(invalid("sites")(format!("there is no site {unknown:?}")));
+    }
+    // The same password again (a role or sites changed) keeps its hash,
+    // and with it the person's sessions.
+    let password_hash = match accounts.user(&user.username)? {
+        Some(known) if password::verify(&user.password, &known.password_hash) => {
+            known.password_hash
+        }
+        _ => password::hash(&user.password),
+    };
     accounts.put_user(&StoredUser {
         username: user.username.clone(),
         role: user.role,
-        password_hash: password::hash(&user.password),
+        sites: user.sites.clone(),
+        password_hash,
         failed_sign_ins: 0,
         locked_until: None,
     })?;
@@ -63,6 +79,7 @@ pub fn first_admin(accounts: &dyn AccountStore) -> Result<Option<String>, StoreE
     accounts.put_user(&StoredUser {
         username: FIRST_ADMIN.into(),
         role: Role::Admin,
+        sites: None,
         password_hash: password::hash(&password),
         failed_sign_ins: 0,
         locked_until: None,

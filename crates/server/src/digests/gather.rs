@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use sonde_protocol::consent_report::Estimate;
 use sonde_protocol::overview::{BreakdownRow, KeyFigures, OverviewQuery};
 use sonde_protocol::usage::UsageQuery;
-use sonde_protocol::{Filters, Granularity};
+use sonde_protocol::{Filters, Granularity, Versus};
 
 use crate::reports::Scope;
 use crate::reports::buckets::{Bucket, buckets};
@@ -124,6 +124,7 @@ pub fn gather(
             from,
             to,
             filters: filters.clone(),
+            versus: Versus::Previous,
         },
         tz,
         k,
@@ -137,6 +138,7 @@ pub fn gather(
                 granularity: Granularity::Day,
                 filters: filters.clone(),
                 compare: false,
+                versus: Versus::Previous,
             },
             tz,
             k,

@@ -52,6 +52,7 @@ pub async fn list(
     State(app): State<AppState>,
     Path(site): Path<String>,
 ) -> Result<Json<Vec<SavedAlertRule>>, AppError> {
+    signed_in.check_site(&site)?;
     super::report_query::known_site(&app, &site)?;
     let alerts = app.stores().alerts.clone();
     let rules = tokio::task::spawn_blocking(move || alerts.alert_rules(&site)).await??;
@@ -154,11 +155,12 @@ pub async fn remove(
         (status = 401, description = "Not signed in", body = ApiError),
         (status = 404, description = "Unknown site", body = ApiError)))]
 pub async fn firings(
-    _: SignedIn,
+    signed_in: SignedIn,
     State(app): State<AppState>,
     Path(site): Path<String>,
     Query(q): Query<FiringsQuery>,
 ) -> Result<Json<Vec<AlertFiring>>, AppError> {
+    signed_in.check_site(&site)?;
     super::report_query::known_site(&app, &site)?;
     let limit = q.limit.unwrap_or(FIRINGS).clamp(1, MAX_FIRINGS);
     let alerts = app.stores().alerts.clone();

@@ -98,7 +98,8 @@ pub async fn report(report: Report<ConsentReportQuery>) -> Result<Json<ConsentRe
             };
             let mut report = consent_of(q.from, q.to)?;
             if q.compare {
-                let before = consent_of(q.from - (q.to - q.from), q.from)?;
+                let (from, to) = q.versus.period(q.from, q.to);
+                let before = consent_of(from, to)?;
                 report.previous = Some(before.totals());
             }
             Ok(report)

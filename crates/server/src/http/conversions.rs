@@ -41,8 +41,12 @@ pub async fn conversions(
             let (store, k) = (&stores.reports, stores.min_group_size);
             let scope = Scope::new(&q.site, q.from, q.to, &q.filters);
             let previous = if q.compare {
-                let tallies =
-                    store.conversion_tallies(&scope.previous(), site.timezone, &saved.goal, &[])?;
+                let tallies = store.conversion_tallies(
+                    &scope.versus(q.versus),
+                    site.timezone,
+                    &saved.goal,
+                    &[],
+                )?;
                 Some(report(saved.goal.clone(), &tallies, &[], k).totals())
             } else {
                 None

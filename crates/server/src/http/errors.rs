@@ -43,7 +43,7 @@ pub async fn errors(report: Report<ErrorsQuery>) -> Result<Json<ErrorsReport>, A
             let k = stores.min_group_size;
             let mut groups = group(&rows, k, sessions, site.timezone, &buckets, &funnels);
             let previous = if q.compare {
-                let before = scope.previous();
+                let before = scope.versus(q.versus);
                 let rows = store.errors(&before)?;
                 compare(&mut groups, &rows);
                 Some(totals(

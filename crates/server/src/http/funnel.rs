@@ -1,5 +1,5 @@
 //! `POST /api/funnel`: a funnel's figures over a period, compared with the
-//! period before and broken down by a dimension when asked.
+//! period before (or a year before) and broken down by a dimension when asked.
 
 use axum::Json;
 use axum::body::Body;
@@ -53,7 +53,7 @@ pub async fn funnel(
                 None => (store.funnel(&scope, funnel)?, Vec::new(), 0),
             };
             let previous = if query.compare {
-                Some(store.funnel(&scope.previous(), funnel)?)
+                Some(store.funnel(&scope.versus(query.versus), funnel)?)
             } else {
                 None
             };

@@ -51,7 +51,7 @@ pub async fn performance(
             };
             let mut report = report(&tallies, &buckets, stores.min_group_size, goal);
             if q.compare {
-                let before = store.vital_tallies(&scope.previous(), site.timezone, &[])?;
+                let before = store.vital_tallies(&scope.versus(q.versus), site.timezone, &[])?;
                 report.previous = Some(summaries(&before, &VitalGroup::Scope));
             }
             Ok(report)

@@ -29,7 +29,7 @@ use crate::auth::Reader;
 use crate::error::AppError;
 use crate::site::Site;
 use crate::state::AppState;
-use crate::store::{ReportStore, SavedStore};
+use crate::store::{ImportedStore, ReportStore, SavedStore};
 
 /// Most buckets one series may have (a year of days, or ~41 days of hours).
 pub const MAX_BUCKETS: i64 = 1000;
@@ -88,6 +88,7 @@ pub struct Report<Q> {
 pub struct ReportStores {
     pub reports: Arc<dyn ReportStore>,
     pub saved: Arc<dyn SavedStore>,
+    pub imported: Arc<dyn ImportedStore>,
     pub min_group_size: u64,
 }
 
@@ -129,6 +130,7 @@ impl<Q: ReportParams> Report<Q> {
         let stores = ReportStores {
             reports: self.app.stores().reports.clone(),
             saved: self.app.stores().saved.clone(),
+            imported: self.app.stores().imported.clone(),
             min_group_size: self.app.min_group_size(),
         };
         let (query, site) = (self.query, self.site);

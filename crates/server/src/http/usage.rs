@@ -8,7 +8,8 @@ use sonde_protocol::{ApiError, UsageQuery, UsageReport};
 
 use super::report_query::Report;
 use crate::error::AppError;
-use crate::reports::small_groups;
+use crate::imported;
+use crate::reports::{self, buckets::buckets, small_groups};
 
 /// `GET /api/usage?site=…&from=…&to=…&granularity=hour|day|week|month`
 #[utoipa::path(
@@ -30,6 +31,19 @@ pub async fn usage(report: Report<UsageQuery>) -> Result<Json<UsageReport>, AppE
             let k = stores.min_group_size;
             let mut report = stores.reports.usage(&q, site.timezone, k)?;
             small_groups::usage(&mut report, !q.filters.is_empty(), k);
+            if reports::imported::applies(Some(q.granularity), !q.filters.is_empty()) {
+                let tz = site.timezone;
+                let store = stores.imported.as_ref();
+                let days = imported::days_within(store, &q.site, (q.from, q.to), tz)?;
+                let buckets = buckets(q.from, q.to, q.granularity, tz);
+                reports::imported::add_to_usage(&mut report, &days, &buckets, tz);
+                if let Some(previous) = &mut report.previous {
+                    let before = q.versus.period(q.from, q.to);
+                    let days = imported::days_within(store, &q.site, before, tz)?;
+                    reports::imported::add_to_totals(previous, &days);
+                }
+                report.imported = reports::imported::figures(&days, Vec::new(), k);
+            }
             Ok(report)
         })
         .await
@@ -90,10 +104,20 @@ pub async fn realtime(report: Report<RealtimeQuery>) -> Result<Json<RealtimeRepo
 pub async fn overview(report: Report<OverviewQuery>) -> Result<Json<OverviewReport>, AppError> {
     report
         .answer(|q, site, stores| {
-            let mut report = stores
-                .reports
-                .overview(&q, site.timezone, stores.min_group_size)?;
+            let k = stores.min_group_size;
+            let mut report = stores.reports.overview(&q, site.timezone, k)?;
             small_groups::overview(&mut report, !q.filters.is_empty());
+            if reports::imported::applies(None, !q.filters.is_empty()) {
+                let tz = site.timezone;
+                let store = stores.imported.as_ref();
+                let days = imported::days_within(store, &q.site, (q.from, q.to), tz)?;
+                reports::imported::add_to_key_figures(&mut report.current, &days);
+                let before = q.versus.period(q.from, q.to);
+                let before = imported::days_within(store, &q.site, before, tz)?;
+                reports::imported::add_to_key_figures(&mut report.previous, &before);
+                let rows = imported::rows_of(store, &q.site, &days)?;
+                report.imported = reports::imported::figures(&days, rows, k);
+            }
             Ok(report)
         })
         .await

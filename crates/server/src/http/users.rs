@@ -42,7 +42,7 @@ pub async fn list(_: AdminUser, State(app): State<AppState>) -> Result<Json<Vec<
     responses(
         (status = 200, description = "The person as stored", body = User),
         (status = 403, description = "Not an admin, or no CSRF token", body = ApiError),
-        (status = 422, description = "A bad username or too short a password", body = ApiError),
+        (status = 422, description = "A bad username, too short a password, or sites that are unknown or given for an admin", body = ApiError),
     )
 )]
 pub async fn put_user(
@@ -62,8 +62,13 @@ pub async fn put_user(
     let stored = User {
         username: user.username.clone(),
         role: user.role,
+        sites: user.sites.clone(),
     };
-    tokio::task::spawn_blocking(move || put(accounts.as_ref(), &user)).await??;
+    let sites = app.sites().clone();
+    tokio::task::spawn_blocking(move || {
+        put(accounts.as_ref(), &user, |site| sites.get(site).is_some())
+    })
+    .await??;
     tracing::info!(user = %stored.username, role = stored.role.as_str(), by = %admin.username, "user saved");
     Ok(Json(stored))
 }

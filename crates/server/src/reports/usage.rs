@@ -129,5 +129,6 @@ pub fn report(
             pageviews: total.views,
             visitors: total.visitors,
         }),
+        imported: None,
     }
 }

@@ -13,6 +13,8 @@ use super::StoreError;
 pub struct StoredUser {
     pub username: String,
     pub role: Role,
+    /// The sites a viewer is limited to; `None`, every site.
+    pub sites: Option<Vec<String>>,
     /// argon2id, in the PHC string format.
     pub password_hash: String,
     /// Failed sign-ins since the last successful one.
@@ -26,8 +28,23 @@ impl StoredUser {
         User {
             username: self.username.clone(),
             role: self.role,
+            sites: self.sites.clone(),
         }
     }
+}
+
+/// A viewer's sites as both stores keep them: a JSON array, `NULL` for
+/// every site.
+pub(crate) fn sites(json: Option<String>) -> Result<Option<Vec<String>>, StoreError> {
+    json.map(|j| {
+        serde_json::from_str(&j)
+            .map_err(|e| StoreError::Corrupt(format!("a person's sites {j:?}: {e}")))
+    })
+    .transpose()
+}
+
+pub(crate) fn sites_json(sites: &[String]) -> String {
+    serde_json::to_string(sites).expect("strings serialise")
 }
 
 /// A sign-in session as stored.

@@ -12,14 +12,16 @@ use sonde_protocol::consent_report::{ConsentLogEntry, ConsentReport};
 use sonde_protocol::overview::{BotDay, OverviewQuery};
 
 use super::transfer::{DailyCount, StoredConsent};
-use super::{AccountStore, AlertStore, DigestStore, SavedStore, SiteStore, StoreError};
+use super::{
+    AccountStore, AlertStore, DigestStore, ImportedStore, SavedStore, SiteStore, StoreError,
+};
 use crate::reports::consent::DecisionTally;
 
 /// The application's data, with the meaning the traits of the same
 /// methods give them ([`super::IngestStore`], [`super::ReportStore`],
 /// [`super::StoreInspection`]).
 pub trait ApplicationStore:
-    SiteStore + AccountStore + SavedStore + AlertStore + DigestStore
+    SiteStore + AccountStore + SavedStore + AlertStore + DigestStore + ImportedStore
 {
     fn record_consent(&self, record: &ConsentRecord, device: &str) -> Result<bool, StoreError>;
     fn count_banner_impression(&self, site: &str, day: NaiveDate) -> Result<(), StoreError>;

@@ -59,7 +59,8 @@ impl ClusterStore {
             accounts: app.clone(),
             saved: app.clone(),
             alerts: app.clone(),
-            digests: app,
+            digests: app.clone(),
+            imported: app,
             inspection: split.clone(),
             transfer: split,
         }

@@ -31,6 +31,7 @@ mod counters;
 mod digests;
 mod erase;
 mod funnels;
+mod imported;
 mod inspect;
 mod overview;
 mod paths;

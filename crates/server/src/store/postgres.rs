@@ -13,6 +13,7 @@ mod alerts;
 mod consents;
 mod counters;
 mod digests;
+mod imported;
 mod salts;
 mod saved;
 mod schema;
@@ -325,8 +326,10 @@ mod tests {
     use super::testing::fresh_store;
     use super::*;
     use crate::reports::consent_log::verify_whole;
+    use crate::store::imported::DayRow;
     use crate::store::{DuckDbStore, StoredUser};
     use crate::visitor::{DailySalt, visitor_id};
+    use sonde_protocol::imported::{ImportedDay, ImportedDimension, ImportedRow};
 
     const DAY: i64 = 86_400_000;
     /// 2026-03-27 00:00 UTC: the period crosses Berlin's change to summer
@@ -387,6 +390,8 @@ mod tests {
                     .put_user(&StoredUser {
                         username: name.into(),
                         role,
+                        // Bob reads the shop only.
+                        sites: (name == "Bob").then(|| vec!["shop".to_owned()]),
                         password_hash: format!("hash-{name}"),
                         failed_sign_ins: 0,
                         locked_until: None,
@@ -454,6 +459,33 @@ mod tests {
                 })
                 .unwrap();
             assert!(store.remove_funnel("f3").unwrap());
+            let imported_day = |day: &str, visitors| ImportedDay {
+                day: day.into(),
+                visitors,
+                visits: visitors + 2,
+                pageviews: 3 * visitors,
+                bounces: 1,
+                visit_duration_s: 90,
+            };
+            let page = |day: &str, label: &str, visitors| DayRow {
+                day: day.into(),
+                row: ImportedRow {
+                    dimension: ImportedDimension::Page,
+                    label: label.into(),
+                    visitors,
+                    visits: visitors,
+                    pageviews: visitors,
+                },
+            };
+            let days = [
+                imported_day("2025-11-03", 10),
+                imported_day("2025-11-04", 12),
+            ];
+            let rows = [page("2025-11-03", "/", 6), page("2025-11-04", "/", 7)];
+            store.put_imported("shop", &days, &rows).unwrap();
+            // Imported again, a day changed: it replaces, adds nothing.
+            let again = [imported_day("2025-11-04", 20)];
+            store.put_imported("shop", &again, &rows[1..]).unwrap();
             for record in &records {
                 assert!(
                     store
@@ -546,11 +578,24 @@ mod tests {
                             from,
                             to,
                             filters: Default::default(),
+                            versus: Default::default(),
                         };
                         answers.push(format!("{:?}", store.bots_per_day(&q, timezone).unwrap()));
                     }
                 }
             }
+            answers.push(format!(
+                "{:?}",
+                store
+                    .imported_days("shop", "2025-11-01", "2025-11-30")
+                    .unwrap()
+            ));
+            answers.push(format!(
+                "{:?}",
+                store
+                    .imported_rows("shop", "2025-11-04", "2025-11-04")
+                    .unwrap()
+            ));
             answers
         };
         let (on_postgres, on_duckdb) = (read(&pg), read(&duck));
@@ -560,6 +605,8 @@ mod tests {
         }
         // The answers say something: records, an erased link, counts.
         assert!(on_postgres[14] == "299", "{}", on_postgres[14]);
+        let imported = &on_postgres[on_postgres.len() - 2];
+        assert!(imported.contains("visitors: 20"), "{imported}");
         assert!(on_postgres[8].contains("key k2"), "{}", on_postgres[8]);
         assert_eq!(on_postgres[9], "None", "a revoked key is no key");
         assert!(on_postgres[10].contains("key k2"), "{}", on_postgres[10]);

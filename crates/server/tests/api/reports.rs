@@ -1,6 +1,7 @@
 //! What every report shares: filters and the period before, across usage,
 //! errors, performance, conversions (with a goal), funnels and consent.
 
+use crate::support::history::History;
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -249,4 +250,80 @@ async fn a_filter_narrowed_to_fewer_than_k_visitors_shows_no_figures() {
         .await;
     let site: Value = site.json().await.unwrap();
     assert_eq!(site["total_visitors"], 5);
+}
+
+/// `versus=year_before` compares with the same weekdays 52 weeks back, in
+/// every compared report; without it, the period just before.
+#[tokio::test]
+async fn reports_compare_with_the_same_weekdays_a_year_before() {
+    const DAY: i64 = 86_400_000;
+    let app = TestApp::start().await;
+    let now = now_ms();
+    let (from, to) = (now - 7 * DAY, now);
+    let mut history = History::new();
+    // Seven visitors a year before, three the week before, five this week.
+    history.views(100, 7, from - 364 * DAY + 2 * DAY, "/pricing");
+    history.views(200, 3, from - 3 * DAY, "/pricing");
+    history.views(300, 5, to - DAY, "/pricing");
+    history.write(&app);
+
+    let get = |path: &'static str, versus: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let (from, to) = (from.to_string(), to.to_string());
+            let mut params = vec![
+                ("site", "shop"),
+                ("from", from.as_str()),
+                ("to", to.as_str()),
+                ("compare", "true"),
+            ];
+            params.extend(versus.map(|v| ("versus", v)));
+            let res = app
+                .http
+                .get(app.url(path))
+                .query(&params)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path} {versus:?}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let overview = get("/api/overview", Some("year_before")).await;
+    assert_eq!(overview["current"]["visitors"], 5);
+    assert_eq!(
+        overview["previous"]["visitors"], 7,
+        "{}",
+        overview["previous"]
+    );
+    let overview = get("/api/overview", None).await;
+    assert_eq!(overview["previous"]["visitors"], 3, "the week before");
+    assert_eq!(
+        get("/api/overview", Some("previous")).await["previous"]["visitors"],
+        3
+    );
+    let usage = get("/api/usage", Some("year_before")).await;
+    assert_eq!(usage["previous"], json!({"pageviews": 7, "visitors": 7}));
+
+    let funnel: Value = app
+        .http
+        .post(app.url("/api/funnel"))
+        .json(&json!({"site": "shop", "from": from, "to": to, "compare": true, "versus": "year_before",
+                      "funnel": {"name": "Pricing", "window_ms": 3_600_000, "unit": "session",
+                                 "steps": [{"type": "page", "path": "/pricing"}, {"type": "page", "path": "/*"}]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(funnel["steps"][0]["entrants"], 5);
+    assert_eq!(funnel["previous"][0]["entrants"], 7, "{funnel}");
+
+    // A comparison Sonde does not know is refused, naming the ones it does.
+    let res = app
+        .query_around("/api/overview", now, &[("versus", "decade")])
+        .await;
+    let error = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+    assert!(error.message.contains("year_before"), "{}", error.message);
 }

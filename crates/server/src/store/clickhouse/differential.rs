@@ -12,11 +12,12 @@
 use chrono_tz::Tz;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use sonde_protocol::comparison::YEAR_BEFORE_MS;
 use sonde_protocol::funnel::{FunnelDefinition, FunnelDimension, FunnelUnit, Step};
 use sonde_protocol::goal::Goal;
 use sonde_protocol::overview::{Filters, OverviewQuery};
 use sonde_protocol::usage::UsageQuery;
-use sonde_protocol::{Campaign, ErrorReport, EventData, Granularity, Vital};
+use sonde_protocol::{Campaign, ErrorReport, EventData, Granularity, Versus, Vital};
 
 use super::ClickHouseStore;
 use crate::reports::Scope;
@@ -314,6 +315,7 @@ fn every_report_reads_the_same_from_the_cluster_as_from_duckdb() {
                         granularity,
                         filters: f.clone(),
                         compare: true,
+                        versus: Versus::Previous,
                     };
                     assert_eq!(
                         cluster.usage(&q, timezone, 2).unwrap(),
@@ -326,6 +328,7 @@ fn every_report_reads_the_same_from_the_cluster_as_from_duckdb() {
                     from,
                     to,
                     filters: f.clone(),
+                    versus: Versus::Previous,
                 };
                 let expected = duck.overview(&q, timezone, 2).unwrap();
                 assert_eq!(
@@ -450,4 +453,43 @@ fn every_report_reads_the_same_from_the_cluster_as_from_duckdb() {
     }
     // Not a comparison of empty reports.
     assert!(compared > 100, "{compared} scopes with visits");
+
+    // The same days a year on, compared with the year before: the events'
+    // days are the compared period.
+    let (from, to) = (
+        FIRST_DAY + YEAR_BEFORE_MS,
+        FIRST_DAY + DAYS * DAY + YEAR_BEFORE_MS,
+    );
+    for f in &filters[..2] {
+        for timezone in timezones {
+            let q = UsageQuery {
+                site: "shop".into(),
+                from,
+                to,
+                granularity: Granularity::Day,
+                filters: f.clone(),
+                compare: true,
+                versus: Versus::YearBefore,
+            };
+            let expected = duck.usage(&q, timezone, 2).unwrap();
+            assert!(expected.previous.is_some_and(|p| p.pageviews > 0));
+            assert_eq!(cluster.usage(&q, timezone, 2).unwrap(), expected);
+            let q = OverviewQuery {
+                site: "shop".into(),
+                from,
+                to,
+                filters: f.clone(),
+                versus: Versus::YearBefore,
+            };
+            let expected = duck.overview(&q, timezone, 2).unwrap();
+            assert!(expected.previous.pageviews > 0);
+            assert_eq!(
+                cluster
+                    .overview(&q, timezone, 2, expected.bots.clone())
+                    .unwrap(),
+                expected,
+                "overview a year on {f:?} {timezone}"
+            );
+        }
+    }
 }

@@ -20,8 +20,8 @@ pub(super) fn overview(
     k: u64,
     bots: Vec<BotDay>,
 ) -> Result<OverviewReport, StoreError> {
-    let length = q.to - q.from;
-    let previous = visits(topology, q, q.from - length, q.from, timezone, false);
+    let (before_from, before_to) = q.versus.period(q.from, q.to);
+    let previous = visits(topology, q, before_from, before_to, timezone, false);
     let current = visits(topology, q, q.from, q.to, timezone, true);
     let breakdown = |label: &str, only: &str| -> Result<_, StoreError> {
         let rows: Vec<Group> = topology.rows_grouped_on_shards(&format!(
@@ -60,6 +60,7 @@ pub(super) fn overview(
         os: by_session("os")?,
         devices: by_session("device")?,
         bots,
+        imported: None,
     })
 }
 

@@ -48,7 +48,7 @@ pub(super) fn usage(
         usage::daily_series(&buckets, &figures)
     };
     let previous = if q.compare {
-        Some(day_figures(topology, &scope.previous(), timezone)?.total())
+        Some(day_figures(topology, &scope.versus(q.versus), timezone)?.total())
     } else {
         None
     };

@@ -7,7 +7,7 @@ use sonde_protocol::api_key::ApiKey;
 use super::DuckDbStore;
 use super::saved::corrupt;
 use crate::store::StoreError;
-use crate::store::accounts::{AccountStore, StoredSession, StoredUser};
+use crate::store::accounts::{AccountStore, StoredSession, StoredUser, sites, sites_json};
 
 fn role(text: String) -> Result<Role, StoreError> {
     Role::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("unknown role {text:?}")))
@@ -40,6 +40,16 @@ impl AccountStore for DuckDbStore {
                 failed_sign_ins = 0, locked_until = NULL",
             params![user.username, user.role.as_str(), user.password_hash],
         )?;
+        tx.execute(
+            "DELETE FROM user_sites WHERE username = ?",
+            [&user.username],
+        )?;
+        if let Some(sites) = &user.sites {
+            tx.execute(
+                "INSERT INTO user_sites VALUES (?, ?)",
+                params![user.username, sites_json(sites)],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -48,8 +58,8 @@ impl AccountStore for DuckDbStore {
         let row = self
             .conn()
             .query_row(
-                "SELECT username, role, password_hash, failed_sign_ins, locked_until
-                 FROM users WHERE username = ?",
+                "SELECT username, role, password_hash, failed_sign_ins, locked_until, s.sites
+                 FROM users LEFT JOIN user_sites s USING (username) WHERE username = ?",
                 [username],
                 |r| {
                     Ok((
@@ -58,14 +68,16 @@ impl AccountStore for DuckDbStore {
                         r.get::<_, String>(2)?,
                         r.get::<_, i32>(3)?,
                         r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
                     ))
                 },
             )
             .optional()?;
-        row.map(|(username, r, password_hash, failed, locked_until)| {
+        row.map(|(username, r, password_hash, failed, locked_until, s)| {
             Ok(StoredUser {
                 username,
                 role: role(r)?,
+                sites: sites(s)?,
                 password_hash,
                 failed_sign_ins: failed.max(0) as u32,
                 locked_until,
@@ -76,15 +88,19 @@ impl AccountStore for DuckDbStore {
 
     fn users(&self) -> Result<Vec<User>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT username, role FROM users ORDER BY username")?;
-        let rows: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let mut stmt = conn.prepare(
+            "SELECT username, role, s.sites
+             FROM users LEFT JOIN user_sites s USING (username) ORDER BY username",
+        )?;
+        let rows: Vec<(String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         rows.into_iter()
-            .map(|(username, r)| {
+            .map(|(username, r, s)| {
                 Ok(User {
                     username,
                     role: role(r)?,
+                    sites: sites(s)?,
                 })
             })
             .collect()
@@ -94,6 +110,7 @@ impl AccountStore for DuckDbStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM sessions WHERE username = ?", [username])?;
+        tx.execute("DELETE FROM user_sites WHERE username = ?", [username])?;
         let removed = tx.execute("DELETE FROM users WHERE username = ?", [username])? == 1;
         tx.commit()?;
         Ok(removed)
@@ -130,8 +147,9 @@ impl AccountStore for DuckDbStore {
         let row = self
             .conn()
             .query_row(
-                "SELECT u.username, u.role, s.csrf_token, s.expires_at
+                "SELECT u.username, u.role, s.csrf_token, s.expires_at, v.sites
                  FROM sessions s JOIN users u USING (username)
+                 LEFT JOIN user_sites v USING (username)
                  WHERE s.token_hash = ? AND s.expires_at > ?",
                 params![token_hash, now_ms],
                 |r| {
@@ -140,15 +158,17 @@ impl AccountStore for DuckDbStore {
                         r.get::<_, String>(1)?,
                         r.get::<_, String>(2)?,
                         r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
                     ))
                 },
             )
             .optional()?;
-        row.map(|(username, r, csrf_token, expires_at)| {
+        row.map(|(username, r, csrf_token, expires_at, s)| {
             Ok(StoredSession {
                 user: User {
                     username,
                     role: role(r)?,
+                    sites: sites(s)?,
                 },
                 csrf_token,
                 expires_at,
@@ -268,10 +288,52 @@ mod tests {
         StoredUser {
             username: "ada".into(),
             role: Role::Admin,
+            sites: None,
             password_hash: hash.into(),
             failed_sign_ins: 0,
             locked_until: None,
         }
+    }
+
+    #[test]
+    fn a_viewers_sites_are_kept_with_them_and_go_when_they_do() {
+        let store = DuckDbStore::in_memory().unwrap();
+        let vera = |sites: Option<Vec<String>>| StoredUser {
+            username: "vera".into(),
+            role: Role::Viewer,
+            sites,
+            ..ada("h")
+        };
+        let shop_and_blog = Some(vec!["shop".to_owned(), "blog".to_owned()]);
+        store.put_user(&vera(shop_and_blog.clone())).unwrap();
+        store.put_user(&ada("h")).unwrap();
+        store.create_session("t", "vera", "c", 100).unwrap();
+        assert_eq!(store.user("vera").unwrap().unwrap().sites, shop_and_blog);
+        assert_eq!(
+            store.session("t", 1).unwrap().unwrap().user.sites,
+            shop_and_blog
+        );
+        let listed = store.users().unwrap();
+        assert_eq!(
+            listed.iter().map(|u| u.sites.clone()).collect::<Vec<_>>(),
+            [None, shop_and_blog],
+            "ada reads every site"
+        );
+
+        store.put_user(&vera(None)).unwrap();
+        assert_eq!(
+            store.user("vera").unwrap().unwrap().sites,
+            None,
+            "every site again"
+        );
+        store.put_user(&vera(Some(vec!["shop".into()]))).unwrap();
+        assert!(store.remove_user("vera").unwrap());
+        store.put_user(&vera(None)).unwrap();
+        assert_eq!(
+            store.user("vera").unwrap().unwrap().sites,
+            None,
+            "a person made again starts unlimited"
+        );
     }
 
     #[test]

@@ -27,8 +27,8 @@ pub(super) fn overview(
     timezone: Tz,
     k: u64,
 ) -> Result<OverviewReport, StoreError> {
-    let length = q.to - q.from;
-    let previous = key_figures(conn, q, q.from - length, q.from, timezone)?;
+    let (before_from, before_to) = q.versus.period(q.from, q.to);
+    let previous = key_figures(conn, q, before_from, before_to, timezone)?;
     let current = key_figures(conn, q, q.from, q.to, timezone)?;
     // `counted_sessions` and `chosen_days` now hold the current period's.
     let breakdown = |sql: &str| breakdown(conn, sql, k);
@@ -99,6 +99,7 @@ pub(super) fn overview(
         os: breakdown(&by_session("os"))?,
         devices: breakdown(&by_session("device"))?,
         bots: bots_per_day(conn, q, timezone)?,
+        imported: None,
     })
 }
 

@@ -548,6 +548,7 @@ mod tests {
                         from,
                         to,
                         filters: Filters::default(),
+                        versus: Default::default(),
                     };
                     let (a, b) = (
                         rolled.overview(&q, tz, 3).unwrap(),
@@ -628,6 +629,7 @@ mod tests {
                 from: days[1].start,
                 to: days[9].start,
                 filters: Filters::default(),
+                versus: Default::default(),
             };
             let mut filtered = overview.clone();
             filtered.filters.set("page", Some("/e".into()));

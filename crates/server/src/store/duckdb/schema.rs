@@ -276,6 +276,50 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             Ok(())
         },
     },
+    Migration {
+        name: "viewers limited to sites",
+        apply: |tx| {
+            // A table of its own rather than a column of `users`: DuckDB
+            // cannot alter a table others depend on. A row limits its
+            // person to the sites of its JSON array; no row, every site.
+            tx.execute_batch(
+                "CREATE TABLE user_sites (
+                     username VARCHAR PRIMARY KEY,
+                     sites    VARCHAR NOT NULL
+                 );",
+            )?;
+            Ok(())
+        },
+    },
+    Migration {
+        name: "imported days",
+        apply: |tx| {
+            // Figures from another tool, a day at a time, apart from the
+            // events (days as `YYYY-MM-DD` text, on the site's calendar).
+            tx.execute_batch(
+                "CREATE TABLE imported_days (
+                     site             VARCHAR NOT NULL,
+                     day              VARCHAR NOT NULL,
+                     visitors         BIGINT NOT NULL,
+                     visits           BIGINT NOT NULL,
+                     pageviews        BIGINT NOT NULL,
+                     bounces          BIGINT NOT NULL,
+                     visit_duration_s BIGINT NOT NULL,
+                     PRIMARY KEY (site, day)
+                 );
+                 CREATE TABLE imported_rows (
+                     site      VARCHAR NOT NULL,
+                     day       VARCHAR NOT NULL,
+                     dimension VARCHAR NOT NULL,
+                     label     VARCHAR NOT NULL,
+                     visitors  BIGINT NOT NULL,
+                     visits    BIGINT NOT NULL,
+                     pageviews BIGINT NOT NULL
+                 );",
+            )?;
+            Ok(())
+        },
+    },
 ];
 
 /// Creates the sequence `name` to count on from the largest number `max`

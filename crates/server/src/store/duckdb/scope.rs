@@ -299,6 +299,7 @@ mod tests {
                         granularity: Granularity::Day,
                         filters,
                         compare,
+                        versus: Default::default(),
                     },
                     Tz::UTC,
                     1,

@@ -105,6 +105,7 @@ pub(super) fn overview_query(filters: Filters) -> OverviewQuery {
         from: MIDNIGHT,
         to: MIDNIGHT + DAY,
         filters,
+        versus: Default::default(),
     }
 }
 

@@ -32,7 +32,7 @@ pub(super) fn usage(
         usage::daily_series(&buckets, &figures)
     };
     let previous = if q.compare {
-        Some(usage_figures(conn, &scope.previous(), timezone)?.total())
+        Some(usage_figures(conn, &scope.versus(q.versus), timezone)?.total())
     } else {
         None
     };

@@ -8,7 +8,7 @@ use sonde_protocol::api_key::ApiKey;
 use super::PostgresStore;
 use super::saved::corrupt;
 use crate::store::StoreError;
-use crate::store::accounts::{AccountStore, StoredSession, StoredUser};
+use crate::store::accounts::{AccountStore, StoredSession, StoredUser, sites, sites_json};
 
 fn role(text: &str) -> Result<Role, StoreError> {
     Role::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown role {text:?}")))
@@ -45,10 +45,16 @@ impl AccountStore for PostgresStore {
             )?;
         }
         tx.execute(
-            "INSERT INTO users VALUES ($1, $2, $3, 0, NULL) ON CONFLICT (username) DO UPDATE SET
+            "INSERT INTO users (username, role, password_hash, failed_sign_ins, locked_until, sites)
+             VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT (username) DO UPDATE SET
                 role = excluded.role, password_hash = excluded.password_hash,
-                failed_sign_ins = 0, locked_until = NULL",
-            &[&user.username, &user.role.as_str(), &user.password_hash],
+                failed_sign_ins = 0, locked_until = NULL, sites = excluded.sites",
+            &[
+                &user.username,
+                &user.role.as_str(),
+                &user.password_hash,
+                &user.sites.as_deref().map(sites_json),
+            ],
         )?;
         tx.commit()?;
         Ok(())
@@ -56,7 +62,7 @@ impl AccountStore for PostgresStore {
 
     fn user(&self, username: &str) -> Result<Option<StoredUser>, StoreError> {
         let row = self.client()?.query_opt(
-            "SELECT username, role, password_hash, failed_sign_ins, locked_until
+            "SELECT username, role, password_hash, failed_sign_ins, locked_until, sites
              FROM users WHERE username = $1",
             &[&username],
         )?;
@@ -64,6 +70,7 @@ impl AccountStore for PostgresStore {
             Ok(StoredUser {
                 username: r.get(0),
                 role: role(r.get(1))?,
+                sites: sites(r.get(5))?,
                 password_hash: r.get(2),
                 failed_sign_ins: r.get::<_, i32>(3).max(0) as u32,
                 locked_until: r.get(4),
@@ -73,14 +80,16 @@ impl AccountStore for PostgresStore {
     }
 
     fn users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = self
-            .client()?
-            .query("SELECT username, role FROM users ORDER BY username", &[])?;
+        let rows = self.client()?.query(
+            "SELECT username, role, sites FROM users ORDER BY username",
+            &[],
+        )?;
         rows.iter()
             .map(|r| {
                 Ok(User {
                     username: r.get(0),
                     role: role(r.get(1))?,
+                    sites: sites(r.get(2))?,
                 })
             })
             .collect()
@@ -127,7 +136,7 @@ impl AccountStore for PostgresStore {
 
     fn session(&self, token_hash: &str, now_ms: i64) -> Result<Option<StoredSession>, StoreError> {
         let row = self.client()?.query_opt(
-            "SELECT u.username, u.role, s.csrf_token, s.expires_at
+            "SELECT u.username, u.role, s.csrf_token, s.expires_at, u.sites
              FROM sessions s JOIN users u USING (username)
              WHERE s.token_hash = $1 AND s.expires_at > $2",
             &[&token_hash, &now_ms],
@@ -137,6 +146,7 @@ impl AccountStore for PostgresStore {
                 user: User {
                     username: r.get(0),
                     role: role(r.get(1))?,
+                    sites: sites(r.get(4))?,
                 },
                 csrf_token: r.get(2),
                 expires_at: r.get(3),

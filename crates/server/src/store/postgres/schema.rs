@@ -130,6 +130,33 @@ const MIGRATIONS: &[&str] = &[
         body text NOT NULL
     );
     "#,
+    // 4: a viewer limited to sites: their keys as a JSON array; NULL, every site.
+    r#"
+    ALTER TABLE users ADD COLUMN sites text;
+    "#,
+    // 5: figures imported from another tool, a day at a time.
+    r#"
+    CREATE TABLE imported_days (
+        site text COLLATE "C" NOT NULL,
+        day text COLLATE "C" NOT NULL,
+        visitors bigint NOT NULL,
+        visits bigint NOT NULL,
+        pageviews bigint NOT NULL,
+        bounces bigint NOT NULL,
+        visit_duration_s bigint NOT NULL,
+        PRIMARY KEY (site, day)
+    );
+    CREATE TABLE imported_rows (
+        site text COLLATE "C" NOT NULL,
+        day text COLLATE "C" NOT NULL,
+        dimension text NOT NULL,
+        label text NOT NULL,
+        visitors bigint NOT NULL,
+        visits bigint NOT NULL,
+        pageviews bigint NOT NULL
+    );
+    CREATE INDEX imported_rows_site_day ON imported_rows (site, day);
+    "#,
 ];
 
 /// Applies the migrations the database has not had yet, in order.
