@@ -5,7 +5,8 @@
 //! counts what follows, then the sites, the people who may sign in (their
 //! password hashes, so they keep their passwords), saved funnels and
 //! goals, alert rules (with their secrets) and their firings, digest
-//! subscriptions (with their unsubscribe tokens), annotations, each site's
+//! subscriptions (with their unsubscribe tokens), annotations, the days
+//! imported from another tool (with their pages, sources and devices), each site's
 //! consent chain as stored (places and hashes, so an
 //! exported consent log still verifies against it), the daily counts, and
 //! the events in the order they were stored. Sign-in sessions, share
@@ -27,9 +28,11 @@ use sonde_protocol::alert::{AlertFiring, SavedAlertRule};
 use sonde_protocol::annotation::Annotation;
 use sonde_protocol::funnel::SavedFunnel;
 use sonde_protocol::goal::SavedGoal;
+use sonde_protocol::imported::{ImportedDay, ImportedRow};
 use sonde_protocol::{EventData, SiteSettings};
 
 use crate::store::digests::StoredDigest;
+use crate::store::imported::{DayRow, EVERY_DAY};
 use crate::store::transfer::{DailyCount, EventPosition, StoredConsent};
 use crate::store::{StoreError, StoredEvent, StoredUser, Stores};
 use crate::user_agent::{Device, Software};
@@ -86,6 +89,9 @@ pub struct Summary {
     /// (Exports before annotations have none.)
     #[serde(default)]
     pub annotations: u64,
+    /// Days imported from another tool (exports before imports have none).
+    #[serde(default)]
+    pub imported_days: u64,
     pub consents: u64,
     pub daily_counts: u64,
     pub events: u64,
@@ -96,8 +102,8 @@ impl std::fmt::Display for Summary {
         write!(
             f,
             "{} sites, {} people, {} funnels, {} goals, {} alert rules with {} firings, \
-             {} digest subscriptions, {} annotations, {} consent records, {} daily counts \
-             and {} events",
+             {} digest subscriptions, {} annotations, {} imported days, {} consent records, \
+             {} daily counts and {} events",
             self.sites,
             self.users,
             self.funnels,
@@ -106,6 +112,7 @@ impl std::fmt::Display for Summary {
             self.alert_firings,
             self.digests,
             self.annotations,
+            self.imported_days,
             self.consents,
             self.daily_counts,
             self.events
@@ -154,6 +161,12 @@ enum Line {
     AlertFiring(AlertFiring),
     Digest(StoredDigest),
     Annotation(Annotation),
+    /// A day imported from another tool, with its pages, sources and devices.
+    ImportedDay {
+        site: String,
+        day: ImportedDay,
+        rows: Vec<ImportedRow>,
+    },
     Consent(StoredConsent),
     DailyCount(DailyCount),
     Event(ExportedEvent),
@@ -218,6 +231,27 @@ pub fn export(
         let annotations = from.saved.annotations(&site.key)?;
         summary.annotations += annotations.len() as u64;
         saved.extend(annotations.into_iter().map(Line::Annotation));
+        let (first, last) = EVERY_DAY;
+        let days = from.imported.imported_days(&site.key, first, last)?;
+        let mut rows = from
+            .imported
+            .imported_day_rows(&site.key)?
+            .into_iter()
+            .peekable();
+        summary.imported_days += days.len() as u64;
+        for day in days {
+            let mut of_day = Vec::new();
+            while let Some(row) = rows.next_if(|r| r.day <= day.day) {
+                if row.day == day.day {
+                    of_day.push(row.row);
+                }
+            }
+            saved.push(Line::ImportedDay {
+                site: site.key.clone(),
+                day,
+                rows: of_day,
+            });
+        }
         consents.extend(from.transfer.stored_consents(&site.key)?);
         counts.extend(from.transfer.daily_counts(&site.key)?);
         if contents == Contents::Everything {
@@ -370,6 +404,17 @@ pub fn import(
             Line::Annotation(annotation) => {
                 to.saved.put_annotation(&annotation)?;
                 stored.annotations += 1;
+            }
+            Line::ImportedDay { site, day, rows } => {
+                let rows: Vec<DayRow> = rows
+                    .into_iter()
+                    .map(|row| DayRow {
+                        day: day.day.clone(),
+                        row,
+                    })
+                    .collect();
+                to.imported.put_imported(&site, &[day], &rows)?;
+                stored.imported_days += 1;
             }
             Line::Consent(consent) => {
                 consents.push(consent);
@@ -671,6 +716,36 @@ mod tests {
                 added_at: 13,
             })
             .unwrap();
+        let imported_day = |day: &str| ImportedDay {
+            day: day.into(),
+            visitors: 40,
+            visits: 44,
+            pageviews: 90,
+            bounces: 12,
+            visit_duration_s: 3_000,
+        };
+        let row = |day: &str, label: &str| DayRow {
+            day: day.into(),
+            row: ImportedRow {
+                dimension: sonde_protocol::imported::ImportedDimension::Source,
+                label: label.into(),
+                visitors: 20,
+                visits: 22,
+                pageviews: 45,
+            },
+        };
+        stores
+            .imported
+            .put_imported(
+                "shop",
+                &[imported_day("2025-10-01"), imported_day("2025-10-02")],
+                &[
+                    row("2025-10-01", "direct"),
+                    row("2025-10-01", "Google"),
+                    row("2025-10-02", "Google"),
+                ],
+            )
+            .unwrap();
         stores
     }
 
@@ -685,6 +760,7 @@ mod tests {
         alert_firings: Vec<AlertFiring>,
         digests: Vec<StoredDigest>,
         annotations: Vec<Annotation>,
+        imported: (Vec<ImportedDay>, Vec<DayRow>),
         consents: Vec<StoredConsent>,
         counts: Vec<DailyCount>,
         events: Vec<StoredEvent>,
@@ -726,6 +802,13 @@ mod tests {
             alert_firings: stores.alerts.firings(site, u32::MAX).unwrap(),
             digests: stores.digests.digests(site).unwrap(),
             annotations: stores.saved.annotations(site).unwrap(),
+            imported: (
+                stores
+                    .imported
+                    .imported_days(site, EVERY_DAY.0, EVERY_DAY.1)
+                    .unwrap(),
+                stores.imported.imported_day_rows(site).unwrap(),
+            ),
             consents: stores.transfer.stored_consents(site).unwrap(),
             counts: stores.transfer.daily_counts(site).unwrap(),
             events,
@@ -778,6 +861,7 @@ mod tests {
                 alert_firings: 1,
                 digests: 1,
                 annotations: 1,
+                imported_days: 2,
                 consents: 3,
                 daily_counts: 2,
                 events: before.events.len() as u64,

@@ -16,6 +16,9 @@ pub struct DayRow {
     pub row: ImportedRow,
 }
 
+/// From the first day to the last one: every day an import can name.
+pub const EVERY_DAY: (&str, &str) = ("0000-01-01", "9999-12-31");
+
 /// Every day `days` and `rows` name, once: the days an import replaces.
 pub(crate) fn days_of<'a>(days: &'a [ImportedDay], rows: &'a [DayRow]) -> BTreeSet<&'a str> {
     days.iter()
@@ -44,6 +47,10 @@ pub trait ImportedStore: Send + Sync + std::fmt::Debug {
         first: &str,
         last: &str,
     ) -> Result<Vec<ImportedDay>, StoreError>;
+
+    /// Every imported day's pages, sources and devices of `site`, one row
+    /// per day and label, by day (for moving a store).
+    fn imported_day_rows(&self, site: &str) -> Result<Vec<DayRow>, StoreError>;
 
     /// Those days' pages, sources and devices, summed per dimension and
     /// label, in no order.

@@ -7,6 +7,11 @@ use super::DuckDbStore;
 use crate::store::StoreError;
 use crate::store::imported::{DayRow, ImportedStore, days_of};
 
+fn dimension_of(text: &str) -> Result<ImportedDimension, StoreError> {
+    ImportedDimension::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("imported dimension {text:?}")))
+}
+
 impl ImportedStore for DuckDbStore {
     fn put_imported(
         &self,
@@ -83,6 +88,40 @@ impl ImportedStore for DuckDbStore {
         Ok(days)
     }
 
+    fn imported_day_rows(&self, site: &str) -> Result<Vec<DayRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT day, dimension, label, visitors, visits, pageviews
+             FROM imported_rows WHERE site = ? ORDER BY day, dimension, label",
+        )?;
+        let rows: Vec<(String, String, String, i64, i64, i64)> = stmt
+            .query_map([site], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(day, dimension, label, visitors, visits, pageviews)| {
+                Ok(DayRow {
+                    day,
+                    row: ImportedRow {
+                        dimension: dimension_of(&dimension)?,
+                        label,
+                        visitors: visitors as u64,
+                        visits: visits as u64,
+                        pageviews: pageviews as u64,
+                    },
+                })
+            })
+            .collect()
+    }
+
     fn imported_rows(
         &self,
         site: &str,
@@ -103,9 +142,7 @@ impl ImportedStore for DuckDbStore {
         rows.into_iter()
             .map(|(dimension, label, visitors, visits, pageviews)| {
                 Ok(ImportedRow {
-                    dimension: ImportedDimension::parse(&dimension).ok_or_else(|| {
-                        StoreError::Corrupt(format!("imported dimension {dimension:?}"))
-                    })?,
+                    dimension: dimension_of(&dimension)?,
                     label,
                     visitors: visitors as u64,
                     visits: visits as u64,

@@ -6,6 +6,11 @@ use super::PostgresStore;
 use crate::store::StoreError;
 use crate::store::imported::{DayRow, ImportedStore, days_of};
 
+fn dimension_of(text: &str) -> Result<ImportedDimension, StoreError> {
+    ImportedDimension::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("imported dimension {text:?}")))
+}
+
 impl ImportedStore for PostgresStore {
     fn put_imported(
         &self,
@@ -81,6 +86,28 @@ impl ImportedStore for PostgresStore {
             .collect())
     }
 
+    fn imported_day_rows(&self, site: &str) -> Result<Vec<DayRow>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT day, dimension, label, visitors, visits, pageviews
+             FROM imported_rows WHERE site = $1 ORDER BY day, dimension, label",
+            &[&site],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(DayRow {
+                    day: r.get(0),
+                    row: ImportedRow {
+                        dimension: dimension_of(r.get(1))?,
+                        label: r.get(2),
+                        visitors: r.get::<_, i64>(3) as u64,
+                        visits: r.get::<_, i64>(4) as u64,
+                        pageviews: r.get::<_, i64>(5) as u64,
+                    },
+                })
+            })
+            .collect()
+    }
+
     fn imported_rows(
         &self,
         site: &str,
@@ -95,11 +122,8 @@ impl ImportedStore for PostgresStore {
         )?;
         rows.iter()
             .map(|r| {
-                let dimension: &str = r.get(0);
                 Ok(ImportedRow {
-                    dimension: ImportedDimension::parse(dimension).ok_or_else(|| {
-                        StoreError::Corrupt(format!("imported dimension {dimension:?}"))
-                    })?,
+                    dimension: dimension_of(r.get(0))?,
                     label: r.get(1),
                     visitors: r.get::<_, i64>(2) as u64,
                     visits: r.get::<_, i64>(3) as u64,
