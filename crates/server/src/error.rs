@@ -66,7 +66,7 @@ pub enum AppError {
     ShareLinkInvalid,
     #[error("this share link is for another site than {0:?}")]
     NotShared(String),
-    #[error("you may read other sites than {0:?}; an admin can add it to yours")]
+    #[error("you may not read {0:?}; an admin can add it to your sites")]
     SiteNotAllowed(String),
     #[error("this API key was revoked, or never existed")]
     ApiKeyInvalid,

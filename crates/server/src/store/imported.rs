@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use sonde_protocol::imported::{ImportedDay, ImportedRow};
+use sonde_protocol::imported::{ImportedDay, ImportedDimension, ImportedRow};
 
 use super::StoreError;
 
@@ -25,6 +25,12 @@ pub(crate) fn days_of<'a>(days: &'a [ImportedDay], rows: &'a [DayRow]) -> BTreeS
         .map(|d| d.day.as_str())
         .chain(rows.iter().map(|r| r.day.as_str()))
         .collect()
+}
+
+/// A stored row's dimension.
+pub(crate) fn dimension_of(text: &str) -> Result<ImportedDimension, StoreError> {
+    ImportedDimension::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("imported dimension {text:?}")))
 }
 
 /// The imported days. Calls block, like [`super::IngestStore`]'s.

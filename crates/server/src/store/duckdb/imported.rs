@@ -1,16 +1,11 @@
 //! [`ImportedStore`] on the DuckDB file.
 
 use duckdb::params;
-use sonde_protocol::imported::{ImportedDay, ImportedDimension, ImportedRow};
+use sonde_protocol::imported::{ImportedDay, ImportedRow};
 
 use super::DuckDbStore;
 use crate::store::StoreError;
-use crate::store::imported::{DayRow, ImportedStore, days_of};
-
-fn dimension_of(text: &str) -> Result<ImportedDimension, StoreError> {
-    ImportedDimension::parse(text)
-        .ok_or_else(|| StoreError::Corrupt(format!("imported dimension {text:?}")))
-}
+use crate::store::imported::{DayRow, ImportedStore, days_of, dimension_of};
 
 impl ImportedStore for DuckDbStore {
     fn put_imported(
@@ -156,6 +151,7 @@ impl ImportedStore for DuckDbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sonde_protocol::imported::ImportedDimension;
 
     fn day(day: &str, visitors: u64) -> ImportedDay {
         ImportedDay {

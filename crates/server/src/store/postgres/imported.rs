@@ -1,15 +1,10 @@
 //! [`ImportedStore`] in PostgreSQL, shared by a cluster's Sonde processes.
 
-use sonde_protocol::imported::{ImportedDay, ImportedDimension, ImportedRow};
+use sonde_protocol::imported::{ImportedDay, ImportedRow};
 
 use super::PostgresStore;
 use crate::store::StoreError;
-use crate::store::imported::{DayRow, ImportedStore, days_of};
-
-fn dimension_of(text: &str) -> Result<ImportedDimension, StoreError> {
-    ImportedDimension::parse(text)
-        .ok_or_else(|| StoreError::Corrupt(format!("imported dimension {text:?}")))
-}
+use crate::store::imported::{DayRow, ImportedStore, days_of, dimension_of};
 
 impl ImportedStore for PostgresStore {
     fn put_imported(
