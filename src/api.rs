@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sonde_protocol::account::{Principal, SignIn};
+use sonde_protocol::account::{NewUser, Principal, SignIn, User};
 use sonde_protocol::alert::{AlertFiring, AlertRule, SavedAlertRule};
 use sonde_protocol::annotation::{Annotation, NewAnnotation};
 use sonde_protocol::api_key::{ApiKey, CreatedApiKey, NewApiKey};
@@ -167,6 +167,24 @@ pub async fn dashboard_telemetry() -> Result<DashboardTelemetry, ClientError> {
 
 pub async fn sites() -> Result<Vec<SiteSummary>, ClientError> {
     get("/api/sites").await
+}
+
+/// Everyone who may sign in (admins only).
+pub async fn users() -> Result<Vec<User>, ClientError> {
+    get("/api/users").await
+}
+
+/// Adds a person, or sets their password, role and sites.
+pub async fn put_user(user: &NewUser) -> Result<User, ClientError> {
+    post("/api/users", user).await
+}
+
+pub async fn remove_user(username: &str) -> Result<(), ClientError> {
+    delete(&format!(
+        "/api/users/{}",
+        js_sys::encode_uri_component(username)
+    ))
+    .await
 }
 
 fn site_path(site: &str, rest: &str) -> String {

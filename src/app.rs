@@ -13,6 +13,7 @@ use crate::digests::DigestsPage;
 use crate::errors::Errors;
 use crate::events::Events;
 use crate::funnels::Funnels;
+use crate::people::PeoplePage;
 use crate::performance::Performance;
 use crate::route::Page;
 use crate::session::SessionGate;
@@ -47,6 +48,7 @@ fn Pages() -> impl IntoView {
                 <Route path=Page::Alerts view=AlertsPage />
                 <Route path=Page::Digests view=DigestsPage />
                 <Route path=Page::ApiKeys view=ApiKeysPage />
+                <Route path=Page::People view=PeoplePage />
             </Routes>
         </Router>
     }

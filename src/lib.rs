@@ -29,6 +29,7 @@ mod events;
 mod funnels;
 mod layout;
 mod local_time;
+mod people;
 mod performance;
 pub mod route;
 mod session;

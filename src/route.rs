@@ -17,11 +17,12 @@ pub enum Page {
     Alerts,
     Digests,
     ApiKeys,
+    People,
 }
 
 impl Page {
     /// Every page, in the order of the navigation.
-    pub const ALL: [Page; 11] = [
+    pub const ALL: [Page; 12] = [
         Page::Overview,
         Page::Funnels,
         Page::Conversions,
@@ -33,6 +34,7 @@ impl Page {
         Page::Alerts,
         Page::Digests,
         Page::ApiKeys,
+        Page::People,
     ];
 
     /// Where the page is (`/funnels`).
@@ -49,6 +51,7 @@ impl Page {
             Page::Alerts => "/alerts",
             Page::Digests => "/digests",
             Page::ApiKeys => "/api-keys",
+            Page::People => "/people",
         }
     }
 
@@ -66,19 +69,23 @@ impl Page {
             Page::Alerts => "Alerts",
             Page::Digests => "Digests",
             Page::ApiKeys => "API keys",
+            Page::People => "People",
         }
     }
 
     /// Whether only people signed in may open it (a share link shows
     /// reports, not the site's internal settings).
     pub fn needs_account(self) -> bool {
-        matches!(self, Page::Alerts | Page::Digests | Page::ApiKeys)
+        matches!(
+            self,
+            Page::Alerts | Page::Digests | Page::ApiKeys | Page::People
+        )
     }
 
     /// Whether only admins may open it (it lists people's addresses, or
-    /// makes keys).
+    /// makes keys or people).
     pub fn needs_admin(self) -> bool {
-        matches!(self, Page::Digests | Page::ApiKeys)
+        matches!(self, Page::Digests | Page::ApiKeys | Page::People)
     }
 }
 

@@ -142,3 +142,70 @@ async fn a_viewer_sees_and_switches_between_only_their_sites() {
     assert_eq!(choices().await, serde_json::json!([]));
     h.finish().await;
 }
+
+/// An admin adds a viewer of one site on the people page, widens them to
+/// every site, and removes them.
+#[tokio::test]
+async fn an_admin_limits_a_viewer_to_a_site_on_the_people_page() {
+    let _one = ONE_BROWSER.lock().await;
+    let h = Harness::start_with(|c| {
+        c.sites
+            .push(sonde_server::config::SiteOrigins::parse("blog=https://blog.example").unwrap());
+    })
+    .await;
+    h.sign_in_to_dashboard().await;
+    h.open("/people").await;
+    let rows = || async {
+        h.js("return [...document.querySelectorAll('[data-people] tbody tr')].map(r => [...r.cells].slice(0, 3).map(c => c.textContent).join(' '))")
+            .await
+    };
+    h.wait_until("the admin listed", || async {
+        rows().await == serde_json::json!(["admin admin every site"])
+    })
+    .await;
+    assert_eq!(
+        h.js("return document.querySelector(\"button[aria-label='Remove admin']\")")
+            .await,
+        serde_json::Value::Null,
+        "no removing oneself"
+    );
+    h.type_into("input[name=person-username]", "vera").await;
+    h.type_into("input[name=person-password]", "vera's long password")
+        .await;
+    h.click("input[name=person-site][value=blog]").await;
+    h.click(".person-form button[type=submit]").await;
+    h.wait_until("vera, a viewer of the blog", || async {
+        rows().await == serde_json::json!(["admin admin every site", "vera viewer blog"])
+    })
+    .await;
+    assert_eq!(
+        h.api("/api/users").await[1],
+        serde_json::json!({"username": "vera", "role": "viewer", "sites": ["blog"]})
+    );
+    h.screenshot("people-desktop").await;
+    h.set_screen(360, 740, 1.0).await;
+    h.screenshot("people-360").await;
+    h.set_screen(1280, 900, 1.0).await;
+
+    // Every site again: the same password, nothing ticked.
+    h.type_into("input[name=person-username]", "vera").await;
+    h.type_into("input[name=person-password]", "vera's long password")
+        .await;
+    h.wait_until("nothing ticked", || async {
+        h.js("return document.querySelectorAll('input[name=person-site]:checked').length")
+            .await
+            == serde_json::json!(0)
+    })
+    .await;
+    h.click(".person-form button[type=submit]").await;
+    h.wait_until("vera reads every site", || async {
+        rows().await == serde_json::json!(["admin admin every site", "vera viewer every site"])
+    })
+    .await;
+    h.click("button[aria-label='Remove vera']").await;
+    h.wait_until("vera removed", || async {
+        rows().await == serde_json::json!(["admin admin every site"])
+    })
+    .await;
+    h.finish().await;
+}
