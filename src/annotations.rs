@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use sonde_protocol::annotation::{Annotation, MAX_TEXT, NewAnnotation};
 
 use crate::api::{self, ClientError};
-use crate::controls::{FormOutcome, Outcome, use_view};
+use crate::controls::{FormOutcome, Outcome, send_change, use_view};
 use crate::layout::ReportPage;
 use crate::local_time::local_time;
 use crate::route::Page;
@@ -93,12 +93,7 @@ fn AnnotationList(
                         let (id, text) = (a.id.clone(), a.text.clone());
                         let remove = move |_| {
                             let id = id.clone();
-                            spawn_local(async move {
-                                match api::delete_annotation(&id).await {
-                                    Ok(()) => on_change.run(()),
-                                    Err(e) => outcome.set(Some(Err(e.to_string()))),
-                                }
-                            });
+                            send_change(outcome, async move { api::delete_annotation(&id).await }, None, on_change);
                         };
                         view! {
                             <tr data-annotation=a.id.clone()>

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use sonde_protocol::api_key::{ApiKey, ApiKeyScope, CreatedApiKey, NewApiKey};
 
 use crate::api::{self, ClientError};
-use crate::controls::{FormOutcome, Outcome};
+use crate::controls::{FormOutcome, Outcome, send_change};
 use crate::layout::ReportPage;
 use crate::local_time::local_time;
 use crate::route::Page;
@@ -118,16 +118,9 @@ fn KeyList(
                     {keys.into_iter().map(|k| {
                         let (id, name) = (k.id.clone(), k.name.clone());
                         let revoke = move |_| {
-                            let (id, name) = (id.clone(), name.clone());
-                            spawn_local(async move {
-                                match api::revoke_api_key(&id).await {
-                                    Ok(()) => {
-                                        outcome.set(Some(Ok(format!("“{name}” is revoked: it opens nothing now."))));
-                                        on_change.run(());
-                                    }
-                                    Err(e) => outcome.set(Some(Err(e.to_string()))),
-                                }
-                            });
+                            let id = id.clone();
+                            let done = format!("“{name}” is revoked: it opens nothing now.");
+                            send_change(outcome, async move { api::revoke_api_key(&id).await }, Some(done), on_change);
                         };
                         view! {
                             <tr data-api-key=k.id.clone()>

@@ -17,7 +17,7 @@ pub mod versus;
 pub mod view;
 
 pub use filters::FilterChips;
-pub use outcome::{FormOutcome, Outcome};
+pub use outcome::{FormOutcome, Outcome, send_change};
 pub use range::{Range, RangeControl, RangePicker};
 pub use versus::VersusControl;
 pub use view::{View, period, use_view};

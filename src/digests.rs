@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use sonde_protocol::digest::{DigestSubscription, Frequency, SavedDigest};
 
 use crate::api::{self, ClientError};
-use crate::controls::{FormOutcome, Outcome};
+use crate::controls::{FormOutcome, Outcome, send_change};
 use crate::layout::ReportPage;
 use crate::local_time::local_time;
 use crate::route::Page;
@@ -94,12 +94,7 @@ fn Subscriptions(
                         };
                         let remove = move |_| {
                             let id = remove_id.clone();
-                            spawn_local(async move {
-                                match api::delete_digest(&id).await {
-                                    Ok(()) => on_change.run(()),
-                                    Err(e) => outcome.set(Some(Err(e.to_string()))),
-                                }
-                            });
+                            send_change(outcome, async move { api::delete_digest(&id).await }, None, on_change);
                         };
                         view! {
                             <tr data-digest=d.id.clone()>

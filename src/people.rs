@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use sonde_protocol::account::{NewUser, Role, User};
 
 use crate::api::{self, ClientError};
-use crate::controls::{FormOutcome, Outcome};
+use crate::controls::{FormOutcome, Outcome, send_change};
 use crate::layout::ReportPage;
 use crate::route::Page;
 
@@ -73,15 +73,8 @@ fn PersonList(
                         let removable = me.as_deref() != Some(u.username.as_str());
                         let remove = move |_| {
                             let name = name.clone();
-                            spawn_local(async move {
-                                match api::remove_user(&name).await {
-                                    Ok(()) => {
-                                        outcome.set(Some(Ok(format!("{name} is removed and signed out."))));
-                                        on_change.run(());
-                                    }
-                                    Err(e) => outcome.set(Some(Err(e.to_string()))),
-                                }
-                            });
+                            let done = format!("{name} is removed and signed out.");
+                            send_change(outcome, async move { api::remove_user(&name).await }, Some(done), on_change);
                         };
                         view! {
                             <tr data-person=u.username.clone()>
